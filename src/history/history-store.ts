@@ -1,0 +1,59 @@
+/**
+ * The contract of a history store: events kept per topic, read back merged by id for resume.
+ * @module
+ */
+
+/** One published event as the hub keeps it: encoded once, shared by every subscriber. */
+export interface StoredEvent {
+  /** Hub-wide sequence number within the current epoch; increases by one per event. */
+  readonly seq: number;
+  /** The id sent on the wire (`<epoch>-<seq>`, see protocol/event-id.ts). */
+  readonly id: string;
+  /** Topics the event was published to (at least one, no duplicate). */
+  readonly topics: readonly string[];
+  /** Event type, or undefined for the default `message`. */
+  readonly event: string | undefined;
+  /** Data as sent (JSON values already serialized). */
+  readonly data: string;
+  /** Publish time, ms since the Unix epoch. */
+  readonly publishedAt: number;
+  /** The complete SSE frame, id line included, ending in a blank line. */
+  readonly bytes: Buffer;
+}
+
+/** The result of reading history after a given sequence number. */
+export interface HistoryRead {
+  /** Events after the asked sequence, in sequence order, each once even if on several topics. */
+  readonly events: readonly StoredEvent[];
+  /**
+   * False when some event after the asked sequence on one of the topics is no longer kept
+   * (evicted by count or age): the reader missed something and must be told (reset event).
+   */
+  readonly complete: boolean;
+}
+
+/** What a store knows of one topic. */
+export interface TopicHistoryInfo {
+  /** Events kept. */
+  readonly size: number;
+  /** Sequence of the newest kept event, or 0 when none is kept. */
+  readonly lastSeq: number;
+  /** Sequence of the oldest kept event, or 0 when none is kept. */
+  readonly firstSeq: number;
+}
+
+/** A history store. The memory ring is the default; later stores may answer asynchronously. */
+export interface HistoryStore {
+  /** Keeps `event` under each of its topics, evicting past the count limit. */
+  append(event: StoredEvent): void;
+  /** Events of `topics` with seq > `afterSeq`, merged in seq order. */
+  readAfter(topics: readonly string[], afterSeq: number): HistoryRead | Promise<HistoryRead>;
+  /** Drops events older than the age limit; returns the topics left with no event. */
+  expire(now: number): readonly string[];
+  /** What is kept of `topic`, or undefined when nothing is. */
+  topicInfo(topic: string): TopicHistoryInfo | undefined;
+  /** Topics with at least one kept event. */
+  topics(): IterableIterator<string>;
+  /** Events kept over all topics (an event on two topics counts twice). */
+  readonly totalEvents: number;
+}

@@ -1,0 +1,263 @@
+/**
+ * Every option of ssehub: its default, its unit, its check. The library (`createHub`,
+ * `createServer`) and `ssehub serve` (flags, SSEHUB_* env vars, config file) validate through
+ * the same `resolveOptions`, so an option means the same thing everywhere.
+ * @module
+ */
+import { SsehubError } from "./errors.js";
+
+/** What the hub does when a subscriber's queued bytes would pass `maxQueueBytes`. */
+export type SlowConsumerPolicy = "disconnect" | "drop";
+/** pino levels. */
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+/** Resolved options: every field present, checked and frozen. */
+export interface ResolvedOptions {
+  /** Interface to listen on. */
+  readonly host: string;
+  /** TCP port; 0 picks a free one. */
+  readonly port: number;
+  /** Events kept per topic for resume; 0 keeps none. */
+  readonly historyMaxEvents: number;
+  /** Age after which an event leaves history, in milliseconds. */
+  readonly historyMaxAgeMs: number;
+  /** Bytes a subscriber may have queued before the slow-consumer policy applies. */
+  readonly maxQueueBytes: number;
+  /** `disconnect` (the client resumes from history) or `drop` (gap notice, stream goes on). */
+  readonly slowConsumerPolicy: SlowConsumerPolicy;
+  /** Interval of heartbeat comments on an otherwise silent stream, in milliseconds. */
+  readonly heartbeatMs: number;
+  /** Reconnection delay sent to clients in the first bytes of a stream (`retry:`), in ms. */
+  readonly retryMs: number;
+  /** Most topics one subscription may name. */
+  readonly maxTopicsPerSubscription: number;
+  /** Longest topic name, in characters. */
+  readonly maxTopicLength: number;
+  /** Largest publish request body, in bytes. */
+  readonly maxBodyBytes: number;
+  /** Most events in one batch publish. */
+  readonly maxBatchEvents: number;
+  /** Origins allowed by CORS; `*` allows any. Empty: no CORS headers. */
+  readonly corsOrigins: readonly string[];
+  /** Time a client has to send its request headers (slowloris protection), in ms. */
+  readonly headersTimeoutMs: number;
+  /** Time a client has to send a whole request (headers and body), in ms. */
+  readonly requestTimeoutMs: number;
+  /** Idle time before a keep-alive connection between requests is closed, in ms. */
+  readonly keepAliveTimeoutMs: number;
+  /** Longest wait for streams to close on shutdown before the process exits, in ms. */
+  readonly shutdownTimeoutMs: number;
+  /** Upper bound of the random delay told to clients on shutdown (`retry:`), in ms. */
+  readonly shutdownRetryJitterMs: number;
+  /** Log level (pino). */
+  readonly logLevel: LogLevel;
+}
+
+/** Input options: any subset of the resolved ones. */
+export type Options = { -readonly [K in keyof ResolvedOptions]?: ResolvedOptions[K] };
+
+/** The embedded defaults. */
+export const DEFAULTS: ResolvedOptions = Object.freeze({
+  host: "127.0.0.1",
+  port: 8080,
+  historyMaxEvents: 1000, // events per topic
+  historyMaxAgeMs: 3_600_000, // 1 hour
+  maxQueueBytes: 1_048_576, // 1 MiB per subscriber
+  slowConsumerPolicy: "disconnect",
+  heartbeatMs: 15_000, // 15 seconds
+  retryMs: 3_000, // 3 seconds
+  maxTopicsPerSubscription: 64,
+  maxTopicLength: 256, // characters
+  maxBodyBytes: 1_048_576, // 1 MiB
+  maxBatchEvents: 1000,
+  corsOrigins: Object.freeze([]) as readonly string[],
+  headersTimeoutMs: 10_000, // 10 seconds
+  requestTimeoutMs: 30_000, // 30 seconds
+  keepAliveTimeoutMs: 5_000, // 5 seconds
+  shutdownTimeoutMs: 10_000, // 10 seconds
+  shutdownRetryJitterMs: 5_000, // 5 seconds
+  logLevel: "info",
+} satisfies ResolvedOptions);
+
+/** How one option is checked and how a command line or env var spells it. */
+export type OptionSpec =
+  | { readonly kind: "integer"; readonly min: number; readonly max: number; readonly help: string }
+  | { readonly kind: "string"; readonly help: string }
+  | { readonly kind: "enum"; readonly values: readonly string[]; readonly help: string }
+  | { readonly kind: "list"; readonly help: string };
+
+const MAX_MS = 2_147_483_647; // the largest delay setTimeout accepts
+
+/** The check of every option; `ssehub serve --help` is generated from it. */
+export const OPTION_SPECS: { readonly [K in keyof ResolvedOptions]: OptionSpec } = Object.freeze({
+  host: { kind: "string", help: "Interface to listen on" },
+  port: { kind: "integer", min: 0, max: 65_535, help: "TCP port (0 picks a free one)" },
+  historyMaxEvents: {
+    kind: "integer",
+    min: 0,
+    max: 10_000_000,
+    help: "Events kept per topic for resume (0 keeps none)",
+  },
+  historyMaxAgeMs: {
+    kind: "integer",
+    min: 1,
+    max: MAX_MS,
+    help: "Age after which an event leaves history, in ms",
+  },
+  maxQueueBytes: {
+    kind: "integer",
+    min: 1024,
+    max: 1_073_741_824,
+    help: "Bytes a subscriber may have queued before the slow-consumer policy applies",
+  },
+  slowConsumerPolicy: {
+    kind: "enum",
+    values: ["disconnect", "drop"],
+    help: "What happens to a subscriber past maxQueueBytes",
+  },
+  heartbeatMs: {
+    kind: "integer",
+    min: 100,
+    max: MAX_MS,
+    help: "Heartbeat comment interval on silent streams, in ms",
+  },
+  retryMs: {
+    kind: "integer",
+    min: 0,
+    max: MAX_MS,
+    help: "Reconnection delay sent to clients when a stream opens, in ms",
+  },
+  maxTopicsPerSubscription: {
+    kind: "integer",
+    min: 1,
+    max: 10_000,
+    help: "Most topics one subscription may name",
+  },
+  maxTopicLength: { kind: "integer", min: 1, max: 65_536, help: "Longest topic name, in characters" },
+  maxBodyBytes: {
+    kind: "integer",
+    min: 1,
+    max: 1_073_741_824,
+    help: "Largest publish request body, in bytes",
+  },
+  maxBatchEvents: { kind: "integer", min: 1, max: 1_000_000, help: "Most events in one batch publish" },
+  corsOrigins: { kind: "list", help: "Origins allowed by CORS, comma separated; * allows any" },
+  headersTimeoutMs: {
+    kind: "integer",
+    min: 1,
+    max: MAX_MS,
+    help: "Time a client has to send its request headers, in ms",
+  },
+  requestTimeoutMs: {
+    kind: "integer",
+    min: 1,
+    max: MAX_MS,
+    help: "Time a client has to send a whole request, in ms",
+  },
+  keepAliveTimeoutMs: {
+    kind: "integer",
+    min: 1,
+    max: MAX_MS,
+    help: "Idle time of a keep-alive connection between requests, in ms",
+  },
+  shutdownTimeoutMs: {
+    kind: "integer",
+    min: 0,
+    max: MAX_MS,
+    help: "Longest wait for streams to close on shutdown, in ms",
+  },
+  shutdownRetryJitterMs: {
+    kind: "integer",
+    min: 0,
+    max: MAX_MS,
+    help: "Upper bound of the random reconnection delay told to clients on shutdown, in ms",
+  },
+  logLevel: {
+    kind: "enum",
+    values: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
+    help: "Log level",
+  },
+});
+
+/** Old or commonly guessed names, with the option they mean. */
+const RENAMED: Readonly<Record<string, keyof ResolvedOptions>> = {
+  heartbeat: "heartbeatMs",
+  heartbeatInterval: "heartbeatMs",
+  retry: "retryMs",
+  historySize: "historyMaxEvents",
+  historyTtlMs: "historyMaxAgeMs",
+  maxQueueSize: "maxQueueBytes",
+  slowConsumer: "slowConsumerPolicy",
+  bodyLimit: "maxBodyBytes",
+  cors: "corsOrigins",
+  corsOrigin: "corsOrigins",
+};
+
+function describe(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
+}
+
+function checkOne(key: string, spec: OptionSpec, value: unknown): string | undefined {
+  switch (spec.kind) {
+    case "integer":
+      if (typeof value !== "number" || !Number.isInteger(value)) {
+        return `${key} must be an integer: got ${describe(value)}`;
+      }
+      if (value < spec.min || value > spec.max) {
+        return `${key} must be between ${spec.min} and ${spec.max}: got ${value}`;
+      }
+      return undefined;
+    case "string":
+      return typeof value === "string" && value.length > 0
+        ? undefined
+        : `${key} must be a non-empty string: got ${describe(value)}`;
+    case "enum":
+      return typeof value === "string" && spec.values.includes(value)
+        ? undefined
+        : `${key} must be one of ${spec.values.join(", ")}: got ${describe(value)}`;
+    case "list":
+      return Array.isArray(value) && value.every((v) => typeof v === "string" && v.length > 0)
+        ? undefined
+        : `${key} must be a list of non-empty strings: got ${describe(value)}`;
+  }
+}
+
+/**
+ * Merges `input` over DEFAULTS, checks every field and returns the result deep-frozen.
+ * Unknown keys are rejected (with a hint for renamed ones); every problem is reported in one
+ * `SSEHUB_ERR_OPTIONS_INVALID` error whose `details.problems` lists them.
+ */
+export function resolveOptions(input: unknown = {}): ResolvedOptions {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw new SsehubError(
+      "SSEHUB_ERR_OPTIONS_INVALID",
+      `Cannot read options: expected an object, got ${describe(input)}`,
+    );
+  }
+  const problems: string[] = [];
+  const merged: Record<string, unknown> = { ...DEFAULTS };
+  for (const [key, value] of Object.entries(input)) {
+    if (value === undefined) continue;
+    if (!Object.hasOwn(OPTION_SPECS, key)) {
+      const hint = RENAMED[key];
+      problems.push(
+        hint === undefined ? `unknown option ${key}` : `unknown option ${key}: use ${hint} instead`,
+      );
+      continue;
+    }
+    merged[key] = value;
+  }
+  for (const [key, spec] of Object.entries(OPTION_SPECS) as [string, OptionSpec][]) {
+    const problem = checkOne(key, spec, merged[key]);
+    if (problem !== undefined) problems.push(problem);
+  }
+  if (problems.length > 0) {
+    throw new SsehubError(
+      "SSEHUB_ERR_OPTIONS_INVALID",
+      `Cannot use options: ${problems.join("; ")}`,
+      { details: { problems } },
+    );
+  }
+  merged.corsOrigins = Object.freeze([...(merged.corsOrigins as string[])]);
+  return Object.freeze(merged) as unknown as ResolvedOptions;
+}
