@@ -6,7 +6,12 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
-const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..", "dist", "test");
+const root = join(
+  import.meta.dirname ?? new URL(".", import.meta.url).pathname,
+  "..",
+  "dist",
+  "test",
+);
 
 function findTests(dir) {
   const found = [];

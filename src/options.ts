@@ -133,14 +133,24 @@ export const OPTION_SPECS: { readonly [K in keyof ResolvedOptions]: OptionSpec }
     max: 10_000,
     help: "Most topics one subscription may name",
   },
-  maxTopicLength: { kind: "integer", min: 1, max: 65_536, help: "Longest topic name, in characters" },
+  maxTopicLength: {
+    kind: "integer",
+    min: 1,
+    max: 65_536,
+    help: "Longest topic name, in characters",
+  },
   maxBodyBytes: {
     kind: "integer",
     min: 1,
     max: 1_073_741_824,
     help: "Largest publish request body, in bytes",
   },
-  maxBatchEvents: { kind: "integer", min: 1, max: 1_000_000, help: "Most events in one batch publish" },
+  maxBatchEvents: {
+    kind: "integer",
+    min: 1,
+    max: 1_000_000,
+    help: "Most events in one batch publish",
+  },
   corsOrigins: { kind: "list", help: "Origins allowed by CORS, comma separated; * allows any" },
   headersTimeoutMs: {
     kind: "integer",

@@ -1,0 +1,44 @@
+/**
+ * What the SSE framing allows in each field (WHATWG HTML, "Server-sent events", section
+ * "Interpreting an event stream"). A CR or LF inside `id` or `event` would end the field early
+ * and let the rest of the value forge fields of its own, so such input is rejected, never
+ * escaped. A NUL inside `id` makes browsers ignore the id, so it is rejected too.
+ * @see https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation
+ * @module
+ */
+import { SsehubError } from "../errors.js";
+
+const LINE_BREAK = /[\r\n]/;
+const LINE_BREAK_OR_NUL = /[\r\n\0]/;
+/** The largest delay a `retry:` field may carry, in ms (the largest setTimeout delay). */
+export const MAX_RETRY_MS = 2_147_483_647;
+
+/** Throws SSEHUB_ERR_EVENT_INVALID_ID when `id` holds CR, LF or NUL. */
+export function assertValidId(id: string): void {
+  if (LINE_BREAK_OR_NUL.test(id)) {
+    throw new SsehubError(
+      "SSEHUB_ERR_EVENT_INVALID_ID",
+      `Cannot use event id ${JSON.stringify(id)}: an id may not contain CR, LF or NUL`,
+    );
+  }
+}
+
+/** Throws SSEHUB_ERR_EVENT_INVALID_TYPE when `type` holds CR or LF. */
+export function assertValidEventType(type: string): void {
+  if (LINE_BREAK.test(type)) {
+    throw new SsehubError(
+      "SSEHUB_ERR_EVENT_INVALID_TYPE",
+      `Cannot use event type ${JSON.stringify(type)}: an event type may not contain CR or LF`,
+    );
+  }
+}
+
+/** Throws SSEHUB_ERR_EVENT_INVALID_RETRY unless `retry` is an integer from 0 to MAX_RETRY_MS. */
+export function assertValidRetry(retry: unknown): asserts retry is number {
+  if (typeof retry !== "number" || !Number.isInteger(retry) || retry < 0 || retry > MAX_RETRY_MS) {
+    throw new SsehubError(
+      "SSEHUB_ERR_EVENT_INVALID_RETRY",
+      `Cannot use retry ${JSON.stringify(retry)}: retry must be an integer from 0 to ${MAX_RETRY_MS} (milliseconds)`,
+    );
+  }
+}
