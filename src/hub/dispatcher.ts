@@ -1,0 +1,100 @@
+/**
+ * Fans events out, once per event-loop turn (DESIGN principles 1-3).
+ *
+ * Publishing only queues the event. On the next `setImmediate` the dispatcher takes every event
+ * queued in the turn and, per topic, joins their frames into one Buffer (encode once), then hands
+ * that same Buffer to every subscriber of the topic: one write per subscriber per turn, whatever
+ * the number of events. Cost is O(subscribers of the topics that had events).
+ *
+ * A subscriber of several topics must still get each event once and in seq order (its
+ * Last-Event-ID would skip events otherwise), so such subscribers are collected during the pass
+ * and served afterwards from a Buffer built once per distinct topic set.
+ * @module
+ */
+import type { StoredEvent } from "../history/history-store.js";
+import type { Batch, Subscriber } from "./subscriber.js";
+import type { TopicIndex } from "./topic-index.js";
+
+/** Batches published events per turn and delivers them. */
+export class Dispatcher {
+  readonly #index: TopicIndex<Subscriber>;
+  #queued: StoredEvent[] = [];
+  #scheduled = false;
+  #tick = 0;
+  readonly #flushBound = (): void => this.flush();
+
+  constructor(index: TopicIndex<Subscriber>) {
+    this.#index = index;
+  }
+
+  /** Queues `event` for delivery at the end of this event-loop turn. */
+  enqueue(event: StoredEvent): void {
+    this.#queued.push(event);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(this.#flushBound);
+    }
+  }
+
+  /** Delivers everything queued now. Runs by itself each turn; the hub calls it on close. */
+  flush(): void {
+    this.#scheduled = false;
+    const events = this.#queued;
+    if (events.length === 0) return;
+    this.#queued = [];
+    const tick = ++this.#tick;
+    const index = this.#index;
+
+    const byTopic = new Map<string, StoredEvent[]>();
+    for (const event of events) {
+      for (const topic of event.topics) {
+        if (index.subscribersOf(topic) === undefined) continue;
+        const list = byTopic.get(topic);
+        if (list === undefined) byTopic.set(topic, [event]);
+        else list.push(event);
+      }
+    }
+
+    let several: Subscriber[] | undefined;
+    for (const [topic, list] of byTopic) {
+      const subscribers = index.subscribersOf(topic);
+      if (subscribers === undefined) continue;
+      const batch = toBatch(list);
+      for (const subscriber of subscribers) {
+        if (subscriber.topicSet === undefined) {
+          subscriber.deliver(batch);
+        } else if (subscriber.lastTick !== tick) {
+          subscriber.lastTick = tick;
+          if (several === undefined) several = [subscriber];
+          else several.push(subscriber);
+        }
+      }
+    }
+    if (several !== undefined) deliverToSeveral(several, events);
+  }
+}
+
+function toBatch(events: StoredEvent[]): Batch {
+  if (events.length === 1) return { bytes: events[0]!.bytes, events };
+  const frames: Buffer[] = new Array(events.length);
+  for (let i = 0; i < events.length; i++) frames[i] = events[i]!.bytes;
+  return { bytes: Buffer.concat(frames), events };
+}
+
+/** Serves subscribers of several topics: one merged, seq-ordered Buffer per topic set. */
+function deliverToSeveral(
+  subscribers: readonly Subscriber[],
+  events: readonly StoredEvent[],
+): void {
+  const batches = new Map<string, Batch | null>();
+  for (const subscriber of subscribers) {
+    let batch = batches.get(subscriber.topicSetKey);
+    if (batch === undefined) {
+      const topicSet = subscriber.topicSet!;
+      const matching = events.filter((event) => event.topics.some((t) => topicSet.has(t)));
+      batch = matching.length === 0 ? null : toBatch(matching);
+      batches.set(subscriber.topicSetKey, batch);
+    }
+    if (batch !== null) subscriber.deliver(batch);
+  }
+}

@@ -1,0 +1,478 @@
+/**
+ * The hub: topics, publish, subscribe with exact resume, stats. It knows nothing of HTTP: a
+ * subscriber is a Sink (write bytes, read the backlog, close).
+ *
+ * Publish path: validate -> sequencer gives the id -> encode once -> history -> dispatcher.
+ * Subscribe path: validate -> `retry:` hint -> register (live events are held from here) ->
+ * replay history after Last-Event-ID up to the seq current at registration, in chunks -> write
+ * what was held -> live. Everything up to that seq comes from history, everything after it
+ * live, so the seam has neither gap nor duplicate.
+ * @module
+ */
+import { EventEmitter } from "node:events";
+import { SsehubError } from "../errors.js";
+import type { HistoryStore, StoredEvent } from "../history/history-store.js";
+import { MemoryHistory } from "../history/memory-history.js";
+import { type Options, type ResolvedOptions, resolveOptions } from "../options.js";
+import { encodeEvent, encodeRetry, serializeData } from "../protocol/encode.js";
+import { parseEventId } from "../protocol/event-id.js";
+import { assertValidEventType, assertValidRetry } from "../protocol/field-rules.js";
+import { Dispatcher } from "./dispatcher.js";
+import { HeartbeatWheel } from "./heartbeat-wheel.js";
+import { Sequencer } from "./sequencer.js";
+import type { Sink } from "./sink.js";
+import { type DeliveryCounters, Subscriber, type SubscriberHost } from "./subscriber.js";
+import { TopicIndex } from "./topic-index.js";
+import { checkTopicList } from "./topic-name.js";
+
+/** Event type of the notice sent when a resume cannot be exact (see docs/protocol.md). */
+export const RESET_EVENT = "ssehub-reset";
+
+/** Why a resume could not be exact. */
+export type ResetReason = "history-evicted" | "unknown-epoch" | "invalid-id";
+
+/** Bytes of history written per turn during a replay (DESIGN principle 6). */
+const REPLAY_CHUNK_BYTES = 64 * 1024;
+/** How often a replay waiting for a slow reader checks its backlog again, in ms. */
+const REPLAY_BACKLOG_POLL_MS = 10;
+/** How often history is trimmed by age, at most, in ms. */
+const EXPIRE_INTERVAL_MS = 1000;
+
+/** One event to publish. */
+export interface PublishInput {
+  /** The topic; give `topic` or `topics`. */
+  readonly topic?: string;
+  /** Several topics: the event gets one id and reaches each subscriber once. */
+  readonly topics?: readonly string[];
+  /** A string, sent as it is, or any JSON value, serialized. */
+  readonly data: unknown;
+  /** Event type; the default is `message`. */
+  readonly event?: string;
+  /** Reconnection delay to set on clients, in ms. */
+  readonly retry?: number;
+}
+
+/** What publish answers. */
+export interface PublishResult {
+  readonly id: string;
+  readonly topics: readonly string[];
+}
+
+/** A subscription to open. */
+export interface SubscribeRequest {
+  readonly topics: readonly string[];
+  /** Resume after this id (from the Last-Event-ID header or the lastEventId query parameter). */
+  readonly lastEventId?: string | undefined;
+  readonly sink: Sink;
+}
+
+/** An open subscription. */
+export interface Subscription {
+  readonly topics: readonly string[];
+  readonly isClosed: boolean;
+  /** Unregisters the subscriber; the sink is the caller's (it has usually closed already). */
+  close(): void;
+}
+
+/** What the hub knows of one topic. */
+export interface TopicInfo {
+  readonly topic: string;
+  readonly subscribers: number;
+  readonly historySize: number;
+  /** Id of the newest event published to the topic that history still knows of. */
+  readonly lastEventId: string | null;
+}
+
+/** Counters and gauges of the hub. */
+export interface HubStats {
+  /** Open subscriptions (connections). */
+  readonly subscribers: number;
+  /** Topic-subscriber pairs. */
+  readonly subscriptions: number;
+  /** Topics with a subscriber or history. */
+  readonly topics: number;
+  readonly eventsPublished: number;
+  /** Events written to subscribers, one per event per subscriber. */
+  readonly deliveries: number;
+  readonly bytesWritten: number;
+  readonly slowConsumerDisconnects: number;
+  /** Events skipped under policy `drop`. */
+  readonly slowConsumerDrops: number;
+  /** Events kept in history, counted once per topic. */
+  readonly historyEvents: number;
+  /** Reset notices sent to resuming subscribers. */
+  readonly resets: number;
+}
+
+/** Background conditions, reported as `status` events of the hub. */
+export type HubStatus =
+  | {
+      readonly type: "slow-consumer-disconnected";
+      readonly topics: readonly string[];
+      readonly queuedBytes: number;
+    }
+  | {
+      readonly type: "slow-consumer-dropping";
+      readonly topics: readonly string[];
+      readonly queuedBytes: number;
+    };
+
+interface PreparedEvent {
+  readonly topics: readonly string[];
+  readonly data: string;
+  readonly event: string | undefined;
+  readonly retry: number | undefined;
+}
+
+const PUBLISH_KEYS = new Set(["topic", "topics", "data", "event", "retry"]);
+
+/**
+ * A Server-Sent Events hub in this process. Emits `status` (HubStatus) for background
+ * conditions.
+ * @example
+ * const hub = createHub({ historyMaxEvents: 500 });
+ * hub.publish({ topic: "prices", data: { eur: 1.08 } });
+ */
+export class Hub extends EventEmitter<{ status: [HubStatus] }> {
+  readonly options: ResolvedOptions;
+  readonly #sequencer: Sequencer;
+  readonly #history: HistoryStore;
+  readonly #index = new TopicIndex<Subscriber>();
+  readonly #dispatcher: Dispatcher;
+  readonly #wheel: HeartbeatWheel<Subscriber>;
+  readonly #expireTimer: NodeJS.Timeout;
+  readonly #retryHint: Buffer;
+  readonly #host: SubscriberHost;
+  readonly #counters: DeliveryCounters = {
+    deliveries: 0,
+    bytesWritten: 0,
+    slowConsumerDisconnects: 0,
+    slowConsumerDrops: 0,
+  };
+  #subscriberCount = 0;
+  #eventsPublished = 0;
+  #resets = 0;
+  #closed = false;
+
+  constructor(options?: Options | ResolvedOptions) {
+    super();
+    this.options = resolveOptions(options);
+    this.#sequencer = new Sequencer();
+    this.#history = new MemoryHistory({
+      maxEvents: this.options.historyMaxEvents,
+      maxAgeMs: this.options.historyMaxAgeMs,
+    });
+    this.#dispatcher = new Dispatcher(this.#index);
+    this.#wheel = new HeartbeatWheel(this.options.heartbeatMs);
+    this.#expireTimer = setInterval(
+      () => this.#history.expire(Date.now()),
+      Math.min(EXPIRE_INTERVAL_MS, this.options.historyMaxAgeMs),
+    );
+    this.#expireTimer.unref();
+    this.#retryHint = Buffer.from(encodeRetry(this.options.retryMs));
+    this.#host = this.#createHost();
+  }
+
+  /** The generation of this hub's ids; ids of other epochs get a reset on resume. */
+  get epoch(): string {
+    return this.#sequencer.epoch;
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** Checks a subscription's topics; returns them without duplicates. Throws SsehubError. */
+  checkTopics(topics: readonly string[]): readonly string[] {
+    return checkTopicList(topics, {
+      action: "subscribe",
+      maxTopics: this.options.maxTopicsPerSubscription,
+      maxTopicLength: this.options.maxTopicLength,
+    });
+  }
+
+  /** Publishes one event. Throws SsehubError on bad input, SSEHUB_ERR_HUB_CLOSED after close. */
+  publish(input: PublishInput): PublishResult {
+    this.#assertOpen();
+    return this.#publishPrepared(this.#prepare(input, ""));
+  }
+
+  /**
+   * Publishes several events in order. Every input is checked first: if one is bad, none is
+   * published. Throws SSEHUB_ERR_PUBLISH_TOO_MANY_EVENTS past `maxBatchEvents`.
+   */
+  publishBatch(inputs: readonly PublishInput[]): PublishResult[] {
+    this.#assertOpen();
+    if (!Array.isArray(inputs)) {
+      throw new SsehubError("SSEHUB_ERR_PUBLISH_MALFORMED", "Cannot publish: expected a list");
+    }
+    if (inputs.length > this.options.maxBatchEvents) {
+      throw new SsehubError(
+        "SSEHUB_ERR_PUBLISH_TOO_MANY_EVENTS",
+        `Cannot publish ${inputs.length} events in one batch: at most ${this.options.maxBatchEvents} are allowed`,
+        { details: { limit: this.options.maxBatchEvents } },
+      );
+    }
+    const prepared = inputs.map((input, i) => this.#prepare(input, `event ${i}: `));
+    return prepared.map((event) => this.#publishPrepared(event));
+  }
+
+  /**
+   * Opens a subscription. Checks the request first (throws before touching the sink), then
+   * writes the `retry:` hint at once, replays history after `lastEventId` (or sends a reset
+   * notice when it cannot be exact), then streams live events.
+   */
+  subscribe(request: SubscribeRequest): Subscription {
+    this.#assertOpen();
+    const topics = this.checkTopics(request.topics);
+    const head = this.#sequencer.current;
+    const lastEventId = request.lastEventId;
+    const resume = lastEventId === undefined || lastEventId === "" ? undefined : lastEventId;
+    const subscriber = new Subscriber(this.#host, request.sink, topics, head, resume !== undefined);
+    subscriber.writeDirect(this.#retryHint);
+    this.#index.add(subscriber);
+    this.#wheel.add(subscriber);
+    this.#subscriberCount++;
+    if (resume !== undefined) void this.#resume(subscriber, resume, head);
+    return this.#subscriptionOf(subscriber);
+  }
+
+  /** What the hub knows of `topic`, or undefined when it has no subscriber and no history. */
+  topic(name: string): TopicInfo | undefined {
+    const subscribers = this.#index.subscribersOf(name)?.size ?? 0;
+    const history = this.#history.topicInfo(name);
+    if (subscribers === 0 && history === undefined) return undefined;
+    return {
+      topic: name,
+      subscribers,
+      historySize: history?.size ?? 0,
+      lastEventId:
+        history === undefined || history.lastSeq === 0
+          ? null
+          : this.#sequencer.idOf(history.lastSeq),
+    };
+  }
+
+  /** Every topic with a subscriber or history, sorted by name. */
+  topics(): TopicInfo[] {
+    const names = new Set<string>(this.#index.topics());
+    for (const name of this.#history.topics()) names.add(name);
+    return [...names].sort().map((name) => this.topic(name)!);
+  }
+
+  stats(): HubStats {
+    const names = new Set<string>(this.#index.topics());
+    for (const name of this.#history.topics()) names.add(name);
+    return {
+      subscribers: this.#subscriberCount,
+      subscriptions: this.#index.subscriptionCount,
+      topics: names.size,
+      eventsPublished: this.#eventsPublished,
+      deliveries: this.#counters.deliveries,
+      bytesWritten: this.#counters.bytesWritten,
+      slowConsumerDisconnects: this.#counters.slowConsumerDisconnects,
+      slowConsumerDrops: this.#counters.slowConsumerDrops,
+      historyEvents: this.#history.totalEvents,
+      resets: this.#resets,
+    };
+  }
+
+  /**
+   * Delivers what is queued, tells every subscriber when to come back (`retry:` of retryMs
+   * plus a random share of shutdownRetryJitterMs, so reconnects spread out), and closes every
+   * stream. Later publish and subscribe calls throw SSEHUB_ERR_HUB_CLOSED.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#dispatcher.flush();
+    this.#closed = true;
+    this.#wheel.stop();
+    clearInterval(this.#expireTimer);
+    const { retryMs, shutdownRetryJitterMs } = this.options;
+    for (const subscriber of this.#index.subscribers()) {
+      const delay = retryMs + Math.floor(Math.random() * (shutdownRetryJitterMs + 1));
+      subscriber.writeDirect(encodeRetry(delay));
+      this.#unregister(subscriber);
+      subscriber.sink.close();
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) {
+      throw new SsehubError("SSEHUB_ERR_HUB_CLOSED", "Cannot use the hub: it is shutting down");
+    }
+  }
+
+  /** Checks one input and serializes its data, without taking an id. */
+  #prepare(input: PublishInput, where: string): PreparedEvent {
+    if (typeof input !== "object" || input === null || Array.isArray(input)) {
+      throw new SsehubError(
+        "SSEHUB_ERR_PUBLISH_MALFORMED",
+        `Cannot publish ${where}expected an object with topic or topics and data`,
+      );
+    }
+    for (const key of Object.keys(input)) {
+      if (!PUBLISH_KEYS.has(key)) {
+        throw new SsehubError(
+          "SSEHUB_ERR_PUBLISH_MALFORMED",
+          `Cannot publish ${where}unknown field ${JSON.stringify(key)}: allowed fields are topic, topics, data, event, retry`,
+        );
+      }
+    }
+    if (input.topic !== undefined && input.topics !== undefined) {
+      throw new SsehubError(
+        "SSEHUB_ERR_PUBLISH_MALFORMED",
+        `Cannot publish ${where}give topic or topics, not both`,
+      );
+    }
+    const topics = checkTopicList(input.topic !== undefined ? [input.topic] : input.topics, {
+      action: "publish",
+      maxTopics: this.options.maxTopicsPerSubscription,
+      maxTopicLength: this.options.maxTopicLength,
+    });
+    if (input.data === undefined) {
+      throw new SsehubError(
+        "SSEHUB_ERR_EVENT_INVALID_DATA",
+        `Cannot publish ${where}data is required`,
+      );
+    }
+    const data = serializeData(input.data);
+    if (input.event !== undefined) {
+      if (typeof input.event !== "string") {
+        throw new SsehubError(
+          "SSEHUB_ERR_EVENT_INVALID_TYPE",
+          `Cannot publish ${where}event must be a string`,
+        );
+      }
+      assertValidEventType(input.event);
+    }
+    if (input.retry !== undefined) assertValidRetry(input.retry);
+    return { topics, data, event: input.event, retry: input.retry };
+  }
+
+  #publishPrepared(prepared: PreparedEvent): PublishResult {
+    const seq = this.#sequencer.next();
+    const id = this.#sequencer.idOf(seq);
+    const event: StoredEvent = {
+      seq,
+      id,
+      topics: prepared.topics,
+      event: prepared.event,
+      data: prepared.data,
+      publishedAt: Date.now(),
+      bytes: Buffer.from(
+        encodeEvent({ id, event: prepared.event, retry: prepared.retry, data: prepared.data }),
+      ),
+    };
+    this.#history.append(event);
+    this.#dispatcher.enqueue(event);
+    this.#eventsPublished++;
+    return { id, topics: prepared.topics };
+  }
+
+  /** Replays history after `lastEventId` up to `head`, then lets the subscriber go live. */
+  async #resume(subscriber: Subscriber, lastEventId: string, head: number): Promise<void> {
+    const parsed = parseEventId(lastEventId);
+    if (parsed === undefined || (parsed.epoch === this.epoch && parsed.seq > head)) {
+      this.#sendReset(subscriber, "invalid-id", lastEventId, head);
+    } else if (parsed.epoch !== this.epoch) {
+      this.#sendReset(subscriber, "unknown-epoch", lastEventId, head);
+    } else if (parsed.seq < head) {
+      const read = await this.#history.readAfter(subscriber.topics, parsed.seq);
+      if (subscriber.isClosed) return;
+      if (!read.complete) this.#sendReset(subscriber, "history-evicted", lastEventId, head);
+      else await this.#replay(subscriber, read.events, head);
+      if (subscriber.isClosed) return;
+    }
+    subscriber.goLive();
+  }
+
+  /** Writes `events` (those up to `head`) in chunks, waiting for a slow reader to catch up. */
+  async #replay(
+    subscriber: Subscriber,
+    events: readonly StoredEvent[],
+    head: number,
+  ): Promise<void> {
+    const { maxQueueBytes } = this.options;
+    let i = 0;
+    while (i < events.length && events[i]!.seq <= head) {
+      const chunk: Buffer[] = [];
+      let size = 0;
+      let lastSeq = 0;
+      while (i < events.length && events[i]!.seq <= head && size < REPLAY_CHUNK_BYTES) {
+        const event = events[i++]!;
+        chunk.push(event.bytes);
+        size += event.bytes.length;
+        lastSeq = event.seq;
+      }
+      subscriber.writeDirect(chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk), lastSeq);
+      this.#counters.deliveries += chunk.length;
+      this.#counters.bytesWritten += size;
+      do {
+        await new Promise<void>((resolve) =>
+          subscriber.sink.queuedBytes > maxQueueBytes / 2
+            ? setTimeout(resolve, REPLAY_BACKLOG_POLL_MS)
+            : setImmediate(resolve),
+        );
+        if (subscriber.isClosed || subscriber.sink.isClosed) return;
+      } while (subscriber.sink.queuedBytes > maxQueueBytes / 2);
+    }
+  }
+
+  #sendReset(subscriber: Subscriber, reason: ResetReason, lastEventId: string, head: number): void {
+    this.#resets++;
+    const id = this.#sequencer.idOf(head);
+    const data = JSON.stringify({ reason, lastEventId, currentEventId: id });
+    subscriber.writeDirect(encodeEvent({ id, event: RESET_EVENT, data }), head);
+  }
+
+  #unregister(subscriber: Subscriber): void {
+    if (subscriber.wheelSlot === -1) return;
+    subscriber.markClosed();
+    this.#index.remove(subscriber);
+    this.#wheel.remove(subscriber);
+    this.#subscriberCount--;
+  }
+
+  #subscriptionOf(subscriber: Subscriber): Subscription {
+    const unregister = (): void => this.#unregister(subscriber);
+    return {
+      topics: subscriber.topics,
+      get isClosed() {
+        return subscriber.isClosed;
+      },
+      close: unregister,
+    };
+  }
+
+  #createHost(): SubscriberHost {
+    const hub = this;
+    return {
+      maxQueueBytes: this.options.maxQueueBytes,
+      policy: this.options.slowConsumerPolicy,
+      counters: this.#counters,
+      idOf: (seq) => this.#sequencer.idOf(seq),
+      slowConsumerDisconnected(subscriber, queuedBytes) {
+        hub.#counters.slowConsumerDisconnects++;
+        hub.#unregister(subscriber);
+        hub.emit("status", {
+          type: "slow-consumer-disconnected",
+          topics: subscriber.topics,
+          queuedBytes,
+        });
+      },
+      slowConsumerDropping(subscriber, queuedBytes) {
+        hub.emit("status", {
+          type: "slow-consumer-dropping",
+          topics: subscriber.topics,
+          queuedBytes,
+        });
+      },
+    };
+  }
+}
+
+/** Creates a hub; options are checked by resolveOptions (all problems in one error). */
+export function createHub(options?: Options | ResolvedOptions): Hub {
+  return new Hub(options);
+}

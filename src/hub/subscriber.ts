@@ -1,0 +1,237 @@
+/**
+ * One subscribed connection as the hub sees it: its sink, its topics, and where it stands
+ * (replaying history, live, closed). Everything on the delivery path is a field read or a
+ * counter update: no closure, no string, no allocation per event (DESIGN principle 4).
+ *
+ * Slow consumers (DESIGN principle 5): before each write the sink's queued bytes are checked
+ * against `maxQueueBytes`. Past it, policy `disconnect` destroys the connection (the client
+ * resumes from history) and policy `drop` stops writing, counts what it skips, and once the
+ * queue has drained to half the cap writes a gap notice before the stream goes on.
+ * @module
+ */
+import type { StoredEvent } from "../history/history-store.js";
+import type { SlowConsumerPolicy } from "../options.js";
+import { encodeComment, encodeEvent } from "../protocol/encode.js";
+import type { Sink } from "./sink.js";
+
+/** Event type of the notice sent under policy `drop` when events were skipped. */
+export const GAP_EVENT = "ssehub-gap";
+
+const HEARTBEAT = Buffer.from(encodeComment());
+
+const REPLAYING = 0;
+const LIVE = 1;
+const CLOSED = 2;
+
+/** Events of one tick for one subscriber: their frames joined, shared by every receiver. */
+export interface Batch {
+  /** The joined frames of `events`. */
+  readonly bytes: Buffer;
+  /** The events, in seq order (at least one). */
+  readonly events: readonly StoredEvent[];
+}
+
+/** What a subscriber reports to, shared by all subscribers of one hub. */
+export interface SubscriberHost {
+  readonly maxQueueBytes: number;
+  readonly policy: SlowConsumerPolicy;
+  readonly counters: DeliveryCounters;
+  /** The wire id of a sequence number. */
+  idOf(seq: number): string;
+  /** The subscriber passed its queue cap under policy `disconnect`; it is already destroyed. */
+  slowConsumerDisconnected(subscriber: Subscriber, queuedBytes: number): void;
+  /** The subscriber passed its queue cap under policy `drop` and starts skipping events. */
+  slowConsumerDropping(subscriber: Subscriber, queuedBytes: number): void;
+}
+
+/** Counters the hub exposes in its stats. */
+export interface DeliveryCounters {
+  deliveries: number;
+  bytesWritten: number;
+  slowConsumerDisconnects: number;
+  slowConsumerDrops: number;
+}
+
+/** One subscribed connection. */
+export class Subscriber {
+  readonly sink: Sink;
+  readonly topics: readonly string[];
+  /** For subscribers of several topics: the set, and a key naming it (topics sorted). */
+  readonly topicSet: ReadonlySet<string> | undefined;
+  readonly topicSetKey: string;
+  /** The dispatcher tick in which this subscriber was last collected (see dispatcher.ts). */
+  lastTick = -1;
+  /** Slot in the heartbeat wheel. */
+  wheelSlot = -1;
+  /** False until something is written after the previous heartbeat visit. */
+  wroteSinceHeartbeat = true;
+
+  readonly #host: SubscriberHost;
+  /** Events up to this seq reach the subscriber by replay (or not at all), never live. */
+  readonly #liveAfterSeq: number;
+  #state: number;
+  #pending: Buffer[] | undefined;
+  #pendingBytes = 0;
+  #pendingCount = 0;
+  #pendingLastSeq = 0;
+  /** Events skipped under policy `drop` since the last gap notice. */
+  #dropped = 0;
+  /** Seq of the last event written, for the gap notice. */
+  #lastSeq: number;
+
+  constructor(
+    host: SubscriberHost,
+    sink: Sink,
+    topics: readonly string[],
+    liveAfterSeq: number,
+    replaying: boolean,
+  ) {
+    this.#host = host;
+    this.sink = sink;
+    this.topics = topics;
+    this.topicSet = topics.length > 1 ? new Set(topics) : undefined;
+    this.topicSetKey = topics.length > 1 ? [...topics].sort().join("\n") : topics[0]!;
+    this.#liveAfterSeq = liveAfterSeq;
+    this.#lastSeq = liveAfterSeq;
+    this.#state = replaying ? REPLAYING : LIVE;
+    this.#pending = replaying ? [] : undefined;
+  }
+
+  get isClosed(): boolean {
+    return this.#state === CLOSED;
+  }
+
+  get isReplaying(): boolean {
+    return this.#state === REPLAYING;
+  }
+
+  /** Hands the subscriber this tick's events of its topics. At most one call per tick. */
+  deliver(batch: Batch): void {
+    if (this.#state === CLOSED) return;
+    const events = batch.events;
+    let bytes = batch.bytes;
+    let count = events.length;
+    if (events[0]!.seq <= this.#liveAfterSeq) {
+      // Only in the tick in which the subscriber arrived: skip events older than its arrival.
+      let offset = 0;
+      let skip = 0;
+      while (skip < count && events[skip]!.seq <= this.#liveAfterSeq) {
+        offset += events[skip]!.bytes.length;
+        skip++;
+      }
+      if (skip === count) return;
+      bytes = bytes.subarray(offset);
+      count -= skip;
+    }
+    const lastSeq = events[events.length - 1]!.seq;
+    if (this.#state === REPLAYING) this.#hold(bytes, count, lastSeq);
+    else this.#write(bytes, count, lastSeq);
+  }
+
+  /** Writes bytes that are not live events (replay chunks, reset notices) straight out. */
+  writeDirect(bytes: Buffer | string, lastSeq?: number): void {
+    if (this.#state === CLOSED) return;
+    this.sink.write(bytes);
+    this.wroteSinceHeartbeat = true;
+    if (lastSeq !== undefined) this.#lastSeq = lastSeq;
+  }
+
+  /** Ends the replay: writes what arrived live meanwhile, then the subscriber is live. */
+  goLive(): void {
+    if (this.#state !== REPLAYING) return;
+    const pending = this.#pending!;
+    this.#pending = undefined;
+    this.#state = LIVE;
+    const count = this.#pendingCount;
+    if (pending.length > 0) {
+      const bytes = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+      this.#write(bytes, count, this.#pendingLastSeq);
+    } else if (this.#dropped > 0) {
+      this.writeDirect(this.#gapNotice());
+    }
+  }
+
+  /** Called by the heartbeat wheel about once per heartbeat interval. */
+  heartbeat(): void {
+    if (this.#state !== LIVE) return;
+    if (this.#dropped > 0 && this.#hasDrained()) {
+      this.writeDirect(this.#gapNotice());
+    } else if (!this.wroteSinceHeartbeat) {
+      this.sink.write(HEARTBEAT);
+    }
+    this.wroteSinceHeartbeat = false;
+  }
+
+  /** Marks the subscriber closed; the caller unregisters it and ends the sink. */
+  markClosed(): void {
+    this.#state = CLOSED;
+    this.#pending = undefined;
+  }
+
+  #hold(bytes: Buffer, count: number, lastSeq: number): void {
+    this.#pending!.push(bytes);
+    this.#pendingBytes += bytes.length;
+    this.#pendingCount += count;
+    this.#pendingLastSeq = lastSeq;
+    if (this.#pendingBytes > this.#host.maxQueueBytes) {
+      if (this.#host.policy === "disconnect") {
+        this.#disconnect(this.#pendingBytes);
+      } else {
+        this.#startDropping(this.#pendingBytes, this.#pendingCount);
+        this.#pending = [];
+        this.#pendingBytes = 0;
+        this.#pendingCount = 0;
+      }
+    }
+  }
+
+  #write(bytes: Buffer, count: number, lastSeq: number): void {
+    const host = this.#host;
+    if (this.#dropped > 0) {
+      if (!this.#hasDrained()) {
+        this.#dropped += count;
+        host.counters.slowConsumerDrops += count;
+        return;
+      }
+      bytes = Buffer.concat([this.#gapNotice(), bytes]);
+    }
+    const queued = this.sink.queuedBytes;
+    if (queued > 0 && queued + bytes.length > host.maxQueueBytes) {
+      if (host.policy === "disconnect") this.#disconnect(queued + bytes.length);
+      else this.#startDropping(queued, count);
+      return;
+    }
+    this.sink.write(bytes);
+    this.wroteSinceHeartbeat = true;
+    this.#lastSeq = lastSeq;
+    host.counters.deliveries += count;
+    host.counters.bytesWritten += bytes.length;
+  }
+
+  #hasDrained(): boolean {
+    return this.sink.queuedBytes * 2 <= this.#host.maxQueueBytes;
+  }
+
+  #startDropping(queuedBytes: number, count: number): void {
+    const first = this.#dropped === 0;
+    this.#dropped += count;
+    this.#host.counters.slowConsumerDrops += count;
+    if (first) this.#host.slowConsumerDropping(this, queuedBytes);
+  }
+
+  /** The gap notice for what was skipped; resets the count. */
+  #gapNotice(): Buffer {
+    const data = JSON.stringify({
+      dropped: this.#dropped,
+      lastEventId: this.#lastSeq > 0 ? this.#host.idOf(this.#lastSeq) : null,
+    });
+    this.#dropped = 0;
+    return Buffer.from(encodeEvent({ event: GAP_EVENT, data }));
+  }
+
+  #disconnect(queuedBytes: number): void {
+    this.markClosed();
+    this.sink.destroy();
+    this.#host.slowConsumerDisconnected(this, queuedBytes);
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * ssehub: a Server-Sent Events hub. Create a hub, publish, serve it over HTTP.
+ * @module
+ */
+
+export type { ErrorCode } from "./errors.js";
+export { ERROR_CATALOGUE, isSsehubError, SsehubError } from "./errors.js";
+export type { HistoryStore, StoredEvent } from "./history/history-store.js";
+export type {
+  HubStats,
+  HubStatus,
+  PublishInput,
+  PublishResult,
+  ResetReason,
+  SubscribeRequest,
+  Subscription,
+  TopicInfo,
+} from "./hub/hub.js";
+export { createHub, Hub, RESET_EVENT } from "./hub/hub.js";
+export type { Sink } from "./hub/sink.js";
+export { GAP_EVENT } from "./hub/subscriber.js";
+export type { LogLevel, Options, ResolvedOptions, SlowConsumerPolicy } from "./options.js";
+export { DEFAULTS, OPTION_SPECS, resolveOptions } from "./options.js";
+export type { SseEventFields } from "./protocol/encode.js";
+export { encodeComment, encodeEvent, encodeRetry, serializeData } from "./protocol/encode.js";
+export { formatEventId, parseEventId } from "./protocol/event-id.js";
