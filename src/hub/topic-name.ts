@@ -6,6 +6,8 @@
  */
 import { SsehubError } from "../errors.js";
 
+// White space or a control character (C0 or DEL). Intended: topic names must be printable.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
 const FORBIDDEN = /[\s\u0000-\u001f\u007f]/;
 
 /** What a list of topics is checked for. */
