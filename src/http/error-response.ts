@@ -1,0 +1,73 @@
+/**
+ * The only place where an error becomes an HTTP response. An SsehubError answers with its
+ * catalogue status and `{statusCode, code, message}` (plus `details` when it has some); any
+ * other error is a bug or a failure of ours: it answers a generic 500 SSEHUB_ERR_INTERNAL and
+ * its cause goes to the log, never to the client.
+ * @module
+ */
+import type { ServerResponse } from "node:http";
+import { isSsehubError } from "../errors.js";
+import type { Logger } from "./logger.js";
+
+/** The JSON body of every error response. */
+export interface ErrorBody {
+  readonly statusCode: number;
+  readonly code: string;
+  readonly message: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+const INTERNAL_MESSAGE = "Cannot complete the request: the server failed, see its log";
+
+/** Builds the status and body that `error` answers with. */
+export function errorBody(error: unknown): ErrorBody {
+  if (isSsehubError(error)) {
+    return error.details === undefined
+      ? { statusCode: error.status, code: error.code, message: error.message }
+      : {
+          statusCode: error.status,
+          code: error.code,
+          message: error.message,
+          details: error.details,
+        };
+  }
+  return { statusCode: 500, code: "SSEHUB_ERR_INTERNAL", message: INTERNAL_MESSAGE };
+}
+
+/**
+ * Answers `res` with the JSON error response of `error`, logging unknown errors (with their
+ * cause) at error level and client errors at debug level. When the headers have already gone
+ * (a stream was open), the response cannot carry a status any more: it is destroyed instead.
+ * @param extraHeaders headers the error needs, such as `Allow` on a 405.
+ */
+export function sendError(
+  res: ServerResponse,
+  error: unknown,
+  logger: Logger,
+  extraHeaders?: Readonly<Record<string, string>>,
+): void {
+  const body = errorBody(error);
+  if (body.code === "SSEHUB_ERR_INTERNAL" && !isSsehubError(error)) {
+    logger.error({ err: error }, "Request failed with an unexpected error");
+  } else if (body.statusCode >= 500) {
+    logger.warn({ code: body.code }, body.message);
+  } else {
+    logger.debug({ code: body.code, statusCode: body.statusCode }, body.message);
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const text = JSON.stringify(body);
+  // Headers staged for a stream that never opened must not leak into the error response.
+  for (const name of STREAM_HEADERS) res.removeHeader(name);
+  res.writeHead(body.statusCode, {
+    ...extraHeaders,
+    "Content-Type": "application/json; charset=utf-8",
+    "Content-Length": Buffer.byteLength(text),
+    "Cache-Control": "no-store",
+  });
+  res.end(text);
+}
+
+const STREAM_HEADERS = ["Content-Type", "Cache-Control", "X-Accel-Buffering", "Content-Length"];

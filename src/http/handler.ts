@@ -1,0 +1,178 @@
+/**
+ * The request handler of a hub: routing, CORS, method checks and error answers. Mount it on
+ * any node:http server (or a framework's raw request/response pair); `createServer` uses it.
+ *
+ * | route | methods |
+ * |---|---|
+ * | `/events?topic=a&topic=b`, `/events/:topic` | GET (the stream) |
+ * | `/publish` | POST |
+ * | `/topics`, `/topics/:topic` | GET, HEAD |
+ * | `/healthz`, `/readyz`, `/metrics` | GET, HEAD |
+ * Every route also answers OPTIONS (CORS preflight). An unknown path answers 404
+ * SSEHUB_ERR_ROUTE_NOT_FOUND; a known path with another method 405 with an `Allow` header.
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { SsehubError } from "../errors.js";
+import type { Hub } from "../hub/hub.js";
+import { CorsPolicy } from "./cors.js";
+import { sendError } from "./error-response.js";
+import { createLogger, type Logger } from "./logger.js";
+import { HubMetrics } from "./metrics.js";
+import { settleUnreadBody } from "./read-body.js";
+import type { Route, RouteContext } from "./route.js";
+import { eventsRoute } from "./routes/events.js";
+import { healthRoute, readyRoute } from "./routes/health.js";
+import { metricsRoute } from "./routes/metrics.js";
+import { publishRoute } from "./routes/publish.js";
+import { topicsRoute } from "./routes/topics.js";
+
+/** Options of createRequestHandler. */
+export interface RequestHandlerOptions {
+  /** Where to log; a logger at the hub's `logLevel` by default. */
+  readonly logger?: Logger | undefined;
+  /** The metrics to expose on /metrics; a new registry of this hub by default. */
+  readonly metrics?: HubMetrics | undefined;
+  /** Answers /readyz; by default ready until the hub closes. */
+  readonly isReady?: (() => boolean) | undefined;
+}
+
+/** A node:http request listener, with the metrics it exposes. */
+export interface RequestHandler {
+  (req: IncomingMessage, res: ServerResponse): void;
+  /** The metrics behind /metrics; call `metrics.close()` when you drop the handler. */
+  readonly metrics: HubMetrics;
+}
+
+/** Exact paths and the route answering each. */
+const EXACT_ROUTES: ReadonlyMap<string, Route> = new Map([
+  ["/events", eventsRoute],
+  ["/publish", publishRoute],
+  ["/topics", topicsRoute],
+  ["/healthz", healthRoute],
+  ["/readyz", readyRoute],
+  ["/metrics", metricsRoute],
+]);
+
+/** Path prefixes whose remainder, percent-decoded, is the route's parameter. */
+const PREFIX_ROUTES: readonly (readonly [string, Route])[] = [
+  ["/events/", eventsRoute],
+  ["/topics/", topicsRoute],
+];
+
+interface RouteMatch {
+  readonly route: Route;
+  readonly param: string | undefined;
+}
+
+function matchRoute(pathname: string): RouteMatch | undefined {
+  const exact = EXACT_ROUTES.get(pathname);
+  if (exact !== undefined) return { route: exact, param: undefined };
+  for (const [prefix, route] of PREFIX_ROUTES) {
+    if (!pathname.startsWith(prefix)) continue;
+    const raw = pathname.slice(prefix.length);
+    try {
+      return { route, param: decodeURIComponent(raw) };
+    } catch (cause) {
+      throw new SsehubError(
+        "SSEHUB_ERR_TOPIC_INVALID",
+        `Cannot read topic ${JSON.stringify(raw)}: its percent-encoding is broken`,
+        { cause },
+      );
+    }
+  }
+  return undefined;
+}
+
+function allowHeader(route: Route): string {
+  return [...route.methods, "OPTIONS"].join(", ");
+}
+
+/**
+ * Creates the request handler of `hub`.
+ * @example
+ * import { createServer } from "node:http";
+ * const hub = createHub({ historyMaxEvents: 100 });
+ * const handler = createRequestHandler(hub);
+ * createServer(handler).listen(8080);
+ */
+export function createRequestHandler(
+  hub: Hub,
+  options: RequestHandlerOptions = {},
+): RequestHandler {
+  const logger = options.logger ?? createLogger(hub.options.logLevel);
+  const metrics = options.metrics ?? new HubMetrics(hub);
+  const isReady = options.isReady ?? (() => !hub.isClosed);
+  const cors = new CorsPolicy(hub.options.corsOrigins);
+
+  const fail = (req: IncomingMessage, res: ServerResponse, error: unknown, route?: Route): void => {
+    settleUnreadBody(req, res);
+    const isMethodError =
+      error instanceof SsehubError && error.code === "SSEHUB_ERR_METHOD_NOT_ALLOWED";
+    sendError(
+      res,
+      error,
+      logger,
+      isMethodError && route !== undefined ? { Allow: allowHeader(route) } : undefined,
+    );
+  };
+
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const target = req.url ?? "/";
+    const queryStart = target.indexOf("?");
+    const pathname = queryStart === -1 ? target : target.slice(0, queryStart);
+    let match: RouteMatch | undefined;
+    try {
+      cors.applyHeaders(req, res);
+      match = matchRoute(pathname);
+      if (match === undefined) {
+        throw new SsehubError(
+          "SSEHUB_ERR_ROUTE_NOT_FOUND",
+          `Cannot find ${JSON.stringify(pathname)}: try /events, /publish, /topics, /healthz, /readyz or /metrics`,
+        );
+      }
+      const { route } = match;
+      const method = req.method ?? "GET";
+      if (method === "OPTIONS") {
+        answerOptions(req, res, route, cors);
+        return;
+      }
+      if (!route.methods.includes(method)) {
+        throw new SsehubError(
+          "SSEHUB_ERR_METHOD_NOT_ALLOWED",
+          `Cannot ${method} ${pathname}: use ${route.methods.join(" or ")}`,
+          { details: { allowed: route.methods } },
+        );
+      }
+      const ctx: RouteContext = {
+        hub,
+        req,
+        res,
+        query: new URLSearchParams(queryStart === -1 ? "" : target.slice(queryStart + 1)),
+        param: match.param,
+        logger,
+        metrics,
+        isReady,
+      };
+      const done = route.handle(ctx);
+      if (done !== undefined) done.catch((error: unknown) => fail(req, res, error, route));
+    } catch (error) {
+      fail(req, res, error, match?.route);
+    }
+  };
+  return Object.assign(handler, { metrics });
+}
+
+function answerOptions(
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: Route,
+  cors: CorsPolicy,
+): void {
+  if (CorsPolicy.isPreflight(req)) {
+    cors.answerPreflight(req, res);
+    return;
+  }
+  res.writeHead(204, { Allow: allowHeader(route), "Content-Length": "0" });
+  res.end();
+}

@@ -1,0 +1,199 @@
+/**
+ * Turns a publish request body into hub PublishInputs. Two forms are accepted:
+ * - `application/json`: one event `{"topic" | "topics", "data", "event"?, "retry"?}` or an
+ *   array of them (a batch). An unknown key is refused by name, so a typo never publishes an
+ *   event without the field the publisher meant to set.
+ * - `application/x-www-form-urlencoded`, with Mercure's field names: `topic` (repeatable),
+ *   `data`, `type`, `retry` (digits only).
+ * Field values are checked for shape here; their rules (topic names, CR/LF in `event`, retry
+ * range) are the hub's, so the library and HTTP refuse the same input the same way.
+ * @module
+ */
+import { SsehubError } from "../errors.js";
+import type { PublishInput } from "../hub/hub.js";
+
+/** The media types POST /publish accepts. */
+export const JSON_MEDIA_TYPE = "application/json";
+export const FORM_MEDIA_TYPE = "application/x-www-form-urlencoded";
+
+/** A parsed publish body: one event, or a batch. */
+export type PublishBody =
+  | { readonly batch: false; readonly input: PublishInput }
+  | { readonly batch: true; readonly inputs: readonly PublishInput[] };
+
+const JSON_KEYS: ReadonlySet<string> = new Set(["topic", "topics", "data", "event", "retry"]);
+const FORM_KEYS: ReadonlySet<string> = new Set(["topic", "data", "type", "retry"]);
+const DIGITS = /^\d+$/;
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+function malformed(message: string, details?: Record<string, unknown>): SsehubError {
+  return new SsehubError(
+    "SSEHUB_ERR_PUBLISH_MALFORMED",
+    message,
+    details === undefined ? undefined : { details },
+  );
+}
+
+function decodeUtf8(body: Buffer): string {
+  try {
+    return UTF8.decode(body);
+  } catch (cause) {
+    throw new SsehubError(
+      "SSEHUB_ERR_PUBLISH_MALFORMED",
+      "Cannot read the request body: it is not valid UTF-8",
+      { cause },
+    );
+  }
+}
+
+/**
+ * The media type of a Content-Type header, lowercase and without parameters, or throws
+ * SSEHUB_ERR_PUBLISH_UNSUPPORTED_MEDIA_TYPE when it is neither JSON nor a form, or names a
+ * charset other than UTF-8.
+ */
+export function publishMediaType(contentType: string | undefined): string {
+  const [type = "", ...params] = (contentType ?? "").split(";");
+  const mediaType = type.trim().toLowerCase();
+  const unsupported = (why: string): SsehubError =>
+    new SsehubError("SSEHUB_ERR_PUBLISH_UNSUPPORTED_MEDIA_TYPE", `Cannot publish ${why}`, {
+      details: { accepted: [JSON_MEDIA_TYPE, FORM_MEDIA_TYPE] },
+    });
+  if (mediaType !== JSON_MEDIA_TYPE && mediaType !== FORM_MEDIA_TYPE) {
+    throw unsupported(
+      contentType === undefined
+        ? `a body without Content-Type: use ${JSON_MEDIA_TYPE} or ${FORM_MEDIA_TYPE}`
+        : `a body of type ${JSON.stringify(mediaType)}: use ${JSON_MEDIA_TYPE} or ${FORM_MEDIA_TYPE}`,
+    );
+  }
+  for (const param of params) {
+    const [name = "", value = ""] = param.split("=");
+    if (name.trim().toLowerCase() !== "charset") continue;
+    const charset = value.trim().replaceAll('"', "").toLowerCase();
+    if (charset !== "utf-8" && charset !== "utf8") {
+      throw unsupported(`a body in charset ${JSON.stringify(charset)}: send UTF-8`);
+    }
+  }
+  return mediaType;
+}
+
+/** Parses a body of `mediaType` (as returned by publishMediaType). */
+export function parsePublishBody(mediaType: string, body: Buffer): PublishBody {
+  return mediaType === FORM_MEDIA_TYPE ? parseForm(decodeUtf8(body)) : parseJson(decodeUtf8(body));
+}
+
+function parseJson(text: string): PublishBody {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (cause) {
+    throw new SsehubError(
+      "SSEHUB_ERR_PUBLISH_MALFORMED",
+      `Cannot parse the JSON body: ${(cause as Error).message}`,
+      { cause },
+    );
+  }
+  if (!Array.isArray(value)) return { batch: false, input: jsonEvent(value, "the event") };
+  if (value.length === 0) throw malformed("Cannot publish an empty batch: send at least one event");
+  const inputs = value.map((item: unknown, index) => jsonEvent(item, `event ${index}`));
+  return { batch: true, inputs };
+}
+
+function jsonEvent(value: unknown, where: string): PublishInput {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw malformed(`Cannot publish ${where}: expected a JSON object`);
+  }
+  const fields = value as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    if (!JSON_KEYS.has(key)) {
+      throw malformed(
+        `Cannot publish ${where}: unknown field ${JSON.stringify(key)}, expected topic, topics, data, event or retry`,
+        { field: key },
+      );
+    }
+  }
+  if (!Object.hasOwn(fields, "data")) {
+    throw malformed(`Cannot publish ${where}: the data field is missing`, { field: "data" });
+  }
+  const { topic, topics, data, event, retry } = fields;
+  if (topic === undefined && topics === undefined) {
+    throw new SsehubError(
+      "SSEHUB_ERR_TOPIC_MISSING",
+      `Cannot publish ${where}: name a topic in topic or topics`,
+    );
+  }
+  if (topic !== undefined && typeof topic !== "string") {
+    throw new SsehubError(
+      "SSEHUB_ERR_TOPIC_INVALID",
+      `Cannot publish ${where}: topic must be a string, got ${typeof topic}`,
+    );
+  }
+  if (topics !== undefined && !isStringArray(topics)) {
+    throw new SsehubError(
+      "SSEHUB_ERR_TOPIC_INVALID",
+      `Cannot publish ${where}: topics must be an array of strings`,
+    );
+  }
+  if (event !== undefined && typeof event !== "string") {
+    throw new SsehubError(
+      "SSEHUB_ERR_EVENT_INVALID_TYPE",
+      `Cannot publish ${where}: event must be a string, got ${typeof event}`,
+    );
+  }
+  if (retry !== undefined && typeof retry !== "number") {
+    throw new SsehubError(
+      "SSEHUB_ERR_EVENT_INVALID_RETRY",
+      `Cannot publish ${where}: retry must be a number of milliseconds, got ${typeof retry}`,
+    );
+  }
+  return {
+    data,
+    ...(topic === undefined ? {} : { topic }),
+    ...(topics === undefined ? {} : { topics }),
+    ...(event === undefined ? {} : { event }),
+    ...(retry === undefined ? {} : { retry }),
+  };
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === "string");
+}
+
+function parseForm(text: string): PublishBody {
+  const form = new URLSearchParams(text);
+  for (const key of new Set(form.keys())) {
+    if (!FORM_KEYS.has(key)) {
+      throw malformed(
+        `Cannot publish the event: unknown form field ${JSON.stringify(key)}, expected topic, data, type or retry`,
+        { field: key },
+      );
+    }
+    if (key !== "topic" && form.getAll(key).length > 1) {
+      throw malformed(`Cannot publish the event: the form field ${key} appears more than once`, {
+        field: key,
+      });
+    }
+  }
+  const topics = form.getAll("topic");
+  const data = form.get("data");
+  if (data === null) {
+    throw malformed("Cannot publish the event: the data field is missing", { field: "data" });
+  }
+  if (topics.length === 0) {
+    throw new SsehubError("SSEHUB_ERR_TOPIC_MISSING", "Cannot publish the event: name a topic");
+  }
+  const type = form.get("type");
+  const retryText = form.get("retry");
+  if (retryText !== null && !DIGITS.test(retryText)) {
+    throw new SsehubError(
+      "SSEHUB_ERR_EVENT_INVALID_RETRY",
+      `Cannot publish the event: retry must be digits only (milliseconds), got ${JSON.stringify(retryText)}`,
+    );
+  }
+  const input: PublishInput = {
+    data,
+    ...(topics.length === 1 ? { topic: topics[0] as string } : { topics }),
+    ...(type === null ? {} : { event: type }),
+    ...(retryText === null ? {} : { retry: Number(retryText) }),
+  };
+  return { batch: false, input };
+}

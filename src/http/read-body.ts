@@ -1,0 +1,109 @@
+/**
+ * Request bodies, read with a hard limit. A body past the limit is refused without being
+ * buffered: a declared `Content-Length` over the limit is refused before a byte is read, and a
+ * chunked body is refused at the first chunk that passes it.
+ *
+ * A request answered before its body arrived in full leaves the rest of the body on the wire.
+ * `settleUnreadBody` decides what happens to it: a small remainder is read and thrown away, so
+ * that the client reads our answer and the connection serves its next request; a large one
+ * closes the connection after the answer, so that we never read megabytes for nothing.
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { SsehubError } from "../errors.js";
+
+/** Most bytes of a refused body read and discarded to keep the connection, in bytes. */
+export const DRAIN_LIMIT_BYTES = 1_048_576; // 1 MiB
+
+/** The declared `Content-Length`, or undefined when absent (chunked) or not a number. */
+function declaredLength(req: IncomingMessage): number | undefined {
+  const header = req.headers["content-length"];
+  if (header === undefined || !/^\d+$/.test(header)) return undefined;
+  return Number(header);
+}
+
+function tooLarge(limitBytes: number): SsehubError {
+  return new SsehubError(
+    "SSEHUB_ERR_PUBLISH_TOO_LARGE",
+    `Cannot accept a request body over ${limitBytes} bytes: send less or raise maxBodyBytes`,
+    { details: { maxBodyBytes: limitBytes } },
+  );
+}
+
+/**
+ * Reads the whole body of `req`. Rejects with SSEHUB_ERR_PUBLISH_TOO_LARGE past `limitBytes`
+ * and with SSEHUB_ERR_PUBLISH_MALFORMED when the client goes away mid-body.
+ */
+export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
+  const declared = declaredLength(req);
+  if (declared !== undefined && declared > limitBytes) return Promise.reject(tooLarge(limitBytes));
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("close", onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limitBytes) {
+        cleanup();
+        chunks.length = 0;
+        reject(tooLarge(limitBytes));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = (cause: Error): void => {
+      cleanup();
+      reject(
+        new SsehubError(
+          "SSEHUB_ERR_PUBLISH_MALFORMED",
+          "Cannot read the request body: the connection failed",
+          { cause },
+        ),
+      );
+    };
+    const onClose = (): void => {
+      if (req.complete) return;
+      cleanup();
+      reject(
+        new SsehubError(
+          "SSEHUB_ERR_PUBLISH_MALFORMED",
+          "Cannot read the request body: the client closed the connection before sending it all",
+        ),
+      );
+    };
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("close", onClose);
+  });
+}
+
+/**
+ * Call before answering a request whose body may not have arrived in full. Up to
+ * DRAIN_LIMIT_BYTES of the rest is read and discarded (the connection stays usable); past that,
+ * or when the declared length already says so, the answer carries `Connection: close` or the
+ * connection is destroyed once the answer has gone.
+ */
+export function settleUnreadBody(req: IncomingMessage, res: ServerResponse): void {
+  if (req.complete || req.destroyed) return;
+  const declared = declaredLength(req);
+  if (declared !== undefined && declared > DRAIN_LIMIT_BYTES) {
+    if (!res.headersSent) res.setHeader("Connection", "close");
+    return;
+  }
+  let discarded = 0;
+  req.on("data", (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > DRAIN_LIMIT_BYTES) req.destroy();
+  });
+  req.resume();
+}

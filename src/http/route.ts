@@ -1,0 +1,31 @@
+/**
+ * The shape of a route: the methods it answers and the function that answers them. Routes get
+ * everything through their context, so that they hold no state of their own.
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Hub } from "../hub/hub.js";
+import type { Logger } from "./logger.js";
+import type { HubMetrics } from "./metrics.js";
+
+/** What a route sees of one request. */
+export interface RouteContext {
+  readonly hub: Hub;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** The query string of the request target. */
+  readonly query: URLSearchParams;
+  /** The percent-decoded remainder of the path after the route's prefix (`/events/:topic`). */
+  readonly param: string | undefined;
+  readonly logger: Logger;
+  readonly metrics: HubMetrics;
+  /** False once the server started shutting down. */
+  readonly isReady: () => boolean;
+}
+
+/** One route. A route answers by writing to `ctx.res`, or throws an error for error-response.ts. */
+export interface Route {
+  /** Methods answered, without OPTIONS (the handler answers it for every route). */
+  readonly methods: readonly string[];
+  handle(ctx: RouteContext): void | Promise<void>;
+}

@@ -1,0 +1,25 @@
+/**
+ * Probes: `GET /healthz` answers 200 while the process serves HTTP at all (liveness);
+ * `GET /readyz` answers 200 while the server takes new subscribers and 503 from the moment
+ * shutdown starts, so that a load balancer stops sending clients before streams end.
+ * @module
+ */
+import type { Route } from "../route.js";
+import { sendJson } from "../send-json.js";
+
+/** Liveness. */
+export const healthRoute: Route = {
+  methods: ["GET", "HEAD"],
+  handle({ res }) {
+    sendJson(res, 200, { status: "ok" });
+  },
+};
+
+/** Readiness. */
+export const readyRoute: Route = {
+  methods: ["GET", "HEAD"],
+  handle({ res, isReady }) {
+    if (isReady()) sendJson(res, 200, { status: "ready" });
+    else sendJson(res, 503, { status: "stopping" });
+  },
+};

@@ -1,0 +1,29 @@
+/**
+ * Starts an ssehub server on 127.0.0.1, port 0, logging nothing, and closes it after the test.
+ */
+import type { TestContext } from "node:test";
+import { createLogger } from "../../src/http/logger.js";
+import { createServer, type ServerOptions, type SsehubServer } from "../../src/http/server.js";
+
+export interface StartedServer {
+  readonly ssehub: SsehubServer;
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly port: number;
+}
+
+export async function startServer(
+  t: TestContext,
+  options: ServerOptions = {},
+): Promise<StartedServer> {
+  const ssehub = createServer({
+    host: "127.0.0.1",
+    port: 0,
+    logger: createLogger("silent"),
+    shutdownTimeoutMs: 2000,
+    ...options,
+  });
+  t.after(() => ssehub.close());
+  const { url, port } = await ssehub.listen();
+  return { ssehub, url, port };
+}
