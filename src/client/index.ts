@@ -1,0 +1,26 @@
+/**
+ * The ssehub client for browsers and Node 20+ (`ssehub/client`): subscribe to topics of a hub,
+ * resume after reconnects with Last-Event-ID, and get told when events were missed.
+ * @module
+ */
+
+export type { ParsedEvent, SseParserHandlers } from "../protocol/parse.js";
+export { SseParser } from "../protocol/parse.js";
+export { fullJitterDelay } from "./backoff.js";
+export type {
+  ClientState,
+  GapNotice,
+  ResetNotice,
+  ResetReason,
+  SsehubClientOptions,
+} from "./client.js";
+export {
+  createClient,
+  DEFAULT_BACKOFF_BASE_MS,
+  DEFAULT_BACKOFF_MAX_MS,
+  GAP_EVENT_TYPE,
+  RESET_EVENT_TYPE,
+  SsehubClient,
+} from "./client.js";
+export type { ClientErrorCode, ClientErrorDetails } from "./client-error.js";
+export { SsehubClientError } from "./client-error.js";
