@@ -81,7 +81,7 @@ export class HubMetrics {
     this.#statCounter("ssehub_resets_total", "Reset events sent to resuming subscribers", "resets");
 
     const last = { disconnect: 0, drop: 0 };
-    new Counter({
+    const slowConsumer = new Counter({
       name: "ssehub_slow_consumer_total",
       help: "Slow-consumer actions: subscribers disconnected (reason=disconnect), events dropped (reason=drop)",
       labelNames: ["reason"],
@@ -96,6 +96,9 @@ export class HubMetrics {
         last.drop = stats.slowConsumerDrops;
       },
     });
+    // Both series exist from the start, so that rate() sees their first increase.
+    slowConsumer.inc({ reason: "disconnect" }, 0);
+    slowConsumer.inc({ reason: "drop" }, 0);
 
     new Gauge({
       name: "ssehub_event_loop_delay_seconds",

@@ -1,23 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { expectError } from "./expect-error.js";
 import { openStream } from "./raw-stream.js";
 import { startServer } from "./start-server.js";
-
-async function expectError(
-  url: string,
-  status: number,
-  code: string,
-  init?: RequestInit,
-): Promise<Record<string, unknown>> {
-  const response = await fetch(url, init);
-  const body = (await response.json()) as Record<string, unknown>;
-  assert.equal(response.status, status, JSON.stringify(body));
-  assert.match(response.headers.get("content-type") ?? "", /^application\/json/);
-  assert.equal(body.statusCode, status);
-  assert.equal(body.code, code);
-  assert.equal(typeof body.message, "string");
-  return body;
-}
 
 describe("GET /events", () => {
   test("GET /events answers an event stream whose retry line leaves at once", async (t) => {
@@ -114,7 +99,7 @@ describe("GET /events", () => {
 
   test("GET /events with too many topics answers 400 SSEHUB_ERR_SUBSCRIBE_TOO_MANY_TOPICS", async (t) => {
     const { url } = await startServer(t, { maxTopicsPerSubscription: 2 });
-    const body = await expectError(
+    const { body } = await expectError(
       `${url}/events?topic=a&topic=b&topic=c`,
       400,
       "SSEHUB_ERR_SUBSCRIBE_TOO_MANY_TOPICS",
