@@ -1,0 +1,53 @@
+/**
+ * Starts a real hub server on 127.0.0.1, port 0, silent, closed after the test.
+ */
+import http from "node:http";
+import { createServer, type SsehubServer } from "../../src/http/server.js";
+import type { Options } from "../../src/options.js";
+
+export interface StartedHub {
+  readonly server: SsehubServer;
+  /** http://127.0.0.1:<port> */
+  readonly url: string;
+}
+
+export async function startHub(
+  t: { after(fn: () => unknown): void },
+  options: Options = {},
+): Promise<StartedHub> {
+  const server = createServer({ host: "127.0.0.1", port: 0, logLevel: "silent", ...options });
+  const { url } = await server.listen();
+  t.after(() => server.close());
+  return { server, url };
+}
+
+const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 8 });
+
+/** POSTs JSON to the hub and returns the status and parsed answer. */
+export function postJson(
+  url: string,
+  body: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const payload = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      url,
+      {
+        method: "POST",
+        agent: keepAlive,
+        headers: { "content-type": "application/json", "content-length": payload.length },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (chunk: Buffer) => chunks.push(chunk));
+        response.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          resolve({ status: response.statusCode ?? 0, body: text ? JSON.parse(text) : {} });
+        });
+        response.on("error", reject);
+      },
+    );
+    request.on("error", reject);
+    request.end(payload);
+  });
+}
