@@ -1,0 +1,86 @@
+/**
+ * `ssehub serve`: reads the configuration (see ../config.ts), starts the server, logs its URL,
+ * and shuts down gracefully on SIGINT or SIGTERM.
+ * @module
+ */
+import { pino } from "pino";
+import { isSsehubError } from "../../errors.js";
+import { createLogger, type Logger } from "../../http/logger.js";
+import { createServer } from "../../http/server.js";
+import { loadServeConfig, type ServeConfig, serveHelp } from "../config.js";
+
+/** Exit code of a configuration error. */
+export const EXIT_CONFIG = 2;
+/** Extra time after shutdownTimeoutMs before the process is made to exit, in ms. */
+const EXIT_GRACE_MS = 1000;
+
+/** Where serve writes; the process's streams by default (tests pass their own). */
+export interface ServeIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+const PROCESS_IO: ServeIo = { env: process.env, stdout: process.stdout, stderr: process.stderr };
+
+/** One line for stderr: `ssehub: CODE: message`. */
+function errorLine(error: unknown): string {
+  const code = isSsehubError(error) ? error.code : (error as NodeJS.ErrnoException).code;
+  const message = (error instanceof Error ? error.message : String(error)).replace(
+    /\s*\n\s*/g,
+    " ",
+  );
+  return code === undefined ? `ssehub: ${message}\n` : `ssehub: ${code}: ${message}\n`;
+}
+
+/**
+ * Runs `ssehub serve` with `argv` (the arguments after `serve`). Resolves with the exit code:
+ * 0 after a graceful shutdown or --help, 2 for an invalid configuration, 1 when the server
+ * cannot listen.
+ */
+export async function serveCommand(
+  argv: readonly string[],
+  io: ServeIo = PROCESS_IO,
+): Promise<number> {
+  let config: ServeConfig;
+  try {
+    config = loadServeConfig(argv, io.env);
+  } catch (error) {
+    io.stderr.write(errorLine(error));
+    return EXIT_CONFIG;
+  }
+  if (config.help) {
+    io.stdout.write(`${serveHelp()}\n`);
+    return 0;
+  }
+  const { options } = config;
+  // Synchronous writes: every line is out before the process exits.
+  const logger: Logger =
+    io.stdout === process.stdout
+      ? createLogger(options.logLevel, pino.destination({ fd: 1, sync: true }))
+      : createLogger(options.logLevel, io.stdout);
+  const server = createServer({ ...options, logger });
+  try {
+    await server.listen();
+  } catch (error) {
+    io.stderr.write(errorLine(error));
+    await server.close();
+    return 1;
+  }
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  logger.info({ signal }, `Received ${signal}: shutting down`);
+  // A second signal, or a shutdown that overruns its bound, ends the process at once.
+  const force = (): never => process.exit(1);
+  process.once("SIGINT", force);
+  process.once("SIGTERM", force);
+  const overrun = setTimeout(force, options.shutdownTimeoutMs + EXIT_GRACE_MS);
+  overrun.unref();
+  await server.close();
+  clearTimeout(overrun);
+  process.off("SIGINT", force);
+  process.off("SIGTERM", force);
+  return 0;
+}

@@ -1,0 +1,142 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { describe, type TestContext, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { openStream } from "../http/raw-stream.js";
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+const PACKAGE = JSON.parse(
+  readFileSync(new URL("../../../package.json", import.meta.url), "utf8"),
+) as { version: string };
+
+interface Run {
+  readonly child: ChildProcess;
+  readonly stdout: string[];
+  readonly stderr: string[];
+  /** Resolves with the exit code. */
+  readonly exited: Promise<number | null>;
+}
+
+/** Spawns `ssehub <args>`; the process is killed after the test if still running. */
+function ssehub(t: TestContext, args: string[], env: Record<string, string> = {}): Run {
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  t.after(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  createInterface({ input: child.stdout! }).on("line", (line) => stdout.push(line));
+  createInterface({ input: child.stderr! }).on("line", (line) => stderr.push(line));
+  const exited = once(child, "close").then(([code]) => code as number | null);
+  return { child, stdout, stderr, exited };
+}
+
+/** Waits for the JSON log line that carries the listening URL. */
+async function listeningUrl(run: Run, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const line of run.stdout) {
+      const entry = JSON.parse(line) as { url?: string; msg?: string };
+      if (entry.url !== undefined && entry.msg?.includes("listening")) return entry.url;
+    }
+    if (run.child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(
+    `No listening line; stdout ${run.stdout.join("\n")}; stderr ${run.stderr.join("\n")}`,
+  );
+}
+
+describe("ssehub serve", () => {
+  test("ssehub serve --port 0 logs its URL and serves requests", async (t) => {
+    const run = ssehub(t, ["serve", "--port", "0", "--host", "127.0.0.1"]);
+    const url = await listeningUrl(run);
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const health = await fetch(`${url}/healthz`);
+    assert.equal(health.status, 200);
+    run.child.kill("SIGTERM");
+    assert.equal(await run.exited, 0);
+  });
+
+  test("ssehub serve on SIGTERM sends subscribers a retry line, ends their streams and exits 0", async (t) => {
+    const run = ssehub(t, ["serve", "--port", "0", "--retry-ms", "1000"], {
+      SSEHUB_SHUTDOWN_RETRY_JITTER_MS: "200",
+      SSEHUB_SHUTDOWN_TIMEOUT_MS: "3000",
+    });
+    const url = await listeningUrl(run);
+    const stream = await openStream(t, `${url}/events?topic=a`);
+    await stream.waitFor("retry: 1000\n\n");
+    const started = Date.now();
+    run.child.kill("SIGTERM");
+    await stream.ended;
+    const retries = [...stream.text.matchAll(/retry: (\d+)\n/g)].map((m) => Number(m[1]));
+    assert.equal(retries.length, 2, stream.text);
+    assert.ok((retries[1] ?? 0) >= 1000 && (retries[1] ?? 0) <= 1200, `retry ${retries[1]}`);
+    assert.equal(await run.exited, 0);
+    assert.ok(Date.now() - started < 3000, "exited within shutdownTimeoutMs");
+    assert.ok(run.stdout.some((line) => line.includes("ssehub stopped")));
+  });
+
+  test("ssehub serve on SIGINT exits 0", async (t) => {
+    const run = ssehub(t, ["serve", "--port", "0"]);
+    await listeningUrl(run);
+    run.child.kill("SIGINT");
+    assert.equal(await run.exited, 0);
+  });
+
+  test("ssehub serve with an invalid configuration prints one line and exits 2", async (t) => {
+    const run = ssehub(t, ["serve", "--port", "0", "--history-max-events", "abc"], {
+      SSEHUB_SLOW_CONSUMER_POLICY: "nope",
+    });
+    assert.equal(await run.exited, 2);
+    assert.equal(run.stderr.length, 1, run.stderr.join("\n"));
+    const [line = ""] = run.stderr;
+    assert.match(line, /^ssehub: SSEHUB_ERR_OPTIONS_INVALID: /);
+    assert.match(line, /historyMaxEvents must be an integer: got "abc"/);
+    assert.match(line, /slowConsumerPolicy must be one of disconnect, drop: got "nope"/);
+    assert.deepEqual(run.stdout, []);
+  });
+
+  test("ssehub serve with an unknown flag exits 2", async (t) => {
+    const run = ssehub(t, ["serve", "--prot", "0"]);
+    assert.equal(await run.exited, 2);
+    assert.match(run.stderr.join("\n"), /^ssehub: SSEHUB_ERR_OPTIONS_INVALID: .*--prot/);
+  });
+
+  test("ssehub serve on a port in use prints one line and exits 1", async (t) => {
+    const first = ssehub(t, ["serve", "--port", "0"]);
+    const url = await listeningUrl(first);
+    const port = new URL(url).port;
+    const second = ssehub(t, ["serve", "--port", port]);
+    assert.equal(await second.exited, 1);
+    assert.match(second.stderr.join("\n"), /^ssehub: EADDRINUSE: /);
+    first.child.kill("SIGTERM");
+    assert.equal(await first.exited, 0);
+  });
+
+  test("ssehub serve --help lists every option and exits 0", async (t) => {
+    const run = ssehub(t, ["serve", "--help"]);
+    assert.equal(await run.exited, 0);
+    const help = run.stdout.join("\n");
+    assert.match(help, /--history-max-events/);
+    assert.match(help, /SSEHUB_HISTORY_MAX_EVENTS/);
+  });
+
+  test("ssehub --version prints the package version and ssehub help the commands", async (t) => {
+    const version = ssehub(t, ["--version"]);
+    assert.equal(await version.exited, 0);
+    assert.deepEqual(version.stdout, [PACKAGE.version]);
+    const help = ssehub(t, ["help"]);
+    assert.equal(await help.exited, 0);
+    assert.match(help.stdout.join("\n"), /serve[\s\S]*publish[\s\S]*subscribe/);
+    const unknown = ssehub(t, ["frobnicate"]);
+    assert.equal(await unknown.exited, 2);
+    assert.match(unknown.stderr.join("\n"), /unknown command "frobnicate"/);
+  });
+});
