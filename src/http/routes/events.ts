@@ -28,7 +28,10 @@ function lastEventIdOf(ctx: RouteContext): string | undefined {
   return id;
 }
 
-/** The subscribe route. */
+/**
+ * The subscribe route: `/events` takes its topics from every `topic` query parameter,
+ * `/events/:topic` from the path alone.
+ */
 export const eventsRoute: Route = {
   methods: ["GET"],
   handle(ctx) {
