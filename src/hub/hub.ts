@@ -2,7 +2,9 @@
  * The hub: topics, publish, subscribe with exact resume, stats. It knows nothing of HTTP: a
  * subscriber is a Sink (write bytes, read the backlog, close).
  *
- * Publish path: validate -> sequencer gives the id -> encode once -> history -> dispatcher.
+ * Publish path: validate -> the bus gives the id (and tells the other hubs) -> encode once ->
+ * history -> dispatcher. Every hub on the bus, this one included, takes the second half from
+ * the bus, so all of them hold the same history with the same ids.
  * Subscribe path: validate -> `retry:` hint -> register (live events are held from here) ->
  * replay history after Last-Event-ID up to the seq current at registration, in chunks -> write
  * what was held -> live. Everything up to that seq comes from history, everything after it
@@ -10,16 +12,17 @@
  * @module
  */
 import { EventEmitter } from "node:events";
+import type { Bus, SequencedEvent, UnsequencedEvent } from "../bus/bus.js";
+import { LocalBus } from "../bus/local-bus.js";
 import { SsehubError } from "../errors.js";
 import type { HistoryStore, StoredEvent } from "../history/history-store.js";
 import { MemoryHistory } from "../history/memory-history.js";
 import { type Options, type ResolvedOptions, resolveOptions } from "../options.js";
 import { encodeEvent, encodeRetry, serializeData } from "../protocol/encode.js";
-import { parseEventId } from "../protocol/event-id.js";
+import { formatEventId, parseEventId } from "../protocol/event-id.js";
 import { assertValidEventType, assertValidRetry } from "../protocol/field-rules.js";
 import { Dispatcher } from "./dispatcher.js";
 import { HeartbeatWheel } from "./heartbeat-wheel.js";
-import { Sequencer } from "./sequencer.js";
 import type { Sink } from "./sink.js";
 import { type DeliveryCounters, Subscriber, type SubscriberHost } from "./subscriber.js";
 import { TopicIndex } from "./topic-index.js";
@@ -37,6 +40,9 @@ const REPLAY_CHUNK_BYTES = 64 * 1024;
 const REPLAY_BACKLOG_POLL_MS = 10;
 /** How often history is trimmed by age, at most, in ms. */
 const EXPIRE_INTERVAL_MS = 1000;
+/** How long a resume waits for a distributed bus to bring an id this hub has not seen yet. */
+const AHEAD_WAIT_MS = 2000;
+const AHEAD_POLL_MS = 5;
 
 /** One event to publish. */
 export interface PublishInput {
@@ -117,11 +123,10 @@ export type HubStatus =
       readonly queuedBytes: number;
     };
 
-interface PreparedEvent {
-  readonly topics: readonly string[];
-  readonly data: string;
-  readonly event: string | undefined;
-  readonly retry: number | undefined;
+/** Implementations a hub plugs in; the defaults keep everything in this process. */
+export interface HubPlugins {
+  /** How events are ordered and shared with other hubs. Default: a LocalBus. */
+  readonly bus?: Bus;
 }
 
 const PUBLISH_KEYS = new Set(["topic", "topics", "data", "event", "retry"]);
@@ -135,7 +140,12 @@ const PUBLISH_KEYS = new Set(["topic", "topics", "data", "event", "retry"]);
  */
 export class Hub extends EventEmitter<{ status: [HubStatus] }> {
   readonly options: ResolvedOptions;
-  readonly #sequencer: Sequencer;
+  readonly #bus: Bus;
+  readonly #epoch: string;
+  /** Seq of the newest event handed to this hub by the bus. */
+  #current: number;
+  /** History cannot answer for events up to this seq (they came before this hub joined). */
+  readonly #historyFloor: number;
   readonly #history: HistoryStore;
   readonly #index = new TopicIndex<Subscriber>();
   readonly #dispatcher: Dispatcher;
@@ -154,10 +164,9 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
   #resets = 0;
   #closed = false;
 
-  constructor(options?: Options | ResolvedOptions) {
+  constructor(options?: Options | ResolvedOptions, plugins: HubPlugins = {}) {
     super();
     this.options = resolveOptions(options);
-    this.#sequencer = new Sequencer();
     this.#history = new MemoryHistory({
       maxEvents: this.options.historyMaxEvents,
       maxAgeMs: this.options.historyMaxAgeMs,
@@ -171,11 +180,21 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     this.#expireTimer.unref();
     this.#retryHint = Buffer.from(encodeRetry(this.options.retryMs));
     this.#host = this.#createHost();
+    this.#bus = plugins.bus ?? new LocalBus();
+    const start = this.#bus.start((events) => this.#take(events));
+    this.#epoch = start.epoch;
+    this.#current = start.joinedAfterSeq;
+    this.#historyFloor = start.joinedAfterSeq;
   }
 
   /** The generation of this hub's ids; ids of other epochs get a reset on resume. */
   get epoch(): string {
-    return this.#sequencer.epoch;
+    return this.#epoch;
+  }
+
+  /** Id of the newest event this hub has seen, or null before the first. */
+  get lastEventId(): string | null {
+    return this.#current === 0 ? null : this.#idOf(this.#current);
   }
 
   get isClosed(): boolean {
@@ -191,17 +210,22 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     });
   }
 
-  /** Publishes one event. Throws SsehubError on bad input, SSEHUB_ERR_HUB_CLOSED after close. */
-  publish(input: PublishInput): PublishResult {
+  /**
+   * Publishes one event; resolves once the event has its id and is in this hub's history.
+   * Rejects with SsehubError on bad input, SSEHUB_ERR_HUB_CLOSED after close.
+   */
+  async publish(input: PublishInput): Promise<PublishResult> {
     this.#assertOpen();
-    return this.#publishPrepared(this.#prepare(input, ""));
+    const prepared = this.#prepare(input, "");
+    const seq = await this.#bus.publish([prepared]);
+    return { id: this.#idOf(seq), topics: prepared.topics };
   }
 
   /**
    * Publishes several events in order. Every input is checked first: if one is bad, none is
    * published. Throws SSEHUB_ERR_PUBLISH_TOO_MANY_EVENTS past `maxBatchEvents`.
    */
-  publishBatch(inputs: readonly PublishInput[]): PublishResult[] {
+  async publishBatch(inputs: readonly PublishInput[]): Promise<PublishResult[]> {
     this.#assertOpen();
     if (!Array.isArray(inputs)) {
       throw new SsehubError("SSEHUB_ERR_PUBLISH_MALFORMED", "Cannot publish: expected a list");
@@ -214,7 +238,9 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       );
     }
     const prepared = inputs.map((input, i) => this.#prepare(input, `event ${i}: `));
-    return prepared.map((event) => this.#publishPrepared(event));
+    if (prepared.length === 0) return [];
+    const first = await this.#bus.publish(prepared);
+    return prepared.map((event, i) => ({ id: this.#idOf(first + i), topics: event.topics }));
   }
 
   /**
@@ -225,7 +251,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
   subscribe(request: SubscribeRequest): Subscription {
     this.#assertOpen();
     const topics = this.checkTopics(request.topics);
-    const head = this.#sequencer.current;
+    const head = this.#current;
     const lastEventId = request.lastEventId;
     const resume = lastEventId === undefined || lastEventId === "" ? undefined : lastEventId;
     const subscriber = new Subscriber(this.#host, request.sink, topics, head, resume !== undefined);
@@ -247,9 +273,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       subscribers,
       historySize: history?.size ?? 0,
       lastEventId:
-        history === undefined || history.lastSeq === 0
-          ? null
-          : this.#sequencer.idOf(history.lastSeq),
+        history === undefined || history.lastSeq === 0 ? null : this.#idOf(history.lastSeq),
     };
   }
 
@@ -287,6 +311,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     this.#dispatcher.flush();
     this.#closed = true;
     this.#wheel.stop();
+    this.#bus.close();
     clearInterval(this.#expireTimer);
     const { retryMs, shutdownRetryJitterMs } = this.options;
     for (const subscriber of this.#index.subscribers()) {
@@ -303,8 +328,12 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     }
   }
 
+  #idOf(seq: number): string {
+    return formatEventId(this.#epoch, seq);
+  }
+
   /** Checks one input and serializes its data, without taking an id. */
-  #prepare(input: PublishInput, where: string): PreparedEvent {
+  #prepare(input: PublishInput, where: string): UnsequencedEvent {
     if (typeof input !== "object" || input === null || Array.isArray(input)) {
       throw new SsehubError(
         "SSEHUB_ERR_PUBLISH_MALFORMED",
@@ -350,33 +379,47 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     return { topics, data, event: input.event, retry: input.retry };
   }
 
-  #publishPrepared(prepared: PreparedEvent): PublishResult {
-    const seq = this.#sequencer.next();
-    const id = this.#sequencer.idOf(seq);
-    const event: StoredEvent = {
-      seq,
-      id,
-      topics: prepared.topics,
-      event: prepared.event,
-      data: prepared.data,
-      publishedAt: Date.now(),
-      bytes: Buffer.from(
-        encodeEvent({ id, event: prepared.event, retry: prepared.retry, data: prepared.data }),
-      ),
-    };
-    this.#history.append(event);
-    this.#dispatcher.enqueue(event);
-    this.#eventsPublished++;
-    return { id, topics: prepared.topics };
+  /** Takes ordered events from the bus: encode once, keep in history, dispatch. */
+  #take(events: readonly SequencedEvent[]): void {
+    for (const sequenced of events) {
+      const id = this.#idOf(sequenced.seq);
+      const event: StoredEvent = {
+        seq: sequenced.seq,
+        id,
+        topics: sequenced.topics,
+        event: sequenced.event,
+        data: sequenced.data,
+        publishedAt: sequenced.publishedAt,
+        bytes: Buffer.from(
+          encodeEvent({ id, event: sequenced.event, retry: sequenced.retry, data: sequenced.data }),
+        ),
+      };
+      this.#current = sequenced.seq;
+      this.#history.append(event);
+      this.#dispatcher.enqueue(event);
+      this.#eventsPublished++;
+    }
   }
 
   /** Replays history after `lastEventId` up to `head`, then lets the subscriber go live. */
   async #resume(subscriber: Subscriber, lastEventId: string, head: number): Promise<void> {
     const parsed = parseEventId(lastEventId);
-    if (parsed === undefined || (parsed.epoch === this.epoch && parsed.seq > head)) {
+    if (parsed === undefined) {
       this.#sendReset(subscriber, "invalid-id", lastEventId, head);
-    } else if (parsed.epoch !== this.epoch) {
+    } else if (parsed.epoch !== this.#epoch) {
       this.#sendReset(subscriber, "unknown-epoch", lastEventId, head);
+    } else if (parsed.seq > head) {
+      // On a distributed bus the client may have seen, on another hub, events that have not
+      // reached this one yet: wait for them (they are held as live), then skip them.
+      if (this.#bus.isDistributed && (await this.#waitForSeq(parsed.seq))) {
+        if (subscriber.isClosed) return;
+        subscriber.goLive(parsed.seq);
+        return;
+      }
+      if (subscriber.isClosed) return;
+      this.#sendReset(subscriber, "invalid-id", lastEventId, head);
+    } else if (parsed.seq < this.#historyFloor) {
+      this.#sendReset(subscriber, "history-evicted", lastEventId, head);
     } else if (parsed.seq < head) {
       const read = await this.#history.readAfter(subscriber.topics, parsed.seq);
       if (subscriber.isClosed) return;
@@ -385,6 +428,16 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       if (subscriber.isClosed) return;
     }
     subscriber.goLive();
+  }
+
+  /** Waits until the bus has brought `seq`; false after AHEAD_WAIT_MS or on close. */
+  async #waitForSeq(seq: number): Promise<boolean> {
+    const deadline = Date.now() + AHEAD_WAIT_MS;
+    while (this.#current < seq) {
+      if (this.#closed || Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, AHEAD_POLL_MS));
+    }
+    return true;
   }
 
   /** Writes `events` (those up to `head`) in chunks, waiting for a slow reader to catch up. */
@@ -421,7 +474,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
 
   #sendReset(subscriber: Subscriber, reason: ResetReason, lastEventId: string, head: number): void {
     this.#resets++;
-    const id = this.#sequencer.idOf(head);
+    const id = this.#idOf(head);
     const data = JSON.stringify({ reason, lastEventId, currentEventId: id });
     subscriber.writeDirect(encodeEvent({ id, event: RESET_EVENT, data }), head);
   }
@@ -451,7 +504,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       maxQueueBytes: this.options.maxQueueBytes,
       policy: this.options.slowConsumerPolicy,
       counters: this.#counters,
-      idOf: (seq) => this.#sequencer.idOf(seq),
+      idOf: (seq) => this.#idOf(seq),
       slowConsumerDisconnected(subscriber, queuedBytes) {
         hub.#counters.slowConsumerDisconnects++;
         hub.#unregister(subscriber);
@@ -473,6 +526,6 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
 }
 
 /** Creates a hub; options are checked by resolveOptions (all problems in one error). */
-export function createHub(options?: Options | ResolvedOptions): Hub {
-  return new Hub(options);
+export function createHub(options?: Options | ResolvedOptions, plugins?: HubPlugins): Hub {
+  return new Hub(options, plugins);
 }

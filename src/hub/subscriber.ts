@@ -68,12 +68,12 @@ export class Subscriber {
 
   readonly #host: SubscriberHost;
   /** Events up to this seq reach the subscriber by replay (or not at all), never live. */
-  readonly #liveAfterSeq: number;
+  #liveAfterSeq: number;
   #state: number;
-  #pending: Buffer[] | undefined;
+  /** Live batches that arrived during the replay, written when it ends. */
+  #pending: Batch[] | undefined;
   #pendingBytes = 0;
   #pendingCount = 0;
-  #pendingLastSeq = 0;
   /** Events skipped under policy `drop` since the last gap notice. */
   #dropped = 0;
   /** Seq of the last event written, for the gap notice. */
@@ -108,24 +108,14 @@ export class Subscriber {
   /** Hands the subscriber this tick's events of its topics. At most one call per tick. */
   deliver(batch: Batch): void {
     if (this.#state === CLOSED) return;
-    const events = batch.events;
-    let bytes = batch.bytes;
-    let count = events.length;
-    if (events[0]!.seq <= this.#liveAfterSeq) {
-      // Only in the tick in which the subscriber arrived: skip events older than its arrival.
-      let offset = 0;
-      let skip = 0;
-      while (skip < count && events[skip]!.seq <= this.#liveAfterSeq) {
-        offset += events[skip]!.bytes.length;
-        skip++;
-      }
-      if (skip === count) return;
-      bytes = bytes.subarray(offset);
-      count -= skip;
+    if (batch.events[0]!.seq <= this.#liveAfterSeq) {
+      // Only in the turn in which the subscriber arrived: skip events older than its arrival.
+      const newer = skipUpTo(batch, this.#liveAfterSeq);
+      if (newer === undefined) return;
+      batch = newer;
     }
-    const lastSeq = events[events.length - 1]!.seq;
-    if (this.#state === REPLAYING) this.#hold(bytes, count, lastSeq);
-    else this.#write(bytes, count, lastSeq);
+    if (this.#state === REPLAYING) this.#hold(batch);
+    else this.#write(batch.bytes, batch.events.length, batch.events[batch.events.length - 1]!.seq);
   }
 
   /** Writes bytes that are not live events (replay chunks, reset notices) straight out. */
@@ -136,16 +126,26 @@ export class Subscriber {
     if (lastSeq !== undefined) this.#lastSeq = lastSeq;
   }
 
-  /** Ends the replay: writes what arrived live meanwhile, then the subscriber is live. */
-  goLive(): void {
+  /**
+   * Ends the replay: writes what arrived live meanwhile (only events after `afterSeq` when
+   * given: the replay or the client already had the others), then the subscriber is live.
+   */
+  goLive(afterSeq = this.#liveAfterSeq): void {
     if (this.#state !== REPLAYING) return;
-    const pending = this.#pending!;
+    let pending = this.#pending!;
     this.#pending = undefined;
     this.#state = LIVE;
-    const count = this.#pendingCount;
+    if (afterSeq > this.#liveAfterSeq) {
+      this.#liveAfterSeq = afterSeq;
+      pending = pending.flatMap((batch) => skipUpTo(batch, afterSeq) ?? []);
+    }
     if (pending.length > 0) {
-      const bytes = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
-      this.#write(bytes, count, this.#pendingLastSeq);
+      let count = 0;
+      for (const batch of pending) count += batch.events.length;
+      const bytes =
+        pending.length === 1 ? pending[0]!.bytes : Buffer.concat(pending.map((b) => b.bytes));
+      const last = pending[pending.length - 1]!.events;
+      this.#write(bytes, count, last[last.length - 1]!.seq);
     } else if (this.#dropped > 0) {
       this.writeDirect(this.#gapNotice());
     }
@@ -168,11 +168,10 @@ export class Subscriber {
     this.#pending = undefined;
   }
 
-  #hold(bytes: Buffer, count: number, lastSeq: number): void {
-    this.#pending!.push(bytes);
-    this.#pendingBytes += bytes.length;
-    this.#pendingCount += count;
-    this.#pendingLastSeq = lastSeq;
+  #hold(batch: Batch): void {
+    this.#pending!.push(batch);
+    this.#pendingBytes += batch.bytes.length;
+    this.#pendingCount += batch.events.length;
     if (this.#pendingBytes > this.#host.maxQueueBytes) {
       if (this.#host.policy === "disconnect") {
         this.#disconnect(this.#pendingBytes);
@@ -234,4 +233,18 @@ export class Subscriber {
     this.sink.destroy();
     this.#host.slowConsumerDisconnected(this, queuedBytes);
   }
+}
+
+/** The part of `batch` after `afterSeq`, sharing its bytes; undefined when nothing is left. */
+function skipUpTo(batch: Batch, afterSeq: number): Batch | undefined {
+  const events = batch.events;
+  let offset = 0;
+  let skip = 0;
+  while (skip < events.length && events[skip]!.seq <= afterSeq) {
+    offset += events[skip]!.bytes.length;
+    skip++;
+  }
+  if (skip === 0) return batch;
+  if (skip === events.length) return undefined;
+  return { bytes: batch.bytes.subarray(offset), events: events.slice(skip) };
 }

@@ -21,8 +21,8 @@ describe("GET /events", () => {
     const { ssehub, url } = await startServer(t);
     const stream = await openStream(t, `${url}/events?topic=a&topic=b`);
     await stream.waitFor("retry:");
-    const first = ssehub.hub.publish({ topic: "a", data: "one" });
-    const second = ssehub.hub.publish({ topic: "b", data: { n: 2 }, event: "count" });
+    const first = await ssehub.hub.publish({ topic: "a", data: "one" });
+    const second = await ssehub.hub.publish({ topic: "b", data: { n: 2 }, event: "count" });
     ssehub.hub.publish({ topic: "c", data: "not for us" });
     await stream.waitFor(`id: ${second.id}\nevent: count\ndata: {"n":2}\n\n`);
     assert.ok(stream.text.includes(`id: ${first.id}\ndata: one\n\n`));
@@ -34,15 +34,15 @@ describe("GET /events", () => {
     const topic = "https://example.com/books/1";
     const stream = await openStream(t, `${url}/events/${encodeURIComponent(topic)}`);
     await stream.waitFor("retry:");
-    const { id } = ssehub.hub.publish({ topic, data: "updated" });
+    const { id } = await ssehub.hub.publish({ topic, data: "updated" });
     await stream.waitFor(`id: ${id}\ndata: updated\n\n`);
     assert.deepEqual(ssehub.hub.topic(topic)?.subscribers, 1);
   });
 
   test("GET /events resumes after the Last-Event-ID header", async (t) => {
     const { ssehub, url } = await startServer(t);
-    const first = ssehub.hub.publish({ topic: "t", data: "first" });
-    const second = ssehub.hub.publish({ topic: "t", data: "second" });
+    const first = await ssehub.hub.publish({ topic: "t", data: "first" });
+    const second = await ssehub.hub.publish({ topic: "t", data: "second" });
     const stream = await openStream(t, `${url}/events?topic=t`, { "Last-Event-ID": first.id });
     await stream.waitFor(`id: ${second.id}\ndata: second\n\n`);
     assert.ok(!stream.text.includes("data: first"));
@@ -50,8 +50,8 @@ describe("GET /events", () => {
 
   test("GET /events resumes after the lastEventId or lastEventID query parameter", async (t) => {
     const { ssehub, url } = await startServer(t);
-    const first = ssehub.hub.publish({ topic: "t", data: "first" });
-    const second = ssehub.hub.publish({ topic: "t", data: "second" });
+    const first = await ssehub.hub.publish({ topic: "t", data: "first" });
+    const second = await ssehub.hub.publish({ topic: "t", data: "second" });
     for (const name of ["lastEventId", "lastEventID"]) {
       const stream = await openStream(t, `${url}/events?topic=t&${name}=${first.id}`);
       await stream.waitFor(`id: ${second.id}\ndata: second\n\n`);
@@ -62,9 +62,9 @@ describe("GET /events", () => {
 
   test("GET /events prefers the Last-Event-ID header over the query parameter", async (t) => {
     const { ssehub, url } = await startServer(t);
-    const first = ssehub.hub.publish({ topic: "t", data: "first" });
-    const second = ssehub.hub.publish({ topic: "t", data: "second" });
-    const third = ssehub.hub.publish({ topic: "t", data: "third" });
+    const first = await ssehub.hub.publish({ topic: "t", data: "first" });
+    const second = await ssehub.hub.publish({ topic: "t", data: "second" });
+    const third = await ssehub.hub.publish({ topic: "t", data: "third" });
     // A browser reconnecting keeps the old query parameter and sends a newer header.
     const stream = await openStream(t, `${url}/events?topic=t&lastEventId=${first.id}`, {
       "Last-Event-ID": second.id,
@@ -123,7 +123,7 @@ describe("GET /events", () => {
     await expectError(`${url}/events`, 400, "SSEHUB_ERR_TOPIC_MISSING");
     const stream = await openStream(t, `${url}/events?topic=a`);
     await stream.waitFor("retry:");
-    const { id } = ssehub.hub.publish({ topic: "a", data: "still here" });
+    const { id } = await ssehub.hub.publish({ topic: "a", data: "still here" });
     await stream.waitFor(`id: ${id}\ndata: still here\n\n`);
   });
 

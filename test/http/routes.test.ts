@@ -64,7 +64,7 @@ describe("GET /topics", () => {
     const { ssehub, url } = await startServer(t);
     const stream = await openStream(t, `${url}/events?topic=live`);
     await stream.waitFor("retry:");
-    const { id } = ssehub.hub.publish({ topic: "kept", data: 1 });
+    const { id } = await ssehub.hub.publish({ topic: "kept", data: 1 });
     const response = await fetch(`${url}/topics`);
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(), [
@@ -75,7 +75,7 @@ describe("GET /topics", () => {
 
   test("GET /topics/:topic answers one topic", async (t) => {
     const { ssehub, url } = await startServer(t);
-    const { id } = ssehub.hub.publish({ topic: "a/b", data: 1 });
+    const { id } = await ssehub.hub.publish({ topic: "a/b", data: 1 });
     const response = await fetch(`${url}/topics/${encodeURIComponent("a/b")}`);
     assert.equal(response.status, 200);
     assert.deepEqual(await response.json(), {
@@ -129,7 +129,7 @@ describe("health and metrics", () => {
     const { ssehub, url } = await startServer(t);
     const stream = await openStream(t, `${url}/events?topic=a&topic=b`);
     await stream.waitFor("retry:");
-    const { id } = ssehub.hub.publish({ topics: ["a"], data: "x" });
+    const { id } = await ssehub.hub.publish({ topics: ["a"], data: "x" });
     await stream.waitFor(id);
     const response = await fetch(`${url}/metrics`);
     assert.equal(response.status, 200);

@@ -16,7 +16,7 @@ describe("timeouts", () => {
     // 3 seconds: six times the timeouts, with Node checking them every 125 ms.
     for (let i = 0; i < 15; i++) {
       await new Promise((resolve) => setTimeout(resolve, 200));
-      const { id } = ssehub.hub.publish({ topic: "tick", data: String(i) });
+      const { id } = await ssehub.hub.publish({ topic: "tick", data: String(i) });
       ids.push(id);
     }
     await stream.waitFor(`id: ${ids.at(-1)}\ndata: 14\n\n`);

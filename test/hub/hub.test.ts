@@ -11,10 +11,10 @@ function hubFor(t: { after(fn: () => unknown): void }, options: Options = {}): H
 }
 
 describe("Hub.publish()", () => {
-  it("gives ids that increase across all topics and carry the epoch", (t) => {
+  it("gives ids that increase across all topics and carry the epoch", async (t) => {
     const hub = hubFor(t);
-    const a = hub.publish({ topic: "a", data: "1" });
-    const b = hub.publish({ topic: "b", data: "2" });
+    const a = await hub.publish({ topic: "a", data: "1" });
+    const b = await hub.publish({ topic: "b", data: "2" });
     assert.equal(a.id, `${hub.epoch}-1`);
     assert.equal(b.id, `${hub.epoch}-2`);
     assert.deepEqual(b.topics, ["b"]);
@@ -31,7 +31,7 @@ describe("Hub.publish()", () => {
     assert.deepEqual(sink.data(), ['{"n":1,"s":"x"}', "plain", "42"]);
   });
 
-  it("rejects bad input with a typed error and publishes nothing", (t) => {
+  it("rejects bad input with a typed error and publishes nothing", async (t) => {
     const hub = hubFor(t);
     const cases: [unknown, string][] = [
       [{ data: "x" }, "SSEHUB_ERR_TOPIC_MISSING"],
@@ -47,7 +47,7 @@ describe("Hub.publish()", () => {
       [null, "SSEHUB_ERR_PUBLISH_MALFORMED"],
     ];
     for (const [input, code] of cases) {
-      assert.throws(
+      await assert.rejects(
         () => hub.publish(input as never),
         (error: Error & { code?: string }) => error.code === code,
         `${JSON.stringify(input)} -> ${code}`,
@@ -56,9 +56,9 @@ describe("Hub.publish()", () => {
     assert.equal(hub.stats().eventsPublished, 0);
   });
 
-  it("publishes a batch only when every event in it is valid", (t) => {
+  it("publishes a batch only when every event in it is valid", async (t) => {
     const hub = hubFor(t, { maxBatchEvents: 3 });
-    assert.throws(
+    await assert.rejects(
       () =>
         hub.publishBatch([
           { topic: "a", data: "1" },
@@ -67,10 +67,10 @@ describe("Hub.publish()", () => {
       { code: "SSEHUB_ERR_TOPIC_INVALID" },
     );
     assert.equal(hub.stats().eventsPublished, 0);
-    assert.throws(() => hub.publishBatch(Array(4).fill({ topic: "a", data: "x" })), {
+    await assert.rejects(() => hub.publishBatch(Array(4).fill({ topic: "a", data: "x" })), {
       code: "SSEHUB_ERR_PUBLISH_TOO_MANY_EVENTS",
     });
-    const results = hub.publishBatch([
+    const results = await hub.publishBatch([
       { topic: "a", data: "1" },
       { topics: ["a", "b"], data: "2" },
     ]);
@@ -160,7 +160,7 @@ describe("Hub.subscribe() with lastEventId", () => {
   it("replays what came after the id, then goes live with no duplicate and no gap", async (t) => {
     const hub = hubFor(t);
     const ids = [];
-    for (let i = 1; i <= 10; i++) ids.push(hub.publish({ topic: "a", data: `${i}` }).id);
+    for (let i = 1; i <= 10; i++) ids.push((await hub.publish({ topic: "a", data: `${i}` })).id);
     await nextTurn();
     const sink = new RecordingSink();
     hub.subscribe({ topics: ["a"], lastEventId: ids[3], sink });
@@ -173,7 +173,7 @@ describe("Hub.subscribe() with lastEventId", () => {
 
   it("merges the history of several topics by id", async (t) => {
     const hub = hubFor(t);
-    const first = hub.publish({ topic: "a", data: "a1" });
+    const first = await hub.publish({ topic: "a", data: "a1" });
     hub.publish({ topic: "b", data: "b2" });
     hub.publish({ topics: ["a", "b"], data: "ab3" });
     hub.publish({ topic: "a", data: "a4" });
@@ -186,7 +186,7 @@ describe("Hub.subscribe() with lastEventId", () => {
 
   it("keeps order when events are published while a long replay is written", async (t) => {
     const hub = hubFor(t, { historyMaxEvents: 5000 });
-    const start = hub.publish({ topic: "a", data: "0" });
+    const start = await hub.publish({ topic: "a", data: "0" });
     const payload = "x".repeat(500);
     for (let i = 1; i <= 3000; i++) hub.publish({ topic: "a", data: `${i} ${payload}` });
     const sink = new RecordingSink();
@@ -206,7 +206,7 @@ describe("Hub.subscribe() with lastEventId", () => {
 
   it("sends a reset when history no longer reaches back to the id", async (t) => {
     const hub = hubFor(t, { historyMaxEvents: 3 });
-    const first = hub.publish({ topic: "a", data: "1" });
+    const first = await hub.publish({ topic: "a", data: "1" });
     for (let i = 2; i <= 6; i++) hub.publish({ topic: "a", data: `${i}` });
     const sink = new RecordingSink();
     hub.subscribe({ topics: ["a"], lastEventId: first.id, sink });
@@ -227,7 +227,7 @@ describe("Hub.subscribe() with lastEventId", () => {
   it("replays exactly when the evicted events are older than the id", async (t) => {
     const hub = hubFor(t, { historyMaxEvents: 3 });
     const ids = [];
-    for (let i = 1; i <= 6; i++) ids.push(hub.publish({ topic: "a", data: `${i}` }).id);
+    for (let i = 1; i <= 6; i++) ids.push((await hub.publish({ topic: "a", data: `${i}` })).id);
     const sink = new RecordingSink();
     hub.subscribe({ topics: ["a"], lastEventId: ids[2], sink });
     await waitFor(() => sink.data().length >= 3);
@@ -254,7 +254,7 @@ describe("Hub.subscribe() with lastEventId", () => {
 
   it("sends a reset after events expired by age", async (t) => {
     const hub = hubFor(t, { historyMaxAgeMs: 50 });
-    const first = hub.publish({ topic: "a", data: "1" });
+    const first = await hub.publish({ topic: "a", data: "1" });
     hub.publish({ topic: "a", data: "2" });
     await waitFor(() => hub.topic("a") === undefined, 2000, "topic a to expire");
     const sink = new RecordingSink();
@@ -331,10 +331,10 @@ describe("Hub lifecycle", () => {
     assert.deepEqual(hub.topics(), []);
   });
 
-  it("reports topics with subscribers, history size and last id", (t) => {
+  it("reports topics with subscribers, history size and last id", async (t) => {
     const hub = hubFor(t);
     hub.subscribe({ topics: ["b"], sink: new RecordingSink() });
-    const { id } = hub.publish({ topic: "a", data: "1" });
+    const { id } = await hub.publish({ topic: "a", data: "1" });
     assert.deepEqual(hub.topics(), [
       { topic: "a", subscribers: 0, historySize: 1, lastEventId: id },
       { topic: "b", subscribers: 1, historySize: 0, lastEventId: null },
@@ -354,7 +354,9 @@ describe("Hub lifecycle", () => {
     const delay = Number(retry[1]);
     assert.ok(delay >= 1000 && delay <= 1500, `retry ${delay} within [1000, 1500]`);
     assert.equal(sink.closed, true);
-    assert.throws(() => hub.publish({ topic: "a", data: "x" }), { code: "SSEHUB_ERR_HUB_CLOSED" });
+    await assert.rejects(() => hub.publish({ topic: "a", data: "x" }), {
+      code: "SSEHUB_ERR_HUB_CLOSED",
+    });
     assert.throws(() => hub.subscribe({ topics: ["a"], sink: new RecordingSink() }), {
       code: "SSEHUB_ERR_HUB_CLOSED",
     });

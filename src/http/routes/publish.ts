@@ -17,10 +17,10 @@ export const publishRoute: Route = {
     const body = await readBody(req, hub.options.maxBodyBytes);
     const parsed = parsePublishBody(mediaType, body);
     if (parsed.batch) {
-      const results = hub.publishBatch(parsed.inputs);
+      const results = await hub.publishBatch(parsed.inputs);
       sendJson(res, 200, { ids: results.map((result) => result.id) });
     } else {
-      const result = hub.publish(parsed.input);
+      const result = await hub.publish(parsed.input);
       sendJson(res, 200, { id: result.id, topics: result.topics });
     }
   },
