@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
 import { type ParsedEvent, SseParser } from "../../src/protocol/parse.js";
 
 /** Everything a parser reported, in order. */
@@ -233,6 +234,11 @@ describe("SseParser", () => {
           [ev("\u00e9\u20ac\u{1f600}")],
           `split at byte ${i}`,
         );
+        assert.deepEqual(
+          parse(bytes.subarray(0, i), new Uint8Array(0), bytes.subarray(i)),
+          [ev("\u00e9\u20ac\u{1f600}")],
+          `split at byte ${i} with an empty chunk between`,
+        );
       }
     });
 
@@ -244,6 +250,53 @@ describe("SseParser", () => {
         ...utf8.encode("b\n\n"),
       ]);
       assert.deepEqual(parse(bytes), [ev("a\ufffd\ufffdb")]);
+    });
+
+    it("SseParser.feed() decodes byte chunks as one streaming UTF-8 decode would, valid or not", () => {
+      // Byte soup: valid characters of every length, stray continuation bytes, truncated and
+      // overlong sequences, bytes that are never valid, line ends and field names.
+      const piece = fc.oneof(
+        fc.string({ unit: "binary", maxLength: 4 }).map((text) => utf8.encode(text)),
+        fc.uint8Array({ maxLength: 6 }),
+        fc
+          .uint8Array({ minLength: 1, maxLength: 4 })
+          .map((bytes) => bytes.map((b) => 0x80 | (b & 0x3f))),
+        fc
+          .constantFrom(
+            [0xc3],
+            [0xe2, 0x82],
+            [0xf0, 0x9f, 0x98],
+            [0xe0, 0x80, 0x80],
+            [0xc0, 0xaf],
+            [0xf5, 0x80],
+            [0xed, 0xa0, 0x80],
+            [0xef, 0xbb, 0xbf],
+          )
+          .map((bytes) => Uint8Array.from(bytes)),
+        fc
+          .constantFrom("\n", "\r", "\r\n", "data: ", "\n\ndata:", "id: ")
+          .map((text) => utf8.encode(text)),
+      );
+      const stream = fc
+        .array(piece, { maxLength: 30 })
+        .map((pieces) =>
+          Uint8Array.from([...utf8.encode("data: "), ...pieces.flatMap((p) => [...p]), 0x0a, 0x0a]),
+        );
+      fc.assert(
+        fc.property(stream, fc.array(fc.nat(), { maxLength: 12 }), (bytes, cuts) => {
+          const whole = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes);
+          const expected = parse(whole);
+          const points = cuts.map((cut) => cut % (bytes.length + 1)).sort((a, b) => a - b);
+          const chunks: Uint8Array[] = [];
+          let from = 0;
+          for (const point of [...points, bytes.length]) {
+            chunks.push(bytes.subarray(from, point));
+            from = point;
+          }
+          assert.deepEqual(parse(...chunks), expected);
+        }),
+        { numRuns: 2000 },
+      );
     });
 
     it("SseParser.feed() skips a byte order mark split across byte chunks", () => {
