@@ -290,9 +290,11 @@ export class SsehubClient {
     const lastEventId = this.#parser.lastEventId;
     if (lastEventId !== "") headers["Last-Event-ID"] = lastEventId;
 
+    // A plain call: browsers refuse `fetch` called as a method of another object.
+    const fetchImpl = this.#fetch;
     let response: Response;
     try {
-      response = await this.#fetch(this.#url, {
+      response = await fetchImpl(this.#url, {
         headers,
         signal: controller.signal,
         cache: "no-store",

@@ -407,6 +407,22 @@ describe("SsehubClient", () => {
     assert.equal(req.headers.authorization, "Bearer t0k");
   });
 
+  it("SsehubClient calls the fetch option as a plain function, as browsers require", async (t) => {
+    const hub = await TestHub.start(t);
+    const receivers: unknown[] = [];
+    const client = createClient({
+      url: hub.base,
+      topics: ["a"],
+      fetch: function (this: unknown, input: RequestInfo | URL, init?: RequestInit) {
+        receivers.push(this);
+        return fetch(input, init);
+      },
+    });
+    t.after(() => client.close());
+    await hub.next();
+    assert.deepEqual(receivers, [undefined]);
+  });
+
   it("a handler that throws does not stop the stream", async (t) => {
     const hub = await TestHub.start(t);
     const seen: string[] = [];
