@@ -3,10 +3,17 @@
  * @module
  */
 
+export type { Bus, BusStart, SequencedEvent, UnsequencedEvent } from "./bus/bus.js";
+export { LocalBus } from "./bus/local-bus.js";
 export type { ErrorCode } from "./errors.js";
 export { ERROR_CATALOGUE, isSsehubError, SsehubError } from "./errors.js";
 export type { HistoryStore, StoredEvent } from "./history/history-store.js";
+export type { RequestHandler, RequestHandlerOptions } from "./http/handler.js";
+export { createRequestHandler } from "./http/handler.js";
+export type { ListenAddress, ServerOptions } from "./http/server.js";
+export { createServer, SsehubServer } from "./http/server.js";
 export type {
+  HubPlugins,
   HubStats,
   HubStatus,
   PublishInput,

@@ -10,7 +10,7 @@
  */
 import { createServer as createHttpServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createHub, type Hub, type HubStatus } from "../hub/hub.js";
+import { createHub, type Hub, type HubPlugins, type HubStatus } from "../hub/hub.js";
 import { type Options, type ResolvedOptions, resolveOptions } from "../options.js";
 import { createRequestHandler } from "./handler.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -74,11 +74,11 @@ export class SsehubServer {
   #isReady = false;
   #closing: Promise<void> | undefined;
 
-  constructor(options: ServerOptions = {}) {
+  constructor(options: ServerOptions = {}, plugins: HubPlugins = {}) {
     const { logger, ...hubOptions } = options;
     this.#options = resolveOptions(hubOptions);
     this.logger = logger ?? createLogger(this.#options.logLevel);
-    this.hub = createHub(this.#options);
+    this.hub = createHub(this.#options, plugins);
     this.metrics = new HubMetrics(this.hub);
 
     const { headersTimeoutMs, requestTimeoutMs } = this.#options;
@@ -205,6 +205,6 @@ export class SsehubServer {
  * ssehub.hub.publish({ topic: "news", data: { title: "Hello" } });
  * process.once("SIGTERM", () => ssehub.close());
  */
-export function createServer(options: ServerOptions = {}): SsehubServer {
-  return new SsehubServer(options);
+export function createServer(options: ServerOptions = {}, plugins: HubPlugins = {}): SsehubServer {
+  return new SsehubServer(options, plugins);
 }
