@@ -43,7 +43,10 @@ class FlakySubscriber {
   async connect(): Promise<void> {
     const lastEventId = this.received.at(-1)?.lastEventId;
     let cutAfter = this.received.length + 20 + Math.floor(this.#next() * 300);
-    const reader = await SseReader.open(this.#url, {
+    // Events can arrive before open() resolves, so the cut may be decided before `reader` is set.
+    let reader: SseReader | undefined;
+    let cut = false;
+    reader = await SseReader.open(this.#url, {
       keepEvents: false,
       ...(lastEventId === undefined ? {} : { lastEventId }),
       onEvent: (event) => {
@@ -51,10 +54,12 @@ class FlakySubscriber {
         else this.received.push(event);
         if (this.received.length >= cutAfter && !this.#stopped) {
           cutAfter = Number.POSITIVE_INFINITY;
-          reader.close();
+          cut = true;
+          reader?.close();
         }
       },
     });
+    if (cut) reader.close();
     this.#reader = reader;
     void reader.ended.then(async () => {
       if (this.#stopped) return;
