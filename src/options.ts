@@ -51,6 +51,8 @@ export interface ResolvedOptions {
   readonly shutdownRetryJitterMs: number;
   /** Log level (pino). */
   readonly logLevel: LogLevel;
+  /** Processes serving the port (`ssehub serve`); above 1, node:cluster workers on one bus. */
+  readonly workers: number;
 }
 
 /** Input options: any subset of the resolved ones. */
@@ -77,6 +79,7 @@ export const DEFAULTS: ResolvedOptions = Object.freeze({
   shutdownTimeoutMs: 10_000, // 10 seconds
   shutdownRetryJitterMs: 5_000, // 5 seconds
   logLevel: "info",
+  workers: 1,
 } satisfies ResolvedOptions);
 
 /** How one option is checked and how a command line or env var spells it. */
@@ -186,6 +189,12 @@ export const OPTION_SPECS: { readonly [K in keyof ResolvedOptions]: OptionSpec }
     kind: "enum",
     values: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
     help: "Log level",
+  },
+  workers: {
+    kind: "integer",
+    min: 1,
+    max: 64,
+    help: "Processes serving the port (ssehub serve); above 1, node:cluster workers kept consistent by the cluster bus",
   },
 });
 

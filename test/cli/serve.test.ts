@@ -1,57 +1,12 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { readFileSync } from "node:fs";
-import { createInterface } from "node:readline";
-import { describe, type TestContext, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { describe, test } from "node:test";
+import { listeningUrl, ssehub } from "../helpers/ssehub-process.js";
 import { openStream } from "../http/raw-stream.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const PACKAGE = JSON.parse(
   readFileSync(new URL("../../../package.json", import.meta.url), "utf8"),
 ) as { version: string };
-
-interface Run {
-  readonly child: ChildProcess;
-  readonly stdout: string[];
-  readonly stderr: string[];
-  /** Resolves with the exit code. */
-  readonly exited: Promise<number | null>;
-}
-
-/** Spawns `ssehub <args>`; the process is killed after the test if still running. */
-function ssehub(t: TestContext, args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  t.after(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  });
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  createInterface({ input: child.stdout! }).on("line", (line) => stdout.push(line));
-  createInterface({ input: child.stderr! }).on("line", (line) => stderr.push(line));
-  const exited = once(child, "close").then(([code]) => code as number | null);
-  return { child, stdout, stderr, exited };
-}
-
-/** Waits for the JSON log line that carries the listening URL. */
-async function listeningUrl(run: Run, timeoutMs = 10_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const line of run.stdout) {
-      const entry = JSON.parse(line) as { url?: string; msg?: string };
-      if (entry.url !== undefined && entry.msg?.includes("listening")) return entry.url;
-    }
-    if (run.child.exitCode !== null) break;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(
-    `No listening line; stdout ${run.stdout.join("\n")}; stderr ${run.stderr.join("\n")}`,
-  );
-}
 
 describe("ssehub serve", () => {
   test("ssehub serve --port 0 logs its URL and serves requests", async (t) => {

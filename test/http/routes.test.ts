@@ -97,7 +97,7 @@ describe("health and metrics", () => {
     const { url } = await startServer(t);
     const response = await fetch(`${url}/healthz`);
     assert.equal(response.status, 200);
-    assert.deepEqual(await response.json(), { status: "ok" });
+    assert.deepEqual(await response.json(), { status: "ok", pid: process.pid });
   });
 
   test("GET /readyz answers 200 while serving and 503 once shutdown started", async (t) => {

@@ -3,10 +3,13 @@
  * and shuts down gracefully on SIGINT or SIGTERM.
  * @module
  */
+import cluster from "node:cluster";
 import { pino } from "pino";
+import { ClusterBus, type IpcChannel } from "../../bus/cluster-bus.js";
 import { isSsehubError } from "../../errors.js";
 import { createLogger, type Logger } from "../../http/logger.js";
 import { createServer } from "../../http/server.js";
+import { runClusterPrimary } from "../cluster.js";
 import { loadServeConfig, type ServeConfig, serveHelp } from "../config.js";
 
 /** Exit code of a configuration error. */
@@ -59,7 +62,15 @@ export async function serveCommand(
     io.stdout === process.stdout
       ? createLogger(options.logLevel, pino.destination({ fd: 1, sync: true }))
       : createLogger(options.logLevel, io.stdout);
-  const server = createServer({ ...options, logger });
+  if (options.workers > 1 && cluster.isPrimary) return runClusterPrimary(options, logger);
+  // A cluster worker joins the primary's bus; its signals come from the primary, which sends
+  // SIGTERM to every worker, so a Ctrl-C reaching the whole process group is left to it.
+  const isWorker = cluster.isWorker;
+  const plugins = isWorker
+    ? { bus: ClusterBus.fromEnv(process.env, process as unknown as IpcChannel) }
+    : {};
+  if (isWorker) process.on("SIGINT", () => {});
+  const server = createServer({ ...options, logger }, plugins);
   try {
     await server.listen();
   } catch (error) {
@@ -68,17 +79,19 @@ export async function serveCommand(
     return 1;
   }
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGINT", resolve);
+    if (!isWorker) process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
   logger.info({ signal }, `Received ${signal}: shutting down`);
   // A second signal, or a shutdown that overruns its bound, ends the process at once.
   const force = (): never => process.exit(1);
-  process.once("SIGINT", force);
+  if (!isWorker) process.once("SIGINT", force);
   process.once("SIGTERM", force);
   const overrun = setTimeout(force, options.shutdownTimeoutMs + EXIT_GRACE_MS);
   overrun.unref();
   await server.close();
+  // A worker's IPC channel to the primary would keep the process alive: leave the cluster.
+  if (isWorker) cluster.worker?.disconnect();
   clearTimeout(overrun);
   process.off("SIGINT", force);
   process.off("SIGTERM", force);

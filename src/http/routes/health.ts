@@ -11,7 +11,7 @@ import { sendJson } from "../send-json.js";
 export const healthRoute: Route = {
   methods: ["GET", "HEAD"],
   handle({ res }) {
-    sendJson(res, 200, { status: "ok" });
+    sendJson(res, 200, { status: "ok", pid: process.pid });
   },
 };
 

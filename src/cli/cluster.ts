@@ -1,0 +1,79 @@
+/**
+ * `ssehub serve --workers N`: the primary process. It forks N workers that serve the same port
+ * (node:cluster hands each new connection to a worker in turn), orders every event for all of
+ * them (ClusterSequencer), replaces a worker that dies, and on SIGINT/SIGTERM shuts the workers
+ * down gracefully before it exits.
+ * @module
+ */
+import cluster, { type Worker } from "node:cluster";
+import { ClusterSequencer, type IpcChannel } from "../bus/cluster-bus.js";
+import type { Logger } from "../http/logger.js";
+import type { ResolvedOptions } from "../options.js";
+import { newEpoch } from "../protocol/event-id.js";
+
+/** Extra time after shutdownTimeoutMs before remaining workers are killed, in ms. */
+const KILL_GRACE_MS = 2000;
+/** A worker that dies sooner than this after its start is not replaced (it would loop), in ms. */
+const MIN_WORKER_LIFETIME_MS = 2000;
+
+/** Runs the primary until a signal ends it; resolves with the exit code. */
+export async function runClusterPrimary(options: ResolvedOptions, logger: Logger): Promise<number> {
+  const sequencer = new ClusterSequencer(newEpoch());
+  const started = new Map<Worker, number>();
+  let stopping = false;
+  let failed = false;
+
+  const fork = (): Worker => {
+    const worker = cluster.fork(sequencer.joinEnv());
+    sequencer.add(worker as unknown as IpcChannel);
+    started.set(worker, Date.now());
+    worker.on("exit", (code, signal) => {
+      sequencer.remove(worker as unknown as IpcChannel);
+      const lifetime = Date.now() - (started.get(worker) ?? 0);
+      started.delete(worker);
+      if (stopping) return;
+      logger.error({ pid: worker.process.pid, code, signal }, "A worker exited");
+      if (lifetime < MIN_WORKER_LIFETIME_MS) {
+        failed = true;
+        logger.fatal("A worker failed right after its start: stopping");
+        process.kill(process.pid, "SIGTERM");
+        return;
+      }
+      fork();
+    });
+    return worker;
+  };
+
+  const listening = new Promise<void>((resolve) => {
+    let count = 0;
+    cluster.on("listening", () => {
+      count++;
+      if (count === options.workers) resolve();
+    });
+  });
+  for (let i = 0; i < options.workers; i++) fork();
+
+  const signal = await new Promise<NodeJS.Signals | "failed">((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+    void listening.then(() =>
+      logger.info(
+        { workers: options.workers, pids: [...started.keys()].map((w) => w.process.pid) },
+        `ssehub cluster of ${options.workers} workers serving port ${options.port}`,
+      ),
+    );
+  });
+  stopping = true;
+  logger.info({ signal }, `Received ${signal}: shutting down the workers`);
+  const exits = [...started.keys()].map(
+    (worker) => new Promise<void>((resolve) => worker.once("exit", () => resolve())),
+  );
+  for (const worker of started.keys()) worker.process.kill("SIGTERM");
+  const killer = setTimeout(() => {
+    for (const worker of started.keys()) worker.process.kill("SIGKILL");
+  }, options.shutdownTimeoutMs + KILL_GRACE_MS);
+  await Promise.all(exits);
+  clearTimeout(killer);
+  logger.info("ssehub cluster stopped");
+  return failed ? 1 : 0;
+}

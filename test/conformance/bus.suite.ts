@@ -1,0 +1,87 @@
+/**
+ * The contract every Bus keeps (src/bus/bus.ts), run against each implementation.
+ * `create(n)` returns n buses that share one order (members of one bus) and a cleanup.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Bus, SequencedEvent, UnsequencedEvent } from "../../src/bus/bus.js";
+
+export interface BusFixture {
+  readonly buses: readonly Bus[];
+  close(): void;
+}
+
+function event(data: string, topics: string[] = ["t"]): UnsequencedEvent {
+  return { topics, data, event: undefined, retry: undefined };
+}
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * @param maxMembers how many members one bus of this kind can have (a LocalBus has one)
+ */
+export function runBusConformance(
+  name: string,
+  create: (members: number) => BusFixture,
+  maxMembers: number,
+): void {
+  describe(`${name} (bus conformance)`, () => {
+    it("publish() resolves with the first seq after the events were delivered here", async (t) => {
+      const fixture = create(1);
+      t.after(() => fixture.close());
+      const bus = fixture.buses[0]!;
+      const delivered: SequencedEvent[] = [];
+      const start = bus.start((events) => delivered.push(...events));
+      const first = await bus.publish([event("a"), event("b")]);
+      assert.equal(first, start.joinedAfterSeq + 1);
+      assert.deepEqual(
+        delivered.map((e) => [e.seq, e.data]),
+        [
+          [first, "a"],
+          [first + 1, "b"],
+        ],
+      );
+      assert.ok(delivered.every((e) => typeof e.publishedAt === "number"));
+    });
+
+    it("gives every member the same events in the same seq order", async (t) => {
+      const fixture = create(maxMembers);
+      t.after(() => fixture.close());
+      const seen = fixture.buses.map(() => [] as SequencedEvent[]);
+      fixture.buses.forEach((bus, i) => {
+        bus.start((events) => seen[i]!.push(...events));
+      });
+      const publishes: Promise<number>[] = [];
+      for (let round = 0; round < 20; round++) {
+        fixture.buses.forEach((bus, i) => {
+          publishes.push(bus.publish([event(`${i}:${round}`, ["t", `m${i}`])]));
+        });
+      }
+      const seqs = await Promise.all(publishes);
+      await settle();
+      assert.equal(new Set(seqs).size, seqs.length, "every publish got its own seq");
+      for (const events of seen) {
+        assert.equal(events.length, seqs.length);
+        assert.deepEqual(events, seen[0], "the same events in the same order everywhere");
+        for (let i = 1; i < events.length; i++)
+          assert.equal(events[i]!.seq, events[i - 1]!.seq + 1);
+      }
+    });
+
+    it("keeps the events of one publish together and in order", async (t) => {
+      const fixture = create(1);
+      t.after(() => fixture.close());
+      const bus = fixture.buses[0]!;
+      const seen: SequencedEvent[] = [];
+      bus.start((events) => seen.push(...events));
+      const first = await bus.publish([event("1"), event("2"), event("3")]);
+      assert.deepEqual(
+        seen.filter((e) => e.seq >= first).map((e) => e.data),
+        ["1", "2", "3"],
+      );
+      assert.equal(bus.backlog, 0, "nothing left waiting once answered");
+    });
+  });
+}
