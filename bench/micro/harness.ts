@@ -13,7 +13,7 @@ export const WARMUP_ROUNDS = Number(process.env.WARMUP_ROUNDS ?? 3);
 /** What one round of a benchmark does. */
 export interface Round {
   /** Untimed work before each round (building the state the round consumes). */
-  readonly prepare?: () => void;
+  readonly prepare?: (() => void) | undefined;
   /**
    * The timed work. Returns a number derived from its results, which the harness keeps, so
    * that the work cannot be optimized away.
