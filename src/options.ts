@@ -7,7 +7,7 @@
 import { SsehubError } from "./errors.js";
 
 /** What the hub does when a subscriber's queued bytes would pass `maxQueueBytes`. */
-export type SlowConsumerPolicy = "disconnect" | "drop";
+export type SlowConsumerPolicy = "disconnect" | "drop" | "conflate";
 /** pino levels. */
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
@@ -23,7 +23,10 @@ export interface ResolvedOptions {
   readonly historyMaxAgeMs: number;
   /** Bytes a subscriber may have queued before the slow-consumer policy applies. */
   readonly maxQueueBytes: number;
-  /** `disconnect` (the client resumes from history) or `drop` (gap notice, stream goes on). */
+  /**
+   * `disconnect` (the client resumes from history), `drop` (gap notice, stream goes on) or
+   * `conflate` (only the newest event per key while the subscriber lags).
+   */
   readonly slowConsumerPolicy: SlowConsumerPolicy;
   /** Interval of heartbeat comments on an otherwise silent stream, in milliseconds. */
   readonly heartbeatMs: number;
@@ -49,6 +52,8 @@ export interface ResolvedOptions {
   readonly shutdownTimeoutMs: number;
   /** Upper bound of the random delay told to clients on shutdown (`retry:`), in ms. */
   readonly shutdownRetryJitterMs: number;
+  /** Events handed to the bus and not yet ordered, past which publishes are refused (503). */
+  readonly maxPublishBacklog: number;
   /** Log level (pino). */
   readonly logLevel: LogLevel;
   /** Processes serving the port (`ssehub serve`); above 1, node:cluster workers on one bus. */
@@ -78,6 +83,7 @@ export const DEFAULTS: ResolvedOptions = Object.freeze({
   keepAliveTimeoutMs: 5_000, // 5 seconds
   shutdownTimeoutMs: 10_000, // 10 seconds
   shutdownRetryJitterMs: 5_000, // 5 seconds
+  maxPublishBacklog: 10_000, // events
   logLevel: "info",
   workers: 1,
 } satisfies ResolvedOptions);
@@ -115,7 +121,7 @@ export const OPTION_SPECS: { readonly [K in keyof ResolvedOptions]: OptionSpec }
   },
   slowConsumerPolicy: {
     kind: "enum",
-    values: ["disconnect", "drop"],
+    values: ["disconnect", "drop", "conflate"],
     help: "What happens to a subscriber past maxQueueBytes",
   },
   heartbeatMs: {
@@ -184,6 +190,12 @@ export const OPTION_SPECS: { readonly [K in keyof ResolvedOptions]: OptionSpec }
     min: 0,
     max: MAX_MS,
     help: "Upper bound of the random reconnection delay told to clients on shutdown, in ms",
+  },
+  maxPublishBacklog: {
+    kind: "integer",
+    min: 1,
+    max: 10_000_000,
+    help: "Events waiting to be ordered past which publishes answer 503 with Retry-After",
   },
   logLevel: {
     kind: "enum",

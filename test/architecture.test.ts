@@ -21,7 +21,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   http: ["http", "hub", "history", "bus", "protocol", "."],
   loadgen: ["loadgen", "client", "protocol", "."],
   client: ["client", "protocol", "errors"],
-  cli: ["cli", "http", "hub", "client", "loadgen", "protocol", "."],
+  cli: ["cli", "http", "hub", "bus", "history", "client", "loadgen", "protocol", "."],
   ".": ["."],
 };
 

@@ -32,7 +32,7 @@ describe("resolveOptions()", () => {
         "unknown option heartbeat: use heartbeatMs instead",
         "port must be between 0 and 65535: got -1",
         "maxQueueBytes must be an integer: got 1.5",
-        'slowConsumerPolicy must be one of disconnect, drop: got "panic"',
+        'slowConsumerPolicy must be one of disconnect, drop, conflate: got "panic"',
       ]);
       assert.match(error.message, /^Cannot use options: unknown option heartbeat/);
     }

@@ -13,6 +13,8 @@ export interface UnsequencedEvent {
   readonly data: string;
   readonly event: string | undefined;
   readonly retry: number | undefined;
+  /** Conflation key, see hub/slow-consumer.ts. */
+  readonly key?: string | undefined;
 }
 
 /** An event with its place in the hub-wide order. */

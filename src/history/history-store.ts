@@ -13,6 +13,8 @@ export interface StoredEvent {
   readonly topics: readonly string[];
   /** Event type, or undefined for the default `message`. */
   readonly event: string | undefined;
+  /** Conflation key (policy `conflate`), or undefined to conflate by topics. */
+  readonly key: string | undefined;
   /** Data as sent (JSON values already serialized). */
   readonly data: string;
   /** Publish time, ms since the Unix epoch. */

@@ -62,6 +62,8 @@ export function sendError(
   // Headers staged for a stream that never opened must not leak into the error response.
   for (const name of STREAM_HEADERS) res.removeHeader(name);
   res.writeHead(body.statusCode, {
+    // A 503 (overloaded, shutting down) tells the client when to try again.
+    ...(body.statusCode === 503 ? { "Retry-After": "1" } : {}),
     ...extraHeaders,
     "Content-Type": "application/json; charset=utf-8",
     "Content-Length": Buffer.byteLength(text),

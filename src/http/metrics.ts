@@ -80,10 +80,10 @@ export class HubMetrics {
     this.#statCounter("ssehub_bytes_written_total", "Bytes written to subscribers", "bytesWritten");
     this.#statCounter("ssehub_resets_total", "Reset events sent to resuming subscribers", "resets");
 
-    const last = { disconnect: 0, drop: 0 };
+    const last = { disconnect: 0, drop: 0, conflate: 0 };
     const slowConsumer = new Counter({
       name: "ssehub_slow_consumer_total",
-      help: "Slow-consumer actions: subscribers disconnected (reason=disconnect), events dropped (reason=drop)",
+      help: "Slow-consumer actions: subscribers disconnected (reason=disconnect), events dropped (reason=drop), events replaced by newer ones of their key (reason=conflate)",
       labelNames: ["reason"],
       registers,
       collect() {
@@ -91,14 +91,23 @@ export class HubMetrics {
         const disconnect = stats.slowConsumerDisconnects - last.disconnect;
         const drop = stats.slowConsumerDrops - last.drop;
         if (disconnect > 0) this.inc({ reason: "disconnect" }, disconnect);
+        const conflate = stats.slowConsumerConflated - last.conflate;
         if (drop > 0) this.inc({ reason: "drop" }, drop);
+        if (conflate > 0) this.inc({ reason: "conflate" }, conflate);
         last.disconnect = stats.slowConsumerDisconnects;
         last.drop = stats.slowConsumerDrops;
+        last.conflate = stats.slowConsumerConflated;
       },
     });
     // Both series exist from the start, so that rate() sees their first increase.
     slowConsumer.inc({ reason: "disconnect" }, 0);
     slowConsumer.inc({ reason: "drop" }, 0);
+    slowConsumer.inc({ reason: "conflate" }, 0);
+    this.#statCounter(
+      "ssehub_publishes_refused_total",
+      "Publishes refused with 503 because too many events waited to be ordered",
+      "publishesRefused",
+    );
 
     new Gauge({
       name: "ssehub_event_loop_delay_seconds",

@@ -21,7 +21,14 @@ export type PublishBody =
   | { readonly batch: false; readonly input: PublishInput }
   | { readonly batch: true; readonly inputs: readonly PublishInput[] };
 
-const JSON_KEYS: ReadonlySet<string> = new Set(["topic", "topics", "data", "event", "retry"]);
+const JSON_KEYS: ReadonlySet<string> = new Set([
+  "topic",
+  "topics",
+  "data",
+  "event",
+  "retry",
+  "key",
+]);
 const FORM_KEYS: ReadonlySet<string> = new Set(["topic", "data", "type", "retry"]);
 const DIGITS = /^\d+$/;
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
@@ -106,7 +113,7 @@ function jsonEvent(value: unknown, where: string): PublishInput {
   for (const key of Object.keys(fields)) {
     if (!JSON_KEYS.has(key)) {
       throw malformed(
-        `Cannot publish ${where}: unknown field ${JSON.stringify(key)}, expected topic, topics, data, event or retry`,
+        `Cannot publish ${where}: unknown field ${JSON.stringify(key)}, expected topic, topics, data, event, retry or key`,
         { field: key },
       );
     }
@@ -151,6 +158,8 @@ function jsonEvent(value: unknown, where: string): PublishInput {
     ...(topics === undefined ? {} : { topics }),
     ...(event === undefined ? {} : { event }),
     ...(retry === undefined ? {} : { retry }),
+    // The hub checks the key (a string of 1 to maxTopicLength characters).
+    ...(fields.key === undefined ? {} : { key: fields.key as string }),
   };
 }
 

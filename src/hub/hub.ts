@@ -56,6 +56,11 @@ export interface PublishInput {
   readonly event?: string;
   /** Reconnection delay to set on clients, in ms. */
   readonly retry?: number;
+  /**
+   * Conflation key: under policy `conflate` a lagging subscriber gets only the newest event per
+   * key. Default: the event's topics.
+   */
+  readonly key?: string;
 }
 
 /** What publish answers. */
@@ -108,6 +113,10 @@ export interface HubStats {
   readonly historyEvents: number;
   /** Reset notices sent to resuming subscribers. */
   readonly resets: number;
+  /** Events replaced under policy `conflate` (a newer event of the same key superseded them). */
+  readonly slowConsumerConflated: number;
+  /** Publishes refused because the hub was overloaded. */
+  readonly publishesRefused: number;
 }
 
 /** Background conditions, reported as `status` events of the hub. */
@@ -118,7 +127,7 @@ export type HubStatus =
       readonly queuedBytes: number;
     }
   | {
-      readonly type: "slow-consumer-dropping";
+      readonly type: "slow-consumer-dropping" | "slow-consumer-conflating";
       readonly topics: readonly string[];
       readonly queuedBytes: number;
     };
@@ -129,7 +138,7 @@ export interface HubPlugins {
   readonly bus?: Bus;
 }
 
-const PUBLISH_KEYS = new Set(["topic", "topics", "data", "event", "retry"]);
+const PUBLISH_KEYS = new Set(["topic", "topics", "data", "event", "retry", "key"]);
 
 /**
  * A Server-Sent Events hub in this process. Emits `status` (HubStatus) for background
@@ -158,10 +167,12 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     bytesWritten: 0,
     slowConsumerDisconnects: 0,
     slowConsumerDrops: 0,
+    slowConsumerConflated: 0,
   };
   #subscriberCount = 0;
   #eventsPublished = 0;
   #resets = 0;
+  #overloads = 0;
   #closed = false;
 
   constructor(options?: Options | ResolvedOptions, plugins: HubPlugins = {}) {
@@ -216,6 +227,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
    */
   async publish(input: PublishInput): Promise<PublishResult> {
     this.#assertOpen();
+    this.#assertNotOverloaded(1);
     const prepared = this.#prepare(input, "");
     const seq = await this.#bus.publish([prepared]);
     return { id: this.#idOf(seq), topics: prepared.topics };
@@ -237,6 +249,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
         { details: { limit: this.options.maxBatchEvents } },
       );
     }
+    this.#assertNotOverloaded(inputs.length);
     const prepared = inputs.map((input, i) => this.#prepare(input, `event ${i}: `));
     if (prepared.length === 0) return [];
     const first = await this.#bus.publish(prepared);
@@ -298,6 +311,8 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       slowConsumerDrops: this.#counters.slowConsumerDrops,
       historyEvents: this.#history.totalEvents,
       resets: this.#resets,
+      slowConsumerConflated: this.#counters.slowConsumerConflated,
+      publishesRefused: this.#overloads,
     };
   }
 
@@ -328,6 +343,21 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     }
   }
 
+  /**
+   * Refuses a publish while too many events wait for the bus: memory would otherwise grow
+   * without bound when publishers outrun the ordering (SSEHUB_ERR_HUB_OVERLOADED, 503).
+   */
+  #assertNotOverloaded(count: number): void {
+    if (this.#bus.backlog + count > this.options.maxPublishBacklog) {
+      this.#overloads++;
+      throw new SsehubError(
+        "SSEHUB_ERR_HUB_OVERLOADED",
+        `Cannot publish now: ${this.#bus.backlog} events are waiting to be ordered (maxPublishBacklog ${this.options.maxPublishBacklog}); retry shortly`,
+        { details: { retryAfterSeconds: 1 } },
+      );
+    }
+  }
+
   #idOf(seq: number): string {
     return formatEventId(this.#epoch, seq);
   }
@@ -344,7 +374,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       if (!PUBLISH_KEYS.has(key)) {
         throw new SsehubError(
           "SSEHUB_ERR_PUBLISH_MALFORMED",
-          `Cannot publish ${where}unknown field ${JSON.stringify(key)}: allowed fields are topic, topics, data, event, retry`,
+          `Cannot publish ${where}unknown field ${JSON.stringify(key)}: allowed fields are topic, topics, data, event, retry, key`,
         );
       }
     }
@@ -376,7 +406,18 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       assertValidEventType(input.event);
     }
     if (input.retry !== undefined) assertValidRetry(input.retry);
-    return { topics, data, event: input.event, retry: input.retry };
+    if (
+      input.key !== undefined &&
+      (typeof input.key !== "string" ||
+        input.key.length === 0 ||
+        input.key.length > this.options.maxTopicLength)
+    ) {
+      throw new SsehubError(
+        "SSEHUB_ERR_PUBLISH_MALFORMED",
+        `Cannot publish ${where}key must be a string of 1 to ${this.options.maxTopicLength} characters`,
+      );
+    }
+    return { topics, data, event: input.event, retry: input.retry, key: input.key };
   }
 
   /** Takes ordered events from the bus: encode once, keep in history, dispatch. */
@@ -388,6 +429,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
         id,
         topics: sequenced.topics,
         event: sequenced.event,
+        key: sequenced.key,
         data: sequenced.data,
         publishedAt: sequenced.publishedAt,
         bytes: Buffer.from(
@@ -510,6 +552,13 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
         hub.#unregister(subscriber);
         hub.emit("status", {
           type: "slow-consumer-disconnected",
+          topics: subscriber.topics,
+          queuedBytes,
+        });
+      },
+      slowConsumerConflating(subscriber, queuedBytes) {
+        hub.emit("status", {
+          type: "slow-consumer-conflating",
           topics: subscriber.topics,
           queuedBytes,
         });

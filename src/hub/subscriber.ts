@@ -5,14 +5,17 @@
  *
  * Slow consumers (DESIGN principle 5): before each write the sink's queued bytes are checked
  * against `maxQueueBytes`. Past it, policy `disconnect` destroys the connection (the client
- * resumes from history) and policy `drop` stops writing, counts what it skips, and once the
- * queue has drained to half the cap writes a gap notice before the stream goes on.
+ * resumes from history), policy `drop` stops writing, counts what it skips, and once the
+ * queue has drained to half the cap writes a gap notice before the stream goes on, and policy
+ * `conflate` keeps only the newest event per key until the queue has drained (see
+ * slow-consumer.ts).
  * @module
  */
 import type { StoredEvent } from "../history/history-store.js";
 import type { SlowConsumerPolicy } from "../options.js";
 import { encodeComment, encodeEvent } from "../protocol/encode.js";
 import type { Sink } from "./sink.js";
+import { Conflation } from "./slow-consumer.js";
 
 /** Event type of the notice sent under policy `drop` when events were skipped. */
 export const GAP_EVENT = "ssehub-gap";
@@ -42,6 +45,8 @@ export interface SubscriberHost {
   slowConsumerDisconnected(subscriber: Subscriber, queuedBytes: number): void;
   /** The subscriber passed its queue cap under policy `drop` and starts skipping events. */
   slowConsumerDropping(subscriber: Subscriber, queuedBytes: number): void;
+  /** The subscriber passed its queue cap under policy `conflate` and starts conflating. */
+  slowConsumerConflating(subscriber: Subscriber, queuedBytes: number): void;
 }
 
 /** Counters the hub exposes in its stats. */
@@ -50,6 +55,7 @@ export interface DeliveryCounters {
   bytesWritten: number;
   slowConsumerDisconnects: number;
   slowConsumerDrops: number;
+  slowConsumerConflated: number;
 }
 
 /** One subscribed connection. */
@@ -76,6 +82,8 @@ export class Subscriber {
   #pendingCount = 0;
   /** Events skipped under policy `drop` since the last gap notice. */
   #dropped = 0;
+  /** Under policy `conflate`, while the subscriber lags: the newest event per key. */
+  #conflation: Conflation | undefined;
   /** Seq of the last event written, for the gap notice. */
   #lastSeq: number;
 
@@ -115,7 +123,7 @@ export class Subscriber {
       batch = newer;
     }
     if (this.#state === REPLAYING) this.#hold(batch);
-    else this.#write(batch.bytes, batch.events.length, batch.events[batch.events.length - 1]!.seq);
+    else this.#write(batch.bytes, batch.events);
   }
 
   /** Writes bytes that are not live events (replay chunks, reset notices) straight out. */
@@ -139,13 +147,16 @@ export class Subscriber {
       this.#liveAfterSeq = afterSeq;
       pending = pending.flatMap((batch) => skipUpTo(batch, afterSeq) ?? []);
     }
-    if (pending.length > 0) {
-      let count = 0;
-      for (const batch of pending) count += batch.events.length;
-      const bytes =
-        pending.length === 1 ? pending[0]!.bytes : Buffer.concat(pending.map((b) => b.bytes));
-      const last = pending[pending.length - 1]!.events;
-      this.#write(bytes, count, last[last.length - 1]!.seq);
+    if (pending.length === 1) {
+      this.#write(pending[0]!.bytes, pending[0]!.events);
+    } else if (pending.length > 1) {
+      const bytes = Buffer.concat(pending.map((b) => b.bytes));
+      this.#write(
+        bytes,
+        pending.flatMap((b) => b.events),
+      );
+    } else if (this.#conflation !== undefined) {
+      this.#flushConflation();
     } else if (this.#dropped > 0) {
       this.writeDirect(this.#gapNotice());
     }
@@ -156,6 +167,8 @@ export class Subscriber {
     if (this.#state !== LIVE) return;
     if (this.#dropped > 0 && this.#hasDrained()) {
       this.writeDirect(this.#gapNotice());
+    } else if (this.#conflation !== undefined && this.#hasDrained()) {
+      this.#flushConflation();
     } else if (!this.wroteSinceHeartbeat) {
       this.sink.write(HEARTBEAT);
     }
@@ -166,6 +179,7 @@ export class Subscriber {
   markClosed(): void {
     this.#state = CLOSED;
     this.#pending = undefined;
+    this.#conflation = undefined;
   }
 
   #hold(batch: Batch): void {
@@ -175,6 +189,14 @@ export class Subscriber {
     if (this.#pendingBytes > this.#host.maxQueueBytes) {
       if (this.#host.policy === "disconnect") {
         this.#disconnect(this.#pendingBytes);
+      } else if (this.#host.policy === "conflate") {
+        const conflation = this.#startConflating();
+        for (const held of this.#pending!) {
+          this.#host.counters.slowConsumerConflated += conflation.add(held.events);
+        }
+        this.#pending = [];
+        this.#pendingBytes = 0;
+        this.#pendingCount = 0;
       } else {
         this.#startDropping(this.#pendingBytes, this.#pendingCount);
         this.#pending = [];
@@ -184,8 +206,15 @@ export class Subscriber {
     }
   }
 
-  #write(bytes: Buffer, count: number, lastSeq: number): void {
+  #write(bytes: Buffer, events: readonly StoredEvent[]): void {
     const host = this.#host;
+    const count = events.length;
+    if (this.#conflation !== undefined) {
+      host.counters.slowConsumerConflated += this.#conflation.add(events);
+      if (this.#conflation.bytes > host.maxQueueBytes) this.#disconnect(this.#conflation.bytes);
+      else if (this.#hasDrained()) this.#flushConflation();
+      return;
+    }
     if (this.#dropped > 0) {
       if (!this.#hasDrained()) {
         this.#dropped += count;
@@ -197,14 +226,30 @@ export class Subscriber {
     const queued = this.sink.queuedBytes;
     if (queued > 0 && queued + bytes.length > host.maxQueueBytes) {
       if (host.policy === "disconnect") this.#disconnect(queued + bytes.length);
-      else this.#startDropping(queued, count);
+      else if (host.policy === "drop") this.#startDropping(queued, count);
+      else host.counters.slowConsumerConflated += this.#startConflating().add(events);
       return;
     }
     this.sink.write(bytes);
     this.wroteSinceHeartbeat = true;
-    this.#lastSeq = lastSeq;
+    this.#lastSeq = events[count - 1]!.seq;
     host.counters.deliveries += count;
     host.counters.bytesWritten += bytes.length;
+  }
+
+  #startConflating(): Conflation {
+    if (this.#conflation === undefined) {
+      this.#conflation = new Conflation();
+      this.#host.slowConsumerConflating(this, this.sink.queuedBytes);
+    }
+    return this.#conflation;
+  }
+
+  /** Writes the newest event per key held while the subscriber lagged. */
+  #flushConflation(): void {
+    const { bytes, events } = this.#conflation!.take();
+    this.#conflation = undefined;
+    if (events.length > 0) this.#write(bytes, events);
   }
 
   #hasDrained(): boolean {

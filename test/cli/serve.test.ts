@@ -54,7 +54,7 @@ describe("ssehub serve", () => {
     const [line = ""] = run.stderr;
     assert.match(line, /^ssehub: SSEHUB_ERR_OPTIONS_INVALID: /);
     assert.match(line, /historyMaxEvents must be an integer: got "abc"/);
-    assert.match(line, /slowConsumerPolicy must be one of disconnect, drop: got "nope"/);
+    assert.match(line, /slowConsumerPolicy must be one of disconnect, drop, conflate: got "nope"/);
     assert.deepEqual(run.stdout, []);
   });
 

@@ -10,6 +10,7 @@ function event(seq: number, topics: string[] = ["a"], publishedAt = 1000): Store
     id: `e-${seq}`,
     topics,
     event: undefined,
+    key: undefined,
     data: `${seq}`,
     publishedAt,
     bytes: Buffer.from(`id: e-${seq}\ndata: ${seq}\n\n`),

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { ClusterBus, type IpcChannel } from "../../src/bus/cluster-bus.js";
 import { createHub, type Hub, type HubStatus, RESET_EVENT } from "../../src/hub/hub.js";
 import type { Options } from "../../src/options.js";
 import { nextTurn, RecordingSink, waitFor } from "../helpers/recording-sink.js";
@@ -307,6 +308,88 @@ describe("Hub slow consumers", () => {
     assert.ok(gap, "a gap notice was sent");
     assert.equal(JSON.parse(gap.data).dropped, 20 - delivered);
     assert.equal(events.at(-1)?.data, "after");
+  });
+});
+
+describe("Hub slow consumers under policy conflate", () => {
+  it("sends only the newest event per key once the subscriber has drained", async (t) => {
+    const hub = hubFor(t, { maxQueueBytes: 4096, slowConsumerPolicy: "conflate" });
+    const statuses: HubStatus[] = [];
+    hub.on("status", (status) => statuses.push(status));
+    const slow = new RecordingSink();
+    slow.stalled = true;
+    hub.subscribe({ topics: ["prices"], sink: slow });
+    const pad = "p".repeat(1000);
+    for (let i = 0; i < 10; i++) {
+      await hub.publish({ topic: "prices", key: "EUR", data: `EUR ${i} ${pad}` });
+      await hub.publish({ topic: "prices", key: "USD", data: `USD ${i} ${pad}` });
+      await nextTurn();
+    }
+    const before = slow.data().length;
+    assert.ok(before < 20, `the lagging subscriber stopped getting every event (${before})`);
+    assert.equal(statuses[0]?.type, "slow-consumer-conflating");
+    slow.stalled = false;
+    slow.queuedBytes = 0;
+    await waitFor(() => slow.data().length > before, 2000, "the conflated events");
+    const after = slow
+      .data()
+      .slice(before)
+      .map((d) => d.split(" ").slice(0, 2).join(" "));
+    assert.deepEqual(after, ["EUR 9", "USD 9"], "only the newest per key, in seq order");
+    assert.ok(hub.stats().slowConsumerConflated > 0);
+    assert.equal(slow.destroyed, false);
+    await hub.publish({ topic: "prices", key: "EUR", data: "EUR 10" });
+    await nextTurn();
+    assert.equal(slow.data().at(-1), "EUR 10", "the stream goes on live");
+  });
+
+  it("conflates by topic when events carry no key", async (t) => {
+    const hub = hubFor(t, { maxQueueBytes: 2048, slowConsumerPolicy: "conflate" });
+    const slow = new RecordingSink();
+    slow.stalled = true;
+    hub.subscribe({ topics: ["a", "b"], sink: slow });
+    for (let i = 0; i < 6; i++) {
+      await hub.publish({ topic: "a", data: `a${i} ${"x".repeat(600)}` });
+      await hub.publish({ topic: "b", data: `b${i} ${"x".repeat(600)}` });
+      await nextTurn();
+    }
+    const before = slow.data().length;
+    slow.stalled = false;
+    slow.queuedBytes = 0;
+    await hub.publish({ topic: "a", data: "a-live" });
+    await nextTurn();
+    const after = slow
+      .data()
+      .slice(before)
+      .map((d) => d.split(" ")[0]);
+    assert.deepEqual(after, ["b5", "a-live"]);
+  });
+
+  it("rejects a key that is not a short string", async (t) => {
+    const hub = hubFor(t);
+    await assert.rejects(() => hub.publish({ topic: "a", data: "x", key: "" }), {
+      code: "SSEHUB_ERR_PUBLISH_MALFORMED",
+    });
+  });
+});
+
+describe("Hub overload", () => {
+  it("refuses publishes with SSEHUB_ERR_HUB_OVERLOADED while the bus backlog is full", async (t) => {
+    // A cluster bus whose primary never answers: every publish stays in its backlog.
+    const silent: IpcChannel = { send: () => true, on: () => silent, off: () => silent };
+    const bus = new ClusterBus(silent, { epoch: "stuck", joinedAfterSeq: 0 });
+    const hub = createHub({ maxPublishBacklog: 3 }, { bus });
+    t.after(() => hub.close());
+    const waiting = [1, 2, 3].map((i) => hub.publish({ topic: "a", data: `${i}` }));
+    for (const pending of waiting) pending.catch(() => {});
+    await assert.rejects(() => hub.publish({ topic: "a", data: "4" }), {
+      code: "SSEHUB_ERR_HUB_OVERLOADED",
+      status: 503,
+    });
+    await assert.rejects(() => hub.publishBatch([{ topic: "a", data: "5" }]), {
+      code: "SSEHUB_ERR_HUB_OVERLOADED",
+    });
+    assert.equal(hub.stats().publishesRefused, 2);
   });
 });
 
