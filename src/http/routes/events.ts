@@ -3,13 +3,75 @@
  *
  * Everything that can fail is checked before a header leaves, so bad input gets a JSON error
  * with a status, never a stream that closes at once (which EventSource would retry forever).
+ *
+ * Two ways to stream (DESIGN principle 7, "small idle footprint"):
+ * - socket takeover (node:http over plain HTTP/1.x, the usual case): once the request is
+ *   checked, node:http lets go of the connection (socket-takeover.ts), the route writes the
+ *   response head itself, with `Connection: close` and no chunked encoding, and the hub writes
+ *   raw event bytes to the socket (SocketSink). An idle subscriber then holds its socket and
+ *   the hub's records, not the request, response and parser of its handshake.
+ * - the public path otherwise (TLS, HTTP/2, a framework's response, a Node without the
+ *   internals the takeover needs): the hub writes through `res.write` (ResponseSink).
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html
  * @module
  */
+import type { ServerResponse } from "node:http";
 import { SsehubError } from "../../errors.js";
+import type { Subscription } from "../../hub/hub.js";
 import { assertValidId } from "../../protocol/field-rules.js";
 import { ResponseSink } from "../response-sink.js";
 import type { Route, RouteContext } from "../route.js";
+import { SocketSink } from "../socket-sink.js";
+import { canTakeOver, takeOverSocket, trackTakenOverSocket } from "../socket-takeover.js";
+
+/** The headers of every stream, as the public path sets them on `res`. */
+const STREAM_HEADERS: readonly (readonly [name: string, value: string])[] = [
+  ["Content-Type", "text/event-stream; charset=utf-8"],
+  ["Cache-Control", "no-cache"],
+  // nginx buffers proxied responses unless told not to, which would hold events back.
+  ["X-Accel-Buffering", "no"],
+];
+
+/**
+ * The start of the head written on a taken-over socket. `Connection: close` because the
+ * connection carries this response and nothing after it; the body has neither a length nor
+ * chunked framing and ends when the connection closes (RFC 9112, section 6.3).
+ */
+const TAKEOVER_HEAD_START = `HTTP/1.1 200 OK\r\n${STREAM_HEADERS.map(
+  ([name, value]) => `${name}: ${value}\r\n`,
+).join("")}Connection: close\r\n`;
+
+/** The head when no other header was set on `res`: one Buffer shared by every stream. */
+const TAKEOVER_HEAD = Buffer.from(`${TAKEOVER_HEAD_START}\r\n`, "latin1");
+
+/** Headers of `res` the takeover head leaves out: its own, and those that frame a body. */
+const HEAD_SKIPS = new Set([
+  ...STREAM_HEADERS.map(([name]) => name.toLowerCase()),
+  "connection",
+  "keep-alive",
+  "content-length",
+  "transfer-encoding",
+]);
+
+/**
+ * The head of a taken-over stream: the stream headers, `Connection: close`, then any other
+ * header set on `res` before the route ran (CORS: `Access-Control-Allow-Origin`, `Vary`).
+ * node:http checked those values when they were set; latin1 is how it writes them.
+ */
+function takeoverHead(res: ServerResponse): Buffer {
+  let extra = "";
+  // getRawHeaderNames (the names as set) is on every OutgoingMessage since Node 15.13, though
+  // @types/node declares it on ClientRequest only.
+  const raw = (res as { getRawHeaderNames?: () => string[] }).getRawHeaderNames;
+  const names = typeof raw === "function" ? raw.call(res) : res.getHeaderNames();
+  for (const name of names) {
+    if (HEAD_SKIPS.has(name.toLowerCase())) continue;
+    const value = res.getHeader(name);
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) extra += `${name}: ${item}\r\n`;
+  }
+  return extra === "" ? TAKEOVER_HEAD : Buffer.from(`${TAKEOVER_HEAD_START}${extra}\r\n`, "latin1");
+}
 
 /**
  * The client's Last-Event-ID. The header wins over the query: a browser reconnects to the same
@@ -35,7 +97,7 @@ function lastEventIdOf(ctx: RouteContext): string | undefined {
 export const eventsRoute: Route = {
   methods: ["GET"],
   handle(ctx) {
-    const { hub, req, res, logger } = ctx;
+    const { hub, req, res } = ctx;
     const asked = ctx.param === undefined ? ctx.query.getAll("topic") : [ctx.param];
     if (asked.length === 0) {
       throw new SsehubError(
@@ -47,27 +109,76 @@ export const eventsRoute: Route = {
     const lastEventId = lastEventIdOf(ctx);
 
     res.statusCode = 200;
-    res.setHeader("Content-Type", "text/event-stream; charset=utf-8");
-    res.setHeader("Cache-Control", "no-cache");
-    // nginx buffers proxied responses unless told not to, which would hold events back.
-    res.setHeader("X-Accel-Buffering", "no");
+    for (const [name, value] of STREAM_HEADERS) res.setHeader(name, value);
     // A stream is idle for long stretches by design; only the heartbeat proves it alive.
     req.socket.setTimeout(0);
 
-    const sink = new ResponseSink(res);
-    // Throws (bad id, hub closed) before writing a byte: the error still becomes a status.
-    const subscription = hub.subscribe({ topics, lastEventId, sink });
-    if (res.destroyed) {
-      subscription.close();
-      return;
-    }
-    res.once("close", () => {
-      subscription.close();
-      logger.debug({ topics }, "Subscriber left");
-    });
-    // The hub wrote `retry:` already, which sent the headers; flush them in any case, so that
-    // proxies and browsers see the stream open now.
-    if (!res.headersSent) res.flushHeaders();
-    logger.debug({ topics, lastEventId, remote: req.socket.remoteAddress }, "Subscriber joined");
+    if (canTakeOver(req, res)) return streamOverSocket(ctx, topics, lastEventId);
+    streamOverResponse(ctx, topics, lastEventId);
+    return undefined;
   },
 };
+
+/**
+ * Streams over the socket, taken over from node:http. Waits a microtask first: the request
+ * listener runs while node:http's parser is still inside the packet that held the request,
+ * and the parser may only be freed once it is done with it (takeOverSocket checks then that
+ * no other request followed). Keeps the public path when the takeover is refused.
+ */
+async function streamOverSocket(
+  ctx: RouteContext,
+  topics: readonly string[],
+  lastEventId: string | undefined,
+): Promise<void> {
+  await undefined;
+  const { hub, req, res, logger } = ctx;
+  // The client left meanwhile: node:http cleans up, nobody to subscribe.
+  if (req.socket.destroyed) return;
+  // A closed hub refuses the subscription; the public path answers that with a JSON error.
+  const socket = hub.isClosed ? undefined : takeOverSocket(req, res);
+  if (socket === undefined) {
+    streamOverResponse(ctx, topics, lastEventId);
+    return;
+  }
+  socket.write(takeoverHead(res));
+  const sink = new SocketSink(socket);
+  let subscription: Subscription;
+  try {
+    subscription = hub.subscribe({ topics, lastEventId, sink });
+  } catch (error) {
+    // Checked above, so not expected; the head has left, so no status can tell it any more.
+    logger.error({ err: error }, "Subscribing a stream failed after its head was written");
+    sink.destroy();
+    return;
+  }
+  if (sink.isClosed) {
+    subscription.close();
+    return;
+  }
+  trackTakenOverSocket(socket, subscription, logger);
+  logger.debug({ topics, lastEventId, remote: socket.remoteAddress }, "Subscriber joined");
+}
+
+/** Streams through `res.write`: the public path. */
+function streamOverResponse(
+  ctx: RouteContext,
+  topics: readonly string[],
+  lastEventId: string | undefined,
+): void {
+  const { hub, req, res, logger } = ctx;
+  const sink = new ResponseSink(res);
+  // Throws (bad id, hub closed) before writing a byte: the error still becomes a status.
+  const subscription = hub.subscribe({ topics, lastEventId, sink });
+  if (res.destroyed) {
+    subscription.close();
+    return;
+  }
+  res.once("close", () => {
+    subscription.close();
+    logger.debug({ topics }, "Subscriber left");
+  });
+  // The hub wrote `retry:` already, which sent the headers; flush them in any case, so that
+  // proxies and browsers see the stream open now.
+  if (!res.headersSent) res.flushHeaders();
+  logger.debug({ topics, lastEventId, remote: req.socket.remoteAddress }, "Subscriber joined");
+}
