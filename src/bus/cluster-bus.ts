@@ -215,7 +215,15 @@ export class ClusterSequencer {
     for (const request of message.requests) {
       member.acks.push([request.ref, this.#seq + 1]);
       for (const event of request.events) {
-        this.#ordered.push({ ...event, seq: ++this.#seq, publishedAt });
+        this.#ordered.push({
+          topics: event.topics,
+          data: event.data,
+          event: event.event,
+          retry: event.retry,
+          key: event.key,
+          seq: ++this.#seq,
+          publishedAt,
+        });
       }
     }
     if (!this.#scheduled) {

@@ -8,10 +8,13 @@
  *
  * A subscriber of several topics must still get each event once and in seq order (its
  * Last-Event-ID would skip events otherwise), so such subscribers are collected during the pass
- * and served afterwards from a Buffer built once per distinct topic set.
+ * and served afterwards: with its topic's Buffer as it is when only one of its topics had events
+ * in the turn (the common case), else with the lists of its topics merged by seq, built once per
+ * distinct topic set.
  * @module
  */
 import type { StoredEvent } from "../history/history-store.js";
+import { mergeBySeq } from "../history/memory-history.js";
 import type { Batch, Subscriber } from "./subscriber.js";
 import type { TopicIndex } from "./topic-index.js";
 
@@ -65,12 +68,16 @@ export class Dispatcher {
           subscriber.deliver(batch);
         } else if (subscriber.lastTick !== tick) {
           subscriber.lastTick = tick;
+          subscriber.tickBatch = batch;
+          subscriber.tickBatchCount = 1;
           if (several === undefined) several = [subscriber];
           else several.push(subscriber);
+        } else {
+          subscriber.tickBatchCount++;
         }
       }
     }
-    if (several !== undefined) deliverToSeveral(several, events);
+    if (several !== undefined) deliverToSeveral(several, byTopic);
   }
 }
 
@@ -81,20 +88,30 @@ function toBatch(events: StoredEvent[]): Batch {
   return { bytes: Buffer.concat(frames), events };
 }
 
-/** Serves subscribers of several topics: one merged, seq-ordered Buffer per topic set. */
+/** Serves subscribers of several topics (see the module comment). */
 function deliverToSeveral(
   subscribers: readonly Subscriber[],
-  events: readonly StoredEvent[],
+  byTopic: ReadonlyMap<string, StoredEvent[]>,
 ): void {
-  const batches = new Map<string, Batch | null>();
+  let merged: Map<string, Batch> | undefined;
   for (const subscriber of subscribers) {
-    let batch = batches.get(subscriber.topicSetKey);
-    if (batch === undefined) {
-      const topicSet = subscriber.topicSet!;
-      const matching = events.filter((event) => event.topics.some((t) => topicSet.has(t)));
-      batch = matching.length === 0 ? null : toBatch(matching);
-      batches.set(subscriber.topicSetKey, batch);
+    const only = subscriber.tickBatch!;
+    subscriber.tickBatch = undefined;
+    if (subscriber.tickBatchCount === 1) {
+      subscriber.deliver(only);
+      continue;
     }
-    if (batch !== null) subscriber.deliver(batch);
+    merged ??= new Map();
+    let batch = merged.get(subscriber.topicSetKey);
+    if (batch === undefined) {
+      const lists: StoredEvent[][] = [];
+      for (const topic of subscriber.topics) {
+        const list = byTopic.get(topic);
+        if (list !== undefined) lists.push(list);
+      }
+      batch = toBatch(mergeBySeq(lists));
+      merged.set(subscriber.topicSetKey, batch);
+    }
+    subscriber.deliver(batch);
   }
 }

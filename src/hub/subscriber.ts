@@ -65,8 +65,11 @@ export class Subscriber {
   /** For subscribers of several topics: the set, and a key naming it (topics sorted). */
   readonly topicSet: ReadonlySet<string> | undefined;
   readonly topicSetKey: string;
-  /** The dispatcher tick in which this subscriber was last collected (see dispatcher.ts). */
+  /** The dispatcher turn in which this subscriber was last collected (see dispatcher.ts). */
   lastTick = -1;
+  /** In that turn: the first batch of its topics, and how many of its topics had one. */
+  tickBatch: Batch | undefined;
+  tickBatchCount = 0;
   /** Slot in the heartbeat wheel. */
   wheelSlot = -1;
   /** False until something is written after the previous heartbeat visit. */
