@@ -1,0 +1,132 @@
+/**
+ * The messages between the controller (the `ssehub bench` process) and its worker processes
+ * (worker.ts), over the IPC channel of child_process.fork. Plain JSON values only.
+ *
+ * ```
+ * controller                          worker
+ *   fork(worker.js) ------------------> (starts)
+ *   <------------------------------------ ready
+ *   init {config} ---------------------->
+ *   connect ---------------------------> opens its subscribers, N at a time
+ *   <------------------------------------ stats (every second, until closed)
+ *   <------------------------------------ connected {report}
+ *   phase-start {base} ----------------> resets counters
+ *   <------------------------------------ phase-started
+ *   (publishes over HTTP)
+ *   phase-end {final, drainMs} --------> waits until nothing is owed, or drainMs
+ *   <------------------------------------ phase-result {report}
+ *   churn {ratePerSec} ----------------> reconnects with Last-Event-ID (0 stops)
+ *   close -----------------------------> closes every socket
+ *   <------------------------------------ closed {stats}, then exits
+ * ```
+ * @module
+ */
+import type { HistogramSnapshot } from "./histogram.js";
+import type { TargetSpec } from "./targets.js";
+
+/** How a subscriber's streams map onto topics. */
+export type StreamMode =
+  /** A stream per topic: subscriber i follows topics (i*M + j) mod N, j < M. */
+  | "topic"
+  /** Every subscriber follows topic 0, on which `streams` publishers keep their own sequences. */
+  | "all";
+
+/** What a worker needs to open and follow its subscribers. */
+export interface WorkerConfig {
+  readonly workerIndex: number;
+  readonly target: TargetSpec;
+  /** Global indexes of this worker's subscribers: [from, to). */
+  readonly from: number;
+  readonly to: number;
+  /** Topic i is named `${topicPrefix}${i}`. */
+  readonly topicPrefix: string;
+  /** Topics in all (N). */
+  readonly topics: number;
+  /** Topics per subscriber (M), `topic` mode. */
+  readonly topicsPerSubscriber: number;
+  readonly streamMode: StreamMode;
+  /** Streams on topic 0, `all` mode. */
+  readonly streams: number;
+  /** Local addresses to connect from, round robin by subscriber index; empty: the kernel's. */
+  readonly sourceAddresses: readonly string[];
+  /** Connects in flight at once, in this worker. */
+  readonly connectConcurrency: number;
+  readonly connectTimeoutMs: number;
+  /** Keep the last event id of each subscriber (for resuming). */
+  readonly trackIds: boolean;
+  /** Reconnect with Last-Event-ID when the server closes a stream (churn). */
+  readonly reconnectOnClose: boolean;
+  /** Run the full SseParser beside the scanner on the first subscriber only, or on all. */
+  readonly verify: "sample" | "all";
+  readonly statsIntervalMs: number;
+}
+
+/** Counters of a worker, sent every second and at the end. */
+export interface WorkerStats {
+  readonly open: number;
+  readonly connecting: number;
+  readonly established: number;
+  readonly failed: number;
+  readonly dropped: number;
+  /** Events received since the worker started. */
+  readonly events: number;
+  readonly reconnects: number;
+  readonly failedReconnects: number;
+}
+
+/** The outcome of the first connects of a worker's subscribers. */
+export interface ConnectReport {
+  readonly attempted: number;
+  readonly established: number;
+  readonly failed: number;
+  readonly errors: Readonly<Record<string, number>>;
+  readonly connectLatency: HistogramSnapshot;
+  /** Monotonic µs (payload.ts monotonicMicros) of the first connect and of the last `200`. */
+  readonly firstConnectUs: number;
+  readonly lastEstablishedUs: number;
+}
+
+/** What a worker's subscribers got during a phase. */
+export interface PhaseReport {
+  /** Subscribers counted: those established when the phase started. */
+  readonly subscribers: number;
+  readonly expected: number;
+  readonly delivered: number;
+  readonly lost: number;
+  readonly duplicated: number;
+  readonly reordered: number;
+  readonly foreign: number;
+  readonly dropped: number;
+  readonly latency: HistogramSnapshot;
+  /** Monotonic µs of the last event received; 0 when none. */
+  readonly lastEventUs: number;
+  readonly reconnects: number;
+  readonly failedReconnects: number;
+  readonly reconnectLatency: HistogramSnapshot;
+  readonly verify: {
+    readonly subscribers: number;
+    readonly events: number;
+    readonly mismatches: number;
+  };
+  /** p99 event-loop delay of the worker over the phase, in ms. */
+  readonly eventLoopDelayP99Ms: number;
+}
+
+/** Controller -> worker. */
+export type ControllerMessage =
+  | { readonly type: "init"; readonly config: WorkerConfig }
+  | { readonly type: "connect" }
+  | { readonly type: "phase-start"; readonly base: readonly number[] }
+  | { readonly type: "phase-end"; readonly final: readonly number[]; readonly drainMs: number }
+  | { readonly type: "churn"; readonly ratePerSec: number }
+  | { readonly type: "close" };
+
+/** Worker -> controller. */
+export type WorkerMessage =
+  | { readonly type: "ready" }
+  | { readonly type: "stats"; readonly stats: WorkerStats }
+  | { readonly type: "connected"; readonly report: ConnectReport }
+  | { readonly type: "phase-started" }
+  | { readonly type: "phase-result"; readonly report: PhaseReport }
+  | { readonly type: "closed"; readonly stats: WorkerStats }
+  | { readonly type: "fatal"; readonly message: string };

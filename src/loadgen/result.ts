@@ -1,0 +1,501 @@
+/**
+ * The result of one `ssehub bench` run: the JSON schema `ssehub-bench/1`, and its text and CSV
+ * forms (as nats.js `Metric.toString()` / `toCsv()`).
+ *
+ * Conventions of the schema:
+ * - Durations in seconds (`...Seconds`), latencies in integer microseconds (`...Us`), memory in
+ *   bytes (`...Bytes`), rates per second (`...PerSec`). Ratios are 0..1.
+ * - A section that does not apply to the scenario is `null`, never missing; so is a figure that
+ *   could not be measured (no server pid, no sample).
+ * - Counts of events are deliveries: one event received by one subscriber.
+ *
+ * ```text
+ * BenchResult
+ * ├─ schema "ssehub-bench/1", scenario, startedAt (ISO), wallSeconds, machine, target, params
+ * ├─ connections   attempted, established, failed, failedRatio, dropped, errors{code: n},
+ * │                connectSeconds, connectRatePerSec, connectLatency
+ * ├─ delivery      fanout/topics/churn/publish: offered vs published events, expected vs
+ * │                delivered, lost, duplicated, reordered, foreign, deliveriesPerSec
+ * ├─ latency       publish-to-receive: count, minUs, meanUs, p50Us, p90Us, p99Us, p999Us, maxUs
+ * ├─ publish       publish: connections, requests, ok, errors, statusCodes, ratePerSec, latency
+ * ├─ churn         churn: reconnects asked/done/failed, ratePerSec, reconnectLatency
+ * ├─ ladder        fanout/topics --ladder: steps[], bestCleanRate
+ * ├─ server        pids, rssBaselineBytes, rssBytes, rssPerConnectionBytes, cpuSeconds,
+ * │                cpuMicrosPerDelivery, windowSeconds
+ * ├─ loadgen       the tool's own CPU: processes, cpuSeconds, coreShare, busiestProcessCoreShare
+ * ├─ verify        full-parse cross-check of the fast scanner: subscribers, events, mismatches
+ * └─ thresholds    passed, failures[] (the reasons for a non-zero exit code)
+ * ```
+ * @module
+ */
+import type { Histogram } from "./histogram.js";
+
+/** The schema identifier; bumped on any incompatible change. */
+export const RESULT_SCHEMA = "ssehub-bench/1";
+
+/** The scenarios of `ssehub bench`. */
+export type ScenarioName = "idle" | "fanout" | "publish" | "churn" | "topics";
+
+/** Percentiles of a latency histogram, in integer microseconds. */
+export interface LatencySummary {
+  readonly count: number;
+  readonly minUs: number;
+  readonly meanUs: number;
+  readonly p50Us: number;
+  readonly p90Us: number;
+  readonly p99Us: number;
+  readonly p999Us: number;
+  readonly maxUs: number;
+}
+
+/** Subscriber connections. */
+export interface ConnectionsSummary {
+  /** Subscribers the run tried to open (first connections only, not churn's reconnects). */
+  readonly attempted: number;
+  /** Subscribers that got a `200` response head. */
+  readonly established: number;
+  /** Subscribers that never got a `200`: refused, timed out, another status. */
+  readonly failed: number;
+  /** failed / attempted. */
+  readonly failedRatio: number;
+  /** Established subscribers whose stream the server closed while the tool still held it. */
+  readonly dropped: number;
+  /** Failures by cause: a system code (`ECONNREFUSED`), `HTTP_<status>`, `TIMEOUT`, `CLOSED`. */
+  readonly errors: Readonly<Record<string, number>>;
+  /** From the first connect to the last `200`, in seconds. */
+  readonly connectSeconds: number;
+  /** established / connectSeconds. */
+  readonly connectRatePerSec: number;
+  /** From connect() to the response head, per subscriber. */
+  readonly connectLatency: LatencySummary | null;
+}
+
+/** Events published and delivered during the measured window. */
+export interface DeliverySummary {
+  /** The rate asked for, in events/s; null when publishing as fast as possible. */
+  readonly offeredRatePerSec: number | null;
+  /** Events the server accepted (2xx). */
+  readonly published: number;
+  /** Publish requests that failed (non-2xx or connection lost); their events count as lost. */
+  readonly publishErrors: number;
+  /** published / publishSeconds. */
+  readonly publishedRatePerSec: number;
+  /** How long the publisher ran, in seconds. */
+  readonly publishSeconds: number;
+  /** Deliveries owed: for every subscriber, the events published on its streams. */
+  readonly expected: number;
+  /** Deliveries received, duplicates included. */
+  readonly delivered: number;
+  /** Owed deliveries never received (after the drain wait). */
+  readonly lost: number;
+  /** Deliveries of an event the subscriber had already received. */
+  readonly duplicated: number;
+  /** Deliveries that arrived after a later event of the same stream (a gap filled late). */
+  readonly reordered: number;
+  /** Events that did not carry the tool's payload (another publisher, a reset notice). */
+  readonly foreign: number;
+  /** From the start of publishing to the last delivery, in seconds. */
+  readonly windowSeconds: number;
+  /** delivered / windowSeconds. */
+  readonly deliveriesPerSec: number;
+  /** The offered event rate times the subscribers per event: what a perfect server delivers. */
+  readonly offeredDeliveriesPerSec: number | null;
+}
+
+/** The HTTP publish load of the `publish` scenario. */
+export interface PublishSummary {
+  /** Keep-alive connections, one request in flight on each. */
+  readonly connections: number;
+  readonly requests: number;
+  readonly ok: number;
+  readonly errors: number;
+  /** Answers by status code (`"200"`), and `"closed"` for requests lost with their connection. */
+  readonly statusCodes: Readonly<Record<string, number>>;
+  /** ok / seconds. */
+  readonly ratePerSec: number;
+  /** From writing the request to reading the whole answer. */
+  readonly latency: LatencySummary | null;
+}
+
+/** Reconnects of the `churn` scenario. */
+export interface ChurnSummary {
+  /** Reconnects per second asked for. */
+  readonly targetRatePerSec: number;
+  /** Reconnects that got a `200` again, with Last-Event-ID. */
+  readonly reconnects: number;
+  /** Reconnect attempts that failed (retried after a short pause). */
+  readonly failedReconnects: number;
+  /** reconnects / publishSeconds. */
+  readonly ratePerSec: number;
+  /** From connect() to the response head, per reconnect. */
+  readonly reconnectLatency: LatencySummary | null;
+}
+
+/** One step of a `--ladder` run. */
+export interface LadderStep {
+  /** Offered events/s. */
+  readonly rate: number;
+  readonly published: number;
+  readonly deliveriesPerSec: number;
+  readonly offeredDeliveriesPerSec: number | null;
+  readonly lost: number;
+  readonly duplicated: number;
+  readonly p99Us: number | null;
+  /** No loss, no duplicate, no publish error, p99 within the bound, rate reached (95%). */
+  readonly clean: boolean;
+  /** Why the step is not clean; empty when it is. */
+  readonly reasons: readonly string[];
+}
+
+/** A `--ladder` run: the offered rate grows by `factor` until a step is not clean. */
+export interface LadderSummary {
+  readonly startRate: number;
+  readonly factor: number;
+  readonly p99BoundMs: number;
+  readonly steps: readonly LadderStep[];
+  /** The highest offered rate of a clean step, in events/s; null when none was clean. */
+  readonly bestCleanRate: number | null;
+  /** Deliveries per second of that step. */
+  readonly bestCleanDeliveriesPerSec: number | null;
+}
+
+/** The server's processes, read from /proc. */
+export interface ServerSummary {
+  /** The pids measured: those given or found listening, and all their descendants. */
+  readonly pids: readonly number[];
+  /** VmRSS summed before the first subscriber connected. */
+  readonly rssBaselineBytes: number;
+  /** VmRSS summed at the end of the measured window (idle: at the end of the hold). */
+  readonly rssBytes: number;
+  /** (rssBytes - rssBaselineBytes) / established subscribers. */
+  readonly rssPerConnectionBytes: number | null;
+  /** utime + stime over the measured window, in seconds (10 ms resolution). */
+  readonly cpuSeconds: number;
+  /** cpuSeconds / delivered, in µs; null without deliveries. */
+  readonly cpuMicrosPerDelivery: number | null;
+  /** The measured window, in seconds. */
+  readonly windowSeconds: number;
+}
+
+/** The load tool's own use of the machine, to tell whether it was the bottleneck. */
+export interface LoadgenSummary {
+  /** Worker processes holding the subscribers (the controller publishes). */
+  readonly processes: number;
+  /** Source addresses the subscribers connected from. */
+  readonly sourceAddresses: readonly string[];
+  /** CPU of the controller and the workers over the measured window, in seconds. */
+  readonly cpuSeconds: number;
+  /** cpuSeconds / windowSeconds: 1 is one core fully busy. */
+  readonly coreShare: number;
+  /** The busiest single process's share of one core; near 1 means the tool saturated. */
+  readonly busiestProcessCoreShare: number;
+  /** The worst p99 event-loop delay of a worker, in ms; large values delay latency samples. */
+  readonly eventLoopDelayP99Ms: number | null;
+  readonly windowSeconds: number;
+}
+
+/** The cross-check of the fast byte scanner against the full SseParser. */
+export interface VerifySummary {
+  /** `sample`: one subscriber per worker; `all`: every subscriber (--verify). */
+  readonly mode: "sample" | "all";
+  readonly subscribers: number;
+  /** Events the full parser saw. */
+  readonly events: number;
+  /** Subscribers whose event count or sequence checksum differed between the two. */
+  readonly mismatches: number;
+}
+
+/** The verdict: passed unless a threshold was crossed. */
+export interface ThresholdsSummary {
+  readonly passed: boolean;
+  /** One sentence per threshold crossed. */
+  readonly failures: readonly string[];
+}
+
+/** One run of one scenario: the object `ssehub bench --json` prints. */
+export interface BenchResult {
+  readonly schema: typeof RESULT_SCHEMA;
+  readonly scenario: ScenarioName;
+  /** When the run started, ISO 8601. */
+  readonly startedAt: string;
+  /** The whole run, connects and drain included, in seconds. */
+  readonly wallSeconds: number;
+  readonly machine: {
+    readonly node: string;
+    readonly cpus: number;
+    readonly platform: string;
+  };
+  readonly target: {
+    /** `ssehub`, `nchan`, `better-sse` or `custom`. */
+    readonly adapter: string;
+    readonly url: string;
+    /** The subscribe URL of the first subscriber, and the publish URL of the first topic. */
+    readonly subscribeUrl: string;
+    readonly publishUrl: string;
+  };
+  /** The resolved options of the run, as flags name them (camelCase). */
+  readonly params: Readonly<Record<string, number | string | boolean | null>>;
+  readonly connections: ConnectionsSummary;
+  readonly delivery: DeliverySummary | null;
+  readonly latency: LatencySummary | null;
+  readonly publish: PublishSummary | null;
+  readonly churn: ChurnSummary | null;
+  readonly ladder: LadderSummary | null;
+  readonly server: ServerSummary | null;
+  readonly loadgen: LoadgenSummary;
+  readonly verify: VerifySummary | null;
+  readonly thresholds: ThresholdsSummary;
+}
+
+/** The percentiles of `histogram`, or null when it is empty. */
+export function summarizeLatency(histogram: Histogram): LatencySummary | null {
+  if (histogram.count === 0) return null;
+  return {
+    count: histogram.count,
+    minUs: histogram.min,
+    meanUs: Math.round(histogram.mean),
+    p50Us: histogram.percentile(50),
+    p90Us: histogram.percentile(90),
+    p99Us: histogram.percentile(99),
+    p999Us: histogram.percentile(99.9),
+    maxUs: histogram.max,
+  };
+}
+
+function num(value: number, digits = 0): string {
+  return value.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+function ms(us: number): string {
+  return `${(us / 1000).toFixed(us < 10_000 ? 2 : 1)} ms`;
+}
+
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(2)} KiB`;
+}
+
+function latencyLine(latency: LatencySummary | null): string {
+  if (latency === null) return "no samples";
+  return `p50 ${ms(latency.p50Us)}  p90 ${ms(latency.p90Us)}  p99 ${ms(latency.p99Us)}  max ${ms(latency.maxUs)}  (${num(latency.count)} samples)`;
+}
+
+function table(title: string, rows: readonly (readonly [string, string])[]): string {
+  const width = Math.max(...rows.map(([name]) => name.length));
+  return [title, ...rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`)].join("\n");
+}
+
+/** The human form of a result: one table per section that applies. */
+export function formatResultText(result: BenchResult): string {
+  const sections: string[] = [];
+  const c = result.connections;
+  sections.push(
+    table(
+      `ssehub bench ${result.scenario}: ${result.target.adapter} at ${result.target.url} (${num(result.wallSeconds, 1)} s)`,
+      [
+        ["subscribers", `${num(c.established)} established of ${num(c.attempted)}`],
+        [
+          "failed",
+          `${num(c.failed)} (${(c.failedRatio * 100).toFixed(2)}%)${Object.keys(c.errors).length > 0 ? `  ${JSON.stringify(c.errors)}` : ""}`,
+        ],
+        ["dropped by server", num(c.dropped)],
+        ["connect rate", `${num(c.connectRatePerSec)} /s over ${num(c.connectSeconds, 2)} s`],
+        ["connect latency", latencyLine(c.connectLatency)],
+      ],
+    ),
+  );
+  const d = result.delivery;
+  if (d !== null) {
+    sections.push(
+      table("Delivery", [
+        [
+          "published",
+          `${num(d.published)} events, ${num(d.publishedRatePerSec)} /s${d.offeredRatePerSec === null ? "" : ` (offered ${num(d.offeredRatePerSec)} /s)`}, ${num(d.publishErrors)} errors`,
+        ],
+        [
+          "deliveries",
+          `${num(d.delivered)} of ${num(d.expected)} owed, ${num(d.deliveriesPerSec)} /s${d.offeredDeliveriesPerSec === null ? "" : ` (offered ${num(d.offeredDeliveriesPerSec)} /s)`}`,
+        ],
+        ["lost", num(d.lost)],
+        ["duplicated", num(d.duplicated)],
+        ["reordered", num(d.reordered)],
+        ["foreign events", num(d.foreign)],
+        ["latency", latencyLine(result.latency)],
+      ]),
+    );
+  }
+  const p = result.publish;
+  if (p !== null) {
+    sections.push(
+      table("Publish", [
+        ["rate", `${num(p.ratePerSec)} /s over ${p.connections} keep-alive connections`],
+        ["requests", `${num(p.requests)}: ${num(p.ok)} ok, ${num(p.errors)} errors`],
+        ["status codes", JSON.stringify(p.statusCodes)],
+        ["latency", latencyLine(p.latency)],
+      ]),
+    );
+  }
+  const ch = result.churn;
+  if (ch !== null) {
+    sections.push(
+      table("Churn", [
+        [
+          "reconnects",
+          `${num(ch.reconnects)}, ${num(ch.ratePerSec)} /s (asked ${num(ch.targetRatePerSec)} /s)`,
+        ],
+        ["failed reconnects", num(ch.failedReconnects)],
+        ["reconnect latency", latencyLine(ch.reconnectLatency)],
+      ]),
+    );
+  }
+  const l = result.ladder;
+  if (l !== null) {
+    const rows: [string, string][] = l.steps.map((step) => [
+      `${num(step.rate)} /s`,
+      `${num(step.deliveriesPerSec)} deliveries/s, p99 ${step.p99Us === null ? "-" : ms(step.p99Us)}, lost ${num(step.lost)}${step.clean ? "  clean" : `  ${step.reasons.join("; ")}`}`,
+    ]);
+    rows.push([
+      "best clean rate",
+      l.bestCleanRate === null
+        ? "none"
+        : `${num(l.bestCleanRate)} events/s (${num(l.bestCleanDeliveriesPerSec ?? 0)} deliveries/s)`,
+    ]);
+    sections.push(table(`Ladder (x${l.factor}, p99 bound ${l.p99BoundMs} ms)`, rows));
+  }
+  const s = result.server;
+  sections.push(
+    s === null
+      ? "Server\n  not measured (give --server-pid, or run the server on the URL's port as this user)"
+      : table(`Server (pids ${s.pids.join(",")})`, [
+          [
+            "RSS",
+            `${kib(s.rssBytes)} (baseline ${kib(s.rssBaselineBytes)})${s.rssPerConnectionBytes === null ? "" : `, ${kib(s.rssPerConnectionBytes)} per connection`}`,
+          ],
+          [
+            "CPU",
+            `${num(s.cpuSeconds, 2)} s over ${num(s.windowSeconds, 2)} s${s.cpuMicrosPerDelivery === null ? "" : `, ${num(s.cpuMicrosPerDelivery, 2)} µs per delivery`}`,
+          ],
+        ]),
+  );
+  const g = result.loadgen;
+  sections.push(
+    table("Load tool", [
+      ["processes", `${g.processes} workers + controller, from ${g.sourceAddresses.join(", ")}`],
+      [
+        "CPU",
+        `${num(g.cpuSeconds, 2)} s = ${num(g.coreShare * 100)}% of a core; busiest process ${num(g.busiestProcessCoreShare * 100)}%`,
+      ],
+      [
+        "event-loop delay",
+        g.eventLoopDelayP99Ms === null
+          ? "-"
+          : `p99 ${num(g.eventLoopDelayP99Ms, 1)} ms (worst worker)`,
+      ],
+    ]),
+  );
+  const v = result.verify;
+  if (v !== null) {
+    sections.push(
+      table("Verify", [
+        [
+          "full parse",
+          `${v.mode}: ${num(v.subscribers)} subscribers, ${num(v.events)} events, ${num(v.mismatches)} mismatches`,
+        ],
+      ]),
+    );
+  }
+  const t = result.thresholds;
+  sections.push(
+    t.passed ? "Result: passed" : `Result: FAILED\n${t.failures.map((f) => `  - ${f}`).join("\n")}`,
+  );
+  return `${sections.join("\n\n")}\n`;
+}
+
+/** The CSV columns, in order. */
+const CSV_COLUMNS = [
+  "scenario",
+  "adapter",
+  "url",
+  "startedAt",
+  "subscribers",
+  "established",
+  "failed",
+  "dropped",
+  "connectRatePerSec",
+  "offeredRatePerSec",
+  "published",
+  "publishedRatePerSec",
+  "delivered",
+  "deliveriesPerSec",
+  "offeredDeliveriesPerSec",
+  "lost",
+  "duplicated",
+  "reordered",
+  "p50Us",
+  "p90Us",
+  "p99Us",
+  "maxUs",
+  "publishRatePerSec",
+  "publishP99Us",
+  "reconnects",
+  "ladderBestCleanRate",
+  "serverRssPerConnectionBytes",
+  "serverCpuSeconds",
+  "serverCpuMicrosPerDelivery",
+  "loadgenCpuSeconds",
+  "loadgenBusiestProcessCoreShare",
+  "passed",
+] as const;
+
+function csvCell(value: string | number | boolean | null | undefined): string {
+  if (value === null || value === undefined) return "";
+  const text = typeof value === "number" ? String(Math.round(value * 1000) / 1000) : String(value);
+  return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+/** The CSV header line, without a line break. */
+export function csvHeader(): string {
+  return CSV_COLUMNS.join(",");
+}
+
+/** One CSV row for `result`, in the order of csvHeader(), without a line break. */
+export function formatResultCsv(result: BenchResult): string {
+  const d = result.delivery;
+  const row: Record<(typeof CSV_COLUMNS)[number], string | number | boolean | null | undefined> = {
+    scenario: result.scenario,
+    adapter: result.target.adapter,
+    url: result.target.url,
+    startedAt: result.startedAt,
+    subscribers: result.connections.attempted,
+    established: result.connections.established,
+    failed: result.connections.failed,
+    dropped: result.connections.dropped,
+    connectRatePerSec: result.connections.connectRatePerSec,
+    offeredRatePerSec: d?.offeredRatePerSec,
+    published: d?.published,
+    publishedRatePerSec: d?.publishedRatePerSec,
+    delivered: d?.delivered,
+    deliveriesPerSec: d?.deliveriesPerSec,
+    offeredDeliveriesPerSec: d?.offeredDeliveriesPerSec,
+    lost: d?.lost,
+    duplicated: d?.duplicated,
+    reordered: d?.reordered,
+    p50Us: result.latency?.p50Us,
+    p90Us: result.latency?.p90Us,
+    p99Us: result.latency?.p99Us,
+    maxUs: result.latency?.maxUs,
+    publishRatePerSec: result.publish?.ratePerSec,
+    publishP99Us: result.publish?.latency?.p99Us,
+    reconnects: result.churn?.reconnects,
+    ladderBestCleanRate: result.ladder?.bestCleanRate,
+    serverRssPerConnectionBytes: result.server?.rssPerConnectionBytes,
+    serverCpuSeconds: result.server?.cpuSeconds,
+    serverCpuMicrosPerDelivery: result.server?.cpuMicrosPerDelivery,
+    loadgenCpuSeconds: result.loadgen.cpuSeconds,
+    loadgenBusiestProcessCoreShare: result.loadgen.busiestProcessCoreShare,
+    passed: result.thresholds.passed,
+  };
+  return CSV_COLUMNS.map((column) => csvCell(row[column])).join(",");
+}

@@ -1,0 +1,515 @@
+/**
+ * The subscribers of one worker process: raw TCP sockets with a hand-written
+ * `GET ... HTTP/1.1` request, read through a StreamScanner into one shared buffer (`onread`,
+ * so that no Buffer is allocated per read), with sequence accounting per subscriber and one
+ * latency histogram for the whole pool.
+ *
+ * Connects are paced (`connectConcurrency` in flight) so that the server's accept backlog never
+ * overflows, which would turn into SYN retransmits a second later and distort the connect rate.
+ * One interval checks connect timeouts for all subscribers; nothing is scheduled per subscriber.
+ * @module
+ */
+import { connect, type Socket } from "node:net";
+import { SseParser } from "../protocol/parse.js";
+import { Histogram } from "./histogram.js";
+import type { ConnectReport, PhaseReport, WorkerConfig, WorkerStats } from "./messages.js";
+import { monotonicMicros, parsePayload } from "./payload.js";
+import { SeqTracker } from "./seq-tracker.js";
+import { type ScanHandler, StreamScanner } from "./stream-scanner.js";
+import { createTarget, type Target } from "./targets.js";
+
+/** Size of the read buffer shared by every socket of the pool. */
+const READ_BUFFER_BYTES = 256 * 1024;
+/** How often connect timeouts are checked, in ms. */
+const TIMEOUT_CHECK_MS = 250;
+/** How often churn reconnects are scheduled, in ms. */
+const CHURN_TICK_MS = 10;
+/** Pause before a failed reconnect is tried again, in ms. */
+const RETRY_DELAY_MS = 100;
+/** How often a draining phase checks whether anything is still owed, in ms. */
+const DRAIN_CHECK_MS = 20;
+
+/** Subscriber states. */
+const IDLE = 0;
+const CONNECTING = 1;
+const OPEN = 2;
+const CLOSED = 3;
+
+/** Counts of the full parser beside the scanner, for one subscriber. */
+class Verifier {
+  readonly parser: SseParser;
+  events = 0;
+  foreign = 0;
+  seqSum = 0;
+
+  constructor() {
+    this.parser = new SseParser({
+      onEvent: (event) => {
+        const payload = parsePayload(event.data);
+        if (payload === undefined) {
+          this.foreign++;
+        } else {
+          this.events++;
+          this.seqSum += payload.seq;
+        }
+      },
+    });
+  }
+}
+
+/** One subscriber: its socket, scanner and sequence accounting. */
+class Subscriber implements ScanHandler {
+  readonly index: number;
+  readonly pool: SubscriberPool;
+  readonly scanner: StreamScanner;
+  readonly tracker: SeqTracker;
+  /** The first topic of this subscriber (`topic` mode). */
+  readonly topicBase: number;
+  readonly verifier: Verifier | undefined;
+  socket: Socket | undefined;
+  state = IDLE;
+  /** Set once a first 200 arrived. */
+  wasOpen = false;
+  /** Counted in the current phase. */
+  inPhase = false;
+  /** Closed by us on purpose: its close event is not a drop. */
+  closing = false;
+  startedUs = 0;
+  /** The scanner's own counts, compared with the verifier's. */
+  events = 0;
+  foreign = 0;
+  seqSum = 0;
+
+  constructor(
+    pool: SubscriberPool,
+    index: number,
+    slots: number,
+    topicBase: number,
+    verify: boolean,
+  ) {
+    this.pool = pool;
+    this.index = index;
+    this.topicBase = topicBase;
+    this.tracker = new SeqTracker(slots);
+    this.verifier = verify ? new Verifier() : undefined;
+    const verifier = this.verifier;
+    this.scanner = new StreamScanner(this, {
+      trackIds: pool.config.trackIds,
+      tap: verifier === undefined ? undefined : (bytes) => verifier.parser.feed(bytes),
+    });
+  }
+
+  onHead(status: number): void {
+    this.pool.onHead(this, status);
+  }
+
+  onEvent(stream: number, seq: number, sentUs: number): void {
+    const slot = this.pool.slotOf(this, stream);
+    if (slot < 0) {
+      this.onForeignEvent();
+      return;
+    }
+    this.events++;
+    this.seqSum += seq;
+    this.tracker.record(slot, seq);
+    this.pool.recordDelivery(sentUs);
+  }
+
+  onForeignEvent(): void {
+    this.foreign++;
+    this.pool.foreign++;
+  }
+}
+
+/**
+ * The subscribers of a worker and everything they count. The worker (worker.ts) drives it
+ * from the controller's messages.
+ */
+export class SubscriberPool {
+  readonly config: WorkerConfig;
+  readonly #target: Target;
+  readonly #subscribers: Subscriber[] = [];
+  readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  readonly #connecting = new Set<Subscriber>();
+  readonly #queue: Subscriber[] = [];
+  #queueAt = 0;
+  readonly #latency = new Histogram();
+  readonly #connectLatency = new Histogram();
+  readonly #reconnectLatency = new Histogram();
+  readonly #errors: Record<string, number> = {};
+  #nowUs = 0;
+  #lastEventUs = 0;
+  #timeoutTimer: NodeJS.Timeout | undefined;
+  #churnTimer: NodeJS.Timeout | undefined;
+  #onConnected: ((report: ConnectReport) => void) | undefined;
+  #firstConnectUs = 0;
+  #lastEstablishedUs = 0;
+  /** Foreign events of the phase. */
+  foreign = 0;
+  #events = 0;
+  #established = 0;
+  #failed = 0;
+  #dropped = 0;
+  #open = 0;
+  #reconnects = 0;
+  #failedReconnects = 0;
+  /** The same three, counted from the start of the phase. */
+  #phaseDropped = 0;
+  #phaseReconnects = 0;
+  #phaseFailedReconnects = 0;
+  #closing = false;
+
+  constructor(config: WorkerConfig) {
+    this.config = config;
+    this.#target = createTarget(config.target);
+    const slots = config.streamMode === "all" ? config.streams : config.topicsPerSubscriber;
+    for (let index = config.from; index < config.to; index++) {
+      const topicBase = (index * config.topicsPerSubscriber) % config.topics;
+      const verify = config.verify === "all" || index === config.from;
+      this.#subscribers.push(new Subscriber(this, index, slots, topicBase, verify));
+    }
+  }
+
+  /** The tracker slot of `stream` for `sub`, or -1 when the subscriber does not follow it. */
+  slotOf(sub: Subscriber, stream: number): number {
+    const { config } = this;
+    if (config.streamMode === "all") return stream < config.streams ? stream : -1;
+    const slot = (stream - sub.topicBase + config.topics) % config.topics;
+    return slot < config.topicsPerSubscriber ? slot : -1;
+  }
+
+  /** The stream of tracker slot `slot` of `sub`. */
+  #streamOf(sub: Subscriber, slot: number): number {
+    if (this.config.streamMode === "all") return slot;
+    return (sub.topicBase + slot) % this.config.topics;
+  }
+
+  recordDelivery(sentUs: number): void {
+    this.#events++;
+    this.#lastEventUs = this.#nowUs;
+    this.#latency.record(this.#nowUs - sentUs);
+  }
+
+  /** Counters right now. */
+  stats(): WorkerStats {
+    return {
+      open: this.#open,
+      connecting: this.#connecting.size,
+      established: this.#established,
+      failed: this.#failed,
+      dropped: this.#dropped,
+      events: this.#events,
+      reconnects: this.#reconnects,
+      failedReconnects: this.#failedReconnects,
+    };
+  }
+
+  /** Opens every subscriber, `connectConcurrency` at a time; resolves when all are settled. */
+  connectAll(): Promise<ConnectReport> {
+    return new Promise((resolve) => {
+      this.#onConnected = resolve;
+      this.#queue.push(...this.#subscribers);
+      this.#firstConnectUs = monotonicMicros();
+      this.#timeoutTimer = setInterval(() => this.#checkTimeouts(), TIMEOUT_CHECK_MS);
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    while (
+      this.#queueAt < this.#queue.length &&
+      this.#connecting.size < this.config.connectConcurrency
+    ) {
+      this.#open1(this.#queue[this.#queueAt++]!);
+    }
+    if (this.#queueAt >= this.#queue.length) {
+      this.#queue.length = 0;
+      this.#queueAt = 0;
+    }
+    if (
+      this.#onConnected !== undefined &&
+      this.#queue.length === 0 &&
+      this.#connecting.size === 0
+    ) {
+      const done = this.#onConnected;
+      this.#onConnected = undefined;
+      done({
+        attempted: this.#subscribers.length,
+        established: this.#established,
+        failed: this.#failed,
+        errors: { ...this.#errors },
+        connectLatency: this.#connectLatency.toJSON(),
+        firstConnectUs: this.#firstConnectUs,
+        lastEstablishedUs: this.#lastEstablishedUs || this.#firstConnectUs,
+      });
+    }
+  }
+
+  /** Opens the connection of `sub`, with Last-Event-ID when it resumes. */
+  #open1(sub: Subscriber): void {
+    const { config } = this;
+    const target = this.#target;
+    const endpoint = target.subscribe;
+    const topics: string[] = [];
+    if (config.streamMode === "all") {
+      topics.push(`${config.topicPrefix}0`);
+    } else {
+      for (let j = 0; j < config.topicsPerSubscriber; j++) {
+        topics.push(`${config.topicPrefix}${(sub.topicBase + j) % config.topics}`);
+      }
+    }
+    let request = `GET ${target.subscribePath(topics)} HTTP/1.1\r\nHost: ${endpoint.hostHeader}\r\n`;
+    for (const [name, value] of Object.entries(target.subscribeHeaders)) {
+      request += `${name}: ${value}\r\n`;
+    }
+    if (sub.scanner.lastEventId !== "") {
+      request += `${target.resume.name}: ${sub.scanner.lastEventId}\r\n`;
+    }
+    request += "\r\n";
+
+    const { sourceAddresses } = config;
+    const localAddress =
+      sourceAddresses.length === 0
+        ? undefined
+        : sourceAddresses[sub.index % sourceAddresses.length];
+    sub.scanner.reset();
+    sub.verifier?.parser.reset();
+    sub.state = CONNECTING;
+    sub.closing = false;
+    sub.startedUs = monotonicMicros();
+    this.#connecting.add(sub);
+    const socket = connect({
+      host: endpoint.host,
+      port: endpoint.port,
+      ...(localAddress === undefined ? {} : { localAddress }),
+      onread: {
+        buffer: this.#readBuffer,
+        callback: (bytes: number, buffer: Uint8Array): boolean => {
+          this.#nowUs = monotonicMicros();
+          sub.scanner.feed(buffer as Buffer, 0, bytes);
+          return true;
+        },
+      },
+    });
+    sub.socket = socket;
+    socket.on("error", (error: NodeJS.ErrnoException) => {
+      if (sub.socket === socket && sub.state === CONNECTING)
+        this.#countError(error.code ?? "ERROR");
+    });
+    socket.on("close", () => this.#onClose(sub, socket));
+    socket.write(request);
+  }
+
+  #countError(code: string): void {
+    this.#errors[code] = (this.#errors[code] ?? 0) + 1;
+  }
+
+  /** The response head of `sub` arrived. */
+  onHead(sub: Subscriber, status: number): void {
+    if (sub.state !== CONNECTING) return;
+    this.#connecting.delete(sub);
+    const now = monotonicMicros();
+    if (status !== 200) {
+      this.#countError(`HTTP_${status}`);
+      // The close event counts the failure.
+      sub.socket?.destroy();
+      return;
+    }
+    sub.state = OPEN;
+    this.#open++;
+    if (sub.wasOpen) {
+      this.#reconnects++;
+      this.#phaseReconnects++;
+      this.#reconnectLatency.record(now - sub.startedUs);
+    } else {
+      sub.wasOpen = true;
+      this.#established++;
+      this.#lastEstablishedUs = now;
+      this.#connectLatency.record(now - sub.startedUs);
+      this.#pump();
+    }
+  }
+
+  #onClose(sub: Subscriber, socket: Socket): void {
+    if (sub.socket !== socket) return; // an earlier connection of a subscriber that reconnected
+    sub.socket = undefined;
+    const was = sub.state;
+    sub.state = CLOSED;
+    if (was === OPEN) this.#open--;
+    if (this.#closing || sub.closing) return;
+    if (was === CONNECTING) {
+      this.#connecting.delete(sub);
+      if (sub.wasOpen) {
+        this.#failedReconnects++;
+        this.#phaseFailedReconnects++;
+        setTimeout(() => this.#retry(sub), RETRY_DELAY_MS);
+      } else {
+        this.#failed++;
+        this.#pump();
+      }
+      return;
+    }
+    if (was === OPEN) {
+      this.#dropped++;
+      this.#phaseDropped++;
+      if (this.config.reconnectOnClose) this.#retry(sub);
+    }
+  }
+
+  #retry(sub: Subscriber): void {
+    if (this.#closing || sub.state === OPEN || sub.state === CONNECTING) return;
+    this.#open1(sub);
+  }
+
+  #checkTimeouts(): void {
+    const limitUs = this.config.connectTimeoutMs * 1000;
+    const now = monotonicMicros();
+    for (const sub of this.#connecting) {
+      if (now - sub.startedUs > limitUs) {
+        this.#countError("TIMEOUT");
+        sub.socket?.destroy();
+      }
+    }
+  }
+
+  /** Counts afresh: every stream expects `base[stream] + 1` next. */
+  startPhase(base: readonly number[]): void {
+    for (const sub of this.#subscribers) {
+      sub.inPhase = sub.state === OPEN;
+      sub.tracker.reset((slot) => base[this.#streamOf(sub, slot)] ?? 0);
+    }
+    this.#latency.reset();
+    this.#reconnectLatency.reset();
+    this.foreign = 0;
+    this.#lastEventUs = 0;
+    this.#phaseReconnects = 0;
+    this.#phaseFailedReconnects = 0;
+    this.#phaseDropped = 0;
+  }
+
+  #owed(final: readonly number[]): number {
+    let owed = 0;
+    const canReturn = this.config.reconnectOnClose;
+    for (const sub of this.#subscribers) {
+      // A stream the server closed gets nothing more, unless it reconnects.
+      if (!sub.inPhase || (sub.state === CLOSED && !canReturn)) continue;
+      owed += sub.tracker.lost((slot) => final[this.#streamOf(sub, slot)] ?? 0);
+    }
+    return owed;
+  }
+
+  /**
+   * Waits until no counted subscriber is owed an event up to `final[stream]`, or `drainMs`,
+   * then reports the phase.
+   */
+  async endPhase(
+    final: readonly number[],
+    drainMs: number,
+    loopDelayP99Ms: number,
+  ): Promise<PhaseReport> {
+    const deadline = performance.now() + drainMs;
+    while (this.#owed(final) > 0 && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_CHECK_MS));
+    }
+    let subscribers = 0;
+    let expected = 0;
+    let delivered = 0;
+    let lost = 0;
+    let duplicated = 0;
+    let reordered = 0;
+    const verify = { subscribers: 0, events: 0, mismatches: 0 };
+    for (const sub of this.#subscribers) {
+      const v = sub.verifier;
+      if (v !== undefined && sub.wasOpen) {
+        verify.subscribers++;
+        verify.events += v.events + v.foreign;
+        if (v.events !== sub.events || v.seqSum !== sub.seqSum || v.foreign !== sub.foreign) {
+          verify.mismatches++;
+        }
+      }
+      if (!sub.inPhase) continue;
+      subscribers++;
+      const { tracker } = sub;
+      const finalOf = (slot: number): number => final[this.#streamOf(sub, slot)] ?? 0;
+      expected += tracker.expected(finalOf);
+      delivered += tracker.received;
+      lost += tracker.lost(finalOf);
+      duplicated += tracker.duplicated;
+      reordered += tracker.reordered;
+    }
+    return {
+      subscribers,
+      expected,
+      delivered,
+      lost,
+      duplicated,
+      reordered,
+      foreign: this.foreign,
+      dropped: this.#phaseDropped,
+      latency: this.#latency.toJSON(),
+      lastEventUs: this.#lastEventUs,
+      reconnects: this.#phaseReconnects,
+      failedReconnects: this.#phaseFailedReconnects,
+      reconnectLatency: this.#reconnectLatency.toJSON(),
+      verify,
+      eventLoopDelayP99Ms: loopDelayP99Ms,
+    };
+  }
+
+  /** Reconnects `ratePerSec` subscribers per second with Last-Event-ID; 0 stops. */
+  churn(ratePerSec: number): void {
+    if (this.#churnTimer !== undefined) clearInterval(this.#churnTimer);
+    this.#churnTimer = undefined;
+    if (ratePerSec <= 0 || this.#subscribers.length === 0) return;
+    const started = performance.now();
+    let done = 0;
+    let cursor = 0;
+    this.#churnTimer = setInterval(() => {
+      const due = Math.floor(((performance.now() - started) / 1000) * ratePerSec) - done;
+      for (let i = 0; i < due; i++) {
+        // The next open subscriber that knows where it stands; give up after one full round.
+        let sub: Subscriber | undefined;
+        for (let tries = 0; tries < this.#subscribers.length; tries++) {
+          const candidate = this.#subscribers[cursor]!;
+          cursor = (cursor + 1) % this.#subscribers.length;
+          if (candidate.state === OPEN && candidate.scanner.lastEventId !== "") {
+            sub = candidate;
+            break;
+          }
+        }
+        done++;
+        if (sub === undefined) continue;
+        this.#reconnect(sub);
+      }
+    }, CHURN_TICK_MS);
+  }
+
+  #reconnect(sub: Subscriber): void {
+    const old = sub.socket;
+    sub.socket = undefined;
+    if (sub.state === OPEN) this.#open--;
+    sub.state = CLOSED;
+    old?.destroy();
+    this.#open1(sub);
+  }
+
+  /** Closes every socket; resolves when all are closed (or after `timeoutMs`). */
+  async close(timeoutMs = 5000): Promise<WorkerStats> {
+    this.#closing = true;
+    if (this.#timeoutTimer !== undefined) clearInterval(this.#timeoutTimer);
+    if (this.#churnTimer !== undefined) clearInterval(this.#churnTimer);
+    const closing: Promise<void>[] = [];
+    for (const sub of this.#subscribers) {
+      const socket = sub.socket;
+      if (socket === undefined || socket.destroyed) continue;
+      sub.closing = true;
+      closing.push(new Promise((resolve) => socket.once("close", () => resolve())));
+      socket.destroy();
+    }
+    await Promise.race([
+      Promise.all(closing),
+      new Promise((resolve) => setTimeout(resolve, timeoutMs).unref()),
+    ]);
+    return this.stats();
+  }
+}
