@@ -14,7 +14,13 @@
  * Workers batch too: the publishes of one turn leave in one message.
  * @module
  */
-import type { Bus, BusStart, SequencedEvent, UnsequencedEvent } from "./bus.js";
+import {
+  type Bus,
+  type BusStart,
+  type SequencedEvent,
+  sequenced,
+  type UnsequencedEvent,
+} from "./bus.js";
 
 /** Messages on the IPC channel; `type` tags keep them apart from anything else sent there. */
 export type ClusterMessage =
@@ -215,15 +221,7 @@ export class ClusterSequencer {
     for (const request of message.requests) {
       member.acks.push([request.ref, this.#seq + 1]);
       for (const event of request.events) {
-        this.#ordered.push({
-          topics: event.topics,
-          data: event.data,
-          event: event.event,
-          retry: event.retry,
-          key: event.key,
-          seq: ++this.#seq,
-          publishedAt,
-        });
+        this.#ordered.push(sequenced(event, ++this.#seq, publishedAt));
       }
     }
     if (!this.#scheduled) {

@@ -3,7 +3,13 @@
  * @module
  */
 import { newEpoch } from "../protocol/event-id.js";
-import type { Bus, BusStart, SequencedEvent, UnsequencedEvent } from "./bus.js";
+import {
+  type Bus,
+  type BusStart,
+  type SequencedEvent,
+  sequenced,
+  type UnsequencedEvent,
+} from "./bus.js";
 
 /** A bus with one member: events are ordered and delivered synchronously. */
 export class LocalBus implements Bus {
@@ -30,17 +36,10 @@ export class LocalBus implements Bus {
   publishNow(events: readonly UnsequencedEvent[]): number {
     const first = this.#seq + 1;
     const publishedAt = Date.now();
-    // Fields listed one by one: an object spread here costs ~1.5 µs per event on Node 20.
-    const sequenced: SequencedEvent[] = events.map((event) => ({
-      topics: event.topics,
-      data: event.data,
-      event: event.event,
-      retry: event.retry,
-      key: event.key,
-      seq: ++this.#seq,
-      publishedAt,
-    }));
-    this.#deliver?.(sequenced);
+    const ordered: SequencedEvent[] = events.map((event) =>
+      sequenced(event, ++this.#seq, publishedAt),
+    );
+    this.#deliver?.(ordered);
     return first;
   }
 
