@@ -126,6 +126,7 @@ export class BenchSession {
   #progressAt = performance.now();
   #publisher: Publisher | undefined;
   #connectReports: ConnectReport[] = [];
+  #connectCpuSeconds = 0;
 
   private constructor(
     options: ResolvedBenchOptions,
@@ -218,7 +219,12 @@ export class BenchSession {
   /** Opens every subscriber and waits a moment for the server to register them all. */
   async connect(): Promise<void> {
     this.setPhase("connecting");
+    const before = this.sample();
     this.#connectReports = await this.group.connect();
+    const after = this.sample();
+    if (before.server !== null && after.server !== null) {
+      this.#connectCpuSeconds = Math.max(0, after.server.cpuSeconds - before.server.cpuSeconds);
+    }
     await pause(SETTLE_MS, this.hooks.signal);
   }
 
@@ -297,6 +303,7 @@ export class BenchSession {
       cpuMicrosPerDelivery:
         delivered !== null && delivered > 0 ? (cpuSeconds * 1e6) / delivered : null,
       windowSeconds: (after.atMs - before.atMs) / 1000,
+      connectCpuSeconds: this.#connectCpuSeconds,
     };
   }
 

@@ -4,7 +4,7 @@
  * open the subscribers, run the scenario, close every socket, then judge the thresholds.
  * @module
  */
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import {
   type BenchOptions,
   type ResolvedBenchOptions,
@@ -119,6 +119,7 @@ function paramsOf(options: ResolvedBenchOptions): BenchResult["params"] {
 export async function runBench(input: BenchOptions, hooks: BenchHooks = {}): Promise<BenchResult> {
   const options = resolveBenchOptions(input);
   const startedAt = new Date();
+  const loadAverageStart = loadavg()[0] ?? 0;
   const started = performance.now();
   const session = await BenchSession.open(options, hooks);
   let outcome: ScenarioOutcome;
@@ -141,7 +142,13 @@ export async function runBench(input: BenchOptions, hooks: BenchHooks = {}): Pro
     scenario: options.scenario,
     startedAt: startedAt.toISOString(),
     wallSeconds: (performance.now() - started) / 1000,
-    machine: { node: process.version, cpus: cpus().length, platform: process.platform },
+    machine: {
+      node: process.version,
+      cpus: cpus().length,
+      platform: process.platform,
+      loadAverageStart,
+      loadAverageEnd: loadavg()[0] ?? 0,
+    },
     target: {
       adapter: target.name,
       url: options.target.url,

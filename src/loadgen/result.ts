@@ -11,7 +11,8 @@
  *
  * ```text
  * BenchResult
- * ├─ schema "ssehub-bench/1", scenario, startedAt (ISO), wallSeconds, machine, target, params
+ * ├─ schema "ssehub-bench/1", scenario, startedAt (ISO), wallSeconds, target, params,
+ * │  machine (node, cpus, platform, loadAverageStart/End: above cpus, the machine was shared)
  * ├─ connections   attempted, established, failed, failedRatio, dropped, errors{code: n},
  * │                connectSeconds, connectRatePerSec, connectLatency
  * ├─ delivery      fanout/topics/churn/publish: offered vs published events, expected vs
@@ -21,7 +22,7 @@
  * ├─ churn         churn: reconnects asked/done/failed, ratePerSec, reconnectLatency
  * ├─ ladder        fanout/topics --ladder: steps[], bestCleanRate
  * ├─ server        pids, rssBaselineBytes, rssBytes, rssPerConnectionBytes, cpuSeconds,
- * │                cpuMicrosPerDelivery, windowSeconds
+ * │                cpuMicrosPerDelivery, windowSeconds, connectCpuSeconds
  * ├─ loadgen       the tool's own CPU: processes, cpuSeconds, coreShare, busiestProcessCoreShare
  * ├─ verify        full-parse cross-check of the fast scanner: subscribers, events, mismatches
  * └─ thresholds    passed, failures[] (the reasons for a non-zero exit code)
@@ -175,6 +176,8 @@ export interface ServerSummary {
   readonly cpuMicrosPerDelivery: number | null;
   /** The measured window, in seconds. */
   readonly windowSeconds: number;
+  /** utime + stime while the subscribers connected, in seconds: what the connect rate cost. */
+  readonly connectCpuSeconds: number;
 }
 
 /** The load tool's own use of the machine, to tell whether it was the bottleneck. */
@@ -224,6 +227,12 @@ export interface BenchResult {
     readonly node: string;
     readonly cpus: number;
     readonly platform: string;
+    /**
+     * The 1-minute load average when the run started and when it ended. Above the number of
+     * cores, other work shared the machine and the figures are not trustworthy.
+     */
+    readonly loadAverageStart: number;
+    readonly loadAverageEnd: number;
   };
   readonly target: {
     /** `ssehub`, `nchan`, `better-sse` or `custom`. */
@@ -295,6 +304,10 @@ export function formatResultText(result: BenchResult): string {
     table(
       `ssehub bench ${result.scenario}: ${result.target.adapter} at ${result.target.url} (${num(result.wallSeconds, 1)} s)`,
       [
+        [
+          "machine",
+          `${result.machine.cpus} cpus, load average ${result.machine.loadAverageStart.toFixed(2)} -> ${result.machine.loadAverageEnd.toFixed(2)}${result.machine.loadAverageStart > result.machine.cpus ? "  (busy: figures not trustworthy)" : ""}`,
+        ],
         ["subscribers", `${num(c.established)} established of ${num(c.attempted)}`],
         [
           "failed",
@@ -377,6 +390,7 @@ export function formatResultText(result: BenchResult): string {
             "CPU",
             `${num(s.cpuSeconds, 2)} s over ${num(s.windowSeconds, 2)} s${s.cpuMicrosPerDelivery === null ? "" : `, ${num(s.cpuMicrosPerDelivery, 2)} µs per delivery`}`,
           ],
+          ["CPU to connect", `${num(s.connectCpuSeconds, 2)} s`],
         ]),
   );
   const g = result.loadgen;

@@ -113,8 +113,9 @@ export class WorkerGroup {
     const modulePath = fileURLToPath(new URL("./worker.js", import.meta.url));
     const workers = configs.map((_, index) => {
       const child = fork(modulePath, [], {
-        // The parent's flags (--test, --cpu-prof, loaders) are not the worker's business.
-        execArgv: [],
+        // The parent's flags (--test, loaders) are not the worker's business; profiling flags
+        // for the workers come from SSEHUB_BENCH_WORKER_ARGS (`--cpu-prof --cpu-prof-dir=/tmp`).
+        execArgv: (process.env.SSEHUB_BENCH_WORKER_ARGS ?? "").split(" ").filter((a) => a !== ""),
         stdio: ["ignore", "inherit", "inherit", "ipc"],
       });
       return new WorkerHandle(child, index);

@@ -1,0 +1,247 @@
+/**
+ * `ssehub bench` end to end: small real runs of every scenario against an in-process ssehub
+ * on 127.0.0.1, asserting the shape of the result and the counts, never a timing.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { describe, type TestContext, test } from "node:test";
+import { createServer } from "../../src/http/server.js";
+import { runBench } from "../../src/loadgen/bench.js";
+import {
+  type BenchResult,
+  csvHeader,
+  formatResultCsv,
+  formatResultText,
+  RESULT_SCHEMA,
+} from "../../src/loadgen/result.js";
+
+async function startHub(t: TestContext): Promise<string> {
+  const server = createServer({ host: "127.0.0.1", port: 0, logLevel: "silent" });
+  const { url } = await server.listen();
+  t.after(() => server.close());
+  return url;
+}
+
+/** Every delivery owed arrived, once, in order; and the scanner agreed with the full parser. */
+function assertNothingLost(result: BenchResult): void {
+  const delivery = result.delivery;
+  assert.ok(delivery !== null, "the result has a delivery section");
+  assert.ok(delivery.published > 0, "events were published");
+  assert.equal(delivery.publishErrors, 0);
+  assert.equal(delivery.lost, 0);
+  assert.equal(delivery.duplicated, 0);
+  assert.equal(delivery.reordered, 0);
+  assert.equal(delivery.foreign, 0);
+  assert.equal(delivery.delivered, delivery.expected);
+  assert.ok(result.latency !== null && result.latency.count === delivery.delivered);
+  assert.ok(result.verify !== null && result.verify.subscribers >= 1);
+  assert.equal(result.verify.mismatches, 0);
+  assert.deepEqual(result.thresholds, { passed: true, failures: [] });
+}
+
+/** Runs `ssehub bench` in its own process, as the command line would. */
+function runCommand(
+  args: readonly string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const module = new URL("../../src/cli/commands/bench.js", import.meta.url).href;
+  const script = `const { benchCommand } = await import(${JSON.stringify(module)});
+process.exitCode = await benchCommand(JSON.parse(process.argv[1]));`;
+  const child = spawn(
+    process.execPath,
+    ["--input-type=module", "-e", script, JSON.stringify(args)],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (text: string) => {
+    stdout += text;
+  });
+  child.stderr.setEncoding("utf8").on("data", (text: string) => {
+    stderr += text;
+  });
+  return new Promise((resolve) => child.once("close", (code) => resolve({ code, stdout, stderr })));
+}
+
+describe("ssehub bench", () => {
+  test("fanout delivers every event to every subscriber and reports it in every form", async (t) => {
+    const url = await startHub(t);
+    const result = await runBench({
+      scenario: "fanout",
+      url,
+      subscribers: 20,
+      rate: 50,
+      durationSeconds: 1,
+      drainMs: 3000,
+    });
+    assert.equal(result.schema, RESULT_SCHEMA);
+    assert.equal(result.scenario, "fanout");
+    assert.equal(result.target.adapter, "ssehub");
+    assert.equal(result.connections.attempted, 20);
+    assert.equal(result.connections.established, 20);
+    assert.equal(result.connections.failed, 0);
+    assertNothingLost(result);
+    assert.equal(result.delivery!.expected, 20 * result.delivery!.published);
+    assert.equal(result.publish, null);
+    assert.equal(result.ladder, null);
+    assert.equal(result.loadgen.processes, 1);
+    // The hub runs inside the test process, which the tool never measures as the server.
+    assert.equal(result.server, null);
+
+    assert.match(formatResultText(result), /deliveries\s+[\d,]+ of [\d,]+ owed/);
+    const header = csvHeader().split(",");
+    const row = formatResultCsv(result).split(",");
+    assert.equal(row.length, header.length);
+    assert.equal(row[header.indexOf("lost")], "0");
+    assert.deepEqual(JSON.parse(JSON.stringify(result)), result);
+  });
+
+  test("idle holds every subscriber and measures the processes it is given", async (t) => {
+    const url = await startHub(t);
+    const result = await runBench({
+      scenario: "idle",
+      url,
+      subscribers: 50,
+      holdSeconds: 1,
+      serverPids: [process.pid],
+    });
+    assert.equal(result.connections.established, 50);
+    assert.equal(result.connections.failed, 0);
+    assert.equal(result.connections.dropped, 0);
+    assert.ok(result.connections.connectLatency !== null);
+    assert.equal(result.connections.connectLatency.count, 50);
+    assert.equal(result.delivery, null);
+    assert.equal(result.latency, null);
+    assert.ok(result.server !== null);
+    assert.ok(result.server.pids.includes(process.pid));
+    assert.ok(result.server.rssBytes > 0);
+    assert.ok(result.server.rssPerConnectionBytes !== null);
+    assert.equal(result.server.cpuMicrosPerDelivery, null);
+    assert.equal(result.thresholds.passed, true);
+  });
+
+  test("churn resumes every reconnect with Last-Event-ID without loss or duplicate", async (t) => {
+    const url = await startHub(t);
+    const result = await runBench({
+      scenario: "churn",
+      url,
+      subscribers: 30,
+      rate: 50,
+      reconnectRate: 20,
+      durationSeconds: 1.5,
+      drainMs: 3000,
+    });
+    assertNothingLost(result);
+    assert.ok(result.churn !== null);
+    assert.ok(result.churn.reconnects > 0, "subscribers reconnected");
+    assert.equal(result.churn.failedReconnects, 0);
+    assert.equal(result.params.maxLost, 0);
+  });
+
+  test("topics delivers each event to the subscribers of its topic only", async (t) => {
+    const url = await startHub(t);
+    const result = await runBench({
+      scenario: "topics",
+      url,
+      subscribers: 40,
+      topics: 8,
+      topicsPerSubscriber: 2,
+      rate: 80,
+      durationSeconds: 1,
+      processes: 2,
+      drainMs: 3000,
+    });
+    assertNothingLost(result);
+    // 40 subscribers x 2 topics over 8 topics: 10 subscribers per topic, so 10 per event.
+    assert.equal(result.delivery!.expected, 10 * result.delivery!.published);
+    assert.equal(result.loadgen.processes, 2);
+  });
+
+  test("publish floods over keep-alive connections while subscribers count every event", async (t) => {
+    const url = await startHub(t);
+    const result = await runBench({
+      scenario: "publish",
+      url,
+      subscribers: 3,
+      connections: 4,
+      durationSeconds: 1,
+      drainMs: 3000,
+    });
+    assertNothingLost(result);
+    assert.ok(result.publish !== null);
+    assert.equal(result.publish.connections, 4);
+    assert.equal(result.publish.errors, 0);
+    assert.equal(result.publish.ok, result.publish.requests);
+    assert.equal(result.delivery!.expected, 3 * result.publish.ok);
+  });
+
+  test("a ladder reports its steps and the best clean rate", async (t) => {
+    const url = await startHub(t);
+    const result = await runBench({
+      scenario: "fanout",
+      url,
+      subscribers: 5,
+      rate: 20,
+      durationSeconds: 0.5,
+      ladder: true,
+      ladderSteps: 2,
+      p99BoundMs: 60_000,
+      drainMs: 3000,
+    });
+    assert.ok(result.ladder !== null);
+    assert.ok(result.ladder.steps.length >= 1 && result.ladder.steps.length <= 2);
+    assert.equal(result.ladder.steps[0]!.rate, 20);
+    for (const step of result.ladder.steps) {
+      assert.equal(step.clean, step.reasons.length === 0);
+    }
+    if (result.ladder.steps[0]!.clean) assert.ok(result.ladder.bestCleanRate !== null);
+  });
+
+  test("failed connections past --max-failed-ratio fail the run", async () => {
+    // Nothing listens on port 9 of 127.0.0.1 (discard): every connect is refused.
+    const result = await runBench({
+      scenario: "idle",
+      url: "http://127.0.0.1:9",
+      subscribers: 5,
+      holdSeconds: 0,
+    });
+    assert.equal(result.connections.failed, 5);
+    assert.equal(result.connections.errors.ECONNREFUSED, 5);
+    assert.equal(result.thresholds.passed, false);
+    assert.ok(result.thresholds.failures.some((failure) => /connections failed/.test(failure)));
+  });
+
+  test("the command prints one JSON object and exits 0", async (t) => {
+    const url = await startHub(t);
+    const { code, stdout } = await runCommand([
+      "fanout",
+      "--url",
+      url,
+      "--subscribers",
+      "5",
+      "--rate",
+      "20",
+      "--duration",
+      "0.5",
+      "--json",
+    ]);
+    assert.equal(code, 0);
+    const result = JSON.parse(stdout) as BenchResult;
+    assert.equal(result.schema, RESULT_SCHEMA);
+    assert.equal(result.connections.established, 5);
+    assert.equal(result.delivery?.lost, 0);
+  });
+
+  test("the command refuses a URL off loopback with exit status 2", async () => {
+    const { code, stderr } = await runCommand(["idle", "--url", "http://192.0.2.1:8080"]);
+    assert.equal(code, 2);
+    assert.match(stderr, /SSEHUB_ERR_OPTIONS_INVALID: .*loopback addresses only/);
+  });
+
+  test("the command prints its help", async () => {
+    const { code, stdout } = await runCommand(["--help"]);
+    assert.equal(code, 0);
+    assert.match(stdout, /Usage: ssehub bench <scenario>/);
+  });
+});

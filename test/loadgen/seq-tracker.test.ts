@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { SeqTracker } from "../../src/loadgen/seq-tracker.js";
+
+describe("SeqTracker", () => {
+  test("events in order leave nothing lost, duplicated or reordered", () => {
+    const tracker = new SeqTracker(1);
+    tracker.reset(() => 0);
+    for (let seq = 1; seq <= 10; seq++) tracker.record(0, seq);
+    assert.equal(tracker.received, 10);
+    assert.equal(
+      tracker.lost(() => 10),
+      0,
+    );
+    assert.equal(
+      tracker.expected(() => 10),
+      10,
+    );
+    assert.equal(tracker.duplicated, 0);
+    assert.equal(tracker.reordered, 0);
+  });
+
+  test("a gap filled late counts as reordered, a repeat as duplicated, the rest as lost", () => {
+    const tracker = new SeqTracker(1);
+    tracker.reset(() => 0);
+    for (const seq of [1, 2, 3, 6, 5, 3]) tracker.record(0, seq);
+    assert.equal(tracker.reordered, 1);
+    assert.equal(tracker.duplicated, 1);
+    assert.equal(tracker.unique, 5);
+    // 4 never came; 7 was published and never came.
+    assert.equal(
+      tracker.lost(() => 7),
+      2,
+    );
+  });
+
+  test("streams are counted apart and from their own base", () => {
+    const tracker = new SeqTracker(2);
+    tracker.reset((slot) => (slot === 0 ? 100 : 0));
+    tracker.record(0, 101);
+    tracker.record(1, 1);
+    tracker.record(1, 2);
+    assert.equal(
+      tracker.expected((slot) => (slot === 0 ? 102 : 2)),
+      4,
+    );
+    assert.equal(
+      tracker.lost((slot) => (slot === 0 ? 102 : 2)),
+      1,
+    );
+    assert.equal(tracker.maxOf(0), 101);
+  });
+
+  test("an event from before the base counts as duplicated", () => {
+    const tracker = new SeqTracker(1);
+    tracker.reset(() => 50);
+    tracker.record(0, 49);
+    assert.equal(tracker.duplicated, 1);
+  });
+});
