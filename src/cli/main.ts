@@ -12,6 +12,7 @@ Commands:
   serve       Runs the hub over HTTP (ssehub serve --help lists every option)
   publish     Publishes an event to a running hub
   subscribe   Prints the events of topics of a running hub
+  bench       Runs a load scenario against a hub or another SSE server on loopback
   help        Prints this help, or a command's: ssehub help serve
 
 Options:
@@ -40,6 +41,10 @@ async function run(argv: readonly string[]): Promise<number> {
     case "subscribe": {
       const { subscribeCommand } = await import("./commands/subscribe.js");
       return subscribeCommand(rest);
+    }
+    case "bench": {
+      const { benchCommand } = await import("./commands/bench.js");
+      return benchCommand(rest);
     }
     case "-v":
     case "--version":
