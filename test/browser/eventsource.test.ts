@@ -75,10 +75,9 @@ async function publish(hubUrl: string, body: Record<string, unknown>): Promise<s
 
 /** The browser, the page's site and a hub that allows the site's origin. */
 async function setUp(t: { after(fn: () => unknown): void }, hubOptions: Record<string, unknown>) {
-  const [browser, site] = await Promise.all([
-    openBrowser(t),
-    serveStatic(t, { "/eventsource.html": EVENTSOURCE_PAGE }),
-  ]);
+  // One after the other: each registers its own cleanup, which must happen within the test.
+  const browser = await openBrowser(t);
+  const site = await serveStatic(t, { "/eventsource.html": EVENTSOURCE_PAGE });
   const hub = await startHub(t, {
     corsOrigins: [site.origin],
     retryMs: RECONNECT_MS,

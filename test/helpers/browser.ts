@@ -124,11 +124,21 @@ export async function waitInPage<Arg>(
       seen = `(cannot read the page: ${String(cause)})`;
     }
     throw new Error(
-      `Timed out after ${timeoutMs} ms waiting for ${what}; the page has ${JSON.stringify(seen)}` +
-        `; page log: ${JSON.stringify(browser.pageLog)}`,
+      `Timed out after ${timeoutMs} ms waiting for ${what}; the page has ` +
+        `${clip(JSON.stringify(seen))}; page log (last ${LOG_LINES_SHOWN} lines): ` +
+        clip(JSON.stringify(browser.pageLog.slice(-LOG_LINES_SHOWN))),
       { cause: error },
     );
   }
+}
+
+/** Most characters of page state or log quoted in a failure message. */
+const MAX_QUOTED_CHARS = 2000;
+/** Lines of the page log quoted in a failure message. */
+const LOG_LINES_SHOWN = 6;
+
+function clip(text: string): string {
+  return text.length <= MAX_QUOTED_CHARS ? text : `${text.slice(0, MAX_QUOTED_CHARS)}...`;
 }
 
 /** A static site on 127.0.0.1: a few HTML pages and the compiled sources under `/src/`. */
