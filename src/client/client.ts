@@ -6,7 +6,7 @@
  */
 import { SsehubError } from "../errors.js";
 import { type ParsedEvent, SseParser } from "../protocol/parse.js";
-import { fullJitterDelay } from "./backoff.js";
+import { reconnectDelay } from "./backoff.js";
 import { type ClientErrorCode, SsehubClientError } from "./client-error.js";
 
 /** Event type of the hub's notice that a resume could not be exact (see docs/protocol.md). */
@@ -146,7 +146,7 @@ function reportHandlerError(error: unknown): void {
  * A subscription to topics of an ssehub hub, kept alive across failures.
  *
  * It connects at once. When the connection fails or drops it reconnects after a random delay
- * (exponential backoff with full jitter, based on the hub's `retry:`), sending `Last-Event-ID`
+ * (never sooner than the hub's `retry:`, then exponential backoff with jitter), sending `Last-Event-ID`
  * so that the hub replays what was missed. A 4xx answer other than 429 (a bad topic, a denied
  * token) or a 204 stops it for good. `close()` stops it.
  *
@@ -265,7 +265,7 @@ export class SsehubClient {
         if (outcome === RETRY_AFTER_OPEN) attempt = 0;
         this.#state = "connecting";
         await this.#sleep(
-          fullJitterDelay(attempt, this.#retryMs ?? this.#backoffBaseMs, this.#backoffMaxMs),
+          reconnectDelay(attempt, this.#retryMs ?? this.#backoffBaseMs, this.#backoffMaxMs),
         );
         attempt++;
         if (this.#isClosed()) break;

@@ -6,7 +6,7 @@
 
 export type { ParsedEvent, SseParserHandlers } from "../protocol/parse.js";
 export { SseParser } from "../protocol/parse.js";
-export { fullJitterDelay } from "./backoff.js";
+export { reconnectDelay } from "./backoff.js";
 export type {
   ClientState,
   GapNotice,
