@@ -112,8 +112,8 @@ function received(browser: OpenedBrowser): Promise<Received[]> {
 }
 
 /** The hub's GET /events requests. */
-function streamRequests(requests: readonly SeenRequest[]): SeenRequest[] {
-  return requests.filter((r) => r.method === "GET" && r.url.startsWith("/events"));
+function streamRequests(requests: readonly SeenRequest[], method = "GET"): SeenRequest[] {
+  return requests.filter((r) => r.method === method && r.url.startsWith("/events"));
 }
 
 /** Drops every connection of the hub, as a crash of the network would. */
@@ -215,6 +215,11 @@ describe("Chromium's EventSource", () => {
     assert.equal(first.origin, site.origin, "the browser sends the page's origin");
     assert.equal(second.url, first.url, "the browser reconnects to the same URL");
     assert.equal(second.lastEventId, expected[4]?.lastEventId, "with the last id it got");
+    assert.deepEqual(
+      streamRequests(requests, "OPTIONS"),
+      [],
+      "EventSource sends Last-Event-ID without a CORS preflight",
+    );
     assert.ok(
       second.at > publishedAwayAt,
       "the browser came back after the events published while it was away, so they came from history",
