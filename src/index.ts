@@ -4,6 +4,8 @@
  */
 
 export type { Bus, BusStart, SequencedEvent, UnsequencedEvent } from "./bus/bus.js";
+export type { IpcChannel } from "./bus/cluster-bus.js";
+export { ClusterBus, ClusterSequencer } from "./bus/cluster-bus.js";
 export { LocalBus } from "./bus/local-bus.js";
 export type { ErrorCode } from "./errors.js";
 export { ERROR_CATALOGUE, isSsehubError, SsehubError } from "./errors.js";

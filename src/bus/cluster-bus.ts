@@ -14,6 +14,7 @@
  * Workers batch too: the publishes of one turn leave in one message.
  * @module
  */
+import { SsehubError } from "../errors.js";
 import {
   type Bus,
   type BusStart,
@@ -110,7 +111,9 @@ export class ClusterBus implements Bus {
 
   publish(events: readonly UnsequencedEvent[]): Promise<number> {
     if (this.#deliver === undefined) {
-      return Promise.reject(new Error("Cannot publish: the cluster bus is closed"));
+      return Promise.reject(
+        new SsehubError("SSEHUB_ERR_HUB_CLOSED", "Cannot publish: the cluster bus is closed"),
+      );
     }
     const ref = ++this.#nextRef;
     this.#outbox.push({ ref, events: [...events] });
@@ -127,7 +130,10 @@ export class ClusterBus implements Bus {
   close(): void {
     this.#deliver = undefined;
     this.#channel.off("message", this.#onMessage);
-    const error = new Error("Cannot publish: the cluster bus closed before the primary answered");
+    const error = new SsehubError(
+      "SSEHUB_ERR_HUB_CLOSED",
+      "Cannot publish: the cluster bus closed before the primary answered",
+    );
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
     this.#backlog = 0;

@@ -5,6 +5,9 @@
 import type { HistoryRead, HistoryStore, StoredEvent, TopicHistoryInfo } from "./history-store.js";
 import { MemoryRing } from "./memory-ring.js";
 
+/** Dropped topics remembered with what they evicted (about 100 bytes each). */
+const DROPPED_TOPICS_KEPT = 100_000;
+
 /** Limits of a memory history. */
 export interface MemoryHistoryOptions {
   /** Events kept per topic; 0 keeps none. */
@@ -19,11 +22,14 @@ export class MemoryHistory implements HistoryStore {
   readonly #rings = new Map<string, MemoryRing>();
   #totalEvents = 0;
   /**
-   * The highest seq evicted from a ring that was since dropped. A reader asking for a topic
-   * with no ring cannot tell whether that topic lost events after its seq, so it is told it
-   * may have (a reset) whenever this watermark is above its seq: loss is never silent.
+   * Topics whose ring was dropped (emptied by age), with the highest seq they evicted, so that
+   * a reader of such a topic gets a reset only when that topic lost events after its seq. At
+   * most DROPPED_TOPICS_KEPT are remembered; the oldest forgotten ones raise
+   * #forgottenEvictedUpTo, which then answers for every topic with no ring: a reader may get a
+   * reset it did not need, never a silent loss.
    */
-  #droppedEvictedUpTo = 0;
+  readonly #dropped = new Map<string, number>();
+  #forgottenEvictedUpTo = 0;
 
   constructor(options: MemoryHistoryOptions) {
     this.#options = options;
@@ -37,7 +43,8 @@ export class MemoryHistory implements HistoryStore {
     for (const topic of event.topics) {
       let ring = this.#rings.get(topic);
       if (ring === undefined) {
-        ring = new MemoryRing(this.#options.maxEvents);
+        ring = new MemoryRing(this.#options.maxEvents, this.#dropped.get(topic));
+        this.#dropped.delete(topic);
         this.#rings.set(topic, ring);
       }
       const before = ring.size;
@@ -52,7 +59,8 @@ export class MemoryHistory implements HistoryStore {
     for (const topic of topics) {
       const ring = this.#rings.get(topic);
       if (ring === undefined) {
-        if (this.#droppedEvictedUpTo > afterSeq) complete = false;
+        const evictedUpTo = this.#dropped.get(topic) ?? this.#forgottenEvictedUpTo;
+        if (evictedUpTo > afterSeq) complete = false;
         continue;
       }
       if (ring.evictedUpTo > afterSeq) complete = false;
@@ -70,14 +78,22 @@ export class MemoryHistory implements HistoryStore {
       ring.expire(cutoff);
       this.#totalEvents -= before - ring.size;
       if (ring.size === 0) {
-        if (ring.evictedUpTo > this.#droppedEvictedUpTo) {
-          this.#droppedEvictedUpTo = ring.evictedUpTo;
-        }
+        this.#remember(topic, ring.evictedUpTo);
         this.#rings.delete(topic);
         emptied.push(topic);
       }
     }
     return emptied;
+  }
+
+  #remember(topic: string, evictedUpTo: number): void {
+    this.#dropped.delete(topic);
+    this.#dropped.set(topic, evictedUpTo);
+    if (this.#dropped.size > DROPPED_TOPICS_KEPT) {
+      const [oldest, seq] = this.#dropped.entries().next().value as [string, number];
+      this.#dropped.delete(oldest);
+      if (seq > this.#forgottenEvictedUpTo) this.#forgottenEvictedUpTo = seq;
+    }
   }
 
   topicInfo(topic: string): TopicHistoryInfo | undefined {

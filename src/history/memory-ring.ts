@@ -19,8 +19,14 @@ export class MemoryRing {
   #evictedUpTo = 0;
   #lastSeq = 0;
 
-  constructor(maxEvents: number) {
+  /**
+   * @param evictedUpTo what an earlier ring of the same topic evicted (a topic that comes back
+   *   after its history was dropped), so readers from before it still learn of the loss
+   */
+  constructor(maxEvents: number, evictedUpTo = 0) {
     this.#maxEvents = maxEvents;
+    this.#evictedUpTo = evictedUpTo;
+    this.#lastSeq = evictedUpTo;
   }
 
   /** Events kept. */

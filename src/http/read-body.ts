@@ -37,6 +37,15 @@ function tooLarge(limitBytes: number): SsehubError {
 export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   const declared = declaredLength(req);
   if (declared !== undefined && declared > limitBytes) return Promise.reject(tooLarge(limitBytes));
+  if (req.readableEnded && declared !== 0) {
+    // Something before us (a framework's body parser) read the body: waiting would hang.
+    return Promise.reject(
+      new SsehubError(
+        "SSEHUB_ERR_PUBLISH_MALFORMED",
+        "Cannot read the publish body: it was already read before the ssehub handler (mount ssehub before any body parser)",
+      ),
+    );
+  }
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -200,22 +200,28 @@ export function takeOverSocket(req: IncomingMessage, res: ServerResponse): Socke
   const listeners = findHttpListeners(socket);
   if (listeners === undefined) return undefined;
 
-  (res as DetachableResponse).detachSocket(socket);
-  for (const [event, listener] of listeners) socket.removeListener(event, listener);
-  freeParser(parser, req, socket);
-  // Assigned back, not deleted: see the module comment.
-  const proto = Socket.prototype;
-  socket.on = proto.on;
-  socket.addListener = proto.addListener;
-  socket.prependListener = proto.prependListener;
-  socket.setEncoding = proto.setEncoding;
+  try {
+    (res as DetachableResponse).detachSocket(socket);
+    for (const [event, listener] of listeners) socket.removeListener(event, listener);
+    freeParser(parser, req, socket);
+    // Assigned back, not deleted: see the module comment.
+    const proto = Socket.prototype;
+    socket.on = proto.on;
+    socket.addListener = proto.addListener;
+    socket.prependListener = proto.prependListener;
+    socket.setEncoding = proto.setEncoding;
 
-  socket.setTimeout(0);
-  // node:http serves half-open sockets itself (it ends them in socketOnEnd); without it, the
-  // socket ends its side when the peer ends, as a plain net.Socket does.
-  socket.allowHalfOpen = false;
-  socket.on("error", ignoreError);
-  socket.resume();
+    socket.setTimeout(0);
+    // node:http serves half-open sockets itself (it ends them in socketOnEnd); without it, the
+    // socket ends its side when the peer ends, as a plain net.Socket does.
+    socket.allowHalfOpen = false;
+    socket.on("error", ignoreError);
+    socket.resume();
+  } catch (error) {
+    // Half taken over, the connection belongs to nobody: end it (the client reconnects).
+    socket.destroy();
+    throw error;
+  }
   return socket;
 }
 

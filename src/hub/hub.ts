@@ -136,6 +136,11 @@ export type HubStatus =
 export interface HubPlugins {
   /** How events are ordered and shared with other hubs. Default: a LocalBus. */
   readonly bus?: Bus;
+  /**
+   * Where history is kept. Default: a MemoryHistory bounded by `historyMaxEvents` and
+   * `historyMaxAgeMs`.
+   */
+  readonly history?: HistoryStore;
 }
 
 const PUBLISH_KEYS = new Set(["topic", "topics", "data", "event", "retry", "key"]);
@@ -178,10 +183,12 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
   constructor(options?: Options | ResolvedOptions, plugins: HubPlugins = {}) {
     super();
     this.options = resolveOptions(options);
-    this.#history = new MemoryHistory({
-      maxEvents: this.options.historyMaxEvents,
-      maxAgeMs: this.options.historyMaxAgeMs,
-    });
+    this.#history =
+      plugins.history ??
+      new MemoryHistory({
+        maxEvents: this.options.historyMaxEvents,
+        maxAgeMs: this.options.historyMaxAgeMs,
+      });
     this.#dispatcher = new Dispatcher(this.#index);
     this.#wheel = new HeartbeatWheel(this.options.heartbeatMs);
     this.#expireTimer = setInterval(

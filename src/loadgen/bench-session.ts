@@ -127,6 +127,7 @@ export class BenchSession {
   #publisher: Publisher | undefined;
   #connectReports: ConnectReport[] = [];
   #connectCpuSeconds = 0;
+  #connectLoadgen: { cpuSeconds: number; busiest: number } = { cpuSeconds: 0, busiest: 0 };
 
   private constructor(
     options: ResolvedBenchOptions,
@@ -225,6 +226,7 @@ export class BenchSession {
     if (before.server !== null && after.server !== null) {
       this.#connectCpuSeconds = Math.max(0, after.server.cpuSeconds - before.server.cpuSeconds);
     }
+    this.#connectLoadgen = loadgenCpu(before, after);
     await pause(SETTLE_MS, this.hooks.signal);
   }
 
@@ -314,17 +316,8 @@ export class BenchSession {
     loopDelayMs: number | null,
   ): LoadgenSummary {
     const windowSeconds = Math.max(1e-6, (after.atMs - before.atMs) / 1000);
-    let cpuSeconds: number;
-    let busiest = 0;
-    if (before.loadgen !== null && after.loadgen !== null) {
-      cpuSeconds = Math.max(0, after.loadgen.cpuSeconds - before.loadgen.cpuSeconds);
-      for (const [pid, cpu] of after.loadgen.cpuByPid) {
-        busiest = Math.max(busiest, cpu - (before.loadgen.cpuByPid.get(pid) ?? 0));
-      }
-    } else {
-      cpuSeconds = after.selfCpuSeconds - before.selfCpuSeconds;
-      busiest = cpuSeconds;
-    }
+    const { cpuSeconds, busiest } = loadgenCpu(before, after);
+    const connect = this.#connectLoadgen;
     return {
       processes: this.group.size,
       sourceAddresses:
@@ -333,9 +326,11 @@ export class BenchSession {
           : this.options.sourceAddresses,
       cpuSeconds,
       coreShare: cpuSeconds / windowSeconds,
-      busiestProcessCoreShare: busiest / windowSeconds,
+      busiestProcessCoreShare: busiest,
       eventLoopDelayP99Ms: loopDelayMs,
       windowSeconds,
+      connectCpuSeconds: connect.cpuSeconds,
+      connectBusiestProcessCoreShare: connect.busiest,
     };
   }
 
@@ -396,6 +391,29 @@ export class BenchSession {
     if (this.#progressTimer !== undefined) clearInterval(this.#progressTimer);
     return this.group.close();
   }
+}
+
+/**
+ * The load tool's CPU between two samples, in all and of its busiest process, in seconds (the
+ * busiest as a share of one core).
+ */
+function loadgenCpu(
+  before: WindowSample,
+  after: WindowSample,
+): { cpuSeconds: number; busiest: number } {
+  const windowSeconds = Math.max(1e-6, (after.atMs - before.atMs) / 1000);
+  if (before.loadgen === null || after.loadgen === null) {
+    const cpuSeconds = after.selfCpuSeconds - before.selfCpuSeconds;
+    return { cpuSeconds, busiest: cpuSeconds / windowSeconds };
+  }
+  let busiest = 0;
+  for (const [pid, cpu] of after.loadgen.cpuByPid) {
+    busiest = Math.max(busiest, cpu - (before.loadgen.cpuByPid.get(pid) ?? 0));
+  }
+  return {
+    cpuSeconds: Math.max(0, after.loadgen.cpuSeconds - before.loadgen.cpuSeconds),
+    busiest: busiest / windowSeconds,
+  };
 }
 
 /** Adds up the workers' phase reports. */

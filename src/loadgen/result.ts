@@ -195,6 +195,10 @@ export interface LoadgenSummary {
   /** The worst p99 event-loop delay of a worker, in ms; large values delay latency samples. */
   readonly eventLoopDelayP99Ms: number | null;
   readonly windowSeconds: number;
+  /** CPU of the controller and the workers while the subscribers connected, in seconds. */
+  readonly connectCpuSeconds: number;
+  /** The busiest process's share of one core while the subscribers connected. */
+  readonly connectBusiestProcessCoreShare: number;
 }
 
 /** The cross-check of the fast byte scanner against the full SseParser. */
@@ -400,6 +404,10 @@ export function formatResultText(result: BenchResult): string {
       [
         "CPU",
         `${num(g.cpuSeconds, 2)} s = ${num(g.coreShare * 100)}% of a core; busiest process ${num(g.busiestProcessCoreShare * 100)}%`,
+      ],
+      [
+        "CPU to connect",
+        `${num(g.connectCpuSeconds, 2)} s; busiest process ${num(g.connectBusiestProcessCoreShare * 100)}%`,
       ],
       [
         "event-loop delay",

@@ -93,6 +93,27 @@ describe("MemoryHistory", () => {
   });
 });
 
+describe("MemoryHistory dropped topics", () => {
+  it("a dropped topic does not make reads of other topics incomplete", () => {
+    const history = new MemoryHistory({ maxEvents: 10, maxAgeMs: 100 });
+    history.append(event(5, ["a"], 1000));
+    history.expire(2000);
+    assert.equal(history.readAfter(["quiet"], 0).complete, true);
+    assert.equal(history.readAfter(["a"], 4).complete, false);
+  });
+
+  it("a topic that comes back after being dropped still reports the earlier loss", () => {
+    const history = new MemoryHistory({ maxEvents: 10, maxAgeMs: 100 });
+    history.append(event(5, ["a"], 1000));
+    history.expire(2000);
+    history.append(event(9, ["a"], 3000));
+    const read = history.readAfter(["a"], 3);
+    assert.equal(read.complete, false);
+    assert.deepEqual(seqs(history.readAfter(["a"], 5).events), [9]);
+    assert.equal(history.readAfter(["a"], 5).complete, true);
+  });
+});
+
 describe("mergeBySeq()", () => {
   it("merges sorted lists into one sorted list without duplicates", () => {
     const merged = mergeBySeq([

@@ -142,16 +142,20 @@ async function streamOverSocket(
     streamOverResponse(ctx, topics, lastEventId);
     return;
   }
+  // The head and the hub's `retry:` line leave in one write.
+  socket.cork();
   socket.write(takeoverHead(res));
   const sink = new SocketSink(socket);
   let subscription: Subscription;
   try {
     subscription = hub.subscribe({ topics, lastEventId, sink });
   } catch (error) {
-    // Checked above, so not expected; the head has left, so no status can tell it any more.
+    // Checked above, so not expected; the head is written, so no status can tell it any more.
     logger.error({ err: error }, "Subscribing a stream failed after its head was written");
     sink.destroy();
     return;
+  } finally {
+    socket.uncork();
   }
   if (sink.isClosed) {
     subscription.close();
