@@ -13,8 +13,12 @@ export const SCENARIOS: readonly ScenarioName[] = ["idle", "fanout", "publish", 
 
 /** Sockets one worker process holds at most: the open-files limit here is a hard 20,000. */
 export const MAX_SOCKETS_PER_PROCESS = 18_000;
-/** Subscribers per source address by default: the ephemeral ports of one address, with room. */
-const SUBSCRIBERS_PER_SOURCE_ADDRESS = 20_000;
+/**
+ * Subscribers per source address by default. Every subscriber socket is bound to an explicit
+ * local port from 10,000 to 65,535 (subscriber-pool.ts says why), 55,536 ports per address
+ * shared by all workers; 25,000 leaves room for the TIME_WAIT ports of churn's reconnects.
+ */
+const SUBSCRIBERS_PER_SOURCE_ADDRESS = 25_000;
 
 /** Defaults of every scenario. */
 export const DEFAULTS = Object.freeze({
@@ -90,7 +94,7 @@ export interface BenchOptions {
   readonly p99BoundMs?: number | undefined;
   /** Worker processes. @default ceil(subscribers / 18,000) */
   readonly processes?: number | undefined;
-  /** Source addresses 127.0.0.1 .. 127.0.0.N. @default ceil(subscribers / 20,000) */
+  /** Source addresses 127.0.0.1 .. 127.0.0.N. @default ceil(subscribers / 25,000) */
   readonly sourceAddresses?: number | undefined;
   readonly connectConcurrency?: number | undefined;
   readonly connectTimeoutMs?: number | undefined;
@@ -125,7 +129,7 @@ export interface ResolvedBenchOptions {
   readonly ladderSteps: number;
   readonly p99BoundMs: number;
   readonly processes: number;
-  /** The addresses themselves; empty: let the kernel choose. */
+  /** The addresses themselves; empty (IPv6 target): let the kernel choose. */
   readonly sourceAddresses: readonly string[];
   readonly connectConcurrency: number;
   readonly connectTimeoutMs: number;
@@ -262,10 +266,9 @@ export function resolveBenchOptions(input: BenchOptions): ResolvedBenchOptions {
       { details: { problems } },
     );
   }
-  const sourceAddresses =
-    sourceCount <= 1 || adapter.subscribe.isIpv6
-      ? []
-      : Array.from({ length: sourceCount }, (_, i) => `127.0.0.${i + 1}`);
+  const sourceAddresses = adapter.subscribe.isIpv6
+    ? []
+    : Array.from({ length: sourceCount }, (_, i) => `127.0.0.${i + 1}`);
   return Object.freeze({
     scenario,
     target,

@@ -170,6 +170,7 @@ export class BenchSession {
         streamMode,
         streams: options.connections,
         sourceAddresses: options.sourceAddresses,
+        processes,
         connectConcurrency: Math.max(1, Math.ceil(options.connectConcurrency / processes)),
         connectTimeoutMs: options.connectTimeoutMs,
         trackIds: options.scenario === "churn",

@@ -47,8 +47,13 @@ export interface WorkerConfig {
   readonly streamMode: StreamMode;
   /** Streams on topic 0, `all` mode. */
   readonly streams: number;
-  /** Local addresses to connect from, round robin by subscriber index; empty: the kernel's. */
+  /**
+   * Local addresses to connect from, round robin by subscriber index, each socket bound to an
+   * explicit local port of this worker's share; empty: the kernel chooses both.
+   */
   readonly sourceAddresses: readonly string[];
+  /** Worker processes in all: worker i binds local ports i, i + processes, ... of the range. */
+  readonly processes: number;
   /** Connects in flight at once, in this worker. */
   readonly connectConcurrency: number;
   readonly connectTimeoutMs: number;

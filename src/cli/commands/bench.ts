@@ -60,7 +60,7 @@ Load tool:
   --processes N              worker processes holding the subscribers
                              (default: one per 18,000 subscribers)
   --source-addresses N       connect from 127.0.0.1 .. 127.0.0.N
-                             (default: one per 20,000 subscribers)
+                             (default: one per 25,000 subscribers)
   --connect-concurrency N    connects in flight at once (default ${DEFAULTS.connectConcurrency})
   --connect-timeout-ms MS    (default ${DEFAULTS.connectTimeoutMs})
   --drain-ms MS              wait for late events after publishing (default ${DEFAULTS.drainMs})
