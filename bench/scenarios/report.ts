@@ -174,7 +174,22 @@ const CASES: readonly Case[] = [
   {
     name: "ladder-1k",
     title: "fanout ladder: 1,000 subscribers, highest clean rate (p99 <= 50 ms, no loss)",
-    args: ["fanout", "--subscribers", "1000", "--ladder", "--rate", "200", "--duration", "4"],
+    args: [
+      "fanout",
+      "--subscribers",
+      "1000",
+      "--ladder",
+      "--rate",
+      "500",
+      "--ladder-factor",
+      "2",
+      "--ladder-steps",
+      "8",
+      "--duration",
+      "4",
+      "--drain-ms",
+      "1500",
+    ],
     figures: [
       { label: "clean events/s", read: (r) => r.ladder?.bestCleanRate, better: "higher" },
       {
@@ -187,7 +202,22 @@ const CASES: readonly Case[] = [
   {
     name: "ladder-10k",
     title: "fanout ladder: 10,000 subscribers, highest clean rate (p99 <= 50 ms, no loss)",
-    args: ["fanout", "--subscribers", "10000", "--ladder", "--rate", "20", "--duration", "4"],
+    args: [
+      "fanout",
+      "--subscribers",
+      "10000",
+      "--ladder",
+      "--rate",
+      "50",
+      "--ladder-factor",
+      "2",
+      "--ladder-steps",
+      "8",
+      "--duration",
+      "4",
+      "--drain-ms",
+      "1500",
+    ],
     figures: [
       { label: "clean events/s", read: (r) => r.ladder?.bestCleanRate, better: "higher" },
       {
