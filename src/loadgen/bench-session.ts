@@ -9,7 +9,14 @@ import type { ResolvedBenchOptions } from "./bench-options.js";
 import { Histogram } from "./histogram.js";
 import type { ConnectReport, PhaseReport, WorkerConfig, WorkerStats } from "./messages.js";
 import { monotonicMicros } from "./payload.js";
-import { findListeningPids, hasProcfs, type ProcessSample, sampleProcesses } from "./proc-stats.js";
+import {
+  findListeningPids,
+  hasProcfs,
+  type ProcessSample,
+  readTcpCounters,
+  sampleProcesses,
+  type TcpCounters,
+} from "./proc-stats.js";
 import type { Publisher, PublishReport } from "./publisher.js";
 import type {
   ChurnSummary,
@@ -75,6 +82,7 @@ export interface PhaseTotals {
   readonly reconnects: number;
   readonly failedReconnects: number;
   readonly reconnectLatency: Histogram;
+  readonly reconnectErrors: Readonly<Record<string, number>>;
   readonly verify: VerifySummary;
   readonly eventLoopDelayP99Ms: number;
 }
@@ -126,6 +134,8 @@ export class BenchSession {
   #progressAt = performance.now();
   #publisher: Publisher | undefined;
   #connectReports: ConnectReport[] = [];
+  /** The machine's TCP counters when the session opened. */
+  readonly #tcpAtStart = readTcpCounters();
   #connectCpuSeconds = 0;
   #connectLoadgen: { cpuSeconds: number; busiest: number } = { cpuSeconds: 0, busiest: 0 };
 
@@ -225,7 +235,7 @@ export class BenchSession {
     this.#connectReports = await this.group.connect();
     const after = this.sample();
     if (before.server !== null && after.server !== null) {
-      this.#connectCpuSeconds = Math.max(0, after.server.cpuSeconds - before.server.cpuSeconds);
+      this.#connectCpuSeconds = cpuDelta(before.server.cpuSeconds, after.server.cpuSeconds);
     }
     this.#connectLoadgen = loadgenCpu(before, after);
     await pause(SETTLE_MS, this.hooks.signal);
@@ -265,6 +275,7 @@ export class BenchSession {
       connectSeconds,
       connectRatePerSec: connectSeconds > 0 ? established / connectSeconds : 0,
       connectLatency: summarizeLatency(latency),
+      ...tcpCountersSince(this.#tcpAtStart),
     };
   }
 
@@ -292,7 +303,7 @@ export class BenchSession {
   ): ServerSummary | null {
     const baseline = this.serverBaseline;
     if (baseline === null || before.server === null || after.server === null) return null;
-    const cpuSeconds = Math.max(0, after.server.cpuSeconds - before.server.cpuSeconds);
+    const cpuSeconds = cpuDelta(before.server.cpuSeconds, after.server.cpuSeconds);
     const established = this.established;
     return {
       pids: after.server.pids,
@@ -394,6 +405,11 @@ export class BenchSession {
   }
 }
 
+/** CPU seconds spent between two readings, rounded to the ms (the clock ticks are 10 ms). */
+function cpuDelta(before: number, after: number): number {
+  return Math.max(0, Math.round((after - before) * 1000) / 1000);
+}
+
 /**
  * The load tool's CPU between two samples, in all and of its busiest process, in seconds (the
  * busiest as a share of one core).
@@ -404,7 +420,7 @@ function loadgenCpu(
 ): { cpuSeconds: number; busiest: number } {
   const windowSeconds = Math.max(1e-6, (after.atMs - before.atMs) / 1000);
   if (before.loadgen === null || after.loadgen === null) {
-    const cpuSeconds = after.selfCpuSeconds - before.selfCpuSeconds;
+    const cpuSeconds = cpuDelta(before.selfCpuSeconds, after.selfCpuSeconds);
     return { cpuSeconds, busiest: cpuSeconds / windowSeconds };
   }
   let busiest = 0;
@@ -412,8 +428,21 @@ function loadgenCpu(
     busiest = Math.max(busiest, cpu - (before.loadgen.cpuByPid.get(pid) ?? 0));
   }
   return {
-    cpuSeconds: Math.max(0, after.loadgen.cpuSeconds - before.loadgen.cpuSeconds),
+    cpuSeconds: cpuDelta(before.loadgen.cpuSeconds, after.loadgen.cpuSeconds),
     busiest: busiest / windowSeconds,
+  };
+}
+
+/** The growth of the machine's TCP counters since `start`; nulls where they cannot be read. */
+function tcpCountersSince(start: TcpCounters | null): {
+  listenOverflows: number | null;
+  synRetransmits: number | null;
+} {
+  const now = readTcpCounters();
+  if (start === null || now === null) return { listenOverflows: null, synRetransmits: null };
+  return {
+    listenOverflows: now.listenOverflows - start.listenOverflows,
+    synRetransmits: now.synRetransmits - start.synRetransmits,
   };
 }
 
@@ -436,7 +465,11 @@ function addUp(reports: readonly PhaseReport[], verifyAll: boolean): PhaseTotals
     eventLoopDelayP99Ms: 0,
   };
   const verify = { subscribers: 0, events: 0, mismatches: 0 };
+  const reconnectErrors: Record<string, number> = {};
   for (const report of reports) {
+    for (const [code, count] of Object.entries(report.reconnectErrors)) {
+      reconnectErrors[code] = (reconnectErrors[code] ?? 0) + count;
+    }
     totals.subscribers += report.subscribers;
     totals.expected += report.expected;
     totals.delivered += report.delivered;
@@ -459,6 +492,7 @@ function addUp(reports: readonly PhaseReport[], verifyAll: boolean): PhaseTotals
     ...totals,
     latency,
     reconnectLatency,
+    reconnectErrors,
     verify: { mode: verifyAll ? "all" : "sample", ...verify },
   };
 }

@@ -108,6 +108,8 @@ export interface PhaseReport {
   readonly reconnects: number;
   readonly failedReconnects: number;
   readonly reconnectLatency: HistogramSnapshot;
+  /** Failed reconnect attempts by cause, as ConnectReport.errors. */
+  readonly reconnectErrors: Readonly<Record<string, number>>;
   readonly verify: {
     readonly subscribers: number;
     readonly events: number;

@@ -122,6 +122,29 @@ export function sampleProcesses(pids: readonly number[], withDescendants = true)
   return { pids: alive, rssBytes, cpuSeconds, cpuByPid, atMs: performance.now() };
 }
 
+/** Machine-wide TCP counters that explain slow connects. */
+export interface TcpCounters {
+  /** SYNs dropped because a listener's accept queue was full (TcpExt ListenOverflows). */
+  readonly listenOverflows: number;
+  /** SYNs sent again after a timeout (TcpExt TCPSynRetrans). */
+  readonly synRetransmits: number;
+}
+
+/** The TcpExt counters of /proc/net/netstat, or null where they cannot be read. */
+export function readTcpCounters(): TcpCounters | null {
+  const text = readText("/proc/net/netstat");
+  if (text === undefined) return null;
+  const lines = text.split("\n").filter((line) => line.startsWith("TcpExt:"));
+  const names = lines[0]?.split(" ");
+  const values = lines[1]?.split(" ");
+  if (names === undefined || values === undefined) return null;
+  const value = (name: string): number => {
+    const at = names.indexOf(name);
+    return at < 0 ? 0 : Number(values[at]);
+  };
+  return { listenOverflows: value("ListenOverflows"), synRetransmits: value("TCPSynRetrans") };
+}
+
 /** Socket inodes in LISTEN state on `port`, from /proc/net/tcp and /proc/net/tcp6. */
 function listeningInodes(port: number): Set<string> {
   const inodes = new Set<string>();

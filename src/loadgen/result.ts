@@ -69,6 +69,14 @@ export interface ConnectionsSummary {
   readonly connectRatePerSec: number;
   /** From connect() to the response head, per subscriber. */
   readonly connectLatency: LatencySummary | null;
+  /**
+   * SYNs the kernel dropped because a listener's accept queue was full, over the whole run
+   * (machine-wide, /proc/net/netstat ListenOverflows); null where unreadable. Above zero, the
+   * server did not accept fast enough and connects waited for a SYN retransmit (1 s, then 3 s).
+   */
+  readonly listenOverflows: number | null;
+  /** SYN retransmits over the whole run, machine-wide (TCPSynRetrans); null where unreadable. */
+  readonly synRetransmits: number | null;
 }
 
 /** Events published and delivered during the measured window. */
@@ -126,6 +134,8 @@ export interface ChurnSummary {
   readonly reconnects: number;
   /** Reconnect attempts that failed (retried after a short pause). */
   readonly failedReconnects: number;
+  /** Failed reconnect attempts by cause, as ConnectionsSummary.errors. */
+  readonly errors: Readonly<Record<string, number>>;
   /** reconnects / publishSeconds. */
   readonly ratePerSec: number;
   /** From connect() to the response head, per reconnect. */
@@ -168,7 +178,11 @@ export interface ServerSummary {
   readonly rssBaselineBytes: number;
   /** VmRSS summed at the end of the measured window (idle: at the end of the hold). */
   readonly rssBytes: number;
-  /** (rssBytes - rssBaselineBytes) / established subscribers. */
+  /**
+   * (rssBytes - rssBaselineBytes) / established subscribers. Meaningful only against a server
+   * started fresh for the run: memory an earlier run made the process take stays in its RSS
+   * (V8 and malloc keep freed pages), which raises the baseline and lowers this figure.
+   */
   readonly rssPerConnectionBytes: number | null;
   /** utime + stime over the measured window, in seconds (10 ms resolution). */
   readonly cpuSeconds: number;
@@ -320,6 +334,12 @@ export function formatResultText(result: BenchResult): string {
         ["dropped by server", num(c.dropped)],
         ["connect rate", `${num(c.connectRatePerSec)} /s over ${num(c.connectSeconds, 2)} s`],
         ["connect latency", latencyLine(c.connectLatency)],
+        [
+          "kernel",
+          c.listenOverflows === null
+            ? "-"
+            : `${num(c.listenOverflows)} listen queue overflows, ${num(c.synRetransmits ?? 0)} SYN retransmits (machine-wide)`,
+        ],
       ],
     ),
   );
@@ -362,7 +382,10 @@ export function formatResultText(result: BenchResult): string {
           "reconnects",
           `${num(ch.reconnects)}, ${num(ch.ratePerSec)} /s (asked ${num(ch.targetRatePerSec)} /s)`,
         ],
-        ["failed reconnects", num(ch.failedReconnects)],
+        [
+          "failed reconnects",
+          `${num(ch.failedReconnects)}${Object.keys(ch.errors).length > 0 ? `  ${JSON.stringify(ch.errors)}` : ""}`,
+        ],
         ["reconnect latency", latencyLine(ch.reconnectLatency)],
       ]),
     );

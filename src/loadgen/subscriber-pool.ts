@@ -156,6 +156,8 @@ export class SubscriberPool {
   readonly #connectLatency = new Histogram();
   readonly #reconnectLatency = new Histogram();
   readonly #errors: Record<string, number> = {};
+  /** Failures of reconnects in the current phase, by cause. */
+  #reconnectErrors: Record<string, number> = {};
   /** The next local port to bind, per source address. */
   readonly #nextPort: number[];
   #nowUs = 0;
@@ -317,7 +319,7 @@ export class SubscriberPool {
       if (sub.socket !== socket || sub.state !== CONNECTING) return;
       const code = error.code ?? "ERROR";
       if (PORT_TAKEN.has(code) && sub.portAttempts < MAX_PORT_ATTEMPTS) sub.portTaken = true;
-      else this.#countError(code);
+      else this.#countError(sub, code);
     });
     socket.on("close", () => this.#onClose(sub, socket));
     socket.write(request);
@@ -331,8 +333,9 @@ export class SubscriberPool {
     return port;
   }
 
-  #countError(code: string): void {
-    this.#errors[code] = (this.#errors[code] ?? 0) + 1;
+  #countError(sub: Subscriber, code: string): void {
+    const errors = sub.wasOpen ? this.#reconnectErrors : this.#errors;
+    errors[code] = (errors[code] ?? 0) + 1;
   }
 
   /** The response head of `sub` arrived. */
@@ -341,7 +344,7 @@ export class SubscriberPool {
     this.#connecting.delete(sub);
     const now = monotonicMicros();
     if (status !== 200) {
-      this.#countError(`HTTP_${status}`);
+      this.#countError(sub, `HTTP_${status}`);
       // The close event counts the failure.
       sub.socket?.destroy();
       return;
@@ -406,7 +409,7 @@ export class SubscriberPool {
     const now = monotonicMicros();
     for (const sub of this.#connecting) {
       if (now - sub.startedUs > limitUs) {
-        this.#countError("TIMEOUT");
+        this.#countError(sub, "TIMEOUT");
         sub.socket?.destroy();
       }
     }
@@ -425,6 +428,7 @@ export class SubscriberPool {
     this.#phaseReconnects = 0;
     this.#phaseFailedReconnects = 0;
     this.#phaseDropped = 0;
+    this.#reconnectErrors = {};
   }
 
   #owed(final: readonly number[]): number {
@@ -491,6 +495,7 @@ export class SubscriberPool {
       reconnects: this.#phaseReconnects,
       failedReconnects: this.#phaseFailedReconnects,
       reconnectLatency: this.#reconnectLatency.toJSON(),
+      reconnectErrors: { ...this.#reconnectErrors },
       verify,
       eventLoopDelayP99Ms: loopDelayP99Ms,
     };

@@ -22,6 +22,7 @@ prints what it measured. Stops by itself; closes every socket it opened.
 
 Scenarios:
   idle      N subscribers held H seconds: connect rate, failures, server RSS per connection
+            (start the server fresh for this one: RSS left by an earlier run skews it)
   fanout    S subscribers on one topic, R events/s for T seconds: deliveries/s, loss,
             duplicates, reordering, latency p50/p90/p99/max, server CPU per delivery
   publish   keep-alive POSTs as fast as the server answers over K connections, with

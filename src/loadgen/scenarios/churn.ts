@@ -47,6 +47,7 @@ export async function runChurn(session: BenchSession): Promise<ScenarioOutcome> 
         targetRatePerSec: options.reconnectRate,
         reconnects: phase.totals.reconnects,
         failedReconnects: phase.totals.failedReconnects,
+        errors: phase.totals.reconnectErrors,
         ratePerSec: seconds > 0 ? phase.totals.reconnects / seconds : 0,
         reconnectLatency: summarizeLatency(phase.totals.reconnectLatency),
       },
