@@ -190,9 +190,15 @@ export class BenchSession {
       });
     }
     const group = await WorkerGroup.start(configs);
-    const session = new BenchSession(options, hooks, group, serverPids, topicPrefix);
-    session.#startProgress();
-    return session;
+    try {
+      const session = new BenchSession(options, hooks, group, serverPids, topicPrefix);
+      session.#startProgress();
+      return session;
+    } catch (error) {
+      // Live workers would keep this process alive after the error: end them.
+      group.kill();
+      throw error;
+    }
   }
 
   /** The name of topic `index`. */

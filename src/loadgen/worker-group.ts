@@ -204,6 +204,7 @@ export class WorkerGroup {
     } catch {
       this.kill();
     }
+    this.#release();
     return this.stats();
   }
 
@@ -211,6 +212,15 @@ export class WorkerGroup {
   kill(): void {
     for (const worker of this.#workers) {
       if (worker.isAlive) worker.child.kill("SIGKILL");
+    }
+    this.#release();
+  }
+
+  /** Lets this process exit whatever state the workers are in: a finished run holds nothing. */
+  #release(): void {
+    for (const { child } of this.#workers) {
+      child.channel?.unref();
+      child.unref();
     }
   }
 }
