@@ -9,15 +9,20 @@
  * For each mode it starts `node dist/src/cli/main.js serve --port P --log-level warn` as a
  * child process (the same node as this script), warms it up with a few hundred subscribers and
  * lets them go, reads VmRSS from /proc/<pid>/status and the V8 heap from /metrics, opens
- * CONNECTIONS idle subscribers (raw sockets spread over 127.0.0.1 to 127.0.0.4), waits SETTLE_MS,
- * reads both again, and prints the difference per subscriber. An idle server allocates nothing,
- * so V8 may never collect the garbage of the handshakes: the "as is" columns count it, the
- * "after GC" columns are read after a full collection, which the server runs on SIGUSR2 (the
- * script starts it with `--expose-gc` and a one-line `--import` for that; the baseline is read
- * after one too). Sized by env: CONNECTIONS
- * (default 18000: the open-files limit is a hard 20,000 per process, for this script as for the
- * server), SETTLE_MS (default 5000), MODES (default `on,off`), TOPICS (default 1: subscriber i
- * takes topic `idle-<i % TOPICS>`). Loopback only; it stops the server it started, by its PID.
+ * CONNECTIONS idle subscribers (raw sockets spread over 127.0.0.1 to 127.0.0.4) in two halves,
+ * waits SETTLE_MS after each, reads both again, and prints the difference per subscriber.
+ *
+ * An idle server allocates nothing, so V8 may never collect the garbage of the handshakes: the
+ * "as is" columns count it, the "after GC" columns are read after a full collection, which the
+ * server runs on SIGUSR2 (the script starts it with `--expose-gc` and a one-line `--import` for
+ * that; the baseline is read after one too). The "marginal" columns are the cost of the second
+ * half alone (after a GC at the middle and at the end): they leave out what does not grow with
+ * the count, such as V8's young generation growing to its working size.
+ *
+ * Sized by env: CONNECTIONS (default 18000: the open-files limit is a hard 20,000 per process,
+ * for this script as for the server), SETTLE_MS (default 5000), MODES (default `on,off`),
+ * TOPICS (default 1: subscriber i takes topic `idle-<i % TOPICS>`). Loopback only; it stops the
+ * server it started, by its PID.
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -49,8 +54,12 @@ interface Result {
   readonly mode: string;
   readonly established: number;
   readonly failed: number;
+  /** Subscribers opened after `middle`. */
+  readonly secondHalf: number;
   /** After a full GC, with no subscriber. */
   readonly before: Sample;
+  /** After a full GC, with the first half of the subscribers. */
+  readonly middle: Sample;
   /** With the subscribers, SETTLE_MS after the last one came. */
   readonly after: Sample;
   /** The same, after a full GC. */
@@ -228,7 +237,15 @@ async function measure(mode: string): Promise<Result> {
     child.kill("SIGUSR2");
     await sleep(GC_SETTLE_MS);
     const before = await sample(child.pid!, port);
-    const { sockets, failed } = await openSubscribers(port, CONNECTIONS);
+    const half = Math.floor(CONNECTIONS / 2);
+    const first = await openSubscribers(port, half);
+    await sleep(SETTLE_MS);
+    child.kill("SIGUSR2");
+    await sleep(GC_SETTLE_MS);
+    const middle = await sample(child.pid!, port);
+    const second = await openSubscribers(port, CONNECTIONS - half);
+    const sockets = [...first.sockets, ...second.sockets];
+    const failed = first.failed + second.failed;
     process.stderr.write(`  ${sockets.length} open, ${failed} failed\n`);
     await sleep(SETTLE_MS);
     const after = await sample(child.pid!, port);
@@ -236,7 +253,16 @@ async function measure(mode: string): Promise<Result> {
     await sleep(GC_SETTLE_MS);
     const afterGc = await sample(child.pid!, port);
     await closeAll(sockets);
-    return { mode, established: sockets.length, failed, before, after, afterGc };
+    return {
+      mode,
+      established: sockets.length,
+      failed,
+      secondHalf: second.sockets.length,
+      before,
+      middle,
+      after,
+      afterGc,
+    };
   } finally {
     await stopServer(child);
   }
@@ -248,18 +274,24 @@ function kib(bytes: number): string {
 
 function report(results: readonly Result[]): void {
   console.log(
-    `\nidle footprint: node ${process.version}, ${CONNECTIONS} subscribers, settle ${SETTLE_MS} ms, ${TOPICS} topic(s); per subscriber above the empty baseline`,
+    `\nidle footprint: node ${process.version}, ${CONNECTIONS} subscribers, settle ${SETTLE_MS} ms, ${TOPICS} topic(s)`,
   );
   console.log(
-    "| takeover | established | failed | ssehub_connections | baseline RSS (MiB) | RSS as is (KiB) | RSS after GC (KiB) | heap as is (KiB) | heap after GC (KiB) |",
+    "KiB per subscriber above the empty baseline (as is; after a full GC), and the marginal cost of the second half (after GC at the middle and at the end)",
   );
-  console.log("|---|---|---|---|---|---|---|---|---|");
+  console.log(
+    "| takeover | established | failed | ssehub_connections | baseline RSS (MiB) | RSS as is | RSS after GC | RSS marginal | heap as is | heap after GC | heap marginal |",
+  );
+  console.log("|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of results) {
     const n = Math.max(1, r.established);
+    const m = Math.max(1, r.secondHalf);
     const per = (field: "rss" | "heapUsed", s: Sample): string =>
       kib((s[field] - r.before[field]) / n);
+    const marginal = (field: "rss" | "heapUsed"): string =>
+      kib((r.afterGc[field] - r.middle[field]) / m);
     console.log(
-      `| ${r.mode} | ${r.established} | ${r.failed} | ${r.after.connections} | ${(r.before.rss / 2 ** 20).toFixed(1)} | ${per("rss", r.after)} | ${per("rss", r.afterGc)} | ${per("heapUsed", r.after)} | ${per("heapUsed", r.afterGc)} |`,
+      `| ${r.mode} | ${r.established} | ${r.failed} | ${r.after.connections} | ${(r.before.rss / 2 ** 20).toFixed(1)} | ${per("rss", r.after)} | ${per("rss", r.afterGc)} | ${marginal("rss")} | ${per("heapUsed", r.after)} | ${per("heapUsed", r.afterGc)} | ${marginal("heapUsed")} |`,
     );
   }
 }

@@ -38,7 +38,7 @@
  * `ssehub_connections`) counts the socket until it closes, as before.
  * @module
  */
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { type IncomingMessage, type Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { Socket } from "node:net";
 import type { Subscription } from "../hub/hub.js";
@@ -112,9 +112,7 @@ function detectFreeParser(): FreeParser | undefined {
       HTTPParser?: { prototype?: Record<string, unknown> };
     };
     const parser = common.HTTPParser?.prototype;
-    const response = (
-      createRequire(import.meta.url)("node:http") as { ServerResponse: { prototype: object } }
-    ).ServerResponse.prototype as Record<string, unknown>;
+    const response = ServerResponse.prototype as unknown as Record<string, unknown>;
     const socket = Socket.prototype as unknown as Record<string, unknown>;
     const usable =
       typeof common.freeParser === "function" &&
@@ -147,7 +145,8 @@ function isEnabled(): boolean {
 /**
  * True when the stream of `req` may be taken over from node:http (see the module comment for
  * the conditions). Checks the request as it stands in the request listener; takeOverSocket
- * checks again once node:http has parsed everything that came with it.
+ * checks again once node:http has parsed everything that came with it, and looks for
+ * node:http's listeners then.
  */
 export function canTakeOver(req: IncomingMessage, res: ServerResponse): boolean {
   if (freeParser === undefined || !isEnabled()) return false;
@@ -162,8 +161,7 @@ export function canTakeOver(req: IncomingMessage, res: ServerResponse): boolean 
     typeof socket.server?.closeAllConnections === "function" &&
     socket._httpMessage === res &&
     !res.headersSent &&
-    socket.parser?.incoming === req &&
-    findHttpListeners(socket) !== undefined
+    socket.parser?.incoming === req
   );
 }
 

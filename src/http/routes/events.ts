@@ -136,6 +136,7 @@ async function streamOverSocket(
   const { hub, req, res, logger } = ctx;
   // The client left meanwhile: node:http cleans up, nobody to subscribe.
   if (req.socket.destroyed) return;
+  const head = takeoverHead(res);
   // A closed hub refuses the subscription; the public path answers that with a JSON error.
   const socket = hub.isClosed ? undefined : takeOverSocket(req, res);
   if (socket === undefined) {
@@ -144,7 +145,7 @@ async function streamOverSocket(
   }
   // The head and the hub's `retry:` line leave in one write.
   socket.cork();
-  socket.write(takeoverHead(res));
+  socket.write(head);
   const sink = new SocketSink(socket);
   let subscription: Subscription;
   try {
