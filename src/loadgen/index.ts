@@ -30,12 +30,7 @@ export type {
   ThresholdsSummary,
   VerifySummary,
 } from "./result.js";
-export {
-  csvHeader,
-  formatResultCsv,
-  formatResultText,
-  RESULT_SCHEMA,
-  summarizeLatency,
-} from "./result.js";
+export { RESULT_SCHEMA, summarizeLatency } from "./result.js";
+export { csvHeader, formatResultCsv, formatResultText } from "./result-format.js";
 export type { PublishBodyKind, Target, TargetName, TargetSpec } from "./targets.js";
 export { createTarget, isLoopbackHost, TARGET_NAMES } from "./targets.js";

@@ -18,12 +18,10 @@
  * @module
  */
 import { connect, type Socket } from "node:net";
-import { SseParser } from "../protocol/parse.js";
 import { Histogram } from "./histogram.js";
 import type { ConnectReport, PhaseReport, WorkerConfig, WorkerStats } from "./messages.js";
-import { monotonicMicros, parsePayload } from "./payload.js";
-import { SeqTracker } from "./seq-tracker.js";
-import { type ScanHandler, StreamScanner } from "./stream-scanner.js";
+import { monotonicMicros } from "./payload.js";
+import { CLOSED, CONNECTING, OPEN, Subscriber, type SubscriberHost } from "./subscriber.js";
 import { createTarget, type Target } from "./targets.js";
 
 /** Size of the read buffer shared by every socket of the pool. */
@@ -44,108 +42,13 @@ const MAX_PORT_ATTEMPTS = 64;
 /** Errors of a bind to a local port that is taken: the next port is tried. */
 const PORT_TAKEN = new Set(["EADDRINUSE", "EADDRNOTAVAIL"]);
 
-/** Subscriber states. */
-const IDLE = 0;
-const CONNECTING = 1;
-const OPEN = 2;
-const CLOSED = 3;
-
-/** Counts of the full parser beside the scanner, for one subscriber. */
-class Verifier {
-  readonly parser: SseParser;
-  events = 0;
-  foreign = 0;
-  seqSum = 0;
-
-  constructor() {
-    this.parser = new SseParser({
-      onEvent: (event) => {
-        const payload = parsePayload(event.data);
-        if (payload === undefined) {
-          this.foreign++;
-        } else {
-          this.events++;
-          this.seqSum += payload.seq;
-        }
-      },
-    });
-  }
-}
-
-/** One subscriber: its socket, scanner and sequence accounting. */
-class Subscriber implements ScanHandler {
-  readonly index: number;
-  readonly pool: SubscriberPool;
-  readonly scanner: StreamScanner;
-  readonly tracker: SeqTracker;
-  /** The first topic of this subscriber (`topic` mode). */
-  readonly topicBase: number;
-  readonly verifier: Verifier | undefined;
-  socket: Socket | undefined;
-  state = IDLE;
-  /** Set once a first 200 arrived. */
-  wasOpen = false;
-  /** Counted in the current phase. */
-  inPhase = false;
-  /** Closed by us on purpose: its close event is not a drop. */
-  closing = false;
-  startedUs = 0;
-  /** The last connect failed because its local port was taken. */
-  portTaken = false;
-  /** Ports tried in a row for the current connect. */
-  portAttempts = 0;
-  /** The scanner's own counts, compared with the verifier's. */
-  events = 0;
-  foreign = 0;
-  seqSum = 0;
-
-  constructor(
-    pool: SubscriberPool,
-    index: number,
-    slots: number,
-    topicBase: number,
-    verify: boolean,
-  ) {
-    this.pool = pool;
-    this.index = index;
-    this.topicBase = topicBase;
-    this.tracker = new SeqTracker(slots);
-    this.verifier = verify ? new Verifier() : undefined;
-    const verifier = this.verifier;
-    this.scanner = new StreamScanner(this, {
-      trackIds: pool.config.trackIds,
-      tap: verifier === undefined ? undefined : (bytes) => verifier.parser.feed(bytes),
-    });
-  }
-
-  onHead(status: number): void {
-    this.pool.onHead(this, status);
-  }
-
-  onEvent(stream: number, seq: number, sentUs: number): void {
-    const slot = this.pool.slotOf(this, stream);
-    if (slot < 0) {
-      this.onForeignEvent();
-      return;
-    }
-    this.events++;
-    this.seqSum += seq;
-    this.tracker.record(slot, seq);
-    this.pool.recordDelivery(sentUs);
-  }
-
-  onForeignEvent(): void {
-    this.foreign++;
-    this.pool.foreign++;
-  }
-}
-
 /**
  * The subscribers of a worker and everything they count. The worker (worker.ts) drives it
  * from the controller's messages.
  */
-export class SubscriberPool {
+export class SubscriberPool implements SubscriberHost {
   readonly config: WorkerConfig;
+  readonly trackIds: boolean;
   readonly #target: Target;
   readonly #subscribers: Subscriber[] = [];
   readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
@@ -184,6 +87,7 @@ export class SubscriberPool {
 
   constructor(config: WorkerConfig) {
     this.config = config;
+    this.trackIds = config.trackIds;
     this.#target = createTarget(config.target);
     this.#nextPort = config.sourceAddresses.map(() => FIRST_PORT + config.workerIndex);
     const slots = config.streamMode === "all" ? config.streams : config.topicsPerSubscriber;

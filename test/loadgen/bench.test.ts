@@ -7,13 +7,8 @@ import { spawn } from "node:child_process";
 import { describe, type TestContext, test } from "node:test";
 import { createServer } from "../../src/http/server.js";
 import { runBench } from "../../src/loadgen/bench.js";
-import {
-  type BenchResult,
-  csvHeader,
-  formatResultCsv,
-  formatResultText,
-  RESULT_SCHEMA,
-} from "../../src/loadgen/result.js";
+import { type BenchResult, RESULT_SCHEMA } from "../../src/loadgen/result.js";
+import { csvHeader, formatResultCsv, formatResultText } from "../../src/loadgen/result-format.js";
 
 async function startHub(t: TestContext): Promise<string> {
   const server = createServer({ host: "127.0.0.1", port: 0, logLevel: "silent" });

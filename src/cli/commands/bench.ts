@@ -7,12 +7,8 @@ import { parseArgs } from "node:util";
 import { isSsehubError } from "../../errors.js";
 import { runBench } from "../../loadgen/bench.js";
 import { type BenchOptions, DEFAULTS, SCENARIOS } from "../../loadgen/bench-options.js";
-import {
-  csvHeader,
-  formatResultCsv,
-  formatResultText,
-  type ScenarioName,
-} from "../../loadgen/result.js";
+import type { ScenarioName } from "../../loadgen/result.js";
+import { csvHeader, formatResultCsv, formatResultText } from "../../loadgen/result-format.js";
 import { type PublishBodyKind, TARGET_NAMES, type TargetName } from "../../loadgen/targets.js";
 
 const USAGE = `Usage: ssehub bench <scenario> [options]
