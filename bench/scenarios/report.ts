@@ -392,8 +392,19 @@ async function main(): Promise<void> {
       }
       results.set(key, list);
     }
+    // Written after every target, so that a long session keeps what it measured so far.
+    writeReport(values.out, runs, started, targets, cases, results);
   }
+}
 
+function writeReport(
+  out: string,
+  runs: number,
+  started: Date,
+  targets: readonly Target[],
+  cases: readonly Case[],
+  results: ReadonlyMap<string, BenchJson[]>,
+): void {
   const lines: string[] = [
     "# Benchmarks",
     "",
@@ -438,8 +449,8 @@ async function main(): Promise<void> {
     }
     lines.push("");
   }
-  writeFileSync(values.out, `${lines.join("\n")}\n`);
-  console.error(`Wrote ${values.out}`);
+  writeFileSync(out, `${lines.join("\n")}\n`);
+  console.error(`Wrote ${out}`);
 }
 
 await main();
