@@ -518,7 +518,8 @@ function writeReport(
     lines.push("");
   }
   // --append adds the cases of this run to a page an earlier run wrote (a run of other cases).
-  const base = append ? (appendBase ??= readFileSync(out, "utf8")) : `${header.join("\n")}\n`;
+  if (append && appendBase === undefined) appendBase = readFileSync(out, "utf8");
+  const base = append ? appendBase! : `${header.join("\n")}\n`;
   writeFileSync(out, `${base}${lines.join("\n")}\n`);
   console.error(`Wrote ${out}`);
 }
