@@ -10,7 +10,7 @@
  * Needs the peers installed (see bench/README.md). Loopback only; every server it starts is
  * stopped by its PID or its own stop script.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -400,9 +400,10 @@ function ratio(ours: number | null, theirs: number | null, better: Figure["bette
 function machineSection(): string {
   const run = (cmd: string, args: string[]): string => {
     try {
-      return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
-        .trim()
-        .split("\n")[0]!;
+      // nginx -v prints its version on stderr.
+      const output = spawnSync(cmd, args, { encoding: "utf8" });
+      if (output.error !== undefined) throw output.error;
+      return `${output.stdout}${output.stderr}`.trim().split("\n")[0]!;
     } catch (error) {
       const stderr = (error as { stderr?: string }).stderr?.trim();
       return stderr?.split("\n")[0] ?? "not found";
