@@ -7,6 +7,8 @@
  *   npm run build && node dist/bench/scenarios/report.js [--runs 3] [--targets a,b] [--cases a,b]
  *       [--out docs/BENCHMARKS.md] [--append]
  *
+ * --append keeps the page of an earlier run and replaces only the sections of the cases run now.
+ *
  * Needs the peers installed (see bench/README.md). Loopback only; every server it starts is
  * stopped by its PID or its own stop script.
  */
@@ -183,7 +185,7 @@ const CASES: readonly Case[] = [
       "1000",
       "--ladder",
       "--rate",
-      "500",
+      "25",
       "--ladder-factor",
       "2",
       "--ladder-steps",
@@ -211,7 +213,7 @@ const CASES: readonly Case[] = [
       "10000",
       "--ladder",
       "--rate",
-      "50",
+      "5",
       "--ladder-factor",
       "2",
       "--ladder-steps",
@@ -519,7 +521,17 @@ function writeReport(
     lines.push("");
   }
   // --append adds the cases of this run to a page an earlier run wrote (a run of other cases).
-  if (append && appendBase === undefined) appendBase = readFileSync(out, "utf8");
+  if (append && appendBase === undefined) {
+    // The cases of this run replace their sections of the earlier page.
+    let page = readFileSync(out, "utf8");
+    for (const testCase of cases) {
+      const start = page.indexOf(`## ${testCase.title}\n`);
+      if (start === -1) continue;
+      const next = page.indexOf("\n## ", start + 1);
+      page = page.slice(0, start) + (next === -1 ? "" : page.slice(next + 1));
+    }
+    appendBase = page;
+  }
   const base = append ? appendBase! : `${header.join("\n")}\n`;
   writeFileSync(out, `${base}${lines.join("\n")}\n`);
   console.error(`Wrote ${out}`);
