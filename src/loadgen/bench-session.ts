@@ -19,13 +19,10 @@ import {
 } from "./proc-stats.js";
 import type { Publisher, PublishReport } from "./publisher.js";
 import type {
-  ChurnSummary,
+  BenchResult,
   ConnectionsSummary,
   DeliverySummary,
-  LadderSummary,
-  LatencySummary,
   LoadgenSummary,
-  PublishSummary,
   ServerSummary,
   VerifySummary,
 } from "./result.js";
@@ -47,16 +44,10 @@ export interface BenchHooks {
 }
 
 /** What a scenario measured: the sections of the result that depend on the scenario. */
-export interface ScenarioOutcome {
-  readonly delivery: DeliverySummary | null;
-  readonly latency: LatencySummary | null;
-  readonly publish: PublishSummary | null;
-  readonly churn: ChurnSummary | null;
-  readonly ladder: LadderSummary | null;
-  readonly server: ServerSummary | null;
-  readonly loadgen: LoadgenSummary;
-  readonly verify: VerifySummary | null;
-}
+export type ScenarioOutcome = Pick<
+  BenchResult,
+  "delivery" | "latency" | "publish" | "churn" | "ladder" | "server" | "loadgen" | "verify"
+>;
 
 /** The server and the load tool, read at one moment. */
 export interface WindowSample {
