@@ -1,21 +1,30 @@
 /**
  * Generates docs/BENCHMARKS.md from runs: starts each target (ssehub in one process, ssehub
- * with --workers 2, nginx+nchan, better-sse), runs every case of `ssehub bench` against it
- * `--runs` times, and writes the medians side by side with the ratios to the peers, with the
- * machine and the exact commands. Nothing in the page is written by hand.
+ * with --workers 2, nginx+nchan, better-sse, ssehub on Redis with one node and with two), runs
+ * every case of `ssehub bench` against it `--runs` times, and writes the medians side by side
+ * with the ratios to the peers, with the machine and the exact commands. Nothing in the page is
+ * written by hand.
  *
  *   npm run build && node dist/bench/scenarios/report.js [--runs 3] [--targets a,b] [--cases a,b]
  *       [--out docs/BENCHMARKS.md] [--append]
  *
- * --append keeps the page of an earlier run and replaces only the sections of the cases run now.
+ * --append keeps the page of an earlier run and replaces only what this run measured: the rows
+ * of the targets run now in the sections of the cases run now (rows of other targets stay, and
+ * the ratios are computed again from the figures in the page), and their lines in the list of
+ * targets. `--targets ssehub-redis-1,ssehub-redis-2 --append` adds the Redis targets to a page.
  *
- * Needs the peers installed (see bench/README.md). Loopback only; every server it starts is
- * stopped by its PID or its own stop script.
+ * Needs the peers installed (see bench/README.md) and, for the Redis targets, Debian's
+ * redis-server: the report starts its own on 127.0.0.1:6390, without persistence, in a
+ * temporary folder. Loopback only; every server it starts is stopped by its PID or its own stop
+ * script.
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import os from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
@@ -25,12 +34,53 @@ let appendBase: string | undefined;
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const MAIN = `${ROOT}dist/src/cli/main.js`;
 
+/** A target started for a run. */
+interface Started {
+  readonly stop: () => Promise<void>;
+  /** The processes to measure (`--server-pid`); default: those listening on the ports. */
+  readonly serverPids?: readonly number[];
+}
+
 interface Target {
   readonly name: string;
   readonly label: string;
   readonly adapter: string;
-  readonly port: number;
-  start(): Promise<() => Promise<void>>;
+  /** The ports of its URLs on 127.0.0.1, in order: the first takes the publishes. */
+  readonly ports: readonly number[];
+  /** How it runs, for the page's list of targets. */
+  readonly note?: string;
+  start(): Promise<Started>;
+}
+
+/** The port of the redis-server that the Redis targets start for every run. */
+const REDIS_PORT = 6390;
+
+/** Ends `child` (SIGTERM, by its PID) and waits until it has exited. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, "exit");
+  child.kill("SIGTERM");
+  await exited;
+}
+
+/** Starts `ssehub serve` on `port` with `extraArgs`; resolves once it answers `readyPath`. */
+async function startServe(
+  port: number,
+  extraArgs: readonly string[],
+  readyPath = "/",
+): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [MAIN, "serve", "--port", String(port), "--log-level", "warn", ...extraArgs],
+    { stdio: "ignore" },
+  );
+  try {
+    await waitForPort(port, child, readyPath);
+  } catch (error) {
+    await stopChild(child);
+    throw error;
+  }
+  return child;
 }
 
 /** Starts `ssehub serve` and waits for it to listen; returns its stop. */
@@ -39,27 +89,147 @@ function ssehubTarget(name: string, label: string, port: number, workers: number
     name,
     label,
     adapter: "ssehub",
-    port,
+    ports: [port],
     async start() {
-      const child = spawn(
-        process.execPath,
-        [
-          MAIN,
-          "serve",
-          "--port",
-          String(port),
-          "--log-level",
-          "warn",
-          "--workers",
-          String(workers),
-        ],
-        { stdio: "ignore" },
-      );
-      await waitForPort(port, child);
-      return async () => {
-        child.kill("SIGTERM");
-        if (child.exitCode === null) await once(child, "exit");
+      const child = await startServe(port, ["--workers", String(workers)]);
+      return { stop: () => stopChild(child) };
+    },
+  };
+}
+
+/** True when something on 127.0.0.1:`port` accepts a TCP connection. */
+function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** True when the Redis on 127.0.0.1:`port` answers PING. */
+function redisAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    let text = "";
+    const done = (answer: boolean): void => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once("connect", () => socket.write("PING\r\n"));
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+      if (text.includes("\r\n")) done(text.startsWith("+PONG"));
+    });
+    socket.once("error", () => done(false));
+  });
+}
+
+/**
+ * Starts Debian's redis-server on 127.0.0.1:`port`, without persistence, in a temporary folder;
+ * returns its PID and its stop (by that PID, then the folder goes). Refuses a port already in
+ * use: the figures must come from the Redis the report started.
+ */
+async function startRedis(port: number): Promise<{ pid: number; stop: () => Promise<void> }> {
+  if (await isListening(port)) {
+    throw new Error(
+      `Something already listens on 127.0.0.1:${port}: the report starts its own redis-server there`,
+    );
+  }
+  const dir = mkdtempSync(join(os.tmpdir(), "ssehub-bench-redis-"));
+  const child = spawn(
+    process.env.REDIS_SERVER ?? "redis-server",
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+    ],
+    { stdio: "ignore" },
+  );
+  const stop = async (): Promise<void> => {
+    await stopChild(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const failed = new Promise<never>((_, reject) => {
+    child.once("error", (error) =>
+      reject(
+        new Error(
+          `Cannot start redis-server (${error.message}): apt-get install -y redis-server, or set REDIS_SERVER`,
+        ),
+      ),
+    );
+  });
+  try {
+    await Promise.race([waitForRedis(port, child), failed]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { pid: child.pid!, stop };
+}
+
+async function waitForRedis(port: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`redis-server on port ${port} exited with ${child.exitCode}`);
+    }
+    if (await redisAnswers(port)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`redis-server does not answer on port ${port} after 15 s`);
+}
+
+/**
+ * ssehub on Redis: a redis-server of its own on REDIS_PORT, then one `ssehub serve --redis`
+ * node per port, all with one fresh key prefix, each waited for until /readyz answers 200 (it
+ * has joined Redis). The server figures add up the nodes and redis-server.
+ */
+function redisTarget(name: string, label: string, ports: readonly number[]): Target {
+  const nodes = ports.length === 1 ? "one node" : `${ports.length} nodes`;
+  return {
+    name,
+    label,
+    adapter: "ssehub",
+    ports,
+    note:
+      `${nodes} of \`ssehub serve --redis redis://127.0.0.1:${REDIS_PORT}\` and Debian's ` +
+      `redis-server on 127.0.0.1:${REDIS_PORT} (no persistence), started for every run; ` +
+      "server CPU and RSS add up the nodes and redis-server",
+    async start() {
+      const redis = await startRedis(REDIS_PORT);
+      // A fresh prefix per run: no key of an earlier run is read.
+      const prefix = `bench${randomBytes(4).toString("hex")}`;
+      const children: ChildProcess[] = [];
+      const stop = async (): Promise<void> => {
+        for (const child of children) await stopChild(child);
+        await redis.stop();
       };
+      try {
+        for (const port of ports) {
+          children.push(
+            await startServe(
+              port,
+              ["--redis", `redis://127.0.0.1:${REDIS_PORT}`, "--redis-prefix", prefix],
+              "/readyz",
+            ),
+          );
+        }
+      } catch (error) {
+        await stop();
+        throw error;
+      }
+      return { stop, serverPids: [...children.map((child) => child.pid!), redis.pid] };
     },
   };
 }
@@ -70,12 +240,14 @@ function scriptTarget(name: string, label: string, dir: string, port: number): T
     name,
     label,
     adapter: name,
-    port,
+    ports: [port],
     async start() {
       execFileSync(`${ROOT}bench/peers/${dir}/start.sh`, [String(port)], { stdio: "ignore" });
       await waitForPort(port);
-      return async () => {
-        execFileSync(`${ROOT}bench/peers/${dir}/stop.sh`, [String(port)], { stdio: "ignore" });
+      return {
+        stop: async () => {
+          execFileSync(`${ROOT}bench/peers/${dir}/stop.sh`, [String(port)], { stdio: "ignore" });
+        },
       };
     },
   };
@@ -86,7 +258,14 @@ const TARGETS: readonly Target[] = [
   ssehubTarget("ssehub-w2", "ssehub --workers 2", 8091, 2),
   scriptTarget("nchan", "nginx + nchan (2 workers)", "nchan", 8081),
   scriptTarget("better-sse", "better-sse (node:http)", "better-sse", 8082),
+  redisTarget("ssehub-redis-1", "ssehub + Redis (1 node)", [8093]),
+  redisTarget("ssehub-redis-2", "ssehub + Redis (2 nodes)", [8093, 8094]),
 ];
+
+/** The peers, each compared with ssehub (1 process) as "ssehub vs <name>". */
+const PEERS: readonly string[] = ["nchan", "better-sse"];
+/** The Redis targets, each compared with ssehub (1 process): what Redis costs. */
+const REDIS_TARGETS: readonly string[] = ["ssehub-redis-1", "ssehub-redis-2"];
 
 interface Case {
   readonly name: string;
@@ -290,40 +469,50 @@ const CASES: readonly Case[] = [
   },
 ];
 
-async function waitForPort(port: number, child?: ChildProcess): Promise<void> {
+/** Waits until the server on `port` answers `path` (any answer, or 200 for /readyz). */
+async function waitForPort(port: number, child?: ChildProcess, path = "/"): Promise<void> {
   const deadline = Date.now() + 15_000;
+  const needOk = path !== "/";
   while (Date.now() < deadline) {
     if (child !== undefined && child.exitCode !== null) {
       throw new Error(`The server on port ${port} exited with ${child.exitCode}`);
     }
     try {
-      const response = await fetch(`http://127.0.0.1:${port}/`, {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`, {
         signal: AbortSignal.timeout(500),
       });
       await response.body?.cancel();
-      return;
+      if (!needOk || response.ok) return;
     } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // not listening yet
     }
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`Nothing listens on port ${port} after 15 s`);
+  throw new Error(`Nothing answers ${path} on port ${port} after 15 s`);
 }
 
+/** The arguments of `ssehub bench` for a case against a target, as the page shows them. */
 function benchArgs(target: Target, testCase: Case): string[] {
   return [
     "bench",
     ...testCase.args,
     "--target",
     target.adapter,
-    "--url",
-    `http://127.0.0.1:${target.port}`,
+    ...target.ports.flatMap((port) => ["--url", `http://127.0.0.1:${port}`]),
   ];
 }
 
-async function runBench(target: Target, testCase: Case): Promise<BenchJson | null> {
-  const child = spawn(process.execPath, [MAIN, ...benchArgs(target, testCase), "--json"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+async function runBench(
+  target: Target,
+  testCase: Case,
+  serverPids: readonly number[] | undefined,
+): Promise<BenchJson | null> {
+  const pidArgs = (serverPids ?? []).flatMap((pid) => ["--server-pid", String(pid)]);
+  const child = spawn(
+    process.execPath,
+    [MAIN, ...benchArgs(target, testCase), ...pidArgs, "--json"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
@@ -411,13 +600,13 @@ async function main(): Promise<void> {
       const list: BenchJson[] = [];
       for (let run = 0; run < runs; run++) {
         // A fresh server for every run, so that no run inherits another's memory or topics.
-        const stop = await target.start();
+        const running = await target.start();
         try {
           console.error(`${key} run ${run + 1}/${runs}`);
-          const result = await runBench(target, testCase);
+          const result = await runBench(target, testCase, running.serverPids);
           if (result !== null) list.push(result);
         } finally {
-          await stop();
+          await running.stop();
         }
       }
       results.set(key, list);
@@ -425,6 +614,164 @@ async function main(): Promise<void> {
     // Written after every target, so that a long session keeps what it measured so far.
     writeReport(values.out, runs, started, targets, cases, results, values.append);
   }
+}
+
+/** One row of a case's table: a target's medians, measured now or kept from the page. */
+interface Row {
+  readonly label: string;
+  readonly runs: number;
+  /** The medians (read back from the page for a kept row: as rounded as it shows them). */
+  readonly values: readonly (number | null)[];
+  readonly cells: readonly string[];
+  /** Measured by this run (else kept from the page). */
+  readonly measured: boolean;
+}
+
+/** A cell of the page back to a number: `1,234.5` -> 1234.5; `n/a` and empty -> null. */
+function parseCell(cell: string): number | null {
+  const value = Number(cell.replaceAll(",", ""));
+  return cell === "" || cell === "n/a" || !Number.isFinite(value) ? null : value;
+}
+
+/**
+ * The table of a case section of the page: the target rows by label, and the ratio lines
+ * whole by their first cell (`ssehub vs nchan`).
+ */
+function tableOfSection(section: string): { rows: Map<string, Row>; ratios: Map<string, string> } {
+  const rows = new Map<string, Row>();
+  const ratios = new Map<string, string>();
+  for (const line of section.split("\n")) {
+    if (!line.startsWith("| ") || !line.endsWith(" |")) continue;
+    const [first = "", ...cells] = line.slice(2, -2).split(" | ");
+    const match = /^(.*) \((\d+) runs\)$/.exec(first);
+    if (match === null) {
+      ratios.set(first, line);
+      continue;
+    }
+    rows.set(match[1]!, {
+      label: match[1]!,
+      runs: Number(match[2]),
+      values: cells.map(parseCell),
+      cells,
+      measured: false,
+    });
+  }
+  return { rows, ratios };
+}
+
+/** Where the section under `heading` (`## ...`) of `page` starts and ends, or undefined. */
+function sectionOf(page: string, heading: string): { start: number; end: number } | undefined {
+  let start = 0;
+  if (!page.startsWith(`${heading}\n`)) {
+    const at = page.indexOf(`\n${heading}\n`);
+    if (at === -1) return undefined;
+    start = at + 1;
+  }
+  const next = page.indexOf("\n## ", start + 1);
+  return { start, end: next === -1 ? page.length : next + 1 };
+}
+
+/**
+ * The section of one case: the command, then a row per target (those run now from `results`,
+ * the others kept from `old`, the same section of an earlier page), then the ratios.
+ */
+function caseSection(
+  testCase: Case,
+  ranTargets: readonly Target[],
+  results: ReadonlyMap<string, BenchJson[]>,
+  old: string | undefined,
+): string {
+  const { rows: kept, ratios: keptRatios } =
+    old === undefined
+      ? { rows: new Map<string, Row>(), ratios: new Map<string, string>() }
+      : tableOfSection(old);
+  const ran = new Set(ranTargets.map((t) => t.name));
+  const rows = new Map<string, Row>();
+  for (const target of TARGETS) {
+    if (ran.has(target.name)) {
+      const list = results.get(`${target.name} ${testCase.name}`) ?? [];
+      const values = testCase.figures.map((figure) =>
+        median(list.map((r) => figure.read(r) ?? Number.NaN)),
+      );
+      const cells = values.map((value, i) => format(value, testCase.figures[i]!.digits ?? 0));
+      rows.set(target.name, {
+        label: target.label,
+        runs: list.length,
+        values,
+        cells,
+        measured: true,
+      });
+    } else {
+      const row = kept.get(target.label);
+      if (row !== undefined) rows.set(target.name, row);
+    }
+  }
+  const known = new Set(TARGETS.map((t) => t.label));
+  // Rows of targets this version no longer has stay, without ratios.
+  for (const row of kept.values()) if (!known.has(row.label)) rows.set(row.label, row);
+
+  const shown = TARGETS.find((t) => rows.has(t.name)) ?? ranTargets[0]!;
+  const lines: string[] = [`## ${testCase.title}`, ""];
+  lines.push("```sh", `ssehub ${benchArgs(shown, testCase).slice(1).join(" ")}`, "```", "");
+  const header = ["target", ...testCase.figures.map((f) => f.label)];
+  lines.push(`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`);
+  for (const row of rows.values()) {
+    lines.push(`| ${row.label} (${row.runs} runs) | ${row.cells.join(" | ")} |`);
+  }
+  const ratioLine = (first: Row, second: Row, name: string): string => {
+    // Between two rows kept from the page, the line it had: its figures were not rounded.
+    const keptLine = keptRatios.get(name);
+    if (!first.measured && !second.measured && keptLine !== undefined) return keptLine;
+    const cells = testCase.figures.map((f, i) =>
+      ratio(first.values[i] ?? null, second.values[i] ?? null, f.better),
+    );
+    return `| ${name} | ${cells.join(" | ")} |`;
+  };
+  const ours = rows.get("ssehub");
+  if (ours !== undefined) {
+    for (const peer of PEERS) {
+      const theirs = rows.get(peer);
+      if (theirs !== undefined) lines.push(ratioLine(ours, theirs, `ssehub vs ${peer}`));
+    }
+    for (const name of REDIS_TARGETS) {
+      const redis = rows.get(name);
+      if (redis !== undefined) {
+        lines.push(ratioLine(redis, ours, `${redis.label} vs ${ours.label}`));
+      }
+    }
+  }
+  lines.push("");
+  return lines.join("\n");
+}
+
+/** The `## Targets` section: the targets listed, and how to read the ratios. */
+function targetsSection(listed: readonly Target[]): string {
+  const where = (t: Target): string => t.ports.map((port) => `127.0.0.1:${port}`).join(" and ");
+  const lines = [
+    "## Targets",
+    "",
+    ...listed.map(
+      (t) =>
+        `- **${t.label}** on ${where(t)} (\`--target ${t.adapter}\`${t.ports.length > 1 ? `, one \`--url\` per node` : ""})` +
+        (t.note === undefined ? "" : `: ${t.note}`),
+    ),
+    "",
+    "Ratios compare ssehub (1 process) with each peer; above 1x, ssehub is better on that figure.",
+  ];
+  if (listed.some((t) => REDIS_TARGETS.includes(t.name))) {
+    lines.push(
+      "",
+      "The Redis rows compare ssehub on Redis with ssehub (1 process), which orders and keeps " +
+        "its events in memory: above 1x the Redis target is better on that figure, below 1x the " +
+        "difference is what Redis costs (every publish goes through Redis, which gives the event " +
+        "its hub-wide id and keeps the history). With two nodes, the subscribers are spread " +
+        "over both (subscriber i on node i mod 2), events are published to the first node only " +
+        "and reach the second through Redis, and every churn reconnect resumes on the other " +
+        "node than the one it left.",
+    );
+  }
+  lines.push("");
+  return lines.join("\n");
 }
 
 function writeReport(
@@ -436,65 +783,50 @@ function writeReport(
   results: ReadonlyMap<string, BenchJson[]>,
   append: boolean,
 ): void {
-  const header: string[] = [
-    "# Benchmarks",
-    "",
-    "Generated by `node dist/bench/scenarios/report.js` " +
-      `(${runs} runs per figure, the median shown) on ${started.toISOString().slice(0, 10)}. ` +
-      "Do not edit by hand: run it again.",
-    "",
-    "## Machine",
-    "",
-    machineSection(),
-    "",
-    "## Targets",
-    "",
-    ...targets.map((t) => `- **${t.label}** on 127.0.0.1:${t.port} (\`--target ${t.adapter}\`)`),
-    "",
-    "Ratios compare ssehub (1 process) with each peer; above 1x, ssehub is better on that figure.",
-    "",
-  ];
-  const lines: string[] = [];
-  for (const testCase of cases) {
-    lines.push(`## ${testCase.title}`, "");
-    lines.push("```sh", `ssehub ${benchArgs(targets[0]!, testCase).slice(1).join(" ")}`, "```", "");
-    const header = ["target", ...testCase.figures.map((f) => f.label)];
-    lines.push(`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`);
-    const medians = new Map<string, (number | null)[]>();
-    for (const target of targets) {
-      const list = results.get(`${target.name} ${testCase.name}`) ?? [];
-      const row = testCase.figures.map((figure) =>
-        median(list.map((r) => figure.read(r) ?? Number.NaN)),
-      );
-      medians.set(target.name, row);
-      const cells = row.map((value, i) => format(value, testCase.figures[i]!.digits ?? 0));
-      lines.push(`| ${target.label} (${list.length} runs) | ${cells.join(" | ")} |`);
+  // --append builds on the page as it was before this run (read once, at the first write).
+  if (append && appendBase === undefined) appendBase = readFileSync(out, "utf8");
+  let page: string;
+  if (!append) {
+    const header: string[] = [
+      "# Benchmarks",
+      "",
+      "Generated by `node dist/bench/scenarios/report.js` " +
+        `(${runs} runs per figure, the median shown) on ${started.toISOString().slice(0, 10)}. ` +
+        "Do not edit by hand: run it again.",
+      "",
+      "## Machine",
+      "",
+      machineSection(),
+      "",
+      targetsSection(targets),
+    ];
+    const sections = cases.map((c) => caseSection(c, targets, results, undefined));
+    page = `${header.join("\n")}\n${sections.join("\n")}\n`;
+  } else {
+    page = appendBase!;
+    // The list of targets: those of the page, and those run now.
+    const targetsAt = sectionOf(page, "## Targets");
+    const listedBefore = targetsAt === undefined ? "" : page.slice(targetsAt.start, targetsAt.end);
+    const listed = TARGETS.filter(
+      (t) => targets.includes(t) || listedBefore.includes(`- **${t.label}**`),
+    );
+    if (targetsAt !== undefined) {
+      page = `${page.slice(0, targetsAt.start)}${targetsSection(listed)}\n${page.slice(targetsAt.end)}`;
     }
-    const ours = medians.get("ssehub");
-    for (const peer of ["nchan", "better-sse"]) {
-      const theirs = medians.get(peer);
-      if (ours === undefined || theirs === undefined) continue;
-      const cells = testCase.figures.map((f, i) =>
-        ratio(ours[i] ?? null, theirs[i] ?? null, f.better),
-      );
-      lines.push(`| ssehub vs ${peer} | ${cells.join(" | ")} |`);
-    }
-    lines.push("");
-  }
-  // --append adds the cases of this run to a page an earlier run wrote (a run of other cases).
-  if (append && appendBase === undefined) {
-    // The cases of this run replace their sections of the earlier page.
-    let page = readFileSync(out, "utf8");
     for (const testCase of cases) {
-      const start = page.indexOf(`## ${testCase.title}\n`);
-      if (start === -1) continue;
-      const next = page.indexOf("\n## ", start + 1);
-      page = page.slice(0, start) + (next === -1 ? "" : page.slice(next + 1));
+      const at = sectionOf(appendBase!, `## ${testCase.title}`);
+      const old = at === undefined ? undefined : appendBase!.slice(at.start, at.end);
+      const section = `${caseSection(testCase, targets, results, old)}\n`;
+      const now = sectionOf(page, `## ${testCase.title}`);
+      page =
+        now === undefined
+          ? `${page.replace(/\n*$/, "\n\n")}${section}`
+          : `${page.slice(0, now.start)}${section}${page.slice(now.end)}`;
     }
-    appendBase = page;
+    // As a page written whole: a blank line after the last table.
+    page = page.replace(/\n*$/, "\n\n");
   }
-  const base = append ? appendBase! : `${header.join("\n")}\n`;
-  writeFileSync(out, `${base}${lines.join("\n")}\n`);
+  writeFileSync(out, page);
   console.error(`Wrote ${out}`);
 }
 

@@ -11,6 +11,9 @@ import { createTarget, type PublishBodyKind, type TargetName, type TargetSpec } 
 /** The scenarios, in the order `--help` lists them. */
 export const SCENARIOS: readonly ScenarioName[] = ["idle", "fanout", "publish", "churn", "topics"];
 
+/** URLs one run spreads its subscribers over, at most. */
+const MAX_URLS = 64;
+
 /** Sockets one worker process holds at most: the open-files limit here is a hard 20,000. */
 export const MAX_SOCKETS_PER_PROCESS = 18_000;
 /**
@@ -59,13 +62,22 @@ export interface BenchOptions {
   readonly target?: TargetName | undefined;
   /** Base URL of the server; loopback only. @default "http://127.0.0.1:8080" */
   readonly url?: string | undefined;
+  /**
+   * Base URLs of several servers of one kind that share their events (the nodes of one hub on
+   * Redis), instead of `url`; loopback only. Subscriber i connects to `urls[i mod n]`, every
+   * reconnect moves a subscriber to the next URL, and the publishers publish to `urls[0]`.
+   */
+  readonly urls?: readonly string[] | undefined;
   /** custom target: subscribe URL template with `{topic}`. */
   readonly subscribeUrl?: string | undefined;
   /** custom target: publish URL template with `{topic}`. */
   readonly publishUrl?: string | undefined;
   /** custom target: publish body. @default "raw" */
   readonly publishBody?: PublishBodyKind | undefined;
-  /** Server processes to measure (their descendants too); default: those listening on the port. */
+  /**
+   * Server processes to measure (their descendants too); default: those listening on the port
+   * of any of the URLs.
+   */
   readonly serverPids?: readonly number[] | undefined;
   /** Subscribers to open. @default per scenario: 1000, 100, 10, 200, 1000 */
   readonly subscribers?: number | undefined;
@@ -112,7 +124,10 @@ export interface BenchOptions {
 /** BenchOptions with every default applied, checked. */
 export interface ResolvedBenchOptions {
   readonly scenario: ScenarioName;
+  /** The target of the first URL: the publishers publish there. */
   readonly target: TargetSpec;
+  /** One target per URL, in the order given; `targets[0]` is `target`. */
+  readonly targets: readonly TargetSpec[];
   readonly serverPids: readonly number[] | null;
   readonly subscribers: number;
   readonly holdSeconds: number;
@@ -162,6 +177,39 @@ function check(
 }
 
 /**
+ * One TargetSpec per URL of `input` (`url`, or `urls`, or the default). Throws
+ * SSEHUB_ERR_OPTIONS_INVALID when both are given, when `urls` is empty, too long or repeats a
+ * URL, or when a custom target (whose templates replace the URL) is given several.
+ */
+function targetsOf(input: BenchOptions): TargetSpec[] {
+  const name = input.target ?? DEFAULTS.target;
+  const fail = (why: string): never => {
+    throw new SsehubError(
+      "SSEHUB_ERR_OPTIONS_INVALID",
+      `Cannot run bench ${input.scenario}: ${why}`,
+    );
+  };
+  if (input.url !== undefined && input.urls !== undefined) {
+    fail("give url or urls, not both");
+  }
+  const urls = input.urls ?? [input.url ?? DEFAULTS.url];
+  if (urls.length === 0) fail("urls must hold at least one URL");
+  if (urls.length > MAX_URLS) fail(`urls must hold at most ${MAX_URLS} URLs, got ${urls.length}`);
+  const repeated = urls.find((url, i) => urls.indexOf(url) !== i);
+  if (repeated !== undefined) fail(`urls must differ: ${JSON.stringify(repeated)} is given twice`);
+  if (name === "custom" && urls.length > 1) {
+    fail("a custom target takes its URLs from --subscribe-url and --publish-url: give one url");
+  }
+  return urls.map((url) => ({
+    name,
+    url,
+    subscribeUrl: input.subscribeUrl,
+    publishUrl: input.publishUrl,
+    publishBody: input.publishBody,
+  }));
+}
+
+/**
  * Applies the defaults of `input.scenario` and checks every field. Throws one
  * SSEHUB_ERR_OPTIONS_INVALID naming every problem (and a non-loopback URL first of all).
  */
@@ -174,16 +222,15 @@ export function resolveBenchOptions(input: BenchOptions): ResolvedBenchOptions {
       `Cannot run scenario ${JSON.stringify(scenario)}: choose one of ${SCENARIOS.join(", ")}`,
     );
   }
-  const target: TargetSpec = {
-    name: input.target ?? DEFAULTS.target,
-    url: input.url ?? DEFAULTS.url,
-    subscribeUrl: input.subscribeUrl,
-    publishUrl: input.publishUrl,
-    publishBody: input.publishBody,
-  };
+  const targets = targetsOf(input);
+  const target = targets[0]!;
   // Throws for an unknown adapter or a URL off loopback, before anything else is looked at.
-  const adapter = createTarget(target);
+  const adapters = targets.map((spec) => createTarget(spec));
+  const adapter = adapters[0]!;
   const problems: string[] = [];
+  if (adapters.some((other) => other.subscribe.isIpv6 !== adapter.subscribe.isIpv6)) {
+    problems.push("urls must all be IPv4 (127.0.0.0/8) or all IPv6 (::1), not both");
+  }
 
   const subscribers = input.subscribers ?? defaults.subscribers;
   const topics = scenario === "topics" ? (input.topics ?? defaults.topics) : 1;
@@ -272,6 +319,7 @@ export function resolveBenchOptions(input: BenchOptions): ResolvedBenchOptions {
   return Object.freeze({
     scenario,
     target,
+    targets: Object.freeze(targets),
     serverPids,
     subscribers,
     holdSeconds,

@@ -148,12 +148,16 @@ export class BenchSession {
 
   /** Finds the server's processes, forks the workers, takes the server's baseline. */
   static async open(options: ResolvedBenchOptions, hooks: BenchHooks): Promise<BenchSession> {
-    const target = createTarget(options.target);
     let serverPids: readonly number[] | null = options.serverPids;
     if (serverPids === null && hasProcfs()) {
-      // The tool's own process may hold the server (tests): it is not measured as the server.
-      const found = findListeningPids(target.subscribe.port, new Set([process.pid]));
-      serverPids = found.length === 0 ? null : found;
+      // Every process listening on the port of any URL: the nodes of one hub add up. The tool's
+      // own process may hold the server (tests): it is not measured as the server.
+      const ports = new Set(options.targets.map((spec) => createTarget(spec).subscribe.port));
+      const found = new Set<number>();
+      for (const port of ports) {
+        for (const pid of findListeningPids(port, new Set([process.pid]))) found.add(pid);
+      }
+      serverPids = found.size === 0 ? null : [...found].sort((a, b) => a - b);
     }
     const topicPrefix = `bench-${Date.now().toString(36)}-`;
     const { processes, subscribers } = options;
@@ -162,7 +166,7 @@ export class BenchSession {
     for (let w = 0; w < processes; w++) {
       configs.push({
         workerIndex: w,
-        target: options.target,
+        targets: options.targets,
         from: Math.floor((subscribers * w) / processes),
         to: Math.floor((subscribers * (w + 1)) / processes),
         topicPrefix,
@@ -246,12 +250,16 @@ export class BenchSession {
     let attempted = 0;
     let established = 0;
     let failed = 0;
+    const establishedByUrl = this.options.targets.map(() => 0);
     let firstUs = Number.POSITIVE_INFINITY;
     let lastUs = 0;
     for (const report of reports) {
       attempted += report.attempted;
       established += report.established;
       failed += report.failed;
+      report.establishedByUrl.forEach((count, i) => {
+        establishedByUrl[i] = (establishedByUrl[i] ?? 0) + count;
+      });
       latency.mergeSnapshot(report.connectLatency);
       for (const [code, count] of Object.entries(report.errors)) {
         errors[code] = (errors[code] ?? 0) + count;
@@ -267,6 +275,7 @@ export class BenchSession {
       established,
       failed,
       failedRatio: attempted === 0 ? 0 : failed / attempted,
+      establishedByUrl,
       dropped: final.dropped,
       errors,
       connectSeconds,

@@ -152,6 +152,7 @@ export async function runBench(input: BenchOptions, hooks: BenchHooks = {}): Pro
     target: {
       adapter: target.name,
       url: options.target.url,
+      urls: options.targets.map((spec) => spec.url),
       subscribeUrl: `${endpointUrl(target.subscribe.host, target.subscribe.port)}${target.subscribePath(firstTopics)}`,
       publishUrl: `${endpointUrl(target.publish.host, target.publish.port)}${target.publishRequest(session.topicName(0), "").path}`,
     },

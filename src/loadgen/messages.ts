@@ -34,7 +34,11 @@ export type StreamMode =
 /** What a worker needs to open and follow its subscribers. */
 export interface WorkerConfig {
   readonly workerIndex: number;
-  readonly target: TargetSpec;
+  /**
+   * One target per URL: subscriber i first connects to `targets[i mod n]`, and every reconnect
+   * moves it to the next one.
+   */
+  readonly targets: readonly TargetSpec[];
   /** Global indexes of this worker's subscribers: [from, to). */
   readonly from: number;
   readonly to: number;
@@ -84,6 +88,8 @@ export interface ConnectReport {
   readonly attempted: number;
   readonly established: number;
   readonly failed: number;
+  /** Subscribers established per URL, in the order of WorkerConfig.targets. */
+  readonly establishedByUrl: readonly number[];
   readonly errors: Readonly<Record<string, number>>;
   readonly connectLatency: HistogramSnapshot;
   /** Monotonic µs (payload.ts monotonicMicros) of the first connect and of the last `200`. */

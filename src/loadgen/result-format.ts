@@ -34,10 +34,26 @@ function table(title: string, rows: readonly (readonly [string, string])[]): str
 export function formatResultText(result: BenchResult): string {
   const sections: string[] = [];
   const c = result.connections;
+  const urls = result.target.urls;
+  const urlRows: [string, string][] =
+    urls.length < 2
+      ? []
+      : [
+          [
+            "urls",
+            urls
+              .map(
+                (url, i) =>
+                  `${url} (${num(c.establishedByUrl[i] ?? 0)} subscribers${i === 0 ? ", publishes" : ""})`,
+              )
+              .join(", "),
+          ],
+        ];
   sections.push(
     table(
-      `ssehub bench ${result.scenario}: ${result.target.adapter} at ${result.target.url} (${num(result.wallSeconds, 1)} s)`,
+      `ssehub bench ${result.scenario}: ${result.target.adapter} at ${urls.length < 2 ? result.target.url : `${urls.length} URLs`} (${num(result.wallSeconds, 1)} s)`,
       [
+        ...urlRows,
         [
           "machine",
           `${result.machine.cpus} cpus, load average ${result.machine.loadAverageStart.toFixed(2)} -> ${result.machine.loadAverageEnd.toFixed(2)}${result.machine.loadAverageStart > result.machine.cpus ? "  (busy: figures not trustworthy)" : ""}`,
@@ -208,6 +224,8 @@ const CSV_COLUMNS = [
   "loadgenCpuSeconds",
   "loadgenBusiestProcessCoreShare",
   "passed",
+  // Added after the first columns: every URL, space-separated (one with a single URL).
+  "urls",
 ] as const;
 
 function csvCell(value: string | number | boolean | null | undefined): string {
@@ -257,6 +275,7 @@ export function formatResultCsv(result: BenchResult): string {
     loadgenCpuSeconds: result.loadgen.cpuSeconds,
     loadgenBusiestProcessCoreShare: result.loadgen.busiestProcessCoreShare,
     passed: result.thresholds.passed,
+    urls: result.target.urls.join(" "),
   };
   return CSV_COLUMNS.map((column) => csvCell(row[column])).join(",");
 }

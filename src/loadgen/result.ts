@@ -11,10 +11,11 @@
  *
  * ```text
  * BenchResult
- * ├─ schema "ssehub-bench/1", scenario, startedAt (ISO), wallSeconds, target, params,
+ * ├─ schema "ssehub-bench/1", scenario, startedAt (ISO), wallSeconds, params,
+ * │  target (adapter, url, urls[]: every URL, the publishers' first),
  * │  machine (node, cpus, platform, loadAverageStart/End: above cpus, the machine was shared)
- * ├─ connections   attempted, established, failed, failedRatio, dropped, errors{code: n},
- * │                connectSeconds, connectRatePerSec, connectLatency
+ * ├─ connections   attempted, established, failed, failedRatio, establishedByUrl[], dropped,
+ * │                errors{code: n}, connectSeconds, connectRatePerSec, connectLatency
  * ├─ delivery      fanout/topics/churn/publish: offered vs published events, expected vs
  * │                delivered, lost, duplicated, reordered, foreign, deliveriesPerSec
  * ├─ latency       publish-to-receive: count, minUs, meanUs, p50Us, p90Us, p99Us, p999Us, maxUs
@@ -59,6 +60,11 @@ export interface ConnectionsSummary {
   readonly failed: number;
   /** failed / attempted. */
   readonly failedRatio: number;
+  /**
+   * Subscribers established per URL, in the order of `target.urls` (subscriber i connects to
+   * URL i mod n first). One entry with a single URL.
+   */
+  readonly establishedByUrl: readonly number[];
   /** Established subscribers whose stream the server closed while the tool still held it. */
   readonly dropped: number;
   /** Failures by cause: a system code (`ECONNREFUSED`), `HTTP_<status>`, `TIMEOUT`, `CLOSED`. */
@@ -255,7 +261,13 @@ export interface BenchResult {
   readonly target: {
     /** `ssehub`, `nchan`, `better-sse` or `custom`. */
     readonly adapter: string;
+    /** The first URL: the publishers publish there. */
     readonly url: string;
+    /**
+     * Every URL, `url` first: the subscribers spread over them round robin and move to the
+     * next one on every reconnect. One entry when a single URL is given.
+     */
+    readonly urls: readonly string[];
     /** The subscribe URL of the first subscriber, and the publish URL of the first topic. */
     readonly subscribeUrl: string;
     readonly publishUrl: string;

@@ -15,13 +15,25 @@
  * explicit port costs one hash lookup. Worker i of n takes ports i, i + n, i + 2n, ... from
  * 10,000 to 65,535 of each source address, so workers never collide; a port that is taken
  * anyway (another program, a TIME_WAIT) fails the bind and the next one is tried.
+ *
+ * With several URLs (the nodes of one hub), subscriber i first connects to URL i mod n, and
+ * every reconnect (churn, or after the server closed the stream) goes to the next URL, so that
+ * a resume with Last-Event-ID lands on another node than the one that sent the id.
  * @module
  */
 import { connect, type Socket } from "node:net";
 import { Histogram } from "./histogram.js";
 import type { ConnectReport, PhaseReport, WorkerConfig, WorkerStats } from "./messages.js";
 import { monotonicMicros } from "./payload.js";
-import { CLOSED, CONNECTING, OPEN, Subscriber, type SubscriberHost } from "./subscriber.js";
+import {
+  CLOSED,
+  CONNECTING,
+  firstUrlIndex,
+  nextUrlIndex,
+  OPEN,
+  Subscriber,
+  type SubscriberHost,
+} from "./subscriber.js";
 import { createTarget, type Target } from "./targets.js";
 
 /** Size of the read buffer shared by every socket of the pool. */
@@ -49,7 +61,10 @@ const PORT_TAKEN = new Set(["EADDRINUSE", "EADDRNOTAVAIL"]);
 export class SubscriberPool implements SubscriberHost {
   readonly config: WorkerConfig;
   readonly trackIds: boolean;
-  readonly #target: Target;
+  /** One target per URL. */
+  readonly #targets: readonly Target[];
+  /** Subscribers established per URL (first connections). */
+  readonly #establishedByUrl: number[];
   readonly #subscribers: Subscriber[] = [];
   readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   readonly #connecting = new Set<Subscriber>();
@@ -88,13 +103,15 @@ export class SubscriberPool implements SubscriberHost {
   constructor(config: WorkerConfig) {
     this.config = config;
     this.trackIds = config.trackIds;
-    this.#target = createTarget(config.target);
+    this.#targets = config.targets.map((spec) => createTarget(spec));
+    this.#establishedByUrl = this.#targets.map(() => 0);
     this.#nextPort = config.sourceAddresses.map(() => FIRST_PORT + config.workerIndex);
     const slots = config.streamMode === "all" ? config.streams : config.topicsPerSubscriber;
     for (let index = config.from; index < config.to; index++) {
       const topicBase = (index * config.topicsPerSubscriber) % config.topics;
       const verify = config.verify === "all" || index === config.from;
-      this.#subscribers.push(new Subscriber(this, index, slots, topicBase, verify));
+      const urlIndex = firstUrlIndex(index, this.#targets.length);
+      this.#subscribers.push(new Subscriber(this, index, slots, topicBase, verify, urlIndex));
     }
   }
 
@@ -165,6 +182,7 @@ export class SubscriberPool implements SubscriberHost {
         attempted: this.#subscribers.length,
         established: this.#established,
         failed: this.#failed,
+        establishedByUrl: [...this.#establishedByUrl],
         errors: { ...this.#errors },
         connectLatency: this.#connectLatency.toJSON(),
         firstConnectUs: this.#firstConnectUs,
@@ -173,10 +191,10 @@ export class SubscriberPool implements SubscriberHost {
     }
   }
 
-  /** Opens the connection of `sub`, with Last-Event-ID when it resumes. */
+  /** Opens the connection of `sub` to its URL, with Last-Event-ID when it resumes. */
   #open1(sub: Subscriber): void {
     const { config } = this;
-    const target = this.#target;
+    const target = this.#targets[sub.urlIndex]!;
     const endpoint = target.subscribe;
     const topics: string[] = [];
     if (config.streamMode === "all") {
@@ -263,6 +281,7 @@ export class SubscriberPool implements SubscriberHost {
     } else {
       sub.wasOpen = true;
       this.#established++;
+      this.#establishedByUrl[sub.urlIndex]!++;
       this.#lastEstablishedUs = now;
       this.#connectLatency.record(now - sub.startedUs);
       this.#pump();
@@ -303,8 +322,10 @@ export class SubscriberPool implements SubscriberHost {
     }
   }
 
+  /** Reconnects `sub`, to the next URL, after its stream closed or a reconnect failed. */
   #retry(sub: Subscriber): void {
     if (this.#closing || sub.state === OPEN || sub.state === CONNECTING) return;
+    sub.urlIndex = nextUrlIndex(sub.urlIndex, this.#targets.length);
     this.#open1(sub);
   }
 
@@ -433,12 +454,14 @@ export class SubscriberPool implements SubscriberHost {
     }, CHURN_TICK_MS);
   }
 
+  /** Drops the stream of `sub` and resumes it on the next URL (churn). */
   #reconnect(sub: Subscriber): void {
     const old = sub.socket;
     sub.socket = undefined;
     if (sub.state === OPEN) this.#open--;
     sub.state = CLOSED;
     old?.destroy();
+    sub.urlIndex = nextUrlIndex(sub.urlIndex, this.#targets.length);
     this.#open1(sub);
   }
 

@@ -24,6 +24,24 @@ export interface SubscriberHost {
   recordDelivery(sentUs: number): void;
 }
 
+/**
+ * The URL that subscriber `index` connects to first, of `urlCount`: round robin over the
+ * subscribers' global indexes (i mod n), so every URL gets the same share within one, however
+ * the subscribers are split over worker processes.
+ */
+export function firstUrlIndex(index: number, urlCount: number): number {
+  return index % urlCount;
+}
+
+/**
+ * The URL a reconnect goes to: the one after `current`, wrapping around. With several nodes of
+ * one hub, a subscriber thus resumes with its Last-Event-ID on another node than the one that
+ * gave it that id.
+ */
+export function nextUrlIndex(current: number, urlCount: number): number {
+  return (current + 1) % urlCount;
+}
+
 /** Subscriber states. */
 export const IDLE = 0;
 export const CONNECTING = 1;
@@ -61,6 +79,8 @@ export class Subscriber implements ScanHandler {
   /** The first topic of this subscriber (`topic` mode). */
   readonly topicBase: number;
   readonly verifier: Verifier | undefined;
+  /** The URL (index into the pool's targets) of the current or next connection. */
+  urlIndex: number;
   socket: Socket | undefined;
   state = IDLE;
   /** Set once a first 200 arrived. */
@@ -85,9 +105,11 @@ export class Subscriber implements ScanHandler {
     slots: number,
     topicBase: number,
     verify: boolean,
+    urlIndex = 0,
   ) {
     this.pool = pool;
     this.index = index;
+    this.urlIndex = urlIndex;
     this.topicBase = topicBase;
     this.tracker = new SeqTracker(slots);
     this.verifier = verify ? new Verifier() : undefined;

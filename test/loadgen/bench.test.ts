@@ -4,8 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, type TestContext, test } from "node:test";
+import { createRequestHandler } from "../../src/http/handler.js";
+import { createLogger } from "../../src/http/logger.js";
 import { createServer } from "../../src/http/server.js";
+import { createHub } from "../../src/hub/hub.js";
 import { runBench } from "../../src/loadgen/bench.js";
 import { type BenchResult, RESULT_SCHEMA } from "../../src/loadgen/result.js";
 import { csvHeader, formatResultCsv, formatResultText } from "../../src/loadgen/result-format.js";
@@ -15,6 +20,49 @@ async function startHub(t: TestContext): Promise<string> {
   const { url } = await server.listen();
   t.after(() => server.close());
   return url;
+}
+
+/** What one listener of startListeners() was asked. */
+interface ListenerCounts {
+  url: string;
+  /** Stream requests, and those among them that resumed with Last-Event-ID. */
+  streams: number;
+  resumes: number;
+  publishes: number;
+}
+
+/**
+ * One hub behind `count` node:http servers, each on its own port of 127.0.0.1: several URLs
+ * whose streams share every event, as the nodes of one hub on Redis do. Counts what each
+ * listener is asked.
+ */
+async function startListeners(t: TestContext, count: number): Promise<ListenerCounts[]> {
+  const hub = createHub();
+  t.after(() => hub.close());
+  const handler = createRequestHandler(hub, { logger: createLogger("silent") });
+  t.after(() => handler.metrics.close());
+  const listeners: ListenerCounts[] = [];
+  for (let i = 0; i < count; i++) {
+    const counts: ListenerCounts = { url: "", streams: 0, resumes: 0, publishes: 0 };
+    const server = http.createServer((req, res) => {
+      if (req.url?.startsWith("/events") === true) {
+        counts.streams++;
+        if (req.headers["last-event-id"] !== undefined) counts.resumes++;
+      } else if (req.url === "/publish") {
+        counts.publishes++;
+      }
+      handler(req, res);
+    });
+    server.listen(0, "127.0.0.1");
+    t.after(() => {
+      server.closeAllConnections();
+      server.close();
+    });
+    await new Promise((resolve) => server.once("listening", resolve));
+    counts.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    listeners.push(counts);
+  }
+  return listeners;
 }
 
 /** Every delivery owed arrived, once, in order; and the scanner agreed with the full parser. */
@@ -191,6 +239,59 @@ describe("ssehub bench", () => {
       assert.equal(step.clean, step.reasons.length === 0);
     }
     if (result.ladder.steps[0]!.clean) assert.ok(result.ladder.bestCleanRate !== null);
+  });
+
+  test("several URLs share the subscribers round robin and the first one takes the publishes", async (t) => {
+    const listeners = await startListeners(t, 2);
+    const urls = listeners.map((listener) => listener.url);
+    const result = await runBench({
+      scenario: "fanout",
+      urls,
+      subscribers: 21,
+      rate: 50,
+      durationSeconds: 1,
+      processes: 2,
+      drainMs: 3000,
+    });
+    assertNothingLost(result);
+    assert.equal(result.target.url, urls[0]);
+    assert.deepEqual(result.target.urls, urls);
+    // Subscriber i on URL i mod 2, whichever of the two workers holds it.
+    assert.deepEqual(result.connections.establishedByUrl, [11, 10]);
+    assert.deepEqual(
+      listeners.map((listener) => listener.streams),
+      [11, 10],
+    );
+    assert.ok(listeners[0]!.publishes > 0);
+    assert.equal(listeners[1]!.publishes, 0);
+    assert.equal(result.delivery!.expected, 21 * result.delivery!.published);
+    const text = formatResultText(result);
+    assert.match(text, /at 2 URLs/);
+    assert.ok(text.includes(`${urls[0]} (11 subscribers, publishes), ${urls[1]} (10 subscribers)`));
+    const header = csvHeader().split(",");
+    assert.equal(formatResultCsv(result).split(",")[header.indexOf("urls")], urls.join(" "));
+  });
+
+  test("churn over several URLs resumes each reconnect on the next URL without loss", async (t) => {
+    const listeners = await startListeners(t, 2);
+    const result = await runBench({
+      scenario: "churn",
+      urls: listeners.map((listener) => listener.url),
+      subscribers: 20,
+      rate: 50,
+      reconnectRate: 20,
+      durationSeconds: 1.5,
+      drainMs: 3000,
+    });
+    assertNothingLost(result);
+    assert.ok(result.churn !== null && result.churn.reconnects > 0, "subscribers reconnected");
+    assert.equal(result.churn.failedReconnects, 0);
+    // Every resume moved to the other URL: both listeners saw resumes, one per reconnect (a
+    // reconnect still waiting for its answer when the phase ended is asked but not counted).
+    for (const listener of listeners) assert.ok(listener.resumes > 0, listener.url);
+    assert.ok(
+      listeners.reduce((sum, listener) => sum + listener.resumes, 0) >= result.churn.reconnects,
+    );
   });
 
   test("failed connections past --max-failed-ratio fail the run", async () => {

@@ -122,4 +122,66 @@ describe("resolveBenchOptions", () => {
       /topicsPerSubscriber must be an integer from 1 to 1/,
     );
   });
+  test("takes several URLs of one target kind, the first one publishing", () => {
+    const options = resolveBenchOptions({
+      scenario: "churn",
+      target: "nchan",
+      urls: ["http://127.0.0.1:8093", "http://localhost:8094/hub"],
+    });
+    assert.deepEqual(
+      options.targets.map((spec) => [spec.name, spec.url]),
+      [
+        ["nchan", "http://127.0.0.1:8093"],
+        ["nchan", "http://localhost:8094/hub"],
+      ],
+    );
+    assert.equal(options.target, options.targets[0]);
+    assert.deepEqual(
+      resolveBenchOptions({ scenario: "idle", url: "http://127.0.0.1:9000" }).targets.map(
+        (spec) => spec.url,
+      ),
+      ["http://127.0.0.1:9000"],
+    );
+    assert.deepEqual(
+      resolveBenchOptions({ scenario: "idle" }).targets.map((spec) => spec.url),
+      ["http://127.0.0.1:8080"],
+    );
+  });
+
+  test("refuses URL lists that cannot be spread over", () => {
+    const refuses = (input: Parameters<typeof resolveBenchOptions>[0], pattern: RegExp): void => {
+      assert.throws(
+        () => resolveBenchOptions(input),
+        (error: Error & { code?: string }) =>
+          error.code === "SSEHUB_ERR_OPTIONS_INVALID" && pattern.test(error.message),
+      );
+    };
+    refuses(
+      { scenario: "idle", url: "http://127.0.0.1:1", urls: ["http://127.0.0.1:2"] },
+      /give url or urls, not both/,
+    );
+    refuses({ scenario: "idle", urls: [] }, /at least one URL/);
+    refuses(
+      { scenario: "idle", urls: ["http://127.0.0.1:1", "http://127.0.0.1:1"] },
+      /urls must differ: "http:\/\/127\.0\.0\.1:1" is given twice/,
+    );
+    refuses(
+      { scenario: "idle", urls: ["http://127.0.0.1:1", "http://10.0.0.1:2"] },
+      /loopback addresses only/,
+    );
+    refuses(
+      { scenario: "idle", urls: ["http://127.0.0.1:1", "http://[::1]:2"] },
+      /must all be IPv4 .* or all IPv6/,
+    );
+    refuses(
+      {
+        scenario: "idle",
+        target: "custom",
+        urls: ["http://127.0.0.1:1", "http://127.0.0.1:2"],
+        subscribeUrl: "http://127.0.0.1:9000/sse/{topic}",
+        publishUrl: "http://127.0.0.1:9000/pub/{topic}",
+      },
+      /custom target takes its URLs from --subscribe-url/,
+    );
+  });
 });

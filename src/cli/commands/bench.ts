@@ -28,12 +28,17 @@ Scenarios:
 
 Target:
   --target NAME              ${TARGET_NAMES.join(" | ")} (default ${DEFAULTS.target})
-  --url URL                  base URL of the server (default ${DEFAULTS.url})
+  --url URL                  base URL of the server (default ${DEFAULTS.url}); repeat
+                             it for several nodes of one hub (ssehub serve --redis), all
+                             of the --target kind: subscriber i connects to URL i mod n,
+                             every reconnect (churn) moves a subscriber to the next URL,
+                             and the publishers publish to the first URL only
   --subscribe-url TEMPLATE   custom: e.g. http://127.0.0.1:9000/sse/{topic}
   --publish-url TEMPLATE     custom: e.g. http://127.0.0.1:9000/pub/{topic}
   --publish-body KIND        custom: raw | ssehub-json (default raw)
   --server-pid PID           a server process to measure, with its children; repeat for
-                             more (default: the processes listening on the URL's port)
+                             more (default: the processes listening on the port of any
+                             of the URLs, added up)
 
 Load:
   --subscribers N            subscribers (default: idle 1000, fanout 100, publish 10,
@@ -79,7 +84,7 @@ Exit status: 0 passed, 1 a threshold was passed or the run failed, 2 bad usage.
 
 const OPTIONS = {
   target: { type: "string" },
-  url: { type: "string" },
+  url: { type: "string", multiple: true },
   "subscribe-url": { type: "string" },
   "publish-url": { type: "string" },
   "publish-body": { type: "string" },
@@ -133,13 +138,19 @@ function numberFlag(values: Values, name: keyof typeof OPTIONS): number | undefi
   return value;
 }
 
-interface Parsed {
+/** What the arguments of `ssehub bench` ask for. */
+export interface ParsedBenchArgs {
   readonly options: BenchOptions;
   readonly format: "text" | "json" | "csv";
   readonly progress: boolean;
 }
 
-function parse(argv: readonly string[]): Parsed | "help" {
+/**
+ * Maps the arguments after `bench` onto BenchOptions and the output form; "help" for --help.
+ * Throws a UsageError (code SSEHUB_ERR_OPTIONS_INVALID) for what the flags alone show to be
+ * wrong; resolveBenchOptions() checks the rest.
+ */
+export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs | "help" {
   let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>;
   try {
     parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true });
@@ -183,7 +194,7 @@ function parse(argv: readonly string[]): Parsed | "help" {
   const options: BenchOptions = {
     scenario,
     target: target as TargetName | undefined,
-    url: values.url,
+    urls: values.url,
     subscribeUrl: values["subscribe-url"],
     publishUrl: values["publish-url"],
     publishBody: publishBody as PublishBodyKind | undefined,
@@ -239,9 +250,9 @@ function progressWriter(): { write: (line: string) => void; end: () => void } {
  * @returns the exit status: 0 passed, 1 a threshold was passed or the run failed, 2 bad usage
  */
 export async function benchCommand(argv: readonly string[]): Promise<number> {
-  let parsed: Parsed | "help";
+  let parsed: ParsedBenchArgs | "help";
   try {
-    parsed = parse(argv);
+    parsed = parseBenchArgs(argv);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`ssehub: ${error.code}: ${error.message}\n`);
