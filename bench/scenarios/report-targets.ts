@@ -1,0 +1,275 @@
+/**
+ * The targets of the benchmark report (report.ts): how each is started afresh for a run and
+ * stopped after it, by its PID or its own stop script. ssehub in one process and with
+ * --workers 2, the peers (bench/peers), and ssehub on Redis with one node and with two, which
+ * start their own redis-server.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root. */
+export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+/** The `ssehub` command, built. */
+export const MAIN = `${ROOT}dist/src/cli/main.js`;
+
+/** A target started for a run. */
+export interface Started {
+  readonly stop: () => Promise<void>;
+  /** The processes to measure (`--server-pid`); default: those listening on the ports. */
+  readonly serverPids?: readonly number[];
+}
+
+/** A server (or several) that the report benches, as `ssehub bench --target <adapter>`. */
+export interface Target {
+  readonly name: string;
+  readonly label: string;
+  readonly adapter: string;
+  /** The ports of its URLs on 127.0.0.1, in order: the first takes the publishes. */
+  readonly ports: readonly number[];
+  /** How it runs, for the page's list of targets. */
+  readonly note?: string;
+  start(): Promise<Started>;
+}
+
+/** The port of the redis-server that the Redis targets start for every run. */
+const REDIS_PORT = 6390;
+
+/** Waits until the server on `port` answers `path` (any answer, or 200 for /readyz). */
+async function waitForPort(port: number, child?: ChildProcess, path = "/"): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  const needOk = path !== "/";
+  while (Date.now() < deadline) {
+    if (child !== undefined && child.exitCode !== null) {
+      throw new Error(`The server on port ${port} exited with ${child.exitCode}`);
+    }
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+        signal: AbortSignal.timeout(500),
+      });
+      await response.body?.cancel();
+      if (!needOk || response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`Nothing answers ${path} on port ${port} after 15 s`);
+}
+
+/** Ends `child` (SIGTERM, by its PID) and waits until it has exited. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, "exit");
+  child.kill("SIGTERM");
+  await exited;
+}
+
+/** Starts `ssehub serve` on `port` with `extraArgs`; resolves once it answers `readyPath`. */
+async function startServe(
+  port: number,
+  extraArgs: readonly string[],
+  readyPath = "/",
+): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    [MAIN, "serve", "--port", String(port), "--log-level", "warn", ...extraArgs],
+    { stdio: "ignore" },
+  );
+  try {
+    await waitForPort(port, child, readyPath);
+  } catch (error) {
+    await stopChild(child);
+    throw error;
+  }
+  return child;
+}
+
+/** Starts `ssehub serve` and waits for it to listen; returns its stop. */
+function ssehubTarget(name: string, label: string, port: number, workers: number): Target {
+  return {
+    name,
+    label,
+    adapter: "ssehub",
+    ports: [port],
+    async start() {
+      const child = await startServe(port, ["--workers", String(workers)]);
+      return { stop: () => stopChild(child) };
+    },
+  };
+}
+
+/** True when something on 127.0.0.1:`port` accepts a TCP connection. */
+function isListening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** True when the Redis on 127.0.0.1:`port` answers PING. */
+function redisAnswers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: "127.0.0.1", port });
+    let text = "";
+    const done = (answer: boolean): void => {
+      socket.destroy();
+      resolve(answer);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once("connect", () => socket.write("PING\r\n"));
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+      if (text.includes("\r\n")) done(text.startsWith("+PONG"));
+    });
+    socket.once("error", () => done(false));
+  });
+}
+
+/**
+ * Starts Debian's redis-server on 127.0.0.1:`port`, without persistence, in a temporary folder;
+ * returns its PID and its stop (by that PID, then the folder goes). Refuses a port already in
+ * use: the figures must come from the Redis the report started.
+ */
+async function startRedis(port: number): Promise<{ pid: number; stop: () => Promise<void> }> {
+  if (await isListening(port)) {
+    throw new Error(
+      `Something already listens on 127.0.0.1:${port}: the report starts its own redis-server there`,
+    );
+  }
+  const dir = mkdtempSync(join(os.tmpdir(), "ssehub-bench-redis-"));
+  const child = spawn(
+    process.env.REDIS_SERVER ?? "redis-server",
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+    ],
+    { stdio: "ignore" },
+  );
+  const stop = async (): Promise<void> => {
+    await stopChild(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const failed = new Promise<never>((_, reject) => {
+    child.once("error", (error) =>
+      reject(
+        new Error(
+          `Cannot start redis-server (${error.message}): apt-get install -y redis-server, or set REDIS_SERVER`,
+        ),
+      ),
+    );
+  });
+  try {
+    await Promise.race([waitForRedis(port, child), failed]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { pid: child.pid!, stop };
+}
+
+async function waitForRedis(port: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) {
+      throw new Error(`redis-server on port ${port} exited with ${child.exitCode}`);
+    }
+    if (await redisAnswers(port)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`redis-server does not answer on port ${port} after 15 s`);
+}
+
+/**
+ * ssehub on Redis: a redis-server of its own on REDIS_PORT, then one `ssehub serve --redis`
+ * node per port, all with one fresh key prefix, each waited for until /readyz answers 200 (it
+ * has joined Redis). The server figures add up the nodes and redis-server.
+ */
+function redisTarget(name: string, label: string, ports: readonly number[]): Target {
+  const nodes = ports.length === 1 ? "one node" : `${ports.length} nodes`;
+  return {
+    name,
+    label,
+    adapter: "ssehub",
+    ports,
+    note:
+      `${nodes} of \`ssehub serve --redis redis://127.0.0.1:${REDIS_PORT}\` and Debian's ` +
+      `redis-server on 127.0.0.1:${REDIS_PORT} (no persistence), started for every run; ` +
+      "server CPU and RSS add up the nodes and redis-server",
+    async start() {
+      const redis = await startRedis(REDIS_PORT);
+      // A fresh prefix per run: no key of an earlier run is read.
+      const prefix = `bench${randomBytes(4).toString("hex")}`;
+      const children: ChildProcess[] = [];
+      const stop = async (): Promise<void> => {
+        for (const child of children) await stopChild(child);
+        await redis.stop();
+      };
+      try {
+        for (const port of ports) {
+          children.push(
+            await startServe(
+              port,
+              ["--redis", `redis://127.0.0.1:${REDIS_PORT}`, "--redis-prefix", prefix],
+              "/readyz",
+            ),
+          );
+        }
+      } catch (error) {
+        await stop();
+        throw error;
+      }
+      return { stop, serverPids: [...children.map((child) => child.pid!), redis.pid] };
+    },
+  };
+}
+
+/** A peer started and stopped by its scripts in bench/peers/<dir>. */
+function scriptTarget(name: string, label: string, dir: string, port: number): Target {
+  return {
+    name,
+    label,
+    adapter: name,
+    ports: [port],
+    async start() {
+      execFileSync(`${ROOT}bench/peers/${dir}/start.sh`, [String(port)], { stdio: "ignore" });
+      await waitForPort(port);
+      return {
+        stop: async () => {
+          execFileSync(`${ROOT}bench/peers/${dir}/stop.sh`, [String(port)], { stdio: "ignore" });
+        },
+      };
+    },
+  };
+}
+
+export const TARGETS: readonly Target[] = [
+  ssehubTarget("ssehub", "ssehub (1 process)", 8090, 1),
+  ssehubTarget("ssehub-w2", "ssehub --workers 2", 8091, 2),
+  scriptTarget("nchan", "nginx + nchan (2 workers)", "nchan", 8081),
+  scriptTarget("better-sse", "better-sse (node:http)", "better-sse", 8082),
+  redisTarget("ssehub-redis-1", "ssehub + Redis (1 node)", [8093]),
+  redisTarget("ssehub-redis-2", "ssehub + Redis (2 nodes)", [8093, 8094]),
+];
+
+/** The peers, each compared with ssehub (1 process) as "ssehub vs <name>". */
+export const PEERS: readonly string[] = ["nchan", "better-sse"];
+/** The Redis targets, each compared with ssehub (1 process): what Redis costs. */
+export const REDIS_TARGETS: readonly string[] = ["ssehub-redis-1", "ssehub-redis-2"];
