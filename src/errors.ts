@@ -34,6 +34,7 @@ export const ERROR_CATALOGUE = {
   SSEHUB_ERR_CORS_ORIGIN_FORBIDDEN: { status: 403, base: "Error" },
   SSEHUB_ERR_HUB_CLOSED: { status: 503, base: "Error" },
   SSEHUB_ERR_HUB_OVERLOADED: { status: 503, base: "Error" },
+  SSEHUB_ERR_BUS_UNAVAILABLE: { status: 503, base: "Error" },
   SSEHUB_ERR_INTERNAL: { status: 500, base: "Error" },
 } as const satisfies Record<string, CatalogueEntry>;
 

@@ -3,10 +3,19 @@
  * @module
  */
 
-export type { Bus, BusStart, SequencedEvent, UnsequencedEvent } from "./bus/bus.js";
+export type {
+  Bus,
+  BusMetricsSource,
+  BusRestartReason,
+  BusStart,
+  SequencedEvent,
+  UnsequencedEvent,
+} from "./bus/bus.js";
 export type { IpcChannel } from "./bus/cluster-bus.js";
 export { ClusterBus, ClusterSequencer } from "./bus/cluster-bus.js";
 export { LocalBus } from "./bus/local-bus.js";
+export type { RedisEngine, RedisEngineOptions } from "./bus/redis-engine.js";
+export { connectRedisEngine } from "./bus/redis-engine.js";
 export type { ErrorCode } from "./errors.js";
 export { ERROR_CATALOGUE, isSsehubError, SsehubError } from "./errors.js";
 export type { HistoryStore, StoredEvent } from "./history/history-store.js";

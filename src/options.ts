@@ -58,6 +58,15 @@ export interface ResolvedOptions {
   readonly logLevel: LogLevel;
   /** Processes serving the port (`ssehub serve`); above 1, node:cluster workers on one bus. */
   readonly workers: number;
+  /**
+   * Redis to join (`ssehub serve`): `redis://host:port`, `rediss://`, `redis+sentinel://` or
+   * `redis+cluster://` (docs/redis.md). Empty: everything stays in this process (or cluster).
+   */
+  readonly redis: string;
+  /** Prefix of every Redis key of the hub; nodes with the same prefix form one hub. */
+  readonly redisPrefix: string;
+  /** Events the shared Redis log keeps (about): how far a node may fall behind and catch up. */
+  readonly redisLogMaxEvents: number;
 }
 
 /** Input options: any subset of the resolved ones. */
@@ -86,12 +95,22 @@ export const DEFAULTS: ResolvedOptions = Object.freeze({
   maxPublishBacklog: 10_000, // events
   logLevel: "info",
   workers: 1,
+  redis: "", // off: in-process bus and memory history
+  redisPrefix: "ssehub",
+  redisLogMaxEvents: 100_000, // events
 } satisfies ResolvedOptions);
 
 /** How one option is checked and how a command line or env var spells it. */
 export type OptionSpec =
   | { readonly kind: "integer"; readonly min: number; readonly max: number; readonly help: string }
-  | { readonly kind: "string"; readonly help: string }
+  | {
+      readonly kind: "string";
+      readonly help: string;
+      /** The empty string is allowed (it means "off"). */
+      readonly allowEmpty?: boolean;
+      /** What the value must match, and how to say it. */
+      readonly pattern?: { readonly regex: RegExp; readonly description: string };
+    }
   | { readonly kind: "enum"; readonly values: readonly string[]; readonly help: string }
   | { readonly kind: "list"; readonly help: string };
 
@@ -208,6 +227,29 @@ export const OPTION_SPECS: { readonly [K in keyof ResolvedOptions]: OptionSpec }
     max: 64,
     help: "Processes serving the port (ssehub serve); above 1, node:cluster workers kept consistent by the cluster bus",
   },
+  redis: {
+    kind: "string",
+    allowEmpty: true,
+    pattern: {
+      regex: /^$|^(rediss?|redis\+sentinel|redis\+cluster):\/\/./,
+      description: "a redis://, rediss://, redis+sentinel:// or redis+cluster:// URL",
+    },
+    help: "Redis to join, e.g. redis://127.0.0.1:6379 (see docs/redis.md); empty keeps everything in this process",
+  },
+  redisPrefix: {
+    kind: "string",
+    pattern: {
+      regex: /^[A-Za-z0-9_.:-]{1,64}$/,
+      description: "1 to 64 letters, digits or _ . : -",
+    },
+    help: "Prefix of every Redis key; nodes with the same prefix form one hub",
+  },
+  redisLogMaxEvents: {
+    kind: "integer",
+    min: 1000,
+    max: 100_000_000,
+    help: "Events the shared Redis log keeps (about): how far behind a node may fall and still catch up",
+  },
 });
 
 /** Old or commonly guessed names, with the option they mean. */
@@ -239,9 +281,13 @@ function checkOne(key: string, spec: OptionSpec, value: unknown): string | undef
       }
       return undefined;
     case "string":
-      return typeof value === "string" && value.length > 0
-        ? undefined
-        : `${key} must be a non-empty string: got ${describe(value)}`;
+      if (typeof value !== "string" || (value.length === 0 && spec.allowEmpty !== true)) {
+        return `${key} must be a non-empty string: got ${describe(value)}`;
+      }
+      if (spec.pattern !== undefined && !spec.pattern.regex.test(value)) {
+        return `${key} must be ${spec.pattern.description}: got ${describe(value)}`;
+      }
+      return undefined;
     case "enum":
       return typeof value === "string" && spec.values.includes(value)
         ? undefined

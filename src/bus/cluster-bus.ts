@@ -65,6 +65,7 @@ interface PendingPublish {
 
 /** The worker side of the cluster bus. */
 export class ClusterBus implements Bus {
+  readonly isReady = true;
   readonly isDistributed = true;
   readonly #channel: IpcChannel;
   readonly #start: BusStart;

@@ -13,6 +13,7 @@ import {
 
 /** A bus with one member: events are ordered and delivered synchronously. */
 export class LocalBus implements Bus {
+  readonly isReady = true;
   readonly isDistributed = false;
   readonly backlog = 0;
   readonly #epoch: string;

@@ -128,7 +128,7 @@ export function loadServeConfig(
 
 function describeDefault(value: unknown): string {
   if (Array.isArray(value)) return value.length === 0 ? "none" : value.join(",");
-  return String(value);
+  return value === "" ? "none (off)" : String(value);
 }
 
 function describeKind(spec: OptionSpec): string {

@@ -102,7 +102,7 @@ export function createRequestHandler(
 ): RequestHandler {
   const logger = options.logger ?? createLogger(hub.options.logLevel);
   const metrics = options.metrics ?? new HubMetrics(hub);
-  const isReady = options.isReady ?? (() => !hub.isClosed);
+  const isReady = options.isReady ?? (() => hub.isReady);
   const cors = new CorsPolicy(hub.options.corsOrigins);
 
   const fail = (req: IncomingMessage, res: ServerResponse, error: unknown, route?: Route): void => {

@@ -17,11 +17,18 @@
  * | ssehub_slow_consumer_total{reason} | counter | `disconnect`: subscribers cut off; `drop`: events dropped |
  * | ssehub_event_loop_delay_seconds{quantile} | gauge | monitorEventLoopDelay since the last scrape |
  * | ssehub_process_memory_bytes{kind} | gauge | process.memoryUsage: `rss`, `heap_used` |
+ * | ssehub_bus_connected | gauge | 1 while the bus reaches its server (Redis), else 0 |
+ * | ssehub_bus_disconnects_total | counter | times the bus lost its server |
+ * | ssehub_bus_lag_seconds | gauge | age of the newest event when the bus handed it over |
+ * | ssehub_bus_publish_round_trip_seconds | histogram | one publish step to the server and back |
+ *
+ * The `ssehub_bus_*` metrics exist only with a bus that talks to a server (`--redis`).
  * @module
  */
 import type { Server } from "node:net";
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
-import { Counter, Gauge, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { BusMetricsSource } from "../bus/bus.js";
 import type { Hub, HubStats } from "../hub/hub.js";
 
 /** Resolution of the event-loop delay sampler, in ms. */
@@ -136,6 +143,47 @@ export class HubMetrics {
         this.set({ kind: "heap_used" }, usage.heapUsed);
       },
     });
+
+    const bus = hub.busMetrics;
+    if (bus !== undefined) this.#busMetrics(bus);
+  }
+
+  /** The `ssehub_bus_*` metrics of a bus that talks to a server. */
+  #busMetrics(bus: BusMetricsSource): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: "ssehub_bus_connected",
+      help: "1 while the bus reaches its server (Redis), else 0",
+      registers,
+      collect() {
+        this.set(bus.connected ? 1 : 0);
+      },
+    });
+    let lastDisconnects = 0;
+    new Counter({
+      name: "ssehub_bus_disconnects_total",
+      help: "Times the bus lost its connection to its server (Redis)",
+      registers,
+      collect() {
+        if (bus.disconnects > lastDisconnects) this.inc(bus.disconnects - lastDisconnects);
+        lastDisconnects = bus.disconnects;
+      },
+    });
+    new Gauge({
+      name: "ssehub_bus_lag_seconds",
+      help: "Age of the newest event when the bus handed it to this node (publish time by the server's clock)",
+      registers,
+      collect() {
+        this.set(bus.lagSeconds);
+      },
+    });
+    const roundTrip = new Histogram({
+      name: "ssehub_bus_publish_round_trip_seconds",
+      help: "Time of one publish step (the publishes of one event-loop turn) to the server and back",
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      registers,
+    });
+    bus.onPublishRoundTrip = (seconds) => roundTrip.observe(seconds);
   }
 
   /** Counts the open connections of `server` in `ssehub_connections`. */

@@ -50,10 +50,18 @@ function formatUrl(host: string, port: number): string {
 }
 
 function logStatus(logger: Logger, status: HubStatus): void {
-  if (status.type === "slow-consumer-disconnected") {
-    logger.warn(status, "Disconnected a slow consumer");
-  } else {
-    logger.debug(status, "Dropping events for a slow consumer");
+  switch (status.type) {
+    case "slow-consumer-disconnected":
+      logger.warn(status, "Disconnected a slow consumer");
+      break;
+    case "bus-restarted":
+      logger.warn(status, "The bus started over: every stream was ended so its client resumes");
+      break;
+    case "resume-failed":
+      logger.warn(status, "A resume could not read history: its stream was ended");
+      break;
+    default:
+      logger.debug(status, "Dropping events for a slow consumer");
   }
 }
 
@@ -93,7 +101,7 @@ export class SsehubServer {
     const handler = createRequestHandler(this.hub, {
       logger: this.logger,
       metrics: this.metrics,
-      isReady: () => this.#isReady,
+      isReady: () => this.#isReady && this.hub.isReady,
     });
     this.server = createHttpServer(
       {
@@ -114,9 +122,9 @@ export class SsehubServer {
     }
   }
 
-  /** True while the server takes new subscribers (what /readyz answers). */
+  /** True while the server takes new subscribers and its bus can order events (/readyz). */
   get isReady(): boolean {
-    return this.#isReady;
+    return this.#isReady && this.hub.isReady;
   }
 
   /** The options in force, resolved. */

@@ -12,11 +12,19 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import type { Bus, SequencedEvent, UnsequencedEvent } from "../bus/bus.js";
+import type {
+  Bus,
+  BusMetricsSource,
+  BusRestartReason,
+  BusStart,
+  SequencedEvent,
+  UnsequencedEvent,
+} from "../bus/bus.js";
 import { LocalBus } from "../bus/local-bus.js";
 import { SsehubError } from "../errors.js";
 import type { HistoryStore, StoredEvent } from "../history/history-store.js";
 import { MemoryHistory } from "../history/memory-history.js";
+import { toStoredEvent } from "../history/stored-event.js";
 import { type Options, type ResolvedOptions, resolveOptions } from "../options.js";
 import { encodeEvent, encodeRetry, serializeData } from "../protocol/encode.js";
 import { formatEventId, parseEventId } from "../protocol/event-id.js";
@@ -122,6 +130,18 @@ export interface HubStats {
 /** Background conditions, reported as `status` events of the hub. */
 export type HubStatus =
   | {
+      /** The bus started over; every stream was ended so that its client resumes. */
+      readonly type: "bus-restarted";
+      readonly reason: BusRestartReason;
+      readonly subscribersEnded: number;
+    }
+  | {
+      /** A resume could not read history (its store is unreachable); the stream was ended. */
+      readonly type: "resume-failed";
+      readonly topics: readonly string[];
+      readonly message: string;
+    }
+  | {
       readonly type: "slow-consumer-disconnected";
       readonly topics: readonly string[];
       readonly queuedBytes: number;
@@ -155,11 +175,11 @@ const PUBLISH_KEYS = new Set(["topic", "topics", "data", "event", "retry", "key"
 export class Hub extends EventEmitter<{ status: [HubStatus] }> {
   readonly options: ResolvedOptions;
   readonly #bus: Bus;
-  readonly #epoch: string;
+  #epoch: string;
   /** Seq of the newest event handed to this hub by the bus. */
   #current: number;
   /** History cannot answer for events up to this seq (they came before this hub joined). */
-  readonly #historyFloor: number;
+  #historyFloor: number;
   readonly #history: HistoryStore;
   readonly #index = new TopicIndex<Subscriber>();
   readonly #dispatcher: Dispatcher;
@@ -201,10 +221,13 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     this.#retryHint = Buffer.from(encodeRetry(this.options.retryMs));
     this.#host = this.#createHost();
     this.#bus = plugins.bus ?? new LocalBus();
-    const start = this.#bus.start((events) => this.#take(events));
+    const start = this.#bus.start(
+      (events) => this.#take(events),
+      (restart, reason) => this.#startOver(restart, reason),
+    );
     this.#epoch = start.epoch;
     this.#current = start.joinedAfterSeq;
-    this.#historyFloor = start.joinedAfterSeq;
+    this.#historyFloor = start.historyFloor ?? start.joinedAfterSeq;
   }
 
   /** The generation of this hub's ids; ids of other epochs get a reset on resume. */
@@ -219,6 +242,16 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
 
   get isClosed(): boolean {
     return this.#closed;
+  }
+
+  /** True while the hub takes publishes and subscribers: open, and its bus can order events. */
+  get isReady(): boolean {
+    return !this.#closed && this.#bus.isReady;
+  }
+
+  /** Connection figures of the bus, when it talks to a server (Redis). */
+  get busMetrics(): BusMetricsSource | undefined {
+    return this.#bus.metrics;
   }
 
   /** Checks a subscription's topics; returns them without duplicates. Throws SsehubError. */
@@ -281,7 +314,11 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     this.#index.add(subscriber);
     this.#wheel.add(subscriber);
     this.#subscriberCount++;
-    if (resume !== undefined) void this.#resume(subscriber, resume, head);
+    if (resume !== undefined) {
+      this.#resume(subscriber, resume, head).catch((error: unknown) =>
+        this.#endFailedResume(subscriber, error),
+      );
+    }
     return this.#subscriptionOf(subscriber);
   }
 
@@ -337,13 +374,47 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     this.#wheel.stop();
     this.#bus.close();
     clearInterval(this.#expireTimer);
+    this.#endEveryStream();
+  }
+
+  /**
+   * Tells every subscriber when to come back (`retry:` of retryMs plus a random share of
+   * shutdownRetryJitterMs, so reconnects spread out) and ends its stream.
+   */
+  #endEveryStream(): void {
     const { retryMs, shutdownRetryJitterMs } = this.options;
-    for (const subscriber of this.#index.subscribers()) {
+    for (const subscriber of [...this.#index.subscribers()]) {
       const delay = retryMs + Math.floor(Math.random() * (shutdownRetryJitterMs + 1));
       subscriber.writeDirect(encodeRetry(delay));
       this.#unregister(subscriber);
       subscriber.sink.close();
     }
+  }
+
+  /**
+   * The bus lost continuity (`gap`) or its store began a new epoch: live streams can no longer
+   * be exact, so they end, and their clients come back with Last-Event-ID to resume from
+   * history or get a reset. Events published meanwhile are never skipped silently.
+   */
+  #startOver(start: BusStart, reason: BusRestartReason): void {
+    this.#dispatcher.flush();
+    this.#epoch = start.epoch;
+    this.#current = start.joinedAfterSeq;
+    this.#historyFloor = start.historyFloor ?? start.joinedAfterSeq;
+    this.emit("status", { type: "bus-restarted", reason, subscribersEnded: this.#subscriberCount });
+    this.#endEveryStream();
+  }
+
+  /** A resume whose history read failed (its store is unreachable): the client comes back later. */
+  #endFailedResume(subscriber: Subscriber, error: unknown): void {
+    this.emit("status", {
+      type: "resume-failed",
+      topics: subscriber.topics,
+      message: error instanceof Error ? error.message : String(error),
+    });
+    if (subscriber.isClosed) return;
+    this.#unregister(subscriber);
+    subscriber.sink.close();
   }
 
   #assertOpen(): void {
@@ -431,20 +502,9 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
 
   /** Takes ordered events from the bus: encode once, keep in history, dispatch. */
   #take(events: readonly SequencedEvent[]): void {
+    const epoch = this.#epoch;
     for (const sequenced of events) {
-      const id = this.#idOf(sequenced.seq);
-      const event: StoredEvent = {
-        seq: sequenced.seq,
-        id,
-        topics: sequenced.topics,
-        event: sequenced.event,
-        key: sequenced.key,
-        data: sequenced.data,
-        publishedAt: sequenced.publishedAt,
-        bytes: Buffer.from(
-          encodeEvent({ id, event: sequenced.event, retry: sequenced.retry, data: sequenced.data }),
-        ),
-      };
+      const event = toStoredEvent(epoch, sequenced);
       this.#current = sequenced.seq;
       this.#history.append(event);
       this.#dispatcher.enqueue(event);

@@ -1,22 +1,27 @@
 /**
  * The contract every Bus keeps (src/bus/bus.ts), run against each implementation.
- * `create(n)` returns n buses that share one order (members of one bus) and a cleanup.
+ * `create(n)` returns n buses that share one order (members of one bus) and a cleanup; it may
+ * connect to a server first (Redis), so it may return a promise.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import type { Bus, SequencedEvent, UnsequencedEvent } from "../../src/bus/bus.js";
 
 export interface BusFixture {
   readonly buses: readonly Bus[];
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 function event(data: string, topics: string[] = ["t"]): UnsequencedEvent {
   return { topics, data, event: undefined, retry: undefined };
 }
 
-async function settle(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+/** Waits until `done()` holds (events cross a server on some buses), at most 5 s. */
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!done() && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 /**
@@ -24,12 +29,12 @@ async function settle(): Promise<void> {
  */
 export function runBusConformance(
   name: string,
-  create: (members: number) => BusFixture,
+  create: (members: number, t: TestContext) => BusFixture | Promise<BusFixture>,
   maxMembers: number,
 ): void {
   describe(`${name} (bus conformance)`, () => {
     it("publish() resolves with the first seq after the events were delivered here", async (t) => {
-      const fixture = create(1);
+      const fixture = await create(1, t);
       t.after(() => fixture.close());
       const bus = fixture.buses[0]!;
       const delivered: SequencedEvent[] = [];
@@ -47,7 +52,7 @@ export function runBusConformance(
     });
 
     it("gives every member the same events in the same seq order", async (t) => {
-      const fixture = create(maxMembers);
+      const fixture = await create(maxMembers, t);
       t.after(() => fixture.close());
       const seen = fixture.buses.map(() => [] as SequencedEvent[]);
       fixture.buses.forEach((bus, i) => {
@@ -60,7 +65,7 @@ export function runBusConformance(
         });
       }
       const seqs = await Promise.all(publishes);
-      await settle();
+      await until(() => seen.every((events) => events.length >= seqs.length));
       assert.equal(new Set(seqs).size, seqs.length, "every publish got its own seq");
       for (const events of seen) {
         assert.equal(events.length, seqs.length);
@@ -71,7 +76,7 @@ export function runBusConformance(
     });
 
     it("keeps the events of one publish together and in order", async (t) => {
-      const fixture = create(1);
+      const fixture = await create(1, t);
       t.after(() => fixture.close());
       const bus = fixture.buses[0]!;
       const seen: SequencedEvent[] = [];

@@ -6,9 +6,12 @@
 import cluster from "node:cluster";
 import { pino } from "pino";
 import { ClusterBus, type IpcChannel } from "../../bus/cluster-bus.js";
+import { redactPassword } from "../../bus/redis-connection.js";
+import { connectRedisEngine, type RedisEngine } from "../../bus/redis-engine.js";
 import { isSsehubError } from "../../errors.js";
 import { createLogger, type Logger } from "../../http/logger.js";
 import { createServer } from "../../http/server.js";
+import type { HubPlugins } from "../../hub/hub.js";
 import { runClusterPrimary } from "../cluster.js";
 import { loadServeConfig, type ServeConfig, serveHelp } from "../config.js";
 
@@ -66,16 +69,40 @@ export async function serveCommand(
   // A cluster worker joins the primary's bus; its signals come from the primary, which sends
   // SIGTERM to every worker, so a Ctrl-C reaching the whole process group is left to it.
   const isWorker = cluster.isWorker;
-  const plugins = isWorker
-    ? { bus: ClusterBus.fromEnv(process.env, process as unknown as IpcChannel) }
-    : {};
   if (isWorker) process.on("SIGINT", () => {});
+  // With Redis, every process (each worker too) is a node of the hub on Redis; without it, a
+  // worker joins the primary's cluster bus.
+  let engine: RedisEngine | undefined;
+  let plugins: HubPlugins = {};
+  if (options.redis !== "") {
+    try {
+      engine = await connectRedisEngine({
+        url: options.redis,
+        prefix: options.redisPrefix,
+        historyMaxEvents: options.historyMaxEvents,
+        historyMaxAgeMs: options.historyMaxAgeMs,
+        logMaxEvents: options.redisLogMaxEvents,
+        onProblem: (message) => logger.warn(message),
+      });
+    } catch (error) {
+      io.stderr.write(errorLine(error));
+      return 1;
+    }
+    plugins = { bus: engine.bus, history: engine.history };
+    logger.info(
+      { redis: redactPassword(options.redis), prefix: options.redisPrefix },
+      "Joined Redis",
+    );
+  } else if (isWorker) {
+    plugins = { bus: ClusterBus.fromEnv(process.env, process as unknown as IpcChannel) };
+  }
   const server = createServer({ ...options, logger }, plugins);
   try {
     await server.listen();
   } catch (error) {
     io.stderr.write(errorLine(error));
     await server.close();
+    await engine?.close();
     return 1;
   }
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -90,6 +117,7 @@ export async function serveCommand(
   const overrun = setTimeout(force, options.shutdownTimeoutMs + EXIT_GRACE_MS);
   overrun.unref();
   await server.close();
+  await engine?.close();
   // A worker's IPC channel to the primary would keep the process alive: leave the cluster.
   if (isWorker) cluster.worker?.disconnect();
   clearTimeout(overrun);

@@ -1,7 +1,8 @@
 /**
  * Probes: `GET /healthz` answers 200 while the process serves HTTP at all (liveness);
  * `GET /readyz` answers 200 while the server takes new subscribers and 503 from the moment
- * shutdown starts, so that a load balancer stops sending clients before streams end.
+ * shutdown starts (`stopping`), so that a load balancer stops sending clients before streams
+ * end, or while the bus cannot order events (`bus-unavailable`: Redis is unreachable).
  * @module
  */
 import type { Route } from "../route.js";
@@ -18,8 +19,9 @@ export const healthRoute: Route = {
 /** Readiness. */
 export const readyRoute: Route = {
   methods: ["GET", "HEAD"],
-  handle({ res, isReady }) {
+  handle({ hub, res, isReady }) {
     if (isReady()) sendJson(res, 200, { status: "ready" });
-    else sendJson(res, 503, { status: "stopping" });
+    else if (hub.isClosed || hub.isReady) sendJson(res, 503, { status: "stopping" });
+    else sendJson(res, 503, { status: "bus-unavailable" });
   },
 };

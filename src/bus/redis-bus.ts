@@ -1,0 +1,466 @@
+/**
+ * The bus of several nodes (machines or processes) joined by Redis.
+ *
+ *   node A --publish (one Lua step per turn)--> Redis: next seqs, append to {p}:log and to
+ *   node B --publish-->                                each topic's stream ({p}:t:<topic>)
+ *   every node <--XREAD BLOCK {p}:log, from the last entry it took-- Redis
+ *
+ * Ordering: the publish step (PUBLISH_SCRIPT) takes the next seqs from `{p}:meta` and appends
+ * each event, under the stream id `<ms>-<seq>`, to the log and to its topics' streams in one
+ * atomic step, so ids increase hub-wide and history is written with its ids. Fan-out: every
+ * node reads the log from where it stopped with one blocking XREAD (a batch per reply, however
+ * many events), and hands the events to its hub in seq order, its own included; a publish
+ * resolves once this node has been handed its events (read-your-writes). The publishes of one
+ * turn go in one step: one round trip per turn, not per event.
+ *
+ * Continuity: the log is read by position, so a node that lost Redis for a while catches up
+ * from where it stopped. If the log was trimmed past that point (away longer than
+ * `logMaxEvents` allows) or Redis lost its data (new epoch), the node cannot be handed the
+ * events between: the bus calls `restart` and the hub ends its streams, whose clients resume
+ * through history (Redis streams) or get a reset. Nothing is skipped silently.
+ *
+ * Failures: publishes while Redis is unreachable fail at once with SSEHUB_ERR_BUS_UNAVAILABLE
+ * (503); `isReady` is false until both connections are back.
+ * @module
+ */
+import { SsehubError } from "../errors.js";
+import { EVICT_LUA, entryFields, parseEntry, type RedisKeys } from "../history/redis-streams.js";
+import { newEpoch } from "../protocol/event-id.js";
+import type {
+  Bus,
+  BusMetricsSource,
+  BusRestartReason,
+  BusStart,
+  SequencedEvent,
+  UnsequencedEvent,
+} from "./bus.js";
+
+/**
+ * The ordering step. KEYS: meta, log, then the topic streams of the batch (each once). ARGV:
+ * epoch to create if the hub has none, events kept per topic, max age ms, log length, event
+ * count; then per event: its topic keys' count and KEYS indexes, its field count and fields.
+ * Returns {epoch, first seq, publish ms}.
+ */
+export const PUBLISH_SCRIPT = `${EVICT_LUA}
+local meta, log = KEYS[1], KEYS[2]
+local epoch = redis.call('HGET', meta, 'epoch')
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('HSET', meta, 'epoch', epoch)
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local last = tonumber(redis.call('HGET', meta, 'ms') or '0')
+if now < last then now = last end
+local n = tonumber(ARGV[5])
+local seq = redis.call('HINCRBY', meta, 'seq', n) - n
+redis.call('HSET', meta, 'ms', string.format('%.0f', now))
+local first = seq + 1
+local maxEvents = tonumber(ARGV[2])
+local cutoff = now - tonumber(ARGV[3])
+local logMax = ARGV[4]
+local at = 6
+local touched = {}
+for _ = 1, n do
+  seq = seq + 1
+  local id = string.format('%.0f-%.0f', now, seq)
+  local m = tonumber(ARGV[at])
+  local keys = {}
+  for j = 1, m do keys[j] = KEYS[tonumber(ARGV[at + j])] end
+  at = at + m + 1
+  local f = tonumber(ARGV[at])
+  local fields = {}
+  for j = 1, f do fields[j] = ARGV[at + j] end
+  at = at + f + 1
+  redis.call('XADD', log, 'MAXLEN', '~', logMax, id, unpack(fields))
+  for j = 1, m do
+    redis.call('XADD', keys[j], id, unpack(fields))
+    touched[keys[j]] = true
+  end
+end
+for key in pairs(touched) do evict(key, maxEvents, cutoff) end
+return {epoch, first, now}
+`;
+
+/**
+ * Where a node joins. KEYS: meta. ARGV: epoch to create if the hub has none. Returns
+ * {epoch, newest seq, its publish ms}.
+ */
+export const JOIN_SCRIPT = `
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('HSET', KEYS[1], 'epoch', epoch)
+end
+local h = redis.call('HMGET', KEYS[1], 'seq', 'ms')
+return {epoch, tonumber(h[1] or '0'), tonumber(h[2] or '0')}
+`;
+
+/** The commands of a connection the bus uses (ioredis `defineCommand` adds the scripts). */
+export interface RedisBusConnection {
+  readonly status: string;
+  ssehubPublish(...args: (string | number)[]): Promise<[string, number, number]>;
+  ssehubJoin(...args: (string | number)[]): Promise<[string, number, number]>;
+  xread(...args: (string | number)[]): Promise<[string, [string, string[]][]][] | null>;
+  on(event: "ready" | "close", listener: () => void): unknown;
+}
+
+/** Defines the Lua commands the bus uses on `connection`. */
+export function defineBusCommands(connection: {
+  defineCommand(name: string, definition: { lua: string }): void;
+}): void {
+  connection.defineCommand("ssehubPublish", { lua: PUBLISH_SCRIPT });
+  connection.defineCommand("ssehubJoin", { lua: JOIN_SCRIPT });
+}
+
+/** Where a node is in the hub's order, from the join step. */
+export interface RedisJoinPoint {
+  readonly epoch: string;
+  readonly seq: number;
+  readonly ms: number;
+}
+
+/** Runs the join step: the epoch (created when the hub has none) and the newest seq. */
+export async function joinRedisHub(
+  connection: Pick<RedisBusConnection, "ssehubJoin">,
+  keys: RedisKeys,
+): Promise<RedisJoinPoint> {
+  const [epoch, seq, ms] = await connection.ssehubJoin(1, keys.meta, newEpoch());
+  return { epoch, seq, ms };
+}
+
+/** Limits and place of a Redis bus. */
+export interface RedisBusOptions {
+  readonly keys: RedisKeys;
+  /** Events kept per topic stream; 0 keeps none. */
+  readonly historyMaxEvents: number;
+  /** Age after which an event leaves the topic streams, in ms. */
+  readonly historyMaxAgeMs: number;
+  /** Entries the log keeps (about): how far behind a node may fall and still catch up. */
+  readonly logMaxEvents: number;
+  /** Called when the bus starts over (also after the hub's own `restart` callback). */
+  readonly onRestart?: (epoch: string, afterSeq: number, reason: BusRestartReason) => void;
+  /** Called with a message when a connection problem is noticed (for the log). */
+  readonly onProblem?: (message: string) => void;
+}
+
+/** Entries one XREAD takes at most. */
+const READ_COUNT = 1000;
+/** How long one XREAD blocks, in ms: also how soon a closed bus stops reading. */
+const READ_BLOCK_MS = 1000;
+/** Pause before reading again after a failed read, in ms. */
+const READ_RETRY_MS = 100;
+
+interface PendingPublish {
+  readonly events: readonly UnsequencedEvent[];
+  readonly resolve: (firstSeq: number) => void;
+  readonly reject: (error: Error) => void;
+  /** Seq of the last event, once ordered. */
+  lastSeq: number;
+  firstSeq: number;
+}
+
+/** A bus over Redis. Build it with connectRedisEngine (redis-engine.ts). */
+export class RedisBus implements Bus, BusMetricsSource {
+  readonly isDistributed = true;
+  readonly #commands: RedisBusConnection;
+  readonly #reader: RedisBusConnection;
+  readonly #options: RedisBusOptions;
+  #epoch: string;
+  /** Seq of the newest event handed to the hub. */
+  #seq: number;
+  /** Stream id to read the log after. */
+  #readFrom: string;
+  #outbox: PendingPublish[] = [];
+  /** Ordered by Redis, waiting for this node to be handed their events. */
+  #ordered: PendingPublish[] = [];
+  #scheduled = false;
+  #backlog = 0;
+  #deliver: ((events: readonly SequencedEvent[]) => void) | undefined;
+  #restart: ((start: BusStart, reason: BusRestartReason) => void) | undefined;
+  #closed = false;
+  #readerHealthy = true;
+  #disconnects = 0;
+  #lagSeconds = 0;
+  onPublishRoundTrip: ((seconds: number) => void) | undefined;
+  readonly #flushBound = (): void => void this.#flush();
+
+  /**
+   * @param commands the connection for publishes
+   * @param reader a second connection, for the blocking reads of the log
+   * @param join where this node starts (joinRedisHub)
+   */
+  constructor(
+    commands: RedisBusConnection,
+    reader: RedisBusConnection,
+    options: RedisBusOptions,
+    join: RedisJoinPoint,
+  ) {
+    this.#commands = commands;
+    this.#reader = reader;
+    this.#options = options;
+    this.#epoch = join.epoch;
+    this.#seq = join.seq;
+    this.#readFrom = `${join.ms}-${join.seq}`;
+    commands.on("close", () => this.#disconnects++);
+  }
+
+  get isReady(): boolean {
+    return !this.#closed && this.#commands.status === "ready" && this.#readerHealthy;
+  }
+
+  get connected(): boolean {
+    return this.isReady;
+  }
+
+  get disconnects(): number {
+    return this.#disconnects;
+  }
+
+  get lagSeconds(): number {
+    return this.#lagSeconds;
+  }
+
+  get metrics(): BusMetricsSource {
+    return this;
+  }
+
+  get backlog(): number {
+    return this.#backlog;
+  }
+
+  /** The epoch of the ids now. */
+  get epoch(): string {
+    return this.#epoch;
+  }
+
+  start(
+    deliver: (events: readonly SequencedEvent[]) => void,
+    restart?: (start: BusStart, reason: BusRestartReason) => void,
+  ): BusStart {
+    this.#deliver = deliver;
+    this.#restart = restart;
+    void this.#readLoop();
+    return { epoch: this.#epoch, joinedAfterSeq: this.#seq, historyFloor: 0 };
+  }
+
+  publish(events: readonly UnsequencedEvent[]): Promise<number> {
+    if (this.#closed) {
+      return Promise.reject(
+        new SsehubError("SSEHUB_ERR_HUB_CLOSED", "Cannot publish: the Redis bus is closed"),
+      );
+    }
+    if (this.#commands.status !== "ready") return Promise.reject(this.#unavailable());
+    return new Promise((resolve, reject) => {
+      this.#outbox.push({ events, resolve, reject, lastSeq: 0, firstSeq: 0 });
+      this.#backlog += events.length;
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(this.#flushBound);
+      }
+    });
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#deliver = undefined;
+    const error = new SsehubError(
+      "SSEHUB_ERR_HUB_CLOSED",
+      "Cannot publish: the Redis bus closed before the event was handed back",
+    );
+    for (const pending of [...this.#outbox, ...this.#ordered]) pending.reject(error);
+    this.#outbox = [];
+    this.#ordered = [];
+    this.#backlog = 0;
+  }
+
+  #unavailable(cause?: unknown): SsehubError {
+    const why = cause instanceof Error ? `: ${cause.message}` : "";
+    return new SsehubError(
+      "SSEHUB_ERR_BUS_UNAVAILABLE",
+      `Cannot publish now: Redis is unreachable${why}; retry shortly`,
+      { details: { retryAfterSeconds: 1 }, ...(cause === undefined ? {} : { cause }) },
+    );
+  }
+
+  /** Sends the publishes of this turn in one step. */
+  async #flush(): Promise<void> {
+    this.#scheduled = false;
+    const batch = this.#outbox;
+    if (batch.length === 0) return;
+    this.#outbox = [];
+    const keys = this.#options.keys;
+    const topicKeys = new Map<string, number>();
+    const keyList = [keys.meta, keys.log];
+    const perEvent: (string | number)[] = [];
+    let count = 0;
+    for (const pending of batch) {
+      for (const event of pending.events) {
+        count++;
+        perEvent.push(event.topics.length);
+        for (const topic of event.topics) {
+          const key = keys.topic(topic);
+          let index = topicKeys.get(key);
+          if (index === undefined) {
+            keyList.push(key);
+            index = keyList.length; // Lua's KEYS are 1-based
+            topicKeys.set(key, index);
+          }
+          perEvent.push(index);
+        }
+        const fields = entryFields(event);
+        perEvent.push(fields.length, ...fields);
+      }
+    }
+    const started = performance.now();
+    try {
+      const [epoch, first] = await this.#commands.ssehubPublish(
+        keyList.length,
+        ...keyList,
+        newEpoch(),
+        this.#options.historyMaxEvents,
+        this.#options.historyMaxAgeMs,
+        this.#options.logMaxEvents,
+        count,
+        ...perEvent,
+      );
+      this.onPublishRoundTrip?.((performance.now() - started) / 1000);
+      let seq = first;
+      for (const pending of batch) {
+        pending.firstSeq = seq;
+        seq += pending.events.length;
+        pending.lastSeq = seq - 1;
+        this.#ordered.push(pending);
+      }
+      if (epoch !== this.#epoch) {
+        // Redis lost its data and a new epoch began: the reader will start over too.
+        this.#options.onProblem?.(`Redis began a new epoch ${epoch} (was ${this.#epoch})`);
+      }
+      this.#settleOrdered();
+    } catch (error) {
+      this.#backlog -= count;
+      const refused = this.#closed
+        ? new SsehubError("SSEHUB_ERR_HUB_CLOSED", "Cannot publish: the Redis bus is closed")
+        : this.#unavailable(error);
+      for (const pending of batch) pending.reject(refused);
+    }
+  }
+
+  /** Resolves the publishes whose events this node has been handed. */
+  #settleOrdered(): void {
+    if (this.#ordered.length === 0) return;
+    const waiting: PendingPublish[] = [];
+    for (const pending of this.#ordered) {
+      if (pending.lastSeq <= this.#seq) {
+        this.#backlog -= pending.events.length;
+        pending.resolve(pending.firstSeq);
+      } else {
+        waiting.push(pending);
+      }
+    }
+    this.#ordered = waiting;
+  }
+
+  async #readLoop(): Promise<void> {
+    const logKey = this.#options.keys.log;
+    while (!this.#closed) {
+      let reply: Awaited<ReturnType<RedisBusConnection["xread"]>>;
+      try {
+        if (!this.#readerHealthy) await this.#rejoin();
+        reply = await this.#reader.xread(
+          "COUNT",
+          READ_COUNT,
+          "BLOCK",
+          READ_BLOCK_MS,
+          "STREAMS",
+          logKey,
+          this.#readFrom,
+        );
+      } catch (error) {
+        if (this.#closed) return;
+        if (this.#readerHealthy) {
+          this.#readerHealthy = false;
+          this.#options.onProblem?.(
+            `Lost the Redis log reader: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS));
+        continue;
+      }
+      if (reply === null || this.#closed) continue;
+      const entries = reply[0]?.[1] ?? [];
+      if (entries.length > 0) this.#take(entries);
+    }
+  }
+
+  /** After the reader was away: checks the epoch before reading on from where it stopped. */
+  async #rejoin(): Promise<void> {
+    const join = await joinRedisHub(this.#reader, this.#options.keys);
+    // Another epoch, or seqs behind ours: Redis lost its data since this node last read.
+    if (join.epoch !== this.#epoch || join.seq < this.#seq) this.#startOver(join, "new-epoch");
+    this.#readerHealthy = true;
+  }
+
+  /** Hands log entries to the hub in seq order; starts over on a discontinuity. */
+  #take(entries: readonly [string, string[]][]): void {
+    const events: SequencedEvent[] = [];
+    for (const [id, fields] of entries) {
+      const entry = parseEntry(id, fields);
+      if (entry.seq !== this.#seq + 1) {
+        this.#handOver(events);
+        events.length = 0;
+        if (entry.seq <= this.#seq) {
+          // The seqs went back: Redis lost its data. The next read starts over (#rejoin).
+          this.#readerHealthy = false;
+          return;
+        }
+        this.#startOver({ epoch: this.#epoch, seq: entry.seq - 1, ms: entry.publishedAt }, "gap");
+      }
+      this.#seq = entry.seq;
+      this.#readFrom = id;
+      events.push({
+        topics: entry.topics,
+        data: entry.data,
+        event: entry.event,
+        retry: entry.retry,
+        key: entry.key,
+        seq: entry.seq,
+        publishedAt: entry.publishedAt,
+      });
+    }
+    this.#handOver(events);
+  }
+
+  #handOver(events: readonly SequencedEvent[]): void {
+    if (events.length === 0) return;
+    this.#lagSeconds = Math.max(0, (Date.now() - events[events.length - 1]!.publishedAt) / 1000);
+    this.#deliver?.(events);
+    this.#settleOrdered();
+  }
+
+  /** Continues after `join` (a new epoch, or past a gap): tells the hub, then settles publishes. */
+  #startOver(join: RedisJoinPoint, reason: BusRestartReason): void {
+    this.#options.onProblem?.(
+      reason === "gap"
+        ? `Fell behind the Redis log: events after seq ${this.#seq} up to ${join.seq} were trimmed before this node read them; streams restart`
+        : `Redis began a new epoch ${join.epoch} (was ${this.#epoch}): its data was lost; streams restart`,
+    );
+    const ordered = this.#ordered;
+    if (reason === "new-epoch") {
+      // Publishes ordered under the old epoch will never come back from the new log.
+      this.#ordered = [];
+      for (const pending of ordered) {
+        this.#backlog -= pending.events.length;
+        pending.reject(this.#unavailable(new Error("Redis lost the event's epoch")));
+      }
+    }
+    this.#epoch = join.epoch;
+    this.#seq = join.seq;
+    this.#readFrom = `${join.ms}-${join.seq}`;
+    const start: BusStart = { epoch: join.epoch, joinedAfterSeq: join.seq, historyFloor: 0 };
+    this.#restart?.(start, reason);
+    this.#options.onRestart?.(join.epoch, join.seq, reason);
+    this.#settleOrdered();
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The Redis engine of a hub: a RedisBus and a RedisHistory over two connections (one for
+ * publishes and history reads, one for the blocking reads of the log), wired so that when the
+ * bus starts over the history's cache does too.
+ * @module
+ */
+
+import { SsehubError } from "../errors.js";
+import {
+  defineHistoryCommands,
+  RedisHistory,
+  type RedisHistoryConnection,
+} from "../history/redis-history.js";
+import { RedisKeys } from "../history/redis-streams.js";
+import { defineBusCommands, joinRedisHub, RedisBus, type RedisBusConnection } from "./redis-bus.js";
+import {
+  connectRedis,
+  createRedisConnection,
+  parseRedisUrl,
+  type RedisConnection,
+  redactPassword,
+} from "./redis-connection.js";
+
+/** What the engine needs to know. */
+export interface RedisEngineOptions {
+  /** The `redis` option (see redis-connection.ts for the URL forms). */
+  readonly url: string;
+  /** Key prefix: every key is `{prefix}:...`. */
+  readonly prefix: string;
+  readonly historyMaxEvents: number;
+  readonly historyMaxAgeMs: number;
+  /** Entries the shared log keeps, about. */
+  readonly logMaxEvents: number;
+  /** How long to wait for Redis at start, in ms. */
+  readonly connectTimeoutMs?: number;
+  /** Told about connection problems and restarts (for the log). */
+  readonly onProblem?: (message: string) => void;
+}
+
+/** A bus and a history store sharing one Redis, to give to createHub / createServer. */
+export interface RedisEngine {
+  readonly bus: RedisBus;
+  readonly history: RedisHistory;
+  /** Closes the bus and both connections. */
+  close(): Promise<void>;
+}
+
+/** Oldest Redis that has what the engine uses (XINFO's max-deleted-entry-id). */
+const MIN_REDIS_MAJOR = 7;
+
+/**
+ * Connects to Redis and returns the engine. Rejects with SSEHUB_ERR_BUS_UNAVAILABLE when Redis
+ * cannot be reached within `connectTimeoutMs`, and with SSEHUB_ERR_OPTIONS_INVALID for a bad
+ * URL or a Redis older than 7.
+ */
+export async function connectRedisEngine(options: RedisEngineOptions): Promise<RedisEngine> {
+  const target = parseRedisUrl(options.url);
+  const description = redactPassword(options.url);
+  const timeoutMs = options.connectTimeoutMs ?? 10_000;
+  const commands = createRedisConnection(target);
+  const reader = createRedisConnection(target);
+  const connections: RedisConnection[] = [commands, reader];
+  // ioredis reports every failed attempt as an `error` event; the bus and the log see them
+  // through `close` events and failed commands instead.
+  for (const connection of connections) connection.on("error", () => {});
+  try {
+    await Promise.all(connections.map((c) => connectRedis(c, description, timeoutMs)));
+    await checkVersion(commands, description);
+  } catch (error) {
+    for (const connection of connections) connection.disconnect();
+    throw error;
+  }
+  for (const connection of connections) {
+    defineBusCommands(connection);
+    defineHistoryCommands(connection);
+  }
+  const keys = new RedisKeys(options.prefix);
+  const join = await joinRedisHub(commands as unknown as RedisBusConnection, keys);
+  const history = new RedisHistory(
+    commands as unknown as RedisHistoryConnection,
+    { keys, maxEvents: options.historyMaxEvents, maxAgeMs: options.historyMaxAgeMs },
+    join.epoch,
+    join.seq,
+  );
+  const bus = new RedisBus(
+    commands as unknown as RedisBusConnection,
+    reader as unknown as RedisBusConnection,
+    {
+      keys,
+      historyMaxEvents: options.historyMaxEvents,
+      historyMaxAgeMs: options.historyMaxAgeMs,
+      logMaxEvents: options.logMaxEvents,
+      onRestart: (epoch, afterSeq) => history.restart(epoch, afterSeq),
+      ...(options.onProblem === undefined ? {} : { onProblem: options.onProblem }),
+    },
+    join,
+  );
+  return {
+    bus,
+    history,
+    async close() {
+      bus.close();
+      await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+    },
+  };
+}
+
+async function checkVersion(connection: RedisConnection, description: string): Promise<void> {
+  const info = await connection.info("server");
+  const version = /redis_version:(\d+)\.(\d+)/.exec(String(info));
+  if (version !== null && Number(version[1]) < MIN_REDIS_MAJOR) {
+    throw new SsehubError(
+      "SSEHUB_ERR_OPTIONS_INVALID",
+      `Cannot use Redis ${version[1]}.${version[2]} at ${description}: ssehub needs Redis ${MIN_REDIS_MAJOR} or newer`,
+    );
+  }
+}

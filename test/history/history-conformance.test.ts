@@ -1,0 +1,68 @@
+import type { SequencedEvent } from "../../src/bus/bus.js";
+import { LocalBus } from "../../src/bus/local-bus.js";
+import { connectRedisEngine, type RedisEngine } from "../../src/bus/redis-engine.js";
+import type { StoredEvent } from "../../src/history/history-store.js";
+import { MemoryHistory } from "../../src/history/memory-history.js";
+import { toStoredEvent } from "../../src/history/stored-event.js";
+import { type HistoryFixture, runHistoryConformance } from "../conformance/history.suite.js";
+import { findRedisServer, REDIS_MISSING, startRedis } from "../helpers/redis-server.js";
+
+runHistoryConformance("MemoryHistory", async (limits): Promise<HistoryFixture> => {
+  const bus = new LocalBus("m1");
+  const history = new MemoryHistory(limits);
+  const stored: StoredEvent[] = [];
+  bus.start((events: readonly SequencedEvent[]) => {
+    for (const event of events) {
+      const kept = toStoredEvent("m1", event);
+      history.append(kept);
+      stored.push(kept);
+    }
+  });
+  return {
+    async publish(events) {
+      const first = bus.publishNow(events);
+      return stored.filter((e) => e.seq >= first);
+    },
+    readers: async () => [history],
+    close: () => bus.close(),
+  };
+});
+
+runHistoryConformance(
+  "RedisHistory (through the node that published, and through one that joined later)",
+  async (limits, t): Promise<HistoryFixture> => {
+    const redis = await startRedis(t);
+    const options = {
+      url: redis.url,
+      prefix: "history",
+      historyMaxEvents: limits.maxEvents,
+      historyMaxAgeMs: limits.maxAgeMs,
+      logMaxEvents: 10_000,
+    };
+    const engines: RedisEngine[] = [await connectRedisEngine(options)];
+    const publisher = engines[0]!;
+    const stored: StoredEvent[] = [];
+    publisher.bus.start((events) => {
+      for (const event of events) {
+        const kept = toStoredEvent(publisher.bus.epoch, event);
+        publisher.history.append(kept);
+        stored.push(kept);
+      }
+    });
+    return {
+      async publish(events) {
+        const first = await publisher.bus.publish(events);
+        return stored.filter((e) => e.seq >= first);
+      },
+      async readers() {
+        const late = await connectRedisEngine(options);
+        engines.push(late);
+        return [publisher.history, late.history];
+      },
+      close: async () => {
+        await Promise.all(engines.map((engine) => engine.close()));
+      },
+    };
+  },
+  { skip: findRedisServer() === undefined ? REDIS_MISSING : false },
+);
