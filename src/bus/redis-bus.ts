@@ -158,6 +158,8 @@ interface PendingPublish {
   /** Seq of the last event, once ordered. */
   lastSeq: number;
   firstSeq: number;
+  /** The epoch Redis ordered the events in. */
+  epoch: string;
 }
 
 /** A bus over Redis. Build it with connectRedisEngine (redis-engine.ts). */
@@ -252,7 +254,7 @@ export class RedisBus implements Bus, BusMetricsSource {
     }
     if (this.#commands.status !== "ready") return Promise.reject(this.#unavailable());
     return new Promise((resolve, reject) => {
-      this.#outbox.push({ events, resolve, reject, lastSeq: 0, firstSeq: 0 });
+      this.#outbox.push({ events, resolve, reject, lastSeq: 0, firstSeq: 0, epoch: "" });
       this.#backlog += events.length;
       if (!this.#scheduled) {
         this.#scheduled = true;
@@ -331,12 +333,12 @@ export class RedisBus implements Bus, BusMetricsSource {
         pending.firstSeq = seq;
         seq += pending.events.length;
         pending.lastSeq = seq - 1;
+        pending.epoch = epoch;
         this.#ordered.push(pending);
       }
-      if (epoch !== this.#epoch) {
-        // Redis lost its data and a new epoch began: the reader will start over too.
-        this.#options.onProblem?.(`Redis began a new epoch ${epoch} (was ${this.#epoch})`);
-      }
+      // Redis lost its data and began a new epoch: these publishes resolve once the reader has
+      // started over in it (so their ids carry the new epoch); make it check now.
+      if (epoch !== this.#epoch) this.#readerHealthy = false;
       this.#settleOrdered();
     } catch (error) {
       this.#backlog -= count;
@@ -352,7 +354,7 @@ export class RedisBus implements Bus, BusMetricsSource {
     if (this.#ordered.length === 0) return;
     const waiting: PendingPublish[] = [];
     for (const pending of this.#ordered) {
-      if (pending.lastSeq <= this.#seq) {
+      if (pending.epoch === this.#epoch && pending.lastSeq <= this.#seq) {
         this.#backlog -= pending.events.length;
         pending.resolve(pending.firstSeq);
       } else {
@@ -446,14 +448,18 @@ export class RedisBus implements Bus, BusMetricsSource {
         ? `Fell behind the Redis log: events after seq ${this.#seq} up to ${join.seq} were trimmed before this node read them; streams restart`
         : `Redis began a new epoch ${join.epoch} (was ${this.#epoch}): its data was lost; streams restart`,
     );
-    const ordered = this.#ordered;
     if (reason === "new-epoch") {
-      // Publishes ordered under the old epoch will never come back from the new log.
-      this.#ordered = [];
-      for (const pending of ordered) {
-        this.#backlog -= pending.events.length;
-        pending.reject(this.#unavailable(new Error("Redis lost the event's epoch")));
+      // Publishes ordered under the old epoch were lost with Redis's data.
+      const kept: PendingPublish[] = [];
+      for (const pending of this.#ordered) {
+        if (pending.epoch === join.epoch) {
+          kept.push(pending);
+        } else {
+          this.#backlog -= pending.events.length;
+          pending.reject(this.#unavailable(new Error("Redis lost the event with its data")));
+        }
       }
+      this.#ordered = kept;
     }
     this.#epoch = join.epoch;
     this.#seq = join.seq;

@@ -100,9 +100,29 @@ export async function connectRedisEngine(options: RedisEngineOptions): Promise<R
     history,
     async close() {
       bus.close();
-      await Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+      await Promise.all(connections.map(closeConnection));
     },
   };
+}
+
+/** Longest wait for Redis to answer QUIT before the connection is dropped, in ms. */
+const QUIT_TIMEOUT_MS = 500;
+
+/** QUIT when Redis is there to answer it (briefly), else just drop the connection. */
+async function closeConnection(connection: RedisConnection): Promise<void> {
+  if (connection.status !== "ready") {
+    connection.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    connection.quit().catch(() => {}),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, QUIT_TIMEOUT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  connection.disconnect();
 }
 
 async function checkVersion(connection: RedisConnection, description: string): Promise<void> {
