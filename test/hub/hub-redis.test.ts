@@ -1,0 +1,77 @@
+import assert from "node:assert/strict";
+import { describe, it, type TestContext } from "node:test";
+import { connectRedisEngine } from "../../src/bus/redis-engine.js";
+import { createHub, type Hub, type HubStatus } from "../../src/hub/hub.js";
+import { RecordingSink } from "../helpers/recording-sink.js";
+import {
+  findRedisServer,
+  REDIS_MISSING,
+  type RedisServer,
+  redisCommand,
+  startRedis,
+} from "../helpers/redis-server.js";
+
+async function hubOn(t: TestContext, redis: RedisServer): Promise<Hub> {
+  const engine = await connectRedisEngine({
+    url: redis.url,
+    prefix: "hub",
+    historyMaxEvents: 100,
+    historyMaxAgeMs: 60_000,
+    logMaxEvents: 10_000,
+  });
+  const hub = createHub({ retryMs: 1000, shutdownRetryJitterMs: 0 }, engine);
+  t.after(async () => {
+    await hub.close();
+    await engine.close();
+  });
+  return hub;
+}
+
+async function until(what: string, done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe("Hub on Redis", { skip: findRedisServer() === undefined ? REDIS_MISSING : false }, () => {
+  it("is not ready while Redis is down, and ready again when it is back", async (t) => {
+    const redis = await startRedis(t);
+    const hub = await hubOn(t, redis);
+    assert.equal(hub.isReady, true);
+    await redis.stop();
+    await until("not ready", () => !hub.isReady);
+    await redis.start();
+    await until("ready again", () => hub.isReady);
+  });
+
+  it("ends every stream with a retry hint when Redis loses its data, and ids move to the new epoch", async (t) => {
+    const redis = await startRedis(t);
+    const hub = await hubOn(t, redis);
+    const statuses: HubStatus[] = [];
+    hub.on("status", (status) => statuses.push(status));
+    const sink = new RecordingSink();
+    hub.subscribe({ topics: ["a"], sink });
+    const before = await hub.publish({ topic: "a", data: "before" });
+    await until("the first event", () => sink.data().includes("before"));
+    assert.equal(await redisCommand(redis.port, ["FLUSHALL"]), "OK");
+    const after = await hub.publish({ topic: "a", data: "after" });
+    assert.ok(sink.isClosed, "the stream was ended so that its client resumes");
+    assert.match(sink.text(), /retry: 1000\n\n$/);
+    assert.ok(!sink.data().includes("after"), "nothing of the new epoch reached the old stream");
+    assert.notEqual(after.id.split("-")[0], before.id.split("-")[0]);
+    assert.equal(hub.epoch, after.id.split("-")[0]);
+    assert.deepEqual(
+      statuses.map((s) => s.type),
+      ["bus-restarted"],
+    );
+
+    // A client coming back with its old id learns that its epoch is gone.
+    const back = new RecordingSink();
+    hub.subscribe({ topics: ["a"], sink: back, lastEventId: before.id });
+    await until("the reset", () => back.events().length > 0);
+    assert.equal(back.events()[0]!.event, "ssehub-reset");
+    assert.match(back.events()[0]!.data, /"reason":"unknown-epoch"/);
+  });
+});
