@@ -35,6 +35,11 @@ export const ERROR_CATALOGUE = {
   SSEHUB_ERR_HUB_CLOSED: { status: 503, base: "Error" },
   SSEHUB_ERR_HUB_OVERLOADED: { status: 503, base: "Error" },
   SSEHUB_ERR_BUS_UNAVAILABLE: { status: 503, base: "Error" },
+  SSEHUB_ERR_AUTH_MISSING: { status: 401, base: "Error" },
+  SSEHUB_ERR_AUTH_INVALID: { status: 401, base: "Error" },
+  SSEHUB_ERR_AUTH_FORBIDDEN: { status: 403, base: "Error" },
+  SSEHUB_ERR_TOO_MANY_CONNECTIONS: { status: 429, base: "Error" },
+  SSEHUB_ERR_RATE_LIMITED: { status: 429, base: "Error" },
   SSEHUB_ERR_INTERNAL: { status: 500, base: "Error" },
 } as const satisfies Record<string, CatalogueEntry>;
 

@@ -1,5 +1,6 @@
 /**
- * Imports point downward only (DESIGN "Modules"): cli -> http -> hub -> history/bus -> protocol.
+ * Imports point downward only (DESIGN "Modules"): cli -> http -> hub -> history/bus -> protocol;
+ * auth/ (tokens, claims, topic selectors) sits beside hub/, used by http/ and cli/.
  * protocol/ is pure and imports nothing of ours but errors.ts; client/ stands alone (it runs in
  * browsers) and may use protocol/ only.
  */
@@ -18,10 +19,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   history: ["history", "protocol", "."],
   bus: ["bus", "history", "protocol", "."],
   hub: ["hub", "history", "bus", "protocol", "."],
-  http: ["http", "hub", "history", "bus", "protocol", "."],
+  auth: ["auth", "protocol", "."],
+  http: ["http", "auth", "hub", "history", "bus", "protocol", "."],
   loadgen: ["loadgen", "client", "protocol", "."],
   client: ["client", "protocol", "errors"],
-  cli: ["cli", "http", "hub", "bus", "history", "client", "loadgen", "protocol", "."],
+  cli: ["cli", "http", "auth", "hub", "bus", "history", "client", "loadgen", "protocol", "."],
   ".": ["."],
 };
 

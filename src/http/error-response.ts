@@ -62,14 +62,40 @@ export function sendError(
   // Headers staged for a stream that never opened must not leak into the error response.
   for (const name of STREAM_HEADERS) res.removeHeader(name);
   res.writeHead(body.statusCode, {
-    // A 503 (overloaded, shutting down) tells the client when to try again.
-    ...(body.statusCode === 503 ? { "Retry-After": "1" } : {}),
+    // A 503 (overloaded, shutting down) or 429 (limits) tells the client when to try again.
+    ...(body.statusCode === 503 || body.statusCode === 429
+      ? { "Retry-After": retryAfterOf(body) }
+      : {}),
+    // RFC 6750: a refused token says why, in the Bearer scheme's terms, and nothing more.
+    ...(body.code.startsWith("SSEHUB_ERR_AUTH_")
+      ? { "WWW-Authenticate": bearerChallenge(body.code) }
+      : {}),
     ...extraHeaders,
     "Content-Type": "application/json; charset=utf-8",
     "Content-Length": Buffer.byteLength(text),
     "Cache-Control": "no-store",
   });
   res.end(text);
+}
+
+/** Seconds to wait, from the error's details (`retryAfterSeconds`), 1 by default. */
+function retryAfterOf(body: ErrorBody): string {
+  const seconds = body.details?.retryAfterSeconds;
+  return typeof seconds === "number" && Number.isInteger(seconds) && seconds > 0
+    ? String(seconds)
+    : "1";
+}
+
+/** The `WWW-Authenticate` challenge of an authorization error (RFC 6750, section 3). */
+function bearerChallenge(code: string): string {
+  switch (code) {
+    case "SSEHUB_ERR_AUTH_INVALID":
+      return 'Bearer realm="ssehub", error="invalid_token"';
+    case "SSEHUB_ERR_AUTH_FORBIDDEN":
+      return 'Bearer realm="ssehub", error="insufficient_scope"';
+    default:
+      return 'Bearer realm="ssehub"';
+  }
 }
 
 const STREAM_HEADERS = ["Content-Type", "Cache-Control", "X-Accel-Buffering", "Content-Length"];
