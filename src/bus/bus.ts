@@ -15,6 +15,8 @@ export interface UnsequencedEvent {
   readonly retry: number | undefined;
   /** Conflation key, see hub/slow-consumer.ts. */
   readonly key?: string | undefined;
+  /** Delivered only to subscribers whose grants match one of its topics. */
+  readonly private?: boolean | undefined;
 }
 
 /** An event with its place in the hub-wide order. */
@@ -39,6 +41,7 @@ export function sequenced(
     event: event.event,
     retry: event.retry,
     key: event.key,
+    private: event.private,
     seq,
     publishedAt,
   };

@@ -427,6 +427,7 @@ export class RedisBus implements Bus, BusMetricsSource {
         event: entry.event,
         retry: entry.retry,
         key: entry.key,
+        private: entry.private,
         seq: entry.seq,
         publishedAt: entry.publishedAt,
       });

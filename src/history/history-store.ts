@@ -15,6 +15,8 @@ export interface StoredEvent {
   readonly event: string | undefined;
   /** Conflation key (policy `conflate`), or undefined to conflate by topics. */
   readonly key: string | undefined;
+  /** Delivered only to subscribers whose grants match one of its topics. */
+  readonly private: boolean;
   /** Data as sent (JSON values already serialized). */
   readonly data: string;
   /** Publish time, ms since the Unix epoch. */

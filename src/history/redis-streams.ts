@@ -13,7 +13,8 @@
  * Stream entry ids are `<publishedAt ms>-<seq>`: seqs increase and publish times never go back
  * (the publish script keeps `ms` from decreasing), so ids increase in every stream, a range up
  * to `<cutoff ms>` holds what is too old, and the seq is read back from the id. Entry fields:
- * `t` topics (JSON list), `d` data, and only when set `e` event type, `r` retry, `k` key.
+ * `t` topics (JSON list), `d` data, and only when set `e` event type, `r` retry, `k` key, `p`
+ * private (`1`).
  *
  * Topic streams are trimmed with XDEL (EVICT_LUA), not XTRIM or XADD MAXLEN: only XDEL moves
  * the stream's `max-deleted-entry-id` (Redis 7), which is how a reader learns that an event
@@ -51,6 +52,7 @@ export interface RedisEntry {
   readonly event: string | undefined;
   readonly retry: number | undefined;
   readonly key: string | undefined;
+  readonly private: boolean;
 }
 
 /** The fields of a stream entry (see the module comment), as XADD arguments. */
@@ -60,11 +62,13 @@ export function entryFields(event: {
   readonly event?: string | undefined;
   readonly retry?: number | undefined;
   readonly key?: string | undefined;
+  readonly private?: boolean | undefined;
 }): string[] {
   const fields = ["t", JSON.stringify(event.topics), "d", event.data];
   if (event.event !== undefined) fields.push("e", event.event);
   if (event.retry !== undefined) fields.push("r", String(event.retry));
   if (event.key !== undefined) fields.push("k", event.key);
+  if (event.private === true) fields.push("p", "1");
   return fields;
 }
 
@@ -76,6 +80,7 @@ export function parseEntry(id: string, fields: readonly string[]): RedisEntry {
   let event: string | undefined;
   let retry: number | undefined;
   let key: string | undefined;
+  let isPrivate = false;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const value = fields[i + 1]!;
     switch (fields[i]) {
@@ -94,6 +99,9 @@ export function parseEntry(id: string, fields: readonly string[]): RedisEntry {
       case "k":
         key = value;
         break;
+      case "p":
+        isPrivate = value === "1";
+        break;
     }
   }
   return {
@@ -104,6 +112,7 @@ export function parseEntry(id: string, fields: readonly string[]): RedisEntry {
     event,
     retry,
     key,
+    private: isPrivate,
   };
 }
 

@@ -15,6 +15,7 @@ export interface OrderedEvent {
   readonly event: string | undefined;
   readonly retry: number | undefined;
   readonly key?: string | undefined;
+  readonly private?: boolean | undefined;
 }
 
 /**
@@ -29,6 +30,7 @@ export function toStoredEvent(epoch: string, ordered: OrderedEvent): StoredEvent
     topics: ordered.topics,
     event: ordered.event,
     key: ordered.key,
+    private: ordered.private === true,
     data: ordered.data,
     publishedAt: ordered.publishedAt,
     bytes: Buffer.from(

@@ -28,8 +28,9 @@ const JSON_KEYS: ReadonlySet<string> = new Set([
   "event",
   "retry",
   "key",
+  "private",
 ]);
-const FORM_KEYS: ReadonlySet<string> = new Set(["topic", "data", "type", "retry"]);
+const FORM_KEYS: ReadonlySet<string> = new Set(["topic", "data", "type", "retry", "private"]);
 const DIGITS = /^\d+$/;
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -113,7 +114,7 @@ function jsonEvent(value: unknown, where: string): PublishInput {
   for (const key of Object.keys(fields)) {
     if (!JSON_KEYS.has(key)) {
       throw malformed(
-        `Cannot publish ${where}: unknown field ${JSON.stringify(key)}, expected topic, topics, data, event, retry or key`,
+        `Cannot publish ${where}: unknown field ${JSON.stringify(key)}, expected topic, topics, data, event, retry, key or private`,
         { field: key },
       );
     }
@@ -160,6 +161,8 @@ function jsonEvent(value: unknown, where: string): PublishInput {
     ...(retry === undefined ? {} : { retry }),
     // The hub checks the key (a string of 1 to maxTopicLength characters).
     ...(fields.key === undefined ? {} : { key: fields.key as string }),
+    // The hub checks that private is a boolean.
+    ...(fields.private === undefined ? {} : { private: fields.private as boolean }),
   };
 }
 
@@ -172,7 +175,7 @@ function parseForm(text: string): PublishBody {
   for (const key of new Set(form.keys())) {
     if (!FORM_KEYS.has(key)) {
       throw malformed(
-        `Cannot publish the event: unknown form field ${JSON.stringify(key)}, expected topic, data, type or retry`,
+        `Cannot publish the event: unknown form field ${JSON.stringify(key)}, expected topic, data, type, retry or private`,
         { field: key },
       );
     }
@@ -203,6 +206,8 @@ function parseForm(text: string): PublishBody {
     ...(topics.length === 1 ? { topic: topics[0] as string } : { topics }),
     ...(type === null ? {} : { event: type }),
     ...(retryText === null ? {} : { retry: Number(retryText) }),
+    // As in Mercure, the field's presence makes the event private, whatever its value.
+    ...(form.has("private") ? { private: true } : {}),
   };
   return { batch: false, input };
 }

@@ -15,7 +15,7 @@
  */
 import type { StoredEvent } from "../history/history-store.js";
 import { mergeBySeq } from "../history/memory-history.js";
-import type { Batch, Subscriber } from "./subscriber.js";
+import { type Batch, batchOf, type Subscriber } from "./subscriber.js";
 import type { TopicIndex } from "./topic-index.js";
 
 /** Batches published events per turn and delivers them. */
@@ -62,7 +62,7 @@ export class Dispatcher {
     for (const [topic, list] of byTopic) {
       const subscribers = index.subscribersOf(topic);
       if (subscribers === undefined) continue;
-      const batch = toBatch(list);
+      const batch = batchOf(list);
       for (const subscriber of subscribers) {
         if (subscriber.topicSet === undefined) {
           subscriber.deliver(batch);
@@ -79,13 +79,6 @@ export class Dispatcher {
     }
     if (several !== undefined) deliverToSeveral(several, byTopic);
   }
-}
-
-function toBatch(events: StoredEvent[]): Batch {
-  if (events.length === 1) return { bytes: events[0]!.bytes, events };
-  const frames: Buffer[] = new Array(events.length);
-  for (let i = 0; i < events.length; i++) frames[i] = events[i]!.bytes;
-  return { bytes: Buffer.concat(frames), events };
 }
 
 /** Serves subscribers of several topics (see the module comment). */
@@ -109,7 +102,7 @@ function deliverToSeveral(
         const list = byTopic.get(topic);
         if (list !== undefined) lists.push(list);
       }
-      batch = toBatch(mergeBySeq(lists));
+      batch = batchOf(mergeBySeq(lists));
       merged.set(subscriber.topicSetKey, batch);
     }
     subscriber.deliver(batch);

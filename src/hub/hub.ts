@@ -32,7 +32,12 @@ import { assertValidEventType, assertValidRetry } from "../protocol/field-rules.
 import { Dispatcher } from "./dispatcher.js";
 import { HeartbeatWheel } from "./heartbeat-wheel.js";
 import type { Sink } from "./sink.js";
-import { type DeliveryCounters, Subscriber, type SubscriberHost } from "./subscriber.js";
+import {
+  type DeliveryCounters,
+  type PrivateAccess,
+  Subscriber,
+  type SubscriberHost,
+} from "./subscriber.js";
 import { TopicIndex } from "./topic-index.js";
 import { checkTopicList } from "./topic-name.js";
 
@@ -69,6 +74,11 @@ export interface PublishInput {
    * key. Default: the event's topics.
    */
   readonly key?: string;
+  /**
+   * Private: delivered only to subscribers whose grants match one of its topics (see
+   * SubscribeRequest.access). Default false.
+   */
+  readonly private?: boolean;
 }
 
 /** What publish answers. */
@@ -83,6 +93,8 @@ export interface SubscribeRequest {
   /** Resume after this id (from the Last-Event-ID header or the lastEventId query parameter). */
   readonly lastEventId?: string | undefined;
   readonly sink: Sink;
+  /** Which private events the subscriber may receive; without it, public events only. */
+  readonly access?: PrivateAccess | undefined;
 }
 
 /** An open subscription. */
@@ -163,7 +175,7 @@ export interface HubPlugins {
   readonly history?: HistoryStore;
 }
 
-const PUBLISH_KEYS = new Set(["topic", "topics", "data", "event", "retry", "key"]);
+const PUBLISH_KEYS = new Set(["topic", "topics", "data", "event", "retry", "key", "private"]);
 
 /**
  * A Server-Sent Events hub in this process. Emits `status` (HubStatus) for background
@@ -309,7 +321,14 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     const head = this.#current;
     const lastEventId = request.lastEventId;
     const resume = lastEventId === undefined || lastEventId === "" ? undefined : lastEventId;
-    const subscriber = new Subscriber(this.#host, request.sink, topics, head, resume !== undefined);
+    const subscriber = new Subscriber(
+      this.#host,
+      request.sink,
+      topics,
+      head,
+      resume !== undefined,
+      request.access,
+    );
     subscriber.writeDirect(this.#retryHint);
     this.#index.add(subscriber);
     this.#wheel.add(subscriber);
@@ -454,7 +473,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       if (!PUBLISH_KEYS.has(key)) {
         throw new SsehubError(
           "SSEHUB_ERR_PUBLISH_MALFORMED",
-          `Cannot publish ${where}unknown field ${JSON.stringify(key)}: allowed fields are topic, topics, data, event, retry, key`,
+          `Cannot publish ${where}unknown field ${JSON.stringify(key)}: allowed fields are topic, topics, data, event, retry, key, private`,
         );
       }
     }
@@ -497,7 +516,20 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
         `Cannot publish ${where}key must be a string of 1 to ${this.options.maxTopicLength} characters`,
       );
     }
-    return { topics, data, event: input.event, retry: input.retry, key: input.key };
+    if (input.private !== undefined && typeof input.private !== "boolean") {
+      throw new SsehubError(
+        "SSEHUB_ERR_PUBLISH_MALFORMED",
+        `Cannot publish ${where}private must be true or false`,
+      );
+    }
+    return {
+      topics,
+      data,
+      event: input.event,
+      retry: input.retry,
+      key: input.key,
+      private: input.private === true,
+    };
   }
 
   /** Takes ordered events from the bus: encode once, keep in history, dispatch. */
@@ -535,7 +567,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       const read = await this.#history.readAfter(subscriber.topics, parsed.seq);
       if (subscriber.isClosed) return;
       if (!read.complete) this.#sendReset(subscriber, "history-evicted", lastEventId, head);
-      else await this.#replay(subscriber, read.events, head);
+      else await this.#replay(subscriber, visibleEvents(read.events, subscriber.access), head);
       if (subscriber.isClosed) return;
     }
     subscriber.goLive();
@@ -660,6 +692,17 @@ class OpenSubscription implements Subscription {
   close(): void {
     this.#unregister(this.#subscriber);
   }
+}
+
+/** The events of a replay that a subscriber with `access` may receive. */
+function visibleEvents(
+  events: readonly StoredEvent[],
+  access: PrivateAccess | undefined,
+): readonly StoredEvent[] {
+  if (!events.some((event) => event.private)) return events;
+  return events.filter(
+    (event) => !event.private || (access !== undefined && access.allows(event.topics)),
+  );
 }
 
 /** Creates a hub; options are checked by resolveOptions (all problems in one error). */

@@ -32,6 +32,46 @@ export interface Batch {
   readonly bytes: Buffer;
   /** The events, in seq order (at least one). */
   readonly events: readonly StoredEvent[];
+  /** True when one of `events` is private (see PrivateAccess). */
+  readonly hasPrivate: boolean;
+  /** The batch without its private events, built once for all subscribers without access. */
+  publicView?: Batch | null;
+}
+
+/**
+ * Which private events a subscriber may receive: those with a topic its grants match. A
+ * subscriber without one receives public events only.
+ */
+export interface PrivateAccess {
+  allows(topics: readonly string[]): boolean;
+}
+
+/** A batch of `events` (seq order, at least one), their frames joined. */
+export function batchOf(events: readonly StoredEvent[]): Batch {
+  let hasPrivate = false;
+  for (const event of events) if (event.private) hasPrivate = true;
+  if (events.length === 1) return { bytes: events[0]!.bytes, events, hasPrivate };
+  const frames: Buffer[] = new Array(events.length);
+  for (let i = 0; i < events.length; i++) frames[i] = events[i]!.bytes;
+  return { bytes: Buffer.concat(frames), events, hasPrivate };
+}
+
+/**
+ * What of `batch` a subscriber with `access` may receive, or undefined for nothing. Costs
+ * nothing for a batch without private events; the public view is built once per batch.
+ */
+export function visiblePart(batch: Batch, access: PrivateAccess | undefined): Batch | undefined {
+  if (!batch.hasPrivate) return batch;
+  if (access === undefined) {
+    if (batch.publicView === undefined) {
+      const open = batch.events.filter((event) => !event.private);
+      batch.publicView = open.length === 0 ? null : batchOf(open);
+    }
+    return batch.publicView ?? undefined;
+  }
+  const allowed = batch.events.filter((event) => !event.private || access.allows(event.topics));
+  if (allowed.length === batch.events.length) return batch;
+  return allowed.length === 0 ? undefined : batchOf(allowed);
 }
 
 /** What a subscriber reports to, shared by all subscribers of one hub. */
@@ -65,6 +105,8 @@ export class Subscriber {
   /** For subscribers of several topics: the set, and a key naming it (topics sorted). */
   readonly topicSet: ReadonlySet<string> | undefined;
   readonly topicSetKey: string;
+  /** Which private events it may receive; undefined: none. */
+  readonly access: PrivateAccess | undefined;
   /** The dispatcher turn in which this subscriber was last collected (see dispatcher.ts). */
   lastTick = -1;
   /** In that turn: the first batch of its topics, and how many of its topics had one. */
@@ -96,8 +138,10 @@ export class Subscriber {
     topics: readonly string[],
     liveAfterSeq: number,
     replaying: boolean,
+    access?: PrivateAccess,
   ) {
     this.#host = host;
+    this.access = access;
     this.sink = sink;
     this.topics = topics;
     this.topicSet = topics.length > 1 ? new Set(topics) : undefined;
@@ -124,6 +168,11 @@ export class Subscriber {
       const newer = skipUpTo(batch, this.#liveAfterSeq);
       if (newer === undefined) return;
       batch = newer;
+    }
+    if (batch.hasPrivate) {
+      const visible = visiblePart(batch, this.access);
+      if (visible === undefined) return;
+      batch = visible;
     }
     if (this.#state === REPLAYING) this.#hold(batch);
     else this.#write(batch.bytes, batch.events);
@@ -294,5 +343,10 @@ function skipUpTo(batch: Batch, afterSeq: number): Batch | undefined {
   }
   if (skip === 0) return batch;
   if (skip === events.length) return undefined;
-  return { bytes: batch.bytes.subarray(offset), events: events.slice(skip) };
+  const rest = events.slice(skip);
+  return {
+    bytes: batch.bytes.subarray(offset),
+    events: rest,
+    hasPrivate: batch.hasPrivate && rest.some((event) => event.private),
+  };
 }

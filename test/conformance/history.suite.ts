@@ -58,18 +58,25 @@ export function runHistoryConformance(
       }
     });
 
-    it("readAfter() keeps event type, retry and key, and ids of the store's epoch", async (t) => {
+    it("readAfter() keeps event type, retry, key, the private flag and ids of the store's epoch", async (t) => {
       const fixture = await create({ maxEvents: 100, maxAgeMs: 60_000 }, t);
       t.after(() => fixture.close());
       const [stored] = await fixture.publish([
-        { topics: ["x"], data: "line 1\nline 2", event: "tick", retry: 1500, key: "k1" },
+        {
+          topics: ["x"],
+          data: "line 1\nline 2",
+          event: "tick",
+          retry: 1500,
+          key: "k1",
+          private: true,
+        },
       ]);
       for (const store of await fixture.readers()) {
         const read = await store.readAfter(["x"], 0);
         const got = read.events[0]!;
         assert.deepEqual(
-          [got.id, got.event, got.key, got.data, got.bytes.toString()],
-          [stored!.id, "tick", "k1", "line 1\nline 2", stored!.bytes.toString()],
+          [got.id, got.event, got.key, got.private, got.data, got.bytes.toString()],
+          [stored!.id, "tick", "k1", true, "line 1\nline 2", stored!.bytes.toString()],
         );
       }
     });

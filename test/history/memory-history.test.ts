@@ -11,6 +11,7 @@ function event(seq: number, topics: string[] = ["a"], publishedAt = 1000): Store
     topics,
     event: undefined,
     key: undefined,
+    private: false,
     data: `${seq}`,
     publishedAt,
     bytes: Buffer.from(`id: e-${seq}\ndata: ${seq}\n\n`),

@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { createHub } from "../../src/hub/hub.js";
+import type { PrivateAccess } from "../../src/hub/subscriber.js";
+import { nextTurn, RecordingSink } from "../helpers/recording-sink.js";
+
+/** Access to the private events of the topics named. */
+function accessTo(...topics: string[]): PrivateAccess {
+  return { allows: (eventTopics) => eventTopics.some((topic) => topics.includes(topic)) };
+}
+
+describe("private events", () => {
+  it("reach only subscribers whose access matches one of the event's topics", async (t) => {
+    const hub = createHub();
+    t.after(() => hub.close());
+    const anonymous = new RecordingSink();
+    const granted = new RecordingSink();
+    const other = new RecordingSink();
+    hub.subscribe({ topics: ["a"], sink: anonymous });
+    hub.subscribe({ topics: ["a"], sink: granted, access: accessTo("a") });
+    hub.subscribe({ topics: ["a"], sink: other, access: accessTo("b") });
+    // One turn holds public and private events together: each subscriber gets its own part.
+    void hub.publish({ topic: "a", data: "public 1" });
+    void hub.publish({ topic: "a", data: "secret", private: true });
+    void hub.publish({ topic: "a", data: "public 2" });
+    await nextTurn();
+    await nextTurn();
+    assert.deepEqual(anonymous.data(), ["public 1", "public 2"]);
+    assert.deepEqual(granted.data(), ["public 1", "secret", "public 2"]);
+    assert.deepEqual(other.data(), ["public 1", "public 2"]);
+  });
+
+  it("match on any topic of the event, alternates included, and reach a multi-topic subscriber once", async (t) => {
+    const hub = createHub();
+    t.after(() => hub.close());
+    const multi = new RecordingSink();
+    hub.subscribe({ topics: ["a", "b"], sink: multi, access: accessTo("b") });
+    await hub.publish({ topics: ["a", "b"], data: "both", private: true });
+    await hub.publish({ topics: ["a"], data: "a only", private: true });
+    await nextTurn();
+    assert.deepEqual(multi.data(), ["both"]);
+  });
+
+  it("are left out of a replay for a subscriber without access, and kept for one with it", async (t) => {
+    const hub = createHub();
+    t.after(() => hub.close());
+    const first = await hub.publish({ topic: "a", data: "0" });
+    await hub.publish({ topic: "a", data: "secret", private: true });
+    await hub.publish({ topic: "a", data: "1" });
+    const anonymous = new RecordingSink();
+    const granted = new RecordingSink();
+    hub.subscribe({ topics: ["a"], sink: anonymous, lastEventId: first.id });
+    hub.subscribe({ topics: ["a"], sink: granted, lastEventId: first.id, access: accessTo("a") });
+    await nextTurn();
+    await nextTurn();
+    assert.deepEqual(anonymous.data(), ["1"]);
+    assert.deepEqual(granted.data(), ["secret", "1"]);
+  });
+
+  it("refuses a private flag that is not a boolean", async (t) => {
+    const hub = createHub();
+    t.after(() => hub.close());
+    await assert.rejects(
+      hub.publish({ topic: "a", data: "x", private: "yes" as unknown as boolean }),
+      { code: "SSEHUB_ERR_PUBLISH_MALFORMED" },
+    );
+  });
+});
