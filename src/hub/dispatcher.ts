@@ -21,13 +21,19 @@ import type { TopicIndex } from "./topic-index.js";
 /** Batches published events per turn and delivers them. */
 export class Dispatcher {
   readonly #index: TopicIndex<Subscriber>;
+  readonly #patternSubscribers: ReadonlySet<Subscriber>;
   #queued: StoredEvent[] = [];
   #scheduled = false;
   #tick = 0;
   readonly #flushBound = (): void => this.flush();
 
-  constructor(index: TopicIndex<Subscriber>) {
+  /**
+   * @param patternSubscribers subscribers with topic patterns, kept out of `index`: each turn
+   *   they are matched against every event of the turn
+   */
+  constructor(index: TopicIndex<Subscriber>, patternSubscribers: ReadonlySet<Subscriber>) {
     this.#index = index;
+    this.#patternSubscribers = patternSubscribers;
   }
 
   /** Queues `event` for delivery at the end of this event-loop turn. */
@@ -78,6 +84,29 @@ export class Dispatcher {
       }
     }
     if (several !== undefined) deliverToSeveral(several, byTopic);
+    if (this.#patternSubscribers.size > 0) deliverToPatterns(this.#patternSubscribers, events);
+  }
+}
+
+/**
+ * Serves subscribers with topic patterns: the events of the turn (in seq order) whose topics
+ * they want, each once; subscribers with the same topics and patterns share one batch. Cost:
+ * O(pattern subscribers x events of the turn), so patterns suit fewer subscribers than exact
+ * topics do.
+ */
+function deliverToPatterns(
+  subscribers: ReadonlySet<Subscriber>,
+  events: readonly StoredEvent[],
+): void {
+  const shared = new Map<string, Batch | null>();
+  for (const subscriber of subscribers) {
+    let batch = shared.get(subscriber.patternKey);
+    if (batch === undefined) {
+      const wanted = events.filter((event) => subscriber.wants(event.topics));
+      batch = wanted.length === 0 ? null : batchOf(wanted);
+      shared.set(subscriber.patternKey, batch);
+    }
+    if (batch !== null) subscriber.deliver(batch);
   }
 }
 

@@ -37,6 +37,7 @@ import {
   type PrivateAccess,
   Subscriber,
   type SubscriberHost,
+  type TopicPattern,
 } from "./subscriber.js";
 import { TopicIndex } from "./topic-index.js";
 import { checkTopicList } from "./topic-name.js";
@@ -92,6 +93,11 @@ export interface SubscribeRequest {
   readonly topics: readonly string[];
   /** Resume after this id (from the Last-Event-ID header or the lastEventId query parameter). */
   readonly lastEventId?: string | undefined;
+  /**
+   * Topic selectors besides `topics` (`*`, URI templates): the subscriber also gets every event
+   * with a topic one of them matches. With patterns, `topics` may be empty.
+   */
+  readonly patterns?: readonly TopicPattern[] | undefined;
   readonly sink: Sink;
   /** Which private events the subscriber may receive; without it, public events only. */
   readonly access?: PrivateAccess | undefined;
@@ -194,6 +200,8 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
   #historyFloor: number;
   readonly #history: HistoryStore;
   readonly #index = new TopicIndex<Subscriber>();
+  /** Subscribers with topic patterns: matched against every event, not in the index. */
+  readonly #patternSubscribers = new Set<Subscriber>();
   readonly #dispatcher: Dispatcher;
   readonly #wheel: HeartbeatWheel<Subscriber>;
   readonly #expireTimer: NodeJS.Timeout;
@@ -223,7 +231,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
         maxEvents: this.options.historyMaxEvents,
         maxAgeMs: this.options.historyMaxAgeMs,
       });
-    this.#dispatcher = new Dispatcher(this.#index);
+    this.#dispatcher = new Dispatcher(this.#index, this.#patternSubscribers);
     this.#wheel = new HeartbeatWheel(this.options.heartbeatMs);
     this.#expireTimer = setInterval(
       () => this.#history.expire(Date.now()),
@@ -317,7 +325,16 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
    */
   subscribe(request: SubscribeRequest): Subscription {
     this.#assertOpen();
-    const topics = this.checkTopics(request.topics);
+    const patterns = request.patterns ?? [];
+    const topics =
+      patterns.length > 0 && request.topics.length === 0 ? [] : this.checkTopics(request.topics);
+    if (patterns.length + topics.length > this.options.maxTopicsPerSubscription) {
+      throw new SsehubError(
+        "SSEHUB_ERR_SUBSCRIBE_TOO_MANY_TOPICS",
+        `Cannot subscribe to ${patterns.length + topics.length} topics and selectors: at most ${this.options.maxTopicsPerSubscription} are allowed`,
+        { details: { limit: this.options.maxTopicsPerSubscription } },
+      );
+    }
     const head = this.#current;
     const lastEventId = request.lastEventId;
     const resume = lastEventId === undefined || lastEventId === "" ? undefined : lastEventId;
@@ -328,9 +345,11 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       head,
       resume !== undefined,
       request.access,
+      patterns,
     );
     subscriber.writeDirect(this.#retryHint);
-    this.#index.add(subscriber);
+    if (subscriber.patterns === undefined) this.#index.add(subscriber);
+    else this.#patternSubscribers.add(subscriber);
     this.#wheel.add(subscriber);
     this.#subscriberCount++;
     if (resume !== undefined) {
@@ -402,7 +421,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
    */
   #endEveryStream(): void {
     const { retryMs, shutdownRetryJitterMs } = this.options;
-    for (const subscriber of [...this.#index.subscribers()]) {
+    for (const subscriber of [...this.#index.subscribers(), ...this.#patternSubscribers]) {
       const delay = retryMs + Math.floor(Math.random() * (shutdownRetryJitterMs + 1));
       subscriber.writeDirect(encodeRetry(delay));
       this.#unregister(subscriber);
@@ -564,13 +583,26 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     } else if (parsed.seq < this.#historyFloor) {
       this.#sendReset(subscriber, "history-evicted", lastEventId, head);
     } else if (parsed.seq < head) {
-      const read = await this.#history.readAfter(subscriber.topics, parsed.seq);
+      const read = await this.#history.readAfter(this.#historyTopicsOf(subscriber), parsed.seq);
       if (subscriber.isClosed) return;
       if (!read.complete) this.#sendReset(subscriber, "history-evicted", lastEventId, head);
       else await this.#replay(subscriber, visibleEvents(read.events, subscriber.access), head);
       if (subscriber.isClosed) return;
     }
     subscriber.goLive();
+  }
+
+  /**
+   * The topics whose history a resume reads: the subscriber's own, plus, with patterns, every
+   * topic this hub's history holds that one of them matches.
+   */
+  #historyTopicsOf(subscriber: Subscriber): readonly string[] {
+    if (subscriber.patterns === undefined) return subscriber.topics;
+    const topics = new Set(subscriber.topics);
+    for (const topic of this.#history.topics()) {
+      if (subscriber.wants([topic])) topics.add(topic);
+    }
+    return [...topics];
   }
 
   /** Waits until the bus has brought `seq`; false after AHEAD_WAIT_MS or on close. */
@@ -625,7 +657,8 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
   #unregister(subscriber: Subscriber): void {
     if (subscriber.wheelSlot === -1) return;
     subscriber.markClosed();
-    this.#index.remove(subscriber);
+    if (subscriber.patterns === undefined) this.#index.remove(subscriber);
+    else this.#patternSubscribers.delete(subscriber);
     this.#wheel.remove(subscriber);
     this.#subscriberCount--;
   }

@@ -46,6 +46,16 @@ export interface PrivateAccess {
   allows(topics: readonly string[]): boolean;
 }
 
+/**
+ * A topic selector a subscriber may give besides exact topics (`*`, a URI template): it
+ * receives every event with a topic the selector matches. Built by the HTTP layer (auth/).
+ */
+export interface TopicPattern {
+  /** The selector as the client wrote it. */
+  readonly source: string;
+  matches(topic: string): boolean;
+}
+
 /** A batch of `events` (seq order, at least one), their frames joined. */
 export function batchOf(events: readonly StoredEvent[]): Batch {
   let hasPrivate = false;
@@ -107,6 +117,13 @@ export class Subscriber {
   readonly topicSetKey: string;
   /** Which private events it may receive; undefined: none. */
   readonly access: PrivateAccess | undefined;
+  /**
+   * Selectors besides the exact topics: such a subscriber is served by matching every event of
+   * a turn (see dispatcher.ts), not through the topic index. Undefined for most.
+   */
+  readonly patterns: readonly TopicPattern[] | undefined;
+  /** Names the exact topics and patterns together, to share batches between equal subscribers. */
+  readonly patternKey: string;
   /** The dispatcher turn in which this subscriber was last collected (see dispatcher.ts). */
   lastTick = -1;
   /** In that turn: the first batch of its topics, and how many of its topics had one. */
@@ -139,9 +156,15 @@ export class Subscriber {
     liveAfterSeq: number,
     replaying: boolean,
     access?: PrivateAccess,
+    patterns?: readonly TopicPattern[],
   ) {
     this.#host = host;
     this.access = access;
+    this.patterns = patterns !== undefined && patterns.length > 0 ? patterns : undefined;
+    this.patternKey =
+      this.patterns === undefined
+        ? ""
+        : `${[...topics].sort().join("\n")}\n#${this.patterns.map((p) => p.source).join("\n")}`;
     this.sink = sink;
     this.topics = topics;
     this.topicSet = topics.length > 1 ? new Set(topics) : undefined;
@@ -154,6 +177,19 @@ export class Subscriber {
 
   get isClosed(): boolean {
     return this.#state === CLOSED;
+  }
+
+  /** True when one of `topics` is one of this subscriber's topics or matches a pattern. */
+  wants(topics: readonly string[]): boolean {
+    for (const topic of topics) {
+      if (this.topicSet !== undefined ? this.topicSet.has(topic) : this.topics[0] === topic) {
+        return true;
+      }
+      if (this.patterns !== undefined) {
+        for (const pattern of this.patterns) if (pattern.matches(topic)) return true;
+      }
+    }
+    return false;
   }
 
   get isReplaying(): boolean {
