@@ -67,7 +67,61 @@ export interface ResolvedOptions {
   readonly redisPrefix: string;
   /** Events the shared Redis log keeps (about): how far a node may fall behind and catch up. */
   readonly redisLogMaxEvents: number;
+  /**
+   * Key that verifies publishers' tokens: the secret of an HS* algorithm, or a PEM public key
+   * (or certificate) for RS*, PS*, ES*, EdDSA. Empty: no key (see docs/security.md).
+   */
+  readonly publisherJwtKey: string;
+  /** Algorithm of publishers' tokens. */
+  readonly publisherJwtAlgorithm: JwtAlgorithm;
+  /** JWKS URL whose keys verify publishers' tokens (instead of publisherJwtKey). */
+  readonly publisherJwksUrl: string;
+  /** Key that verifies subscribers' tokens (as publisherJwtKey). */
+  readonly subscriberJwtKey: string;
+  /** Algorithm of subscribers' tokens. */
+  readonly subscriberJwtAlgorithm: JwtAlgorithm;
+  /** JWKS URL whose keys verify subscribers' tokens (instead of subscriberJwtKey). */
+  readonly subscriberJwksUrl: string;
+  /** Subscribers without a token are accepted (they receive public events only). */
+  readonly anonymousSubscribe: boolean;
+  /**
+   * Publishers without a token are accepted. Without any publisher key, publishing is open to
+   * whoever reaches a loopback listener; a non-loopback listener then needs this set to true.
+   */
+  readonly anonymousPublish: boolean;
+  /** Cookie that may carry the token. */
+  readonly authCookieName: string;
+  /** Query parameter that may carry the token; empty: not read (tokens in URLs leak into logs). */
+  readonly authQueryParam: string;
+  /** Open streams in total; 0: no limit. */
+  readonly maxConnections: number;
+  /** Open streams per client address; 0: no limit. */
+  readonly maxConnectionsPerIp: number;
+  /** Publish requests per second per token (or per client address without one); 0: no limit. */
+  readonly maxPublishesPerSecond: number;
+  /** Proxies whose X-Forwarded-For / Forwarded headers name the client (IPs and CIDRs). */
+  readonly trustedProxies: readonly string[];
 }
+
+/** JWT signature algorithms ssehub verifies. */
+export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
+
+/** Every JWT algorithm accepted by the *JwtAlgorithm options. */
+export const JWT_ALGORITHMS = [
+  "HS256",
+  "HS384",
+  "HS512",
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+] as const;
 
 /** Input options: any subset of the resolved ones. */
 export type Options = { -readonly [K in keyof ResolvedOptions]?: ResolvedOptions[K] };
@@ -98,6 +152,20 @@ export const DEFAULTS: ResolvedOptions = Object.freeze({
   redis: "", // off: in-process bus and memory history
   redisPrefix: "ssehub",
   redisLogMaxEvents: 100_000, // events
+  publisherJwtKey: "",
+  publisherJwtAlgorithm: "HS256",
+  publisherJwksUrl: "",
+  subscriberJwtKey: "",
+  subscriberJwtAlgorithm: "HS256",
+  subscriberJwksUrl: "",
+  anonymousSubscribe: true,
+  anonymousPublish: false,
+  authCookieName: "mercureAuthorization", // Mercure's name
+  authQueryParam: "", // off
+  maxConnections: 0, // no limit
+  maxConnectionsPerIp: 0, // no limit
+  maxPublishesPerSecond: 0, // no limit
+  trustedProxies: Object.freeze([]) as readonly string[],
 } satisfies ResolvedOptions);
 
 /** How one option is checked and how a command line or env var spells it. */
@@ -110,9 +178,12 @@ export type OptionSpec =
       readonly allowEmpty?: boolean;
       /** What the value must match, and how to say it. */
       readonly pattern?: { readonly regex: RegExp; readonly description: string };
+      /** Never repeated in an error message (keys, passwords). */
+      readonly secret?: boolean;
     }
   | { readonly kind: "enum"; readonly values: readonly string[]; readonly help: string }
-  | { readonly kind: "list"; readonly help: string };
+  | { readonly kind: "list"; readonly help: string }
+  | { readonly kind: "boolean"; readonly help: string };
 
 const MAX_MS = 2_147_483_647; // the largest delay setTimeout accepts
 
@@ -250,6 +321,76 @@ export const OPTION_SPECS: { readonly [K in keyof ResolvedOptions]: OptionSpec }
     max: 100_000_000,
     help: "Events the shared Redis log keeps (about): how far behind a node may fall and still catch up",
   },
+  publisherJwtKey: {
+    kind: "string",
+    allowEmpty: true,
+    secret: true,
+    help: "Key verifying publishers' tokens: HS* secret or PEM public key (alias MERCURE_PUBLISHER_JWT_KEY)",
+  },
+  publisherJwtAlgorithm: {
+    kind: "enum",
+    values: JWT_ALGORITHMS,
+    help: "Algorithm of publishers' tokens (alias MERCURE_PUBLISHER_JWT_ALG)",
+  },
+  publisherJwksUrl: {
+    kind: "string",
+    allowEmpty: true,
+    pattern: { regex: /^$|^https?:\/\/./, description: "an http:// or https:// URL" },
+    help: "JWKS URL whose keys verify publishers' tokens, instead of publisherJwtKey",
+  },
+  subscriberJwtKey: {
+    kind: "string",
+    allowEmpty: true,
+    secret: true,
+    help: "Key verifying subscribers' tokens: HS* secret or PEM public key (alias MERCURE_SUBSCRIBER_JWT_KEY)",
+  },
+  subscriberJwtAlgorithm: {
+    kind: "enum",
+    values: JWT_ALGORITHMS,
+    help: "Algorithm of subscribers' tokens (alias MERCURE_SUBSCRIBER_JWT_ALG)",
+  },
+  subscriberJwksUrl: {
+    kind: "string",
+    allowEmpty: true,
+    pattern: { regex: /^$|^https?:\/\/./, description: "an http:// or https:// URL" },
+    help: "JWKS URL whose keys verify subscribers' tokens, instead of subscriberJwtKey",
+  },
+  anonymousSubscribe: {
+    kind: "boolean",
+    help: "Accept subscribers without a token (they receive public events only)",
+  },
+  anonymousPublish: {
+    kind: "boolean",
+    help: "Accept publishers without a token (needed to publish through a non-loopback listener without a publisher key)",
+  },
+  authCookieName: { kind: "string", help: "Cookie that may carry the token" },
+  authQueryParam: {
+    kind: "string",
+    allowEmpty: true,
+    help: "Query parameter that may carry the token (empty: not read; tokens in URLs leak into logs)",
+  },
+  maxConnections: {
+    kind: "integer",
+    min: 0,
+    max: 10_000_000,
+    help: "Open streams in total (0: no limit); past it, 429 with Retry-After",
+  },
+  maxConnectionsPerIp: {
+    kind: "integer",
+    min: 0,
+    max: 10_000_000,
+    help: "Open streams per client address (0: no limit); past it, 429 with Retry-After",
+  },
+  maxPublishesPerSecond: {
+    kind: "integer",
+    min: 0,
+    max: 10_000_000,
+    help: "Publish requests per second per token, or per client address without one (0: no limit)",
+  },
+  trustedProxies: {
+    kind: "list",
+    help: "Proxies (IPs or CIDRs) whose X-Forwarded-For / Forwarded headers name the client",
+  },
 });
 
 /** Old or commonly guessed names, with the option they mean. */
@@ -285,9 +426,13 @@ function checkOne(key: string, spec: OptionSpec, value: unknown): string | undef
         return `${key} must be a non-empty string: got ${describe(value)}`;
       }
       if (spec.pattern !== undefined && !spec.pattern.regex.test(value)) {
-        return `${key} must be ${spec.pattern.description}: got ${describe(value)}`;
+        return `${key} must be ${spec.pattern.description}: got ${spec.secret === true ? "another value" : describe(value)}`;
       }
       return undefined;
+    case "boolean":
+      return typeof value === "boolean"
+        ? undefined
+        : `${key} must be true or false: got ${describe(value)}`;
     case "enum":
       return typeof value === "string" && spec.values.includes(value)
         ? undefined

@@ -53,11 +53,28 @@ function fromText(spec: OptionSpec, text: string): unknown {
         .split(",")
         .map((item) => item.trim())
         .filter((item) => item !== "");
+    case "boolean": {
+      const lower = text.trim().toLowerCase();
+      if (lower === "true" || lower === "1" || lower === "yes" || lower === "on") return true;
+      if (lower === "false" || lower === "0" || lower === "no" || lower === "off") return false;
+      return text;
+    }
     case "string":
     case "enum":
       return text;
   }
 }
+
+/**
+ * Mercure's environment variables, read as aliases so that an operator switching hubs keeps
+ * them; the SSEHUB_* name wins when both are set.
+ */
+const ENV_ALIASES: Readonly<Partial<Record<keyof ResolvedOptions, string>>> = {
+  publisherJwtKey: "MERCURE_PUBLISHER_JWT_KEY",
+  publisherJwtAlgorithm: "MERCURE_PUBLISHER_JWT_ALG",
+  subscriberJwtKey: "MERCURE_SUBSCRIBER_JWT_KEY",
+  subscriberJwtAlgorithm: "MERCURE_SUBSCRIBER_JWT_ALG",
+};
 
 function invalid(message: string, cause?: unknown): SsehubError {
   return new SsehubError(
@@ -118,7 +135,8 @@ export function loadServeConfig(
     configPath === undefined || configPath === "" ? {} : { ...readConfigFile(configPath) };
   for (const name of OPTION_NAMES) {
     const spec: OptionSpec = OPTION_SPECS[name];
-    const fromEnv = env[envName(name)];
+    const alias = ENV_ALIASES[name];
+    const fromEnv = env[envName(name)] ?? (alias === undefined ? undefined : env[alias]);
     if (fromEnv !== undefined && fromEnv !== "") input[name] = fromText(spec, fromEnv);
     const fromFlag = values[flagName(name)];
     if (typeof fromFlag === "string") input[name] = fromText(spec, fromFlag);
@@ -141,6 +159,8 @@ function describeKind(spec: OptionSpec): string {
       return "<a,b,...>";
     case "string":
       return "<text>";
+    case "boolean":
+      return "<true|false>";
   }
 }
 
