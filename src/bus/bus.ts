@@ -17,6 +17,8 @@ export interface UnsequencedEvent {
   readonly key?: string | undefined;
   /** Delivered only to subscribers whose grants match one of its topics. */
   readonly private?: boolean | undefined;
+  /** The id the publisher gave (Mercure), sent instead of `<epoch>-<seq>`. */
+  readonly id?: string | undefined;
 }
 
 /** An event with its place in the hub-wide order. */
@@ -42,6 +44,7 @@ export function sequenced(
     retry: event.retry,
     key: event.key,
     private: event.private,
+    id: event.id,
     seq,
     publishedAt,
   };

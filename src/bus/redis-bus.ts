@@ -428,6 +428,7 @@ export class RedisBus implements Bus, BusMetricsSource {
         retry: entry.retry,
         key: entry.key,
         private: entry.private,
+        id: entry.id,
         seq: entry.seq,
         publishedAt: entry.publishedAt,
       });

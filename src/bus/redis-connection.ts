@@ -45,9 +45,26 @@ function invalid(url: string, why: string): SsehubError {
   );
 }
 
-/** `url` with its password replaced by `***`, for messages and logs. */
+/**
+ * `url` with its password replaced by `***`, for messages and logs. The credentials run from
+ * after `scheme://` to the last `@`, as parseRedisUrl reads them, so a password holding an
+ * unencoded `@` or `/` is masked whole; without a scheme they run from the start.
+ */
 export function redactPassword(url: string): string {
-  return url.replace(/^([a-z+]+:\/\/[^:@/]*:)[^@/]*@/i, "$1***@");
+  const start = /^[a-z+]+:\/\//i.exec(url)?.[0].length ?? 0;
+  const at = url.lastIndexOf("@");
+  const colon = url.indexOf(":", start);
+  if (at < start || colon === -1 || colon > at) return url;
+  return `${url.slice(0, colon + 1)}***${url.slice(at)}`;
+}
+
+/** `part` percent-decoded; a malformed escape is refused without quoting the part. */
+function decodePart(url: string, part: string, what: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw invalid(url, `the ${what} has a malformed percent-escape`);
+  }
 }
 
 function parseHosts(url: string, list: string): { host: string; port: number }[] {
@@ -90,8 +107,8 @@ export function parseRedisUrl(url: string): RedisTarget {
   let password: string | undefined;
   if (credentials !== undefined) {
     const colon = credentials.indexOf(":");
-    username = decodeURIComponent(colon === -1 ? credentials : credentials.slice(0, colon));
-    password = colon === -1 ? undefined : decodeURIComponent(credentials.slice(colon + 1));
+    username = decodePart(url, colon === -1 ? credentials : credentials.slice(0, colon), "user");
+    password = colon === -1 ? undefined : decodePart(url, credentials.slice(colon + 1), "password");
     if (username === "") username = undefined;
   }
   const hosts = parseHosts(url, hostList);
@@ -105,7 +122,7 @@ export function parseRedisUrl(url: string): RedisTarget {
   return {
     kind: "sentinel",
     sentinels: hosts,
-    master: decodeURIComponent(master),
+    master: decodePart(url, master, "master name"),
     db: Number(db),
     username,
     password,

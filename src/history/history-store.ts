@@ -7,8 +7,10 @@
 export interface StoredEvent {
   /** Hub-wide sequence number within the current epoch; increases by one per event. */
   readonly seq: number;
-  /** The id sent on the wire (`<epoch>-<seq>`, see protocol/event-id.ts). */
+  /** The id sent on the wire: `<epoch>-<seq>` (protocol/event-id.ts), or the publisher's. */
   readonly id: string;
+  /** True when `id` was given by the publisher. */
+  readonly publisherId: boolean;
   /** Topics the event was published to (at least one, no duplicate). */
   readonly topics: readonly string[];
   /** Event type, or undefined for the default `message`. */
@@ -52,6 +54,11 @@ export interface HistoryStore {
   append(event: StoredEvent): void;
   /** Events of `topics` with seq > `afterSeq`, merged in seq order. */
   readAfter(topics: readonly string[], afterSeq: number): HistoryRead | Promise<HistoryRead>;
+  /**
+   * The seq of the event that a publisher gave the id `id` (Mercure lets publishers choose
+   * ids), or undefined when the store does not know it. Optional.
+   */
+  seqOfId?(id: string): number | undefined;
   /** Drops events older than the age limit; returns the topics left with no event. */
   expire(now: number): readonly string[];
   /** What is kept of `topic`, or undefined when nothing is. */

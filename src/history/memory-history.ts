@@ -5,6 +5,9 @@
 import type { HistoryRead, HistoryStore, StoredEvent, TopicHistoryInfo } from "./history-store.js";
 import { MemoryRing } from "./memory-ring.js";
 
+/** Publisher-given ids remembered, newest last (about 100 bytes each). */
+const PUBLISHER_IDS_KEPT = 100_000;
+
 /** Dropped topics remembered with what they evicted (about 100 bytes each). */
 const DROPPED_TOPICS_KEPT = 100_000;
 
@@ -30,6 +33,11 @@ export class MemoryHistory implements HistoryStore {
    */
   readonly #dropped = new Map<string, number>();
   #forgottenEvictedUpTo = 0;
+  /**
+   * Publisher-given id -> seq, so that such an id resumes. It may outlive its event: a resume
+   * from an evicted event still finds its seq, and readAfter then reports what was lost.
+   */
+  readonly #publisherIds = new Map<string, number>();
 
   constructor(options: MemoryHistoryOptions) {
     this.#options = options;
@@ -40,6 +48,7 @@ export class MemoryHistory implements HistoryStore {
   }
 
   append(event: StoredEvent): void {
+    if (event.publisherId) this.#rememberId(event.id, event.seq);
     for (const topic of event.topics) {
       let ring = this.#rings.get(topic);
       if (ring === undefined) {
@@ -93,6 +102,18 @@ export class MemoryHistory implements HistoryStore {
       const [oldest, seq] = this.#dropped.entries().next().value as [string, number];
       this.#dropped.delete(oldest);
       if (seq > this.#forgottenEvictedUpTo) this.#forgottenEvictedUpTo = seq;
+    }
+  }
+
+  seqOfId(id: string): number | undefined {
+    return this.#publisherIds.get(id);
+  }
+
+  #rememberId(id: string, seq: number): void {
+    this.#publisherIds.delete(id);
+    this.#publisherIds.set(id, seq);
+    if (this.#publisherIds.size > PUBLISHER_IDS_KEPT) {
+      this.#publisherIds.delete(this.#publisherIds.keys().next().value as string);
     }
   }
 

@@ -128,6 +128,11 @@ export class RedisHistory implements HistoryStore {
     return emptied;
   }
 
+  /** Publisher-given ids resume from this node's cache (see docs/redis.md). */
+  seqOfId(id: string): number | undefined {
+    return this.#cache.seqOfId(id);
+  }
+
   topicInfo(topic: string): TopicHistoryInfo | undefined {
     return this.#cache.topicInfo(topic);
   }

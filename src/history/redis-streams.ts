@@ -14,7 +14,7 @@
  * (the publish script keeps `ms` from decreasing), so ids increase in every stream, a range up
  * to `<cutoff ms>` holds what is too old, and the seq is read back from the id. Entry fields:
  * `t` topics (JSON list), `d` data, and only when set `e` event type, `r` retry, `k` key, `p`
- * private (`1`).
+ * private (`1`), `i` the id the publisher gave.
  *
  * Topic streams are trimmed with XDEL (EVICT_LUA), not XTRIM or XADD MAXLEN: only XDEL moves
  * the stream's `max-deleted-entry-id` (Redis 7), which is how a reader learns that an event
@@ -53,6 +53,7 @@ export interface RedisEntry {
   readonly retry: number | undefined;
   readonly key: string | undefined;
   readonly private: boolean;
+  readonly id: string | undefined;
 }
 
 /** The fields of a stream entry (see the module comment), as XADD arguments. */
@@ -63,12 +64,14 @@ export function entryFields(event: {
   readonly retry?: number | undefined;
   readonly key?: string | undefined;
   readonly private?: boolean | undefined;
+  readonly id?: string | undefined;
 }): string[] {
   const fields = ["t", JSON.stringify(event.topics), "d", event.data];
   if (event.event !== undefined) fields.push("e", event.event);
   if (event.retry !== undefined) fields.push("r", String(event.retry));
   if (event.key !== undefined) fields.push("k", event.key);
   if (event.private === true) fields.push("p", "1");
+  if (event.id !== undefined) fields.push("i", event.id);
   return fields;
 }
 
@@ -81,6 +84,7 @@ export function parseEntry(id: string, fields: readonly string[]): RedisEntry {
   let retry: number | undefined;
   let key: string | undefined;
   let isPrivate = false;
+  let publisherId: string | undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const value = fields[i + 1]!;
     switch (fields[i]) {
@@ -102,6 +106,9 @@ export function parseEntry(id: string, fields: readonly string[]): RedisEntry {
       case "p":
         isPrivate = value === "1";
         break;
+      case "i":
+        publisherId = value;
+        break;
     }
   }
   return {
@@ -113,6 +120,7 @@ export function parseEntry(id: string, fields: readonly string[]): RedisEntry {
     retry,
     key,
     private: isPrivate,
+    id: publisherId,
   };
 }
 

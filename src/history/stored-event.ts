@@ -16,6 +16,8 @@ export interface OrderedEvent {
   readonly retry: number | undefined;
   readonly key?: string | undefined;
   readonly private?: boolean | undefined;
+  /** The id the publisher gave, if any. */
+  readonly id?: string | undefined;
 }
 
 /**
@@ -23,10 +25,11 @@ export interface OrderedEvent {
  * here costs ~1.5 µs per event on Node 20.
  */
 export function toStoredEvent(epoch: string, ordered: OrderedEvent): StoredEvent {
-  const id = formatEventId(epoch, ordered.seq);
+  const id = ordered.id ?? formatEventId(epoch, ordered.seq);
   return {
     seq: ordered.seq,
     id,
+    publisherId: ordered.id !== undefined,
     topics: ordered.topics,
     event: ordered.event,
     key: ordered.key,

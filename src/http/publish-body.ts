@@ -29,8 +29,9 @@ const JSON_KEYS: ReadonlySet<string> = new Set([
   "retry",
   "key",
   "private",
+  "id",
 ]);
-const FORM_KEYS: ReadonlySet<string> = new Set(["topic", "data", "type", "retry", "private"]);
+const FORM_KEYS: ReadonlySet<string> = new Set(["topic", "data", "type", "retry", "private", "id"]);
 const DIGITS = /^\d+$/;
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -114,7 +115,7 @@ function jsonEvent(value: unknown, where: string): PublishInput {
   for (const key of Object.keys(fields)) {
     if (!JSON_KEYS.has(key)) {
       throw malformed(
-        `Cannot publish ${where}: unknown field ${JSON.stringify(key)}, expected topic, topics, data, event, retry, key or private`,
+        `Cannot publish ${where}: unknown field ${JSON.stringify(key)}, expected topic, topics, data, event, retry, key, private or id`,
         { field: key },
       );
     }
@@ -163,6 +164,8 @@ function jsonEvent(value: unknown, where: string): PublishInput {
     ...(fields.key === undefined ? {} : { key: fields.key as string }),
     // The hub checks that private is a boolean.
     ...(fields.private === undefined ? {} : { private: fields.private as boolean }),
+    // The hub checks the id (a string without CR, LF or NUL).
+    ...(fields.id === undefined ? {} : { id: fields.id as string }),
   };
 }
 
@@ -175,7 +178,7 @@ function parseForm(text: string): PublishBody {
   for (const key of new Set(form.keys())) {
     if (!FORM_KEYS.has(key)) {
       throw malformed(
-        `Cannot publish the event: unknown form field ${JSON.stringify(key)}, expected topic, data, type, retry or private`,
+        `Cannot publish the event: unknown form field ${JSON.stringify(key)}, expected topic, data, type, retry, private or id`,
         { field: key },
       );
     }
@@ -208,6 +211,7 @@ function parseForm(text: string): PublishBody {
     ...(retryText === null ? {} : { retry: Number(retryText) }),
     // As in Mercure, the field's presence makes the event private, whatever its value.
     ...(form.has("private") ? { private: true } : {}),
+    ...(form.has("id") ? { id: form.get("id") as string } : {}),
   };
   return { batch: false, input };
 }

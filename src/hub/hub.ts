@@ -27,8 +27,8 @@ import { MemoryHistory } from "../history/memory-history.js";
 import { toStoredEvent } from "../history/stored-event.js";
 import { type Options, type ResolvedOptions, resolveOptions } from "../options.js";
 import { encodeEvent, encodeRetry, serializeData } from "../protocol/encode.js";
-import { formatEventId, parseEventId } from "../protocol/event-id.js";
-import { assertValidEventType, assertValidRetry } from "../protocol/field-rules.js";
+import { type EventId, formatEventId, parseEventId } from "../protocol/event-id.js";
+import { assertValidEventType, assertValidId, assertValidRetry } from "../protocol/field-rules.js";
 import { Dispatcher } from "./dispatcher.js";
 import { HeartbeatWheel } from "./heartbeat-wheel.js";
 import type { Sink } from "./sink.js";
@@ -80,6 +80,12 @@ export interface PublishInput {
    * SubscribeRequest.access). Default false.
    */
   readonly private?: boolean;
+  /**
+   * The event's id, chosen by the publisher (as Mercure allows), sent instead of
+   * `<epoch>-<seq>` and answered back; a client resumes from it like from any id. No CR, LF or
+   * NUL. The hub does not check that ids are unique: the newest event with an id wins.
+   */
+  readonly id?: string;
 }
 
 /** What publish answers. */
@@ -181,7 +187,7 @@ export interface HubPlugins {
   readonly history?: HistoryStore;
 }
 
-const PUBLISH_KEYS = new Set(["topic", "topics", "data", "event", "retry", "key", "private"]);
+const PUBLISH_KEYS = new Set(["topic", "topics", "data", "event", "retry", "key", "private", "id"]);
 
 /**
  * A Server-Sent Events hub in this process. Emits `status` (HubStatus) for background
@@ -292,7 +298,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     this.#assertNotOverloaded(1);
     const prepared = this.#prepare(input, "");
     const seq = await this.#bus.publish([prepared]);
-    return { id: this.#idOf(seq), topics: prepared.topics };
+    return { id: prepared.id ?? this.#idOf(seq), topics: prepared.topics };
   }
 
   /**
@@ -315,7 +321,10 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     const prepared = inputs.map((input, i) => this.#prepare(input, `event ${i}: `));
     if (prepared.length === 0) return [];
     const first = await this.#bus.publish(prepared);
-    return prepared.map((event, i) => ({ id: this.#idOf(first + i), topics: event.topics }));
+    return prepared.map((event, i) => ({
+      id: event.id ?? this.#idOf(first + i),
+      topics: event.topics,
+    }));
   }
 
   /**
@@ -492,7 +501,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       if (!PUBLISH_KEYS.has(key)) {
         throw new SsehubError(
           "SSEHUB_ERR_PUBLISH_MALFORMED",
-          `Cannot publish ${where}unknown field ${JSON.stringify(key)}: allowed fields are topic, topics, data, event, retry, key, private`,
+          `Cannot publish ${where}unknown field ${JSON.stringify(key)}: allowed fields are topic, topics, data, event, retry, key, private, id`,
         );
       }
     }
@@ -541,6 +550,15 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
         `Cannot publish ${where}private must be true or false`,
       );
     }
+    if (input.id !== undefined) {
+      if (typeof input.id !== "string" || input.id.length === 0 || input.id.length > 1024) {
+        throw new SsehubError(
+          "SSEHUB_ERR_EVENT_INVALID_ID",
+          `Cannot publish ${where}id must be a string of 1 to 1024 characters`,
+        );
+      }
+      assertValidId(input.id);
+    }
     return {
       topics,
       data,
@@ -548,6 +566,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       retry: input.retry,
       key: input.key,
       private: input.private === true,
+      id: input.id,
     };
   }
 
@@ -565,7 +584,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
 
   /** Replays history after `lastEventId` up to `head`, then lets the subscriber go live. */
   async #resume(subscriber: Subscriber, lastEventId: string, head: number): Promise<void> {
-    const parsed = parseEventId(lastEventId);
+    const parsed = this.#seqOfLastEventId(lastEventId);
     if (parsed === undefined) {
       this.#sendReset(subscriber, "invalid-id", lastEventId, head);
     } else if (parsed.epoch !== this.#epoch) {
@@ -590,6 +609,18 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       if (subscriber.isClosed) return;
     }
     subscriber.goLive();
+  }
+
+  /**
+   * Where `lastEventId` points: an id of ours, or one a publisher gave (looked up in history,
+   * and taken as this epoch's), or undefined when it is neither.
+   */
+  #seqOfLastEventId(lastEventId: string): EventId | undefined {
+    const parsed = parseEventId(lastEventId);
+    if (parsed !== undefined && parsed.epoch === this.#epoch) return parsed;
+    const seq = this.#history.seqOfId?.(lastEventId);
+    if (seq !== undefined) return { epoch: this.#epoch, seq };
+    return parsed;
   }
 
   /**

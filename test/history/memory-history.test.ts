@@ -12,6 +12,7 @@ function event(seq: number, topics: string[] = ["a"], publishedAt = 1000): Store
     event: undefined,
     key: undefined,
     private: false,
+    publisherId: false,
     data: `${seq}`,
     publishedAt,
     bytes: Buffer.from(`id: e-${seq}\ndata: ${seq}\n\n`),

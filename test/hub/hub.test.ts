@@ -43,7 +43,7 @@ describe("Hub.publish()", () => {
       [{ topic: "a", data: "x", event: "a\nb" }, "SSEHUB_ERR_EVENT_INVALID_TYPE"],
       [{ topic: "a", data: "x", retry: -1 }, "SSEHUB_ERR_EVENT_INVALID_RETRY"],
       [{ topic: "a", data: "x", retry: 1.5 }, "SSEHUB_ERR_EVENT_INVALID_RETRY"],
-      [{ topic: "a", data: "x", id: "1" }, "SSEHUB_ERR_PUBLISH_MALFORMED"],
+      [{ topic: "a", data: "x", color: "1" }, "SSEHUB_ERR_PUBLISH_MALFORMED"],
       [{ topic: "a", topics: ["b"], data: "x" }, "SSEHUB_ERR_PUBLISH_MALFORMED"],
       [null, "SSEHUB_ERR_PUBLISH_MALFORMED"],
     ];

@@ -66,3 +66,36 @@ describe("private events", () => {
     );
   });
 });
+
+describe("publisher-given ids", () => {
+  it("are sent as the event's id, answered back, and resume like the hub's own ids", async (t) => {
+    const hub = createHub();
+    t.after(() => hub.close());
+    const first = await hub.publish({ topic: "a", data: "0", id: "urn:uuid:first" });
+    assert.equal(first.id, "urn:uuid:first");
+    await hub.publish({ topic: "a", data: "1" });
+    const [third] = await hub.publishBatch([{ topic: "a", data: "2", id: "third" }]);
+    assert.equal(third!.id, "third");
+    const sink = new RecordingSink();
+    hub.subscribe({ topics: ["a"], sink, lastEventId: "urn:uuid:first" });
+    await nextTurn();
+    await nextTurn();
+    const events = sink.events();
+    assert.deepEqual(
+      events.map((e) => [e.id, e.data]),
+      [
+        [events[0]!.id, "1"],
+        ["third", "2"],
+      ],
+    );
+    assert.match(events[0]!.id!, /^[0-9a-z]+-2$/);
+  });
+
+  it("refuse an id with a line break", async (t) => {
+    const hub = createHub();
+    t.after(() => hub.close());
+    await assert.rejects(hub.publish({ topic: "a", data: "x", id: "a\nb" }), {
+      code: "SSEHUB_ERR_EVENT_INVALID_ID",
+    });
+  });
+});
