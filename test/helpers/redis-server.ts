@@ -41,6 +41,9 @@ export function findRedisServer(): string | undefined {
 }
 
 export interface StartRedisOptions {
+  /** A config file for redis-server, given before every argument (where redis-server reads
+   * it); a sentinel needs one it can rewrite. None by default. */
+  readonly config?: string;
   /** More arguments for redis-server, after the helper's own (a later one wins). */
   readonly args?: readonly string[];
   /** How long Redis may take to answer PING after each start, in ms (default 5000). */
@@ -83,6 +86,7 @@ class RedisProcess implements RedisServer {
   readonly dir: string;
   readonly log: string[] = [];
   readonly #binary: string;
+  readonly #config: readonly string[];
   readonly #args: readonly string[];
   readonly #startTimeoutMs: number;
   #child: ChildProcess | undefined;
@@ -92,6 +96,7 @@ class RedisProcess implements RedisServer {
     this.#binary = binary;
     this.port = port;
     this.dir = dir;
+    this.#config = options.config === undefined ? [] : [options.config];
     this.#args = options.args ?? [];
     this.#startTimeoutMs = options.startTimeoutMs ?? 5000;
   }
@@ -114,6 +119,7 @@ class RedisProcess implements RedisServer {
     const child = spawn(
       this.#binary,
       [
+        ...this.#config,
         "--port",
         String(this.port),
         "--bind",
