@@ -34,7 +34,7 @@ export type {
   Subscription,
   TopicInfo,
 } from "./hub/hub.js";
-export { createHub, Hub, RESET_EVENT } from "./hub/hub.js";
+export { createHub, EARLIEST, Hub, RESET_EVENT } from "./hub/hub.js";
 export type { Sink } from "./hub/sink.js";
 export { GAP_EVENT } from "./hub/subscriber.js";
 export type { LogLevel, Options, ResolvedOptions, SlowConsumerPolicy } from "./options.js";

@@ -100,7 +100,9 @@ export async function connectRedisEngine(options: RedisEngineOptions): Promise<R
     history,
     async close() {
       bus.close();
-      await Promise.all(connections.map(closeConnection));
+      // The reader is blocked in XREAD, so a QUIT would wait behind it: drop it at once.
+      reader.disconnect();
+      await closeConnection(commands);
     },
   };
 }

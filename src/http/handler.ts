@@ -8,6 +8,7 @@
  * | `/publish` | POST |
  * | `/topics`, `/topics/:topic` | GET, HEAD |
  * | `/healthz`, `/readyz`, `/metrics` | GET, HEAD |
+ * | `/.well-known/mercure` | GET (the stream), POST (publish): the Mercure protocol |
  * Every route also answers OPTIONS (CORS preflight). An unknown path answers 404
  * SSEHUB_ERR_ROUTE_NOT_FOUND; a known path with another method 405 with an `Allow` header.
  * @module
@@ -15,6 +16,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { SsehubError } from "../errors.js";
 import type { Hub } from "../hub/hub.js";
+import { Authorizer } from "./authorizer.js";
 import { CorsPolicy } from "./cors.js";
 import { sendError } from "./error-response.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -23,6 +25,7 @@ import { settleUnreadBody } from "./read-body.js";
 import type { Route, RouteContext } from "./route.js";
 import { eventsRoute } from "./routes/events.js";
 import { healthRoute, readyRoute } from "./routes/health.js";
+import { MERCURE_PATH, mercureRoute } from "./routes/mercure.js";
 import { metricsRoute } from "./routes/metrics.js";
 import { publishRoute } from "./routes/publish.js";
 import { topicsRoute } from "./routes/topics.js";
@@ -35,6 +38,8 @@ export interface RequestHandlerOptions {
   readonly metrics?: HubMetrics | undefined;
   /** Answers /readyz; by default ready until the hub closes. */
   readonly isReady?: (() => boolean) | undefined;
+  /** Who may publish and subscribe; by default built from the hub's options. */
+  readonly authorizer?: Authorizer | undefined;
 }
 
 /** A node:http request listener, with the metrics it exposes. */
@@ -52,6 +57,7 @@ const EXACT_ROUTES: ReadonlyMap<string, Route> = new Map([
   ["/healthz", healthRoute],
   ["/readyz", readyRoute],
   ["/metrics", metricsRoute],
+  [MERCURE_PATH, mercureRoute],
 ]);
 
 /** Path prefixes whose remainder, percent-decoded, is the route's parameter. */
@@ -104,6 +110,7 @@ export function createRequestHandler(
   const metrics = options.metrics ?? new HubMetrics(hub);
   const isReady = options.isReady ?? (() => hub.isReady);
   const cors = new CorsPolicy(hub.options.corsOrigins);
+  const auth = options.authorizer ?? new Authorizer(hub.options);
 
   const fail = (req: IncomingMessage, res: ServerResponse, error: unknown, route?: Route): void => {
     settleUnreadBody(req, res);
@@ -128,7 +135,7 @@ export function createRequestHandler(
       if (match === undefined) {
         throw new SsehubError(
           "SSEHUB_ERR_ROUTE_NOT_FOUND",
-          `Cannot find ${JSON.stringify(pathname)}: try /events, /publish, /topics, /healthz, /readyz or /metrics`,
+          `Cannot find ${JSON.stringify(pathname)}: try /events, /publish, /topics, /healthz, /readyz, /metrics or ${MERCURE_PATH}`,
         );
       }
       const { route } = match;
@@ -153,6 +160,7 @@ export function createRequestHandler(
         logger,
         metrics,
         isReady,
+        auth,
       };
       const done = route.handle(ctx);
       if (done !== undefined) done.catch((error: unknown) => fail(req, res, error, route));

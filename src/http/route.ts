@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Hub } from "../hub/hub.js";
+import type { Authorizer } from "./authorizer.js";
 import type { Logger } from "./logger.js";
 import type { HubMetrics } from "./metrics.js";
 
@@ -21,6 +22,8 @@ export interface RouteContext {
   readonly metrics: HubMetrics;
   /** False once the server started shutting down. */
   readonly isReady: () => boolean;
+  /** Who may publish and subscribe. */
+  readonly auth: Authorizer;
 }
 
 /** One route. A route answers by writing to `ctx.res`, or throws an error for error-response.ts. */

@@ -10,8 +10,10 @@
  */
 import { createServer as createHttpServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { SsehubError } from "../errors.js";
 import { createHub, type Hub, type HubPlugins, type HubStatus } from "../hub/hub.js";
 import { type Options, type ResolvedOptions, resolveOptions } from "../options.js";
+import { Authorizer } from "./authorizer.js";
 import { createRequestHandler } from "./handler.js";
 import { createLogger, type Logger } from "./logger.js";
 import { HubMetrics } from "./metrics.js";
@@ -43,6 +45,28 @@ const MAX_CHECK_INTERVAL_MS = 30_000;
 function checkingIntervalMs(options: ResolvedOptions, headersTimeoutMs: number): number {
   const shorter = Math.min(headersTimeoutMs, options.requestTimeoutMs);
   return Math.min(MAX_CHECK_INTERVAL_MS, Math.max(MIN_CHECK_INTERVAL_MS, Math.floor(shorter / 4)));
+}
+
+/**
+ * The authorizer of a server with `options`. Throws SSEHUB_ERR_OPTIONS_INVALID for a key that
+ * cannot be used, and when publishing would be open to anyone on a non-loopback listener
+ * (secure by default: no publisher key there needs `anonymousPublish` said out loud).
+ */
+export function authorizerFor(options: ResolvedOptions): Authorizer {
+  const authorizer = new Authorizer(options);
+  if (authorizer.publishingIsOpen && !options.anonymousPublish && !isLoopbackHost(options.host)) {
+    throw new SsehubError(
+      "SSEHUB_ERR_OPTIONS_INVALID",
+      `Cannot listen on ${options.host} with publishing open to anyone: set publisherJwtKey (or publisherJwksUrl) so that publishers need a token, or anonymousPublish to true to accept every publish`,
+    );
+  }
+  return authorizer;
+}
+
+/** True for names and addresses of this machine's loopback interface. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return bare === "localhost" || bare === "::1" || /^127\.\d+\.\d+\.\d+$/.test(bare);
 }
 
 function formatUrl(host: string, port: number): string {
@@ -98,10 +122,12 @@ export class SsehubServer {
         "headersTimeoutMs is longer than requestTimeoutMs: using requestTimeoutMs for both",
       );
     }
+    const authorizer = authorizerFor(this.#options);
     const handler = createRequestHandler(this.hub, {
       logger: this.logger,
       metrics: this.metrics,
       isReady: () => this.#isReady && this.hub.isReady,
+      authorizer,
     });
     this.server = createHttpServer(
       {

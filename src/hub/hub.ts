@@ -45,6 +45,12 @@ import { checkTopicList } from "./topic-name.js";
 /** Event type of the notice sent when a resume cannot be exact (see docs/protocol.md). */
 export const RESET_EVENT = "ssehub-reset";
 
+/**
+ * The Last-Event-ID that asks for all the history kept (Mercure's `earliest`): replayed as far
+ * back as history goes, with no reset for what it no longer holds.
+ */
+export const EARLIEST = "earliest";
+
 /** Why a resume could not be exact. */
 export type ResetReason = "history-evicted" | "unknown-epoch" | "invalid-id";
 
@@ -584,6 +590,14 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
 
   /** Replays history after `lastEventId` up to `head`, then lets the subscriber go live. */
   async #resume(subscriber: Subscriber, lastEventId: string, head: number): Promise<void> {
+    if (lastEventId === EARLIEST) {
+      const read = await this.#history.readAfter(this.#historyTopicsOf(subscriber), 0);
+      if (subscriber.isClosed) return;
+      await this.#replay(subscriber, visibleEvents(read.events, subscriber.access), head);
+      if (subscriber.isClosed) return;
+      subscriber.goLive();
+      return;
+    }
     const parsed = this.#seqOfLastEventId(lastEventId);
     if (parsed === undefined) {
       this.#sendReset(subscriber, "invalid-id", lastEventId, head);

@@ -77,3 +77,22 @@ describe("subscriptions with topic patterns", () => {
     );
   });
 });
+
+describe("Last-Event-ID earliest", () => {
+  it("replays all the history kept, without a reset for what it no longer holds", async (t) => {
+    const hub = createHub({ historyMaxEvents: 2 });
+    t.after(() => hub.close());
+    for (const data of ["0", "1", "2", "3"]) await hub.publish({ topic: "a", data });
+    const sink = new RecordingSink();
+    hub.subscribe({ topics: ["a"], sink, lastEventId: "earliest" });
+    await nextTurn();
+    await nextTurn();
+    assert.deepEqual(
+      sink.events().map((e) => [e.event ?? "message", e.data]),
+      [
+        ["message", "2"],
+        ["message", "3"],
+      ],
+    );
+  });
+});

@@ -10,7 +10,7 @@ import { redactPassword } from "../../bus/redis-connection.js";
 import { connectRedisEngine, type RedisEngine } from "../../bus/redis-engine.js";
 import { isSsehubError } from "../../errors.js";
 import { createLogger, type Logger } from "../../http/logger.js";
-import { createServer } from "../../http/server.js";
+import { authorizerFor, createServer } from "../../http/server.js";
 import type { HubPlugins } from "../../hub/hub.js";
 import { runClusterPrimary } from "../cluster.js";
 import { loadServeConfig, type ServeConfig, serveHelp } from "../config.js";
@@ -60,6 +60,12 @@ export async function serveCommand(
     return 0;
   }
   const { options } = config;
+  try {
+    authorizerFor(options);
+  } catch (error) {
+    io.stderr.write(errorLine(error));
+    return EXIT_CONFIG;
+  }
   // Synchronous writes: every line is out before the process exits.
   const logger: Logger =
     io.stdout === process.stdout

@@ -18,7 +18,9 @@
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { SsehubError } from "../../errors.js";
-import type { Subscription } from "../../hub/hub.js";
+import type { SubscribeRequest, Subscription } from "../../hub/hub.js";
+import type { Sink } from "../../hub/sink.js";
+import type { PrivateAccess, TopicPattern } from "../../hub/subscriber.js";
 import { assertValidId } from "../../protocol/field-rules.js";
 import type { Logger } from "../logger.js";
 import { ResponseSink } from "../response-sink.js";
@@ -81,7 +83,7 @@ function takeoverHead(res: ServerResponse): Buffer {
  * the last event it actually got. The query serves clients that cannot set headers;
  * `lastEventID` is Mercure's spelling.
  */
-function lastEventIdOf(ctx: RouteContext): string | undefined {
+export function lastEventIdOf(ctx: RouteContext): string | undefined {
   const header = ctx.req.headers["last-event-id"];
   const id =
     typeof header === "string" && header !== ""
@@ -98,8 +100,8 @@ function lastEventIdOf(ctx: RouteContext): string | undefined {
  */
 export const eventsRoute: Route = {
   methods: ["GET"],
-  handle(ctx) {
-    const { hub, req, res } = ctx;
+  async handle(ctx) {
+    const { hub } = ctx;
     const asked = ctx.param === undefined ? ctx.query.getAll("topic") : [ctx.param];
     if (asked.length === 0) {
       throw new SsehubError(
@@ -109,17 +111,67 @@ export const eventsRoute: Route = {
     }
     const topics = hub.checkTopics(asked);
     const lastEventId = lastEventIdOf(ctx);
-
-    res.statusCode = 200;
-    for (const [name, value] of STREAM_HEADERS) res.setHeader(name, value);
-    // A stream is idle for long stretches by design; only the heartbeat proves it alive.
-    req.socket.setTimeout(0);
-
-    if (canTakeOver(req, res)) return streamOverSocket(ctx, topics, lastEventId);
-    streamOverResponse(ctx, topics, lastEventId);
-    return undefined;
+    const grant = await ctx.auth.subscriber(ctx.req, ctx.query);
+    return openStream(ctx, { topics, lastEventId, ...grant });
   },
 };
+
+/** What a stream subscribes to, and what its client may receive. */
+export interface StreamRequest {
+  readonly topics: readonly string[];
+  readonly patterns?: readonly TopicPattern[];
+  readonly lastEventId: string | undefined;
+  readonly access?: PrivateAccess | undefined;
+  /** When the client's token expires (ms since the epoch): the stream ends then. */
+  readonly expiresAt?: number | undefined;
+  /** Headers of the answer besides the stream's own (Mercure's Last-Event-ID). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Opens the stream of a checked request: sets the stream headers and subscribes, over the
+ * taken-over socket when possible, else through `res`. Throws before anything is written when
+ * the hub refuses the subscription.
+ */
+export function openStream(ctx: RouteContext, request: StreamRequest): Promise<void> | undefined {
+  const { req, res } = ctx;
+  res.statusCode = 200;
+  for (const [name, value] of STREAM_HEADERS) res.setHeader(name, value);
+  if (request.headers !== undefined) {
+    for (const [name, value] of Object.entries(request.headers)) res.setHeader(name, value);
+  }
+  // A stream is idle for long stretches by design; only the heartbeat proves it alive.
+  req.socket.setTimeout(0);
+
+  if (canTakeOver(req, res)) return streamOverSocket(ctx, request);
+  streamOverResponse(ctx, request);
+  return undefined;
+}
+
+function subscribeRequest(request: StreamRequest, sink: Sink): SubscribeRequest {
+  return {
+    topics: request.topics,
+    lastEventId: request.lastEventId,
+    sink,
+    ...(request.patterns === undefined ? {} : { patterns: request.patterns }),
+    ...(request.access === undefined ? {} : { access: request.access }),
+  };
+}
+
+/**
+ * Ends the stream when the client's token expires (no timer without an expiry). The timer is
+ * unref'd and cleared when the stream closes first.
+ */
+function endAtExpiry(
+  expiresAt: number | undefined,
+  end: () => void,
+  onClose: (listener: () => void) => void,
+): void {
+  if (expiresAt === undefined) return;
+  const timer = setTimeout(end, Math.max(0, expiresAt - Date.now()));
+  timer.unref();
+  onClose(() => clearTimeout(timer));
+}
 
 /**
  * Streams over the socket, taken over from node:http. Waits a microtask first: the request
@@ -127,11 +179,7 @@ export const eventsRoute: Route = {
  * and the parser may only be freed once it is done with it (takeOverSocket checks then that
  * no other request followed). Keeps the public path when the takeover is refused.
  */
-async function streamOverSocket(
-  ctx: RouteContext,
-  topics: readonly string[],
-  lastEventId: string | undefined,
-): Promise<void> {
+async function streamOverSocket(ctx: RouteContext, request: StreamRequest): Promise<void> {
   await undefined;
   const { hub, req, res, logger } = ctx;
   // The client left meanwhile: node:http cleans up, nobody to subscribe.
@@ -140,7 +188,7 @@ async function streamOverSocket(
   // A closed hub refuses the subscription; the public path answers that with a JSON error.
   const socket = hub.isClosed ? undefined : takeOverSocket(req, res);
   if (socket === undefined) {
-    streamOverResponse(ctx, topics, lastEventId);
+    streamOverResponse(ctx, request);
     return;
   }
   // The head and the hub's `retry:` line leave in one write.
@@ -149,7 +197,7 @@ async function streamOverSocket(
   const sink = new SocketSink(socket);
   let subscription: Subscription;
   try {
-    subscription = hub.subscribe({ topics, lastEventId, sink });
+    subscription = hub.subscribe(subscribeRequest(request, sink));
   } catch (error) {
     // Checked above, so not expected; the head is written, so no status can tell it any more.
     logger.error({ err: error }, "Subscribing a stream failed after its head was written");
@@ -163,31 +211,43 @@ async function streamOverSocket(
     return;
   }
   trackTakenOverSocket(socket, subscription, logger);
-  logJoined(logger, socket, topics, lastEventId);
+  endAtExpiry(
+    request.expiresAt,
+    () => {
+      subscription.close();
+      sink.close();
+    },
+    (listener) => socket.once("close", listener),
+  );
+  logJoined(logger, socket, request.topics, request.lastEventId);
 }
 
 /** Streams through `res.write`: the public path. */
-function streamOverResponse(
-  ctx: RouteContext,
-  topics: readonly string[],
-  lastEventId: string | undefined,
-): void {
+function streamOverResponse(ctx: RouteContext, request: StreamRequest): void {
   const { hub, req, res, logger } = ctx;
   const sink = new ResponseSink(res);
   // Throws (bad id, hub closed) before writing a byte: the error still becomes a status.
-  const subscription = hub.subscribe({ topics, lastEventId, sink });
+  const subscription = hub.subscribe(subscribeRequest(request, sink));
   if (res.destroyed) {
     subscription.close();
     return;
   }
   res.once("close", () => {
     subscription.close();
-    logger.debug({ topics }, "Subscriber left");
+    logger.debug({ topics: request.topics }, "Subscriber left");
   });
+  endAtExpiry(
+    request.expiresAt,
+    () => {
+      subscription.close();
+      sink.close();
+    },
+    (listener) => res.once("close", listener),
+  );
   // The hub wrote `retry:` already, which sent the headers; flush them in any case, so that
   // proxies and browsers see the stream open now.
   if (!res.headersSent) res.flushHeaders();
-  logJoined(logger, req.socket, topics, lastEventId);
+  logJoined(logger, req.socket, request.topics, request.lastEventId);
 }
 
 /**

@@ -3,19 +3,36 @@
  * `{"id", "topics"}` for one event and `{"ids": [...]}` for a batch.
  * @module
  */
+import type { PublishInput } from "../../hub/hub.js";
 import { parsePublishBody, publishMediaType } from "../publish-body.js";
 import { readBody } from "../read-body.js";
 import type { Route } from "../route.js";
 import { sendJson } from "../send-json.js";
 
 /** The publish route. */
+/** Every topic the inputs name (the hub checks them; unchecked entries are skipped here). */
+function topicsOf(inputs: readonly PublishInput[]): string[] {
+  const topics = new Set<string>();
+  for (const input of inputs) {
+    if (typeof input !== "object" || input === null) continue;
+    if (typeof input.topic === "string") topics.add(input.topic);
+    if (Array.isArray(input.topics)) {
+      for (const topic of input.topics) if (typeof topic === "string") topics.add(topic);
+    }
+  }
+  return [...topics];
+}
+
 export const publishRoute: Route = {
   methods: ["POST"],
-  async handle({ hub, req, res }) {
+  async handle(ctx) {
+    const { hub, req, res } = ctx;
     // Refuse a wrong type before reading a byte of its body.
     const mediaType = publishMediaType(req.headers["content-type"]);
     const body = await readBody(req, hub.options.maxBodyBytes);
     const parsed = parsePublishBody(mediaType, body);
+    const inputs = parsed.batch ? parsed.inputs : [parsed.input];
+    await ctx.auth.publisher(req, ctx.query, topicsOf(inputs));
     if (parsed.batch) {
       const results = await hub.publishBatch(parsed.inputs);
       sendJson(res, 200, { ids: results.map((result) => result.id) });

@@ -1,0 +1,160 @@
+/**
+ * Who may publish and subscribe, for both APIs (ssehub's and Mercure's), from the options:
+ * tokens verified by auth/, claims turned into what the hub understands (a PrivateAccess for
+ * private events, an expiry for the stream).
+ *
+ * Publishing: with a publisher key (or JWKS URL), a request needs a valid token whose `publish`
+ * selectors match every topic it publishes to (403 otherwise), unless `anonymousPublish`. With
+ * no publisher key, publishing is open: createServer refuses to listen on a non-loopback address
+ * then, unless `anonymousPublish` says so (see server.ts).
+ *
+ * Subscribing: without a token, a subscriber is accepted when `anonymousSubscribe` (the
+ * default) and receives public events only; with a valid token it also receives the private
+ * events whose topics its `subscribe` selectors match, until the token expires. An invalid token
+ * is refused (401), never silently downgraded. A token when no subscriber key is set cannot be
+ * checked: it is refused too, so that a misconfigured hub says so.
+ * @module
+ */
+import type { IncomingMessage } from "node:http";
+import {
+  canPublish,
+  canSubscribe,
+  createJwtVerifier,
+  type Grants,
+  grantsOf,
+  type JwtVerifier,
+  tokenFromRequest,
+} from "../auth/index.js";
+import { SsehubError } from "../errors.js";
+import type { PrivateAccess } from "../hub/subscriber.js";
+import type { ResolvedOptions } from "../options.js";
+
+/** What a subscriber's request earns. */
+export interface SubscriberGrant {
+  readonly access?: PrivateAccess;
+  /** When the token expires (ms since the epoch): the stream ends then. */
+  readonly expiresAt?: number;
+}
+
+/** What a publisher's request earns. */
+export interface PublisherGrant {
+  /** The key its publishes are counted under for `maxPublishesPerSecond`, if it has a token. */
+  readonly tokenKey: string | undefined;
+}
+
+/** The private events a token's `subscribe` selectors let through. */
+class GrantedAccess implements PrivateAccess {
+  readonly #grants: Grants;
+
+  constructor(grants: Grants) {
+    this.#grants = grants;
+  }
+
+  allows(topics: readonly string[]): boolean {
+    for (const topic of topics) if (canSubscribe(this.#grants, topic)) return true;
+    return false;
+  }
+}
+
+function verifierOf(key: string, algorithm: string, jwksUrl: string): JwtVerifier | undefined {
+  if (key === "" && jwksUrl === "") return undefined;
+  // With a JWKS the keys name their algorithms; the option narrows them only to a public-key
+  // one (its HS256 default means nothing for a key set).
+  return createJwtVerifier(
+    jwksUrl === ""
+      ? { key, algorithm }
+      : { jwksUrl, ...(algorithm.startsWith("HS") ? {} : { algorithm }) },
+  );
+}
+
+/** The authorization of one server or request handler. */
+export class Authorizer {
+  readonly #publishers: JwtVerifier | undefined;
+  readonly #subscribers: JwtVerifier | undefined;
+  readonly #options: ResolvedOptions;
+
+  /** Throws SSEHUB_ERR_OPTIONS_INVALID for a key that cannot be used. */
+  constructor(options: ResolvedOptions) {
+    this.#options = options;
+    this.#publishers = verifierOf(
+      options.publisherJwtKey,
+      options.publisherJwtAlgorithm,
+      options.publisherJwksUrl,
+    );
+    this.#subscribers = verifierOf(
+      options.subscriberJwtKey,
+      options.subscriberJwtAlgorithm,
+      options.subscriberJwksUrl,
+    );
+  }
+
+  /** True when anyone may publish: no publisher key is set. */
+  get publishingIsOpen(): boolean {
+    return this.#publishers === undefined;
+  }
+
+  #token(req: IncomingMessage, query: URLSearchParams): string | undefined {
+    const { authCookieName, authQueryParam } = this.#options;
+    return tokenFromRequest(req.headers, query, {
+      cookieName: authCookieName,
+      queryParam: authQueryParam === "" ? undefined : authQueryParam,
+    })?.token;
+  }
+
+  /** Checks a subscriber's request; throws 401 for a missing (when required) or bad token. */
+  async subscriber(req: IncomingMessage, query: URLSearchParams): Promise<SubscriberGrant> {
+    const token = this.#token(req, query);
+    if (token === undefined) {
+      if (this.#options.anonymousSubscribe) return {};
+      throw new SsehubError(
+        "SSEHUB_ERR_AUTH_MISSING",
+        "Cannot subscribe without a token: send Authorization: Bearer <token>",
+      );
+    }
+    if (this.#subscribers === undefined) {
+      throw new SsehubError(
+        "SSEHUB_ERR_AUTH_INVALID",
+        "Cannot accept the token: this hub verifies no subscriber tokens (subscriberJwtKey is not set)",
+      );
+    }
+    const verified = await this.#subscribers.verify(token);
+    const grants = grantsOf(verified.payload);
+    return {
+      access: new GrantedAccess(grants),
+      ...(verified.expiresAt === undefined ? {} : { expiresAt: verified.expiresAt }),
+    };
+  }
+
+  /**
+   * Checks a publisher's request for `topics` (every topic of every event it publishes):
+   * 401 without a valid token when one is required, 403 when the token's claims do not grant
+   * every topic.
+   */
+  async publisher(
+    req: IncomingMessage,
+    query: URLSearchParams,
+    topics: readonly string[],
+  ): Promise<PublisherGrant> {
+    const token = this.#token(req, query);
+    if (this.#publishers === undefined) return { tokenKey: undefined };
+    if (token === undefined) {
+      if (this.#options.anonymousPublish) return { tokenKey: undefined };
+      throw new SsehubError(
+        "SSEHUB_ERR_AUTH_MISSING",
+        "Cannot publish without a token: send Authorization: Bearer <token>",
+      );
+    }
+    const verified = await this.#publishers.verify(token);
+    const grants = grantsOf(verified.payload);
+    if (!canPublish(grants, topics)) {
+      throw new SsehubError(
+        "SSEHUB_ERR_AUTH_FORBIDDEN",
+        "Cannot publish: the token does not grant publishing to every topic of the request",
+      );
+    }
+    const subject = (verified.payload as { sub?: unknown }).sub;
+    return {
+      tokenKey: typeof subject === "string" && subject !== "" ? `sub:${subject}` : `jwt:${token}`,
+    };
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The Mercure protocol on `/.well-known/mercure` (draft-dunglas-mercure-07, as the Mercure v0.x
+ * hubs implement it), beside ssehub's own API, over the same hub: a Mercure client and an
+ * ssehub client see the same topics, events and ids.
+ *
+ * - `GET ?topic=<selector>` (repeatable): a selector is `*`, a URI template (RFC 6570) or a
+ *   topic. Resume with the `Last-Event-ID` header or the `lastEventID` query parameter;
+ *   `earliest` replays all the history kept. The answer's `Last-Event-ID` header names the
+ *   newest event at the time of the request (`earliest` when there is none yet).
+ * - `POST`, `application/x-www-form-urlencoded`: `topic` (repeatable: the first is the
+ *   canonical topic, the others alternates; the event is delivered once to a subscriber of
+ *   several), `data` (may be absent: empty data), `private` (present: private), `id` (the
+ *   publisher's id, honoured), `type`, `retry`. Answers 200 `text/plain` with the event's id.
+ *
+ * Authorization is the hub's (see authorizer.ts): Mercure's `mercure.publish` and
+ * `mercure.subscribe` claims, tokens from `Authorization: Bearer`, the `mercureAuthorization`
+ * cookie, or the `authorization` query parameter when enabled.
+ * @see https://datatracker.ietf.org/doc/html/draft-dunglas-mercure-07
+ * @module
+ */
+import { compileTopicSelector } from "../../auth/index.js";
+import { SsehubError } from "../../errors.js";
+import { EARLIEST, type PublishInput } from "../../hub/hub.js";
+import type { TopicPattern } from "../../hub/subscriber.js";
+import { publishMediaType } from "../publish-body.js";
+import { readBody } from "../read-body.js";
+import type { Route, RouteContext } from "../route.js";
+import { lastEventIdOf, openStream } from "./events.js";
+
+/** The path of the Mercure hub. */
+export const MERCURE_PATH = "/.well-known/mercure";
+
+const FORM_MEDIA_TYPE = "application/x-www-form-urlencoded";
+const FORM_FIELDS = new Set(["topic", "data", "private", "id", "type", "retry"]);
+const DIGITS = /^\d+$/;
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The value of a `Link` header that lets a client discover the hub serving a resource
+ * (Mercure, section "Discovery"): send it with the resource, with the hub's public URL.
+ * @example
+ * res.setHeader("Link", mercureLink("https://example.com/.well-known/mercure"));
+ */
+export function mercureLink(hubUrl: string): string {
+  return `<${hubUrl}>; rel="mercure"`;
+}
+
+/** The Mercure hub route: subscribe with GET, publish with POST. */
+export const mercureRoute: Route = {
+  methods: ["GET", "POST"],
+  handle(ctx) {
+    return ctx.req.method === "POST" ? publish(ctx) : subscribe(ctx);
+  },
+};
+
+async function subscribe(ctx: RouteContext): Promise<void> {
+  const { hub } = ctx;
+  const selectors = ctx.query.getAll("topic");
+  if (selectors.length === 0) {
+    throw new SsehubError(
+      "SSEHUB_ERR_TOPIC_MISSING",
+      "Cannot subscribe without a topic: add ?topic=<topic or URI template>",
+    );
+  }
+  const exact: string[] = [];
+  const patterns: TopicPattern[] = [];
+  for (const selector of selectors) {
+    if (selector === "*" || selector.includes("{")) patterns.push(compileTopicSelector(selector));
+    else exact.push(selector);
+  }
+  const topics = exact.length === 0 ? [] : hub.checkTopics(exact);
+  const lastEventId = lastEventIdOf(ctx);
+  const grant = await ctx.auth.subscriber(ctx.req, ctx.query);
+  await openStream(ctx, {
+    topics,
+    patterns,
+    lastEventId,
+    ...grant,
+    headers: { "Last-Event-ID": hub.lastEventId ?? EARLIEST },
+  });
+}
+
+async function publish(ctx: RouteContext): Promise<void> {
+  const { hub, req, res } = ctx;
+  const mediaType = publishMediaType(req.headers["content-type"]);
+  if (mediaType !== FORM_MEDIA_TYPE) {
+    throw new SsehubError(
+      "SSEHUB_ERR_PUBLISH_UNSUPPORTED_MEDIA_TYPE",
+      `Cannot publish to the Mercure hub a body of type ${JSON.stringify(mediaType)}: use ${FORM_MEDIA_TYPE}`,
+      { details: { accepted: [FORM_MEDIA_TYPE] } },
+    );
+  }
+  const body = await readBody(req, hub.options.maxBodyBytes);
+  const input = parseMercureForm(body);
+  await ctx.auth.publisher(req, ctx.query, input.topics ?? []);
+  const result = await hub.publish(input);
+  const text = result.id;
+  res.writeHead(200, {
+    "Content-Type": "text/plain; charset=utf-8",
+    "Content-Length": Buffer.byteLength(text),
+    "Cache-Control": "no-store",
+  });
+  res.end(text);
+}
+
+/** Reads a Mercure publish form. Throws SsehubError (400) on what the spec refuses. */
+export function parseMercureForm(body: Buffer): PublishInput & { topics: readonly string[] } {
+  let text: string;
+  try {
+    text = UTF8.decode(body);
+  } catch (cause) {
+    throw new SsehubError(
+      "SSEHUB_ERR_PUBLISH_MALFORMED",
+      "Cannot read the request body: it is not valid UTF-8",
+      { cause },
+    );
+  }
+  const form = new URLSearchParams(text);
+  for (const name of new Set(form.keys())) {
+    if (!FORM_FIELDS.has(name)) {
+      throw new SsehubError(
+        "SSEHUB_ERR_PUBLISH_MALFORMED",
+        `Cannot publish the update: unknown field ${JSON.stringify(name)}, expected topic, data, private, id, type or retry`,
+        { details: { field: name } },
+      );
+    }
+    if (name !== "topic" && form.getAll(name).length > 1) {
+      throw new SsehubError(
+        "SSEHUB_ERR_PUBLISH_MALFORMED",
+        `Cannot publish the update: the field ${name} appears more than once`,
+        { details: { field: name } },
+      );
+    }
+  }
+  const topics = form.getAll("topic");
+  if (topics.length === 0) {
+    throw new SsehubError(
+      "SSEHUB_ERR_TOPIC_MISSING",
+      "Cannot publish the update: name at least one topic",
+    );
+  }
+  const retry = form.get("retry");
+  if (retry !== null && !DIGITS.test(retry)) {
+    throw new SsehubError(
+      "SSEHUB_ERR_EVENT_INVALID_RETRY",
+      `Cannot publish the update: retry must be digits only (milliseconds), got ${JSON.stringify(retry)}`,
+    );
+  }
+  const id = form.get("id");
+  const type = form.get("type");
+  return {
+    topics,
+    data: form.get("data") ?? "",
+    ...(form.has("private") ? { private: true } : {}),
+    ...(id === null || id === "" ? {} : { id }),
+    ...(type === null || type === "" ? {} : { event: type }),
+    ...(retry === null ? {} : { retry: Number(retry) }),
+  };
+}
