@@ -1,0 +1,57 @@
+/**
+ * An SSE stream opened with fetch, so that a test can send any header (Authorization, Cookie)
+ * and read the answer's headers; events are parsed by our parser as they arrive.
+ */
+import { type ParsedEvent, SseParser } from "../../src/protocol/parse.js";
+
+export interface FetchStream {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly events: ParsedEvent[];
+  /** Resolves when the server ends the stream (or close() is called). */
+  readonly ended: Promise<void>;
+  /** Waits until `count` events arrived; rejects after `timeoutMs`. */
+  waitForEvents(count: number, timeoutMs?: number): Promise<void>;
+  close(): void;
+}
+
+export async function openFetchStream(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<FetchStream> {
+  const controller = new AbortController();
+  const response = await fetch(url, { headers, signal: controller.signal });
+  const events: ParsedEvent[] = [];
+  const parser = new SseParser({ onEvent: (event) => events.push(event) });
+  const ended = (async () => {
+    if (response.body === null) return;
+    const reader = response.body.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        parser.feed(value);
+      }
+    } catch {
+      // aborted by close(), or cut by the server
+    }
+  })();
+  return {
+    status: response.status,
+    headers: response.headers,
+    events,
+    ended,
+    async waitForEvents(count, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      while (events.length < count) {
+        if (Date.now() > deadline) {
+          throw new Error(`Got ${events.length} events of ${count} within ${timeoutMs} ms`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    },
+    close() {
+      controller.abort();
+    },
+  };
+}
