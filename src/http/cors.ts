@@ -63,6 +63,9 @@ export class CorsPolicy {
       res.setHeader("Access-Control-Allow-Origin", "*");
     } else {
       res.setHeader("Access-Control-Allow-Origin", origin);
+      // A listed origin may send cookies (Mercure's mercureAuthorization cookie, with
+      // EventSource's withCredentials); `*` never may: any site could then read private events.
+      res.setHeader("Access-Control-Allow-Credentials", "true");
       res.setHeader("Vary", "Origin");
     }
   }

@@ -38,6 +38,7 @@ describe("CORS", () => {
     const { url } = await startServer(t, { corsOrigins: [APP, "https://other.example"] });
     const response = await fetch(`${url}/topics`, { headers: { Origin: APP } });
     assert.equal(response.headers.get("access-control-allow-origin"), APP);
+    assert.equal(response.headers.get("access-control-allow-credentials"), "true");
     assert.equal(response.headers.get("vary"), "Origin");
     const stream = await openStream(t, `${url}/events?topic=a`, { Origin: APP });
     assert.equal(stream.response.headers["access-control-allow-origin"], APP);
