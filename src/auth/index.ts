@@ -1,0 +1,48 @@
+/**
+ * Authorization, as a library without HTTP wiring: find a request's token
+ * (`tokenFromRequest`), verify it (`createJwtVerifier`), read what its `mercure` claim grants
+ * (`grantsOf`), and check an action against it (`canPublish`, `canSubscribe`) with Mercure's
+ * topic selectors (`compileTopicSelector`: `*`, exact topics, RFC 6570 URI templates).
+ * See docs/security.md.
+ * @module
+ */
+export {
+  CLAIM,
+  CLAIM_ALIAS,
+  canPublish,
+  canSubscribe,
+  type Grants,
+  grantsOf,
+  MAX_SELECTOR_LENGTH,
+  MAX_SELECTORS_PER_CLAIM,
+  NO_GRANTS,
+} from "./grants.js";
+export {
+  createJwtVerifier,
+  DEFAULT_ALGORITHM,
+  DEFAULT_CLOCK_TOLERANCE_MS,
+  DEFAULT_JWKS_CACHE_MS,
+  DEFAULT_JWKS_COOLDOWN_MS,
+  DEFAULT_JWKS_TIMEOUT_MS,
+  HMAC_ALGORITHMS,
+  INVALID_TOKEN_MESSAGE,
+  type JwtVerifier,
+  type JwtVerifierConfig,
+  MAX_TOKEN_LENGTH,
+  PUBLIC_KEY_ALGORITHMS,
+  type VerifiedToken,
+} from "./jwt-verifier.js";
+export {
+  DEFAULT_COOKIE_NAME,
+  type FoundToken,
+  MERCURE_QUERY_PARAM,
+  type TokenSourceOptions,
+  tokenFromRequest,
+} from "./token-source.js";
+export {
+  compileTopicSelector,
+  matchesAny,
+  SELECTOR_CACHE_SIZE,
+  type TopicSelector,
+  WILDCARD,
+} from "./topic-selector.js";
