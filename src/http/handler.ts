@@ -22,6 +22,7 @@ import { sendError } from "./error-response.js";
 import { createLogger, type Logger } from "./logger.js";
 import { HubMetrics } from "./metrics.js";
 import { settleUnreadBody } from "./read-body.js";
+import { RequestLimits } from "./request-limits.js";
 import type { Route, RouteContext } from "./route.js";
 import { eventsRoute } from "./routes/events.js";
 import { healthRoute, readyRoute } from "./routes/health.js";
@@ -40,6 +41,8 @@ export interface RequestHandlerOptions {
   readonly isReady?: (() => boolean) | undefined;
   /** Who may publish and subscribe; by default built from the hub's options. */
   readonly authorizer?: Authorizer | undefined;
+  /** Stream and publish limits; by default built from the hub's options. */
+  readonly limits?: RequestLimits | undefined;
 }
 
 /** A node:http request listener, with the metrics it exposes. */
@@ -111,6 +114,7 @@ export function createRequestHandler(
   const isReady = options.isReady ?? (() => hub.isReady);
   const cors = new CorsPolicy(hub.options.corsOrigins);
   const auth = options.authorizer ?? new Authorizer(hub.options);
+  const limits = options.limits ?? new RequestLimits(hub.options);
 
   const fail = (req: IncomingMessage, res: ServerResponse, error: unknown, route?: Route): void => {
     settleUnreadBody(req, res);
@@ -161,6 +165,7 @@ export function createRequestHandler(
         metrics,
         isReady,
         auth,
+        limits,
       };
       const done = route.handle(ctx);
       if (done !== undefined) done.catch((error: unknown) => fail(req, res, error, route));

@@ -8,6 +8,7 @@ import type { Hub } from "../hub/hub.js";
 import type { Authorizer } from "./authorizer.js";
 import type { Logger } from "./logger.js";
 import type { HubMetrics } from "./metrics.js";
+import type { RequestLimits } from "./request-limits.js";
 
 /** What a route sees of one request. */
 export interface RouteContext {
@@ -24,6 +25,8 @@ export interface RouteContext {
   readonly isReady: () => boolean;
   /** Who may publish and subscribe. */
   readonly auth: Authorizer;
+  /** Stream and publish limits, and the client's address. */
+  readonly limits: RequestLimits;
 }
 
 /** One route. A route answers by writing to `ctx.res`, or throws an error for error-response.ts. */

@@ -778,9 +778,7 @@ function visibleEvents(
   access: PrivateAccess | undefined,
 ): readonly StoredEvent[] {
   if (!events.some((event) => event.private)) return events;
-  return events.filter(
-    (event) => !event.private || (access !== undefined && access.allows(event.topics)),
-  );
+  return events.filter((event) => !event.private || access?.allows(event.topics) === true);
 }
 
 /** Creates a hub; options are checked by resolveOptions (all problems in one error). */

@@ -108,7 +108,7 @@ describe("socket takeover", () => {
     await client.waitFor("retry:");
     assert.ok(
       client.text.startsWith(
-        `${HEAD}Access-Control-Allow-Origin: https://app.example\r\nVary: Origin\r\n\r\nretry: `,
+        `${HEAD}Access-Control-Allow-Origin: https://app.example\r\nAccess-Control-Allow-Credentials: true\r\nVary: Origin\r\n\r\nretry: `,
       ),
       JSON.stringify(client.text),
     );

@@ -22,6 +22,7 @@ import type { SubscribeRequest, Subscription } from "../../hub/hub.js";
 import type { Sink } from "../../hub/sink.js";
 import type { PrivateAccess, TopicPattern } from "../../hub/subscriber.js";
 import { assertValidId } from "../../protocol/field-rules.js";
+import type { ConnectionLease } from "../connection-limits.js";
 import type { Logger } from "../logger.js";
 import { ResponseSink } from "../response-sink.js";
 import type { Route, RouteContext } from "../route.js";
@@ -128,13 +129,25 @@ export interface StreamRequest {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
+/** A stream request with the slot it holds under the connection limits. */
+interface LeasedStreamRequest extends StreamRequest {
+  readonly lease: ConnectionLease;
+}
+
 /**
  * Opens the stream of a checked request: sets the stream headers and subscribes, over the
  * taken-over socket when possible, else through `res`. Throws before anything is written when
  * the hub refuses the subscription.
  */
-export function openStream(ctx: RouteContext, request: StreamRequest): Promise<void> | undefined {
+export function openStream(
+  ctx: RouteContext,
+  streamRequest: StreamRequest,
+): Promise<void> | undefined {
   const { req, res } = ctx;
+  // Counted from here until the connection closes; refused (429) past the limits.
+  const lease = ctx.limits.acquireStream(req);
+  req.socket.once("close", () => lease.release());
+  const request: LeasedStreamRequest = { ...streamRequest, lease };
   res.statusCode = 200;
   for (const [name, value] of STREAM_HEADERS) res.setHeader(name, value);
   if (request.headers !== undefined) {
@@ -179,7 +192,7 @@ function endAtExpiry(
  * and the parser may only be freed once it is done with it (takeOverSocket checks then that
  * no other request followed). Keeps the public path when the takeover is refused.
  */
-async function streamOverSocket(ctx: RouteContext, request: StreamRequest): Promise<void> {
+async function streamOverSocket(ctx: RouteContext, request: LeasedStreamRequest): Promise<void> {
   await undefined;
   const { hub, req, res, logger } = ctx;
   // The client left meanwhile: node:http cleans up, nobody to subscribe.
@@ -223,11 +236,18 @@ async function streamOverSocket(ctx: RouteContext, request: StreamRequest): Prom
 }
 
 /** Streams through `res.write`: the public path. */
-function streamOverResponse(ctx: RouteContext, request: StreamRequest): void {
+function streamOverResponse(ctx: RouteContext, request: LeasedStreamRequest): void {
   const { hub, req, res, logger } = ctx;
   const sink = new ResponseSink(res);
-  // Throws (bad id, hub closed) before writing a byte: the error still becomes a status.
-  const subscription = hub.subscribe(subscribeRequest(request, sink));
+  let subscription: Subscription;
+  try {
+    // Throws (bad id, hub closed) before writing a byte: the error still becomes a status,
+    // and the connection, which may live on (keep-alive), holds no stream slot.
+    subscription = hub.subscribe(subscribeRequest(request, sink));
+  } catch (error) {
+    request.lease.release();
+    throw error;
+  }
   if (res.destroyed) {
     subscription.close();
     return;

@@ -92,7 +92,8 @@ async function publish(ctx: RouteContext): Promise<void> {
   }
   const body = await readBody(req, hub.options.maxBodyBytes);
   const input = parseMercureForm(body);
-  await ctx.auth.publisher(req, ctx.query, input.topics ?? []);
+  const grant = await ctx.auth.publisher(req, ctx.query, input.topics);
+  ctx.limits.takePublish(req, grant.tokenKey);
   const result = await hub.publish(input);
   const text = result.id;
   res.writeHead(200, {

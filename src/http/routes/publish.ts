@@ -32,7 +32,8 @@ export const publishRoute: Route = {
     const body = await readBody(req, hub.options.maxBodyBytes);
     const parsed = parsePublishBody(mediaType, body);
     const inputs = parsed.batch ? parsed.inputs : [parsed.input];
-    await ctx.auth.publisher(req, ctx.query, topicsOf(inputs));
+    const grant = await ctx.auth.publisher(req, ctx.query, topicsOf(inputs));
+    ctx.limits.takePublish(req, grant.tokenKey);
     if (parsed.batch) {
       const results = await hub.publishBatch(parsed.inputs);
       sendJson(res, 200, { ids: results.map((result) => result.id) });

@@ -1,0 +1,67 @@
+/**
+ * The limits of one request handler, from the options: streams in total and per client address
+ * (`maxConnections`, `maxConnectionsPerIp`), publishes per second per token or address
+ * (`maxPublishesPerSecond`), and the client's address as trusted proxies tell it
+ * (`trustedProxies`). Each refusal is a 429 with Retry-After that touches no other client.
+ * @module
+ */
+import type { IncomingMessage } from "node:http";
+import type { ResolvedOptions } from "../options.js";
+import { limitKey, parseTrustedProxies, type TrustedProxies } from "./client-address.js";
+import { type ConnectionLease, ConnectionLimiter } from "./connection-limits.js";
+import { RateLimiter } from "./rate-limit.js";
+
+/** The limits every route of a handler shares. */
+export class RequestLimits {
+  readonly #proxies: TrustedProxies;
+  readonly #streams: ConnectionLimiter;
+  readonly #publishes: RateLimiter | undefined;
+
+  /** Throws SSEHUB_ERR_OPTIONS_INVALID for a trusted proxy entry that is not an IP or CIDR. */
+  constructor(options: ResolvedOptions) {
+    this.#proxies = parseTrustedProxies(options.trustedProxies);
+    this.#streams = new ConnectionLimiter({
+      maxTotal: options.maxConnections,
+      maxPerAddress: options.maxConnectionsPerIp,
+    });
+    this.#publishes =
+      options.maxPublishesPerSecond === 0
+        ? undefined
+        : new RateLimiter({
+            perSecond: options.maxPublishesPerSecond,
+            burst: options.maxPublishesPerSecond,
+          });
+  }
+
+  /** The client's address: the peer's, or the one a trusted proxy forwarded. */
+  clientAddress(req: IncomingMessage): string {
+    return this.#proxies.clientAddress(req.socket.remoteAddress ?? "", req.headers);
+  }
+
+  /**
+   * A slot for a new stream from `req`'s client; release it when the stream closes. Throws
+   * SSEHUB_ERR_TOO_MANY_CONNECTIONS (429) past a limit.
+   */
+  acquireStream(req: IncomingMessage): ConnectionLease {
+    const lease = this.#streams.tryAcquire(limitKey(this.clientAddress(req)));
+    if (lease instanceof Error) throw lease;
+    return lease;
+  }
+
+  /**
+   * Counts one publish request against its token (`tokenKey`) or, without one, its client's
+   * address. Throws SSEHUB_ERR_RATE_LIMITED (429) past `maxPublishesPerSecond`.
+   */
+  takePublish(req: IncomingMessage, tokenKey: string | undefined): void {
+    const limiter = this.#publishes;
+    if (limiter === undefined) return;
+    const key = tokenKey ?? `ip:${limitKey(this.clientAddress(req))}`;
+    const taken = limiter.take(key);
+    if (taken !== true) throw limiter.error(taken);
+  }
+
+  /** Stops the rate limiter's sweep timer. */
+  close(): void {
+    this.#publishes?.close();
+  }
+}

@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import http from "node:http";
+import { describe, test } from "node:test";
+import { expectError } from "./expect-error.js";
+import { startServer } from "./start-server.js";
+
+/** Opens a stream from `localAddress` and resolves with its status once the head arrived. */
+function openFrom(
+  url: string,
+  localAddress: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; retryAfter: string | undefined; close(): void }> {
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { localAddress, headers, agent: false }, (response) => {
+      resolve({
+        status: response.statusCode ?? 0,
+        retryAfter: response.headers["retry-after"],
+        close: () => request.destroy(),
+      });
+    });
+    request.once("error", reject);
+  });
+}
+
+function publishInit(headers: Record<string, string> = {}): RequestInit {
+  return {
+    method: "POST",
+    headers: { "Content-Type": "application/json", ...headers },
+    body: JSON.stringify({ topic: "a", data: "x" }),
+  };
+}
+
+describe("limits", () => {
+  test("past maxConnectionsPerIp a client's next stream answers 429 with Retry-After; others are not touched", async (t) => {
+    const { url, ssehub } = await startServer(t, {
+      maxConnectionsPerIp: 2,
+      host: "0.0.0.0",
+      anonymousPublish: true,
+    });
+    const port = new URL(url).port;
+    const at = (host: string) => `http://${host}:${port}/events/a`;
+    const first = await openFrom(at("127.0.0.1"), "127.0.0.1");
+    const second = await openFrom(at("127.0.0.1"), "127.0.0.1");
+    const third = await openFrom(at("127.0.0.1"), "127.0.0.1");
+    const elsewhere = await openFrom(at("127.0.0.2"), "127.0.0.2");
+    t.after(() => {
+      for (const stream of [first, second, third, elsewhere]) stream.close();
+    });
+    assert.deepEqual(
+      [first.status, second.status, third.status, elsewhere.status],
+      [200, 200, 429, 200],
+    );
+    assert.equal(third.retryAfter, "5");
+    await expectError(at("127.0.0.1"), 429, "SSEHUB_ERR_TOO_MANY_CONNECTIONS");
+    // A slot comes back when its stream closes.
+    first.close();
+    const deadline = Date.now() + 2000;
+    while (ssehub.hub.stats().subscribers > 2 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const again = await openFrom(at("127.0.0.1"), "127.0.0.1");
+    t.after(() => again.close());
+    assert.equal(again.status, 200);
+  });
+
+  test("past maxConnections every new stream answers 429", async (t) => {
+    const { url } = await startServer(t, { maxConnections: 1 });
+    const first = await openFrom(`${url}/events/a`, "127.0.0.1");
+    t.after(() => first.close());
+    assert.equal(first.status, 200);
+    await expectError(`${url}/events/b`, 429, "SSEHUB_ERR_TOO_MANY_CONNECTIONS");
+  });
+
+  test("past maxPublishesPerSecond a client's publishes answer 429, counted per forwarded client behind a trusted proxy", async (t) => {
+    const { url, ssehub } = await startServer(t, {
+      maxPublishesPerSecond: 3,
+      trustedProxies: ["127.0.0.1"],
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const answer = await fetch(
+        `${url}/publish`,
+        publishInit({ "X-Forwarded-For": "203.0.113.7" }),
+      );
+      statuses.push(answer.status);
+      await answer.body?.cancel();
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 429]);
+    const { headers } = await expectError(
+      `${url}/publish`,
+      429,
+      "SSEHUB_ERR_RATE_LIMITED",
+      publishInit({ "X-Forwarded-For": "203.0.113.7" }),
+    );
+    assert.match(headers.get("retry-after") ?? "", /^\d+$/);
+    const other = await fetch(`${url}/publish`, publishInit({ "X-Forwarded-For": "198.51.100.1" }));
+    assert.equal(other.status, 200);
+    assert.equal(ssehub.hub.stats().eventsPublished, 4);
+  });
+
+  test("forwarding headers from a peer that is not a trusted proxy change nothing", async (t) => {
+    const { url } = await startServer(t, { maxPublishesPerSecond: 1 });
+    const first = await fetch(`${url}/publish`, publishInit({ "X-Forwarded-For": "203.0.113.1" }));
+    assert.equal(first.status, 200);
+    await expectError(
+      `${url}/publish`,
+      429,
+      "SSEHUB_ERR_RATE_LIMITED",
+      publishInit({ "X-Forwarded-For": "203.0.113.2" }),
+    );
+  });
+});
