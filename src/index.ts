@@ -21,6 +21,7 @@ export { ERROR_CATALOGUE, isSsehubError, SsehubError } from "./errors.js";
 export type { HistoryStore, StoredEvent } from "./history/history-store.js";
 export type { RequestHandler, RequestHandlerOptions } from "./http/handler.js";
 export { createRequestHandler } from "./http/handler.js";
+export { MERCURE_PATH, mercureLink } from "./http/routes/mercure.js";
 export type { ListenAddress, ServerOptions } from "./http/server.js";
 export { createServer, SsehubServer } from "./http/server.js";
 export type {
