@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { connectRedisEngine } from "../../src/bus/redis-engine.js";
+import { createLogger } from "../../src/http/logger.js";
+import { createServer } from "../../src/http/server.js";
+import { findRedisServer, REDIS_MISSING, startRedis } from "../helpers/redis-server.js";
+
+describe("/metrics on Redis", {
+  skip: findRedisServer() === undefined ? REDIS_MISSING : false,
+}, () => {
+  test("exposes the bus's connection, disconnects, lag and publish round trips", async (t) => {
+    const redis = await startRedis(t);
+    const engine = await connectRedisEngine({
+      url: redis.url,
+      prefix: "metrics",
+      historyMaxEvents: 10,
+      historyMaxAgeMs: 60_000,
+      logMaxEvents: 1000,
+    });
+    const server = createServer(
+      { host: "127.0.0.1", port: 0, logger: createLogger("silent") },
+      { bus: engine.bus, history: engine.history },
+    );
+    t.after(async () => {
+      await server.close();
+      await engine.close();
+    });
+    const { url } = await server.listen();
+    for (let i = 0; i < 3; i++) await server.hub.publish({ topic: "a", data: String(i) });
+    const scrape = async () => (await fetch(`${url}/metrics`)).text();
+    const text = await scrape();
+    assert.match(text, /^ssehub_bus_connected 1$/m);
+    assert.match(text, /^ssehub_bus_disconnects_total 0$/m);
+    assert.match(text, /^ssehub_bus_lag_seconds \d/m);
+    assert.match(text, /^ssehub_bus_publish_round_trip_seconds_count 3$/m);
+
+    await redis.stop();
+    const deadline = Date.now() + 5000;
+    let down = await scrape();
+    while (!/^ssehub_bus_connected 0$/m.test(down) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      down = await scrape();
+    }
+    assert.match(down, /^ssehub_bus_connected 0$/m);
+    assert.match(down, /^ssehub_bus_disconnects_total [1-9]/m);
+  });
+
+  test("a hub without Redis has no bus metrics", async (t) => {
+    const server = createServer({ host: "127.0.0.1", port: 0, logger: createLogger("silent") });
+    t.after(() => server.close());
+    const { url } = await server.listen();
+    assert.doesNotMatch(await (await fetch(`${url}/metrics`)).text(), /ssehub_bus_/);
+  });
+});
