@@ -103,6 +103,11 @@ export async function serveCommand(
     plugins = { bus: ClusterBus.fromEnv(process.env, process as unknown as IpcChannel) };
   }
   const server = createServer({ ...options, logger }, plugins);
+  // Listened for before the listening line goes out: whoever reads that line may signal at once.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    if (!isWorker) process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
   try {
     await server.listen();
   } catch (error) {
@@ -111,10 +116,7 @@ export async function serveCommand(
     await engine?.close();
     return 1;
   }
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    if (!isWorker) process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
+  const signal = await stopSignal;
   logger.info({ signal }, `Received ${signal}: shutting down`);
   // A second signal, or a shutdown that overruns its bound, ends the process at once.
   const force = (): never => process.exit(1);
