@@ -104,13 +104,17 @@ export async function serveCommand(
   }
   const server = createServer({ ...options, logger }, plugins);
   // Listened for before the listening line goes out: whoever reads that line may signal at once.
+  let onSignal: (signal: NodeJS.Signals) => void = () => {};
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
-    if (!isWorker) process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
+    onSignal = resolve;
   });
+  if (!isWorker) process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     await server.listen();
   } catch (error) {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
     io.stderr.write(errorLine(error));
     await server.close();
     await engine?.close();
