@@ -451,7 +451,7 @@ function caseSection(
 
   const shown = TARGETS.find((t) => rows.has(t.name)) ?? ranTargets[0]!;
   const lines: string[] = [`## ${testCase.title}`, ""];
-  lines.push("```sh", `ssehub ${benchArgs(shown, testCase).slice(1).join(" ")}`, "```", "");
+  lines.push("```sh", `ssehub ${benchArgs(shown, testCase).join(" ")}`, "```", "");
   const header = ["target", ...testCase.figures.map((f) => f.label)];
   lines.push(`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`);
   for (const row of rows.values()) {
