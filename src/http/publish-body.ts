@@ -7,9 +7,14 @@
  *   `data`, `type`, `retry` (digits only).
  * Field values are checked for shape here; their rules (topic names, CR/LF in `event`, retry
  * range) are the hub's, so the library and HTTP refuse the same input the same way.
+ *
+ * Text that UTF-8 cannot carry is refused, never replaced by U+FFFD, so that subscribers get
+ * exactly what was published: raw bytes that are not UTF-8, a form's percent-escapes that do not
+ * decode to UTF-8 (`%FF`), and JSON escapes of lone surrogates (`"\ud800"`) in the fields that
+ * reach the wire or URLs as text (topics, string data, event type, id).
  * @module
  */
-import { SsehubError } from "../errors.js";
+import { type ErrorCode, SsehubError } from "../errors.js";
 import type { PublishInput } from "../hub/hub.js";
 
 /** The media types POST /publish accepts. */
@@ -34,6 +39,13 @@ const JSON_KEYS: ReadonlySet<string> = new Set([
 const FORM_KEYS: ReadonlySet<string> = new Set(["topic", "data", "type", "retry", "private", "id"]);
 const DIGITS = /^\d+$/;
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
+/** Form components are decoded without stripping a BOM (WHATWG "UTF-8 decode without BOM"). */
+const UTF8_KEEP_BOM = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+/** A surrogate code unit without its pair (the `u` flag reads pairs as one code point). */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+/** A JSON escape of a surrogate: only JSON text holding one can produce a lone surrogate. */
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+const PERCENT = 0x25;
 
 function malformed(message: string, details?: Record<string, unknown>): SsehubError {
   return new SsehubError(
@@ -101,13 +113,28 @@ function parseJson(text: string): PublishBody {
       { cause },
     );
   }
-  if (!Array.isArray(value)) return { batch: false, input: jsonEvent(value, "the event") };
+  // Valid UTF-8 decodes to well-formed text: only a \uD8xx escape can make a lone surrogate.
+  const mayHoldSurrogates = SURROGATE_ESCAPE.test(text);
+  if (!Array.isArray(value)) {
+    return { batch: false, input: jsonEvent(value, "the event", mayHoldSurrogates) };
+  }
   if (value.length === 0) throw malformed("Cannot publish an empty batch: send at least one event");
-  const inputs = value.map((item: unknown, index) => jsonEvent(item, `event ${index}`));
+  const inputs = value.map((item: unknown, index) =>
+    jsonEvent(item, `event ${index}`, mayHoldSurrogates),
+  );
   return { batch: true, inputs };
 }
 
-function jsonEvent(value: unknown, where: string): PublishInput {
+/** Throws `code` when `text` holds a lone surrogate, which UTF-8 (and so the wire) cannot carry. */
+function assertWellFormed(text: string, code: ErrorCode, what: string, where: string): void {
+  if (!LONE_SURROGATE.test(text)) return;
+  throw new SsehubError(
+    code,
+    `Cannot publish ${where}: ${what} holds a lone surrogate (an escape such as \\ud800 without its pair), which UTF-8 cannot carry`,
+  );
+}
+
+function jsonEvent(value: unknown, where: string, mayHoldSurrogates: boolean): PublishInput {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw malformed(`Cannot publish ${where}: expected a JSON object`);
   }
@@ -154,6 +181,20 @@ function jsonEvent(value: unknown, where: string): PublishInput {
       `Cannot publish ${where}: retry must be a number of milliseconds, got ${typeof retry}`,
     );
   }
+  if (mayHoldSurrogates) {
+    for (const name of topic === undefined ? (topics ?? []) : [topic]) {
+      assertWellFormed(name, "SSEHUB_ERR_TOPIC_INVALID", "a topic", where);
+    }
+    if (typeof data === "string") {
+      assertWellFormed(data, "SSEHUB_ERR_EVENT_INVALID_DATA", "data", where);
+    }
+    if (event !== undefined) {
+      assertWellFormed(event, "SSEHUB_ERR_EVENT_INVALID_TYPE", "event", where);
+    }
+    if (typeof fields.id === "string") {
+      assertWellFormed(fields.id, "SSEHUB_ERR_EVENT_INVALID_ID", "id", where);
+    }
+  }
   return {
     data,
     ...(topic === undefined ? {} : { topic }),
@@ -173,8 +214,64 @@ function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((item) => typeof item === "string");
 }
 
+/**
+ * Parses an application/x-www-form-urlencoded body as WHATWG's URLSearchParams does (`+` is a
+ * space; a `%` not followed by two hex digits stays as it is), except that a name or value
+ * whose percent-escapes do not decode to UTF-8 is refused with SSEHUB_ERR_PUBLISH_MALFORMED
+ * instead of being turned into U+FFFD: the event would otherwise carry other text than the
+ * publisher sent. `text` is the body decoded as UTF-8.
+ */
+export function parseFormStrict(text: string): URLSearchParams {
+  const form = new URLSearchParams();
+  for (const sequence of text.split("&")) {
+    if (sequence === "") continue;
+    const equals = sequence.indexOf("=");
+    const name = equals === -1 ? sequence : sequence.slice(0, equals);
+    const value = equals === -1 ? "" : sequence.slice(equals + 1);
+    form.append(formDecode(name), formDecode(value));
+  }
+  return form;
+}
+
+/** One form component: `+` becomes a space, `%XX` the byte XX, then strict UTF-8. */
+function formDecode(component: string): string {
+  const spaced = component.includes("+") ? component.replaceAll("+", " ") : component;
+  if (!spaced.includes("%")) return spaced;
+  const bytes = Buffer.from(spaced, "utf8");
+  // Decode in place: the write index never passes the read index.
+  let length = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i] as number;
+    const high = byte === PERCENT && i + 2 < bytes.length ? hexValue(bytes[i + 1] as number) : -1;
+    const low = high === -1 ? -1 : hexValue(bytes[i + 2] as number);
+    if (low === -1) {
+      bytes[length++] = byte;
+    } else {
+      bytes[length++] = high * 16 + low;
+      i += 2;
+    }
+  }
+  try {
+    return UTF8_KEEP_BOM.decode(bytes.subarray(0, length));
+  } catch (cause) {
+    throw new SsehubError(
+      "SSEHUB_ERR_PUBLISH_MALFORMED",
+      `Cannot read the form: ${JSON.stringify(component.slice(0, 64))} holds percent-escapes that are not UTF-8 (such as %FF)`,
+      { cause },
+    );
+  }
+}
+
+/** The value of an ASCII hex digit, or -1. */
+function hexValue(byte: number): number {
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30; // 0-9
+  const lower = byte | 0x20;
+  if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10; // a-f
+  return -1;
+}
+
 function parseForm(text: string): PublishBody {
-  const form = new URLSearchParams(text);
+  const form = parseFormStrict(text);
   for (const key of new Set(form.keys())) {
     if (!FORM_KEYS.has(key)) {
       throw malformed(

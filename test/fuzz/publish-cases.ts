@@ -1,0 +1,809 @@
+/**
+ * Random POST /publish requests and what the documented contract says of each (docs/http-api.md,
+ * docs/protocol.md). A case is a content type and the exact bytes of a body; its prediction is
+ * worked out from those bytes, the way the contract reads them, never from the generator's
+ * intent, so that a generator may produce anything:
+ * - `refuse`: the contract forbids accepting it (wrong type, too large, not UTF-8, not JSON,
+ *   CR or LF in an event type, CR, LF or NUL in an id, a control character in a topic, an
+ *   unknown field such as `__proto__`, a lone surrogate that UTF-8 cannot carry...).
+ * - `either`: the hub may refuse it for a rule not modelled here, but if it accepts it, a
+ *   subscriber of the event's topics sees exactly these events.
+ */
+import { mix32, Random } from "./random.js";
+
+/** The limits of the server under test. */
+export interface FuzzLimits {
+  readonly maxBodyBytes: number;
+  readonly maxBatchEvents: number;
+  readonly maxTopicLength: number;
+  readonly maxTopicsPerSubscription: number;
+}
+
+/** What a subscriber of SUBSCRIBED_TOPICS must see of one accepted event. */
+export interface ExpectedEvent {
+  /** False for private events and events of topics the subscriber did not ask for. */
+  readonly visible: boolean;
+  /** The event type as an SSE parser reports it (undefined for the default `message`). */
+  readonly event: string | undefined;
+  /** The data, line breaks as LF; undefined when it cannot be predicted here (too deep). */
+  readonly data: string | undefined;
+  /** The id the publisher gave; undefined when the hub chooses it. */
+  readonly id: string | undefined;
+  readonly retry: number | undefined;
+}
+
+export type Prediction =
+  | {
+      readonly verdict: "refuse";
+      readonly why: string;
+      /** The status and code the refusal must have, when the contract names them. */
+      readonly status?: number;
+      readonly code?: string;
+    }
+  | {
+      readonly verdict: "either";
+      readonly batch: boolean;
+      readonly events: readonly ExpectedEvent[];
+    };
+
+export interface PublishCase {
+  /** The generator that made it, for failure messages. */
+  readonly kind: string;
+  readonly contentType: string | undefined;
+  readonly body: Buffer;
+  /** Sent with chunked transfer encoding instead of Content-Length. */
+  readonly chunked: boolean;
+  readonly prediction: Prediction;
+}
+
+/** The topics the fuzz subscriber subscribes to: valid, several of them hostile names. */
+export const SUBSCRIBED_TOPICS: readonly string[] = [
+  "t0",
+  "t1",
+  "news",
+  "a/b",
+  "ü",
+  "日本",
+  "😀",
+  "__proto__",
+  "constructor",
+  "prototype",
+  "toString",
+  "hasOwnProperty",
+  "%41",
+  "a+b",
+  "q?x=1&y=2#f",
+  "x".repeat(256),
+];
+const SUBSCRIBED = new Set(SUBSCRIBED_TOPICS);
+
+/** Topic names the contract refuses: empty, too long, white space or control characters. */
+const INVALID_TOPICS: readonly string[] = [
+  "",
+  " ",
+  "a b",
+  "a\tb",
+  "a\nb",
+  "a\rb",
+  "a\r\nb",
+  "a\0b",
+  "\x7f",
+  "\x1b[31m",
+  "a\u2028b",
+  "\u00a0",
+  "\ufeff",
+  "x".repeat(257),
+];
+
+const JSON_FIELDS = new Set(["topic", "topics", "data", "event", "retry", "key", "private", "id"]);
+const FORM_FIELDS = new Set(["topic", "data", "type", "retry", "private", "id"]);
+/** The largest `retry` (the largest setTimeout delay), in ms. */
+const MAX_RETRY_MS = 2_147_483_647;
+const MAX_ID_LENGTH = 1024;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are the point
+const TOPIC_FORBIDDEN = /[\s\u0000-\u001f\u007f]/;
+const LINE_BREAK = /[\r\n]/;
+const LINE_BREAK_OR_NUL = /[\r\n\0]/;
+const LONE_SURROGATE = /\p{Surrogate}/u;
+const ANY_LINE_BREAK = /\r\n|\r|\n/g;
+const DIGITS = /^\d+$/;
+
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+/** Form components are decoded without stripping a BOM (WHATWG "UTF-8 decode without BOM"). */
+const STRICT_UTF8_KEEP_BOM = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Content types and how the contract reads them. */
+const JSON_TYPES = [
+  "application/json",
+  "application/json; charset=utf-8",
+  "Application/JSON",
+  'application/json;charset="UTF-8"',
+  "application/json ; charset=utf8",
+];
+const FORM_TYPES = [
+  "application/x-www-form-urlencoded",
+  "application/x-www-form-urlencoded; charset=UTF-8",
+  "APPLICATION/X-WWW-FORM-URLENCODED",
+];
+const REFUSED_TYPES: readonly (string | undefined)[] = [
+  undefined,
+  "",
+  "text/plain",
+  "text/event-stream",
+  "application/json; charset=latin1",
+  "application/json; charset=utf-16",
+  "application/x-www-form-urlencoded; charset=iso-8859-1",
+  "multipart/form-data; boundary=x",
+  "application/jsonx",
+  "application/json-patch+json",
+  "application/json, text/plain",
+  "json",
+  "*/*",
+];
+
+type MediaKind = "json" | "form" | "unsupported";
+
+function refuse(why: string, status?: number, code?: string): Prediction {
+  return {
+    verdict: "refuse",
+    why,
+    ...(status === undefined ? {} : { status }),
+    ...(code === undefined ? {} : { code }),
+  };
+}
+
+/** The prediction for a body of `kind`, from its bytes alone. */
+export function predict(kind: MediaKind, body: Buffer, limits: FuzzLimits): Prediction {
+  if (kind === "unsupported") {
+    return refuse("unsupported content type", 415, "SSEHUB_ERR_PUBLISH_UNSUPPORTED_MEDIA_TYPE");
+  }
+  if (body.length > limits.maxBodyBytes) {
+    return refuse("body over maxBodyBytes", 413, "SSEHUB_ERR_PUBLISH_TOO_LARGE");
+  }
+  let text: string;
+  try {
+    text = STRICT_UTF8.decode(body);
+  } catch {
+    return refuse("body is not UTF-8", 400, "SSEHUB_ERR_PUBLISH_MALFORMED");
+  }
+  if (kind === "form") return predictForm(text, limits);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return refuse("body is not JSON", 400, "SSEHUB_ERR_PUBLISH_MALFORMED");
+  }
+  if (!Array.isArray(value)) {
+    const event = predictJsonEvent(value, limits);
+    return typeof event === "string"
+      ? refuse(event)
+      : { verdict: "either", batch: false, events: [event] };
+  }
+  if (value.length === 0) return refuse("empty batch", 400, "SSEHUB_ERR_PUBLISH_MALFORMED");
+  const events: ExpectedEvent[] = [];
+  for (const [index, item] of value.entries()) {
+    const event = predictJsonEvent(item, limits);
+    if (typeof event === "string") return refuse(`batch event ${index}: ${event}`);
+    events.push(event);
+  }
+  if (events.length > limits.maxBatchEvents) return refuse("batch over maxBatchEvents");
+  return { verdict: "either", batch: true, events };
+}
+
+/** An ExpectedEvent, or why the contract refuses the item. */
+function predictJsonEvent(item: unknown, limits: FuzzLimits): ExpectedEvent | string {
+  if (typeof item !== "object" || item === null || Array.isArray(item)) return "not an object";
+  const fields = item as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    if (!JSON_FIELDS.has(key)) return `unknown field ${JSON.stringify(key)}`;
+  }
+  if (!Object.hasOwn(fields, "data")) return "no data";
+  const { topic, topics, data, event, retry, key, id } = fields;
+  if (topic !== undefined && topics !== undefined) return "topic and topics";
+  const list = topic !== undefined ? [topic] : topics;
+  const topicProblem = checkTopics(list, limits);
+  if (topicProblem !== undefined) return topicProblem;
+  if (event !== undefined && (typeof event !== "string" || LINE_BREAK.test(event))) {
+    return "event type not a string, or holds CR or LF";
+  }
+  if (typeof event === "string" && LONE_SURROGATE.test(event)) return "lone surrogate in event";
+  const idProblem = checkId(id);
+  if (idProblem !== undefined) return idProblem;
+  if (
+    retry !== undefined &&
+    (typeof retry !== "number" || !Number.isInteger(retry) || retry < 0 || retry > MAX_RETRY_MS)
+  ) {
+    return "retry out of range";
+  }
+  if (fields.private !== undefined && typeof fields.private !== "boolean") {
+    return "private not a boolean";
+  }
+  if (
+    key !== undefined &&
+    (typeof key !== "string" || key.length === 0 || key.length > limits.maxTopicLength)
+  ) {
+    return "key not a string of 1 to maxTopicLength characters";
+  }
+  if (data === null || typeof data !== "string") {
+    // Any JSON value is serialized; one too deep for this process's stack may be refused.
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(data);
+    } catch {
+      text = undefined;
+    }
+    return expected(list as string[], fields.private === true, event, text, id, retry);
+  }
+  if (LONE_SURROGATE.test(data)) return "lone surrogate in string data";
+  return expected(list as string[], fields.private === true, event, data, id, retry);
+}
+
+function checkTopics(list: unknown, limits: FuzzLimits): string | undefined {
+  if (list === undefined) return "no topic";
+  if (!Array.isArray(list) || list.length === 0) return "topics not a non-empty list";
+  if (new Set(list).size > limits.maxTopicsPerSubscription) return "too many topics";
+  for (const topic of list) {
+    if (typeof topic !== "string") return "topic not a string";
+    if (topic.length === 0 || topic.length > limits.maxTopicLength) return "topic length";
+    if (TOPIC_FORBIDDEN.test(topic)) return "white space or control character in topic";
+    if (LONE_SURROGATE.test(topic)) return "lone surrogate in topic";
+  }
+  return undefined;
+}
+
+function checkId(id: unknown): string | undefined {
+  if (id === undefined) return undefined;
+  if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) {
+    return "id not a string of 1 to 1024 characters";
+  }
+  if (LINE_BREAK_OR_NUL.test(id)) return "CR, LF or NUL in id";
+  if (LONE_SURROGATE.test(id)) return "lone surrogate in id";
+  return undefined;
+}
+
+function expected(
+  topics: readonly string[],
+  isPrivate: boolean,
+  event: unknown,
+  data: string | undefined,
+  id: unknown,
+  retry: unknown,
+): ExpectedEvent {
+  return {
+    visible: !isPrivate && topics.some((topic) => SUBSCRIBED.has(topic)),
+    event: typeof event === "string" && event !== "" ? event : undefined,
+    data: data?.replace(ANY_LINE_BREAK, "\n"),
+    id: typeof id === "string" ? id : undefined,
+    retry: typeof retry === "number" ? retry : undefined,
+  };
+}
+
+/**
+ * A form, read as WHATWG's application/x-www-form-urlencoded parser reads it, except that a
+ * percent-escape that does not decode to UTF-8 is refused (as raw bytes that are not UTF-8
+ * are), never replaced by U+FFFD.
+ */
+function predictForm(text: string, limits: FuzzLimits): Prediction {
+  const pairs: [string, string][] = [];
+  for (const sequence of text.split("&")) {
+    if (sequence === "") continue;
+    const equals = sequence.indexOf("=");
+    const name = equals === -1 ? sequence : sequence.slice(0, equals);
+    const value = equals === -1 ? "" : sequence.slice(equals + 1);
+    const decodedName = formDecode(name);
+    const decodedValue = formDecode(value);
+    if (decodedName === undefined || decodedValue === undefined) {
+      return refuse("percent-escape that is not UTF-8", 400, "SSEHUB_ERR_PUBLISH_MALFORMED");
+    }
+    pairs.push([decodedName, decodedValue]);
+  }
+  const seen = new Map<string, string[]>();
+  for (const [name, value] of pairs) {
+    if (!FORM_FIELDS.has(name)) return refuse(`unknown form field ${JSON.stringify(name)}`);
+    const values = seen.get(name) ?? [];
+    values.push(value);
+    seen.set(name, values);
+  }
+  for (const [name, values] of seen) {
+    if (name !== "topic" && values.length > 1) return refuse(`form field ${name} twice`);
+  }
+  const data = seen.get("data")?.[0];
+  if (data === undefined) return refuse("no data");
+  const topics = seen.get("topic") ?? [];
+  const topicProblem = checkTopics(topics.length === 0 ? undefined : topics, limits);
+  if (topicProblem !== undefined) return refuse(topicProblem);
+  const retryText = seen.get("retry")?.[0];
+  if (retryText !== undefined && (!DIGITS.test(retryText) || Number(retryText) > MAX_RETRY_MS)) {
+    return refuse("retry not digits in range");
+  }
+  const type = seen.get("type")?.[0];
+  if (type !== undefined && LINE_BREAK.test(type)) return refuse("CR or LF in type");
+  const id = seen.get("id")?.[0];
+  const idProblem = checkId(id);
+  if (idProblem !== undefined) return refuse(idProblem);
+  const event = expected(
+    topics,
+    seen.has("private"),
+    type,
+    data,
+    id,
+    retryText === undefined ? undefined : Number(retryText),
+  );
+  return { verdict: "either", batch: false, events: [event] };
+}
+
+const HEX = /^[0-9A-Fa-f]{2}$/;
+
+/** `+` as space, `%XX` as byte XX (a stray `%` stays), then strict UTF-8; undefined if not. */
+function formDecode(component: string): string | undefined {
+  const bytes = Buffer.from(component.replaceAll("+", " "), "utf8");
+  const out: number[] = [];
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i] as number;
+    const hex = bytes.subarray(i + 1, i + 3).toString("latin1");
+    if (byte === 0x25 && HEX.test(hex)) {
+      out.push(Number.parseInt(hex, 16));
+      i += 2;
+    } else {
+      out.push(byte);
+    }
+  }
+  try {
+    return STRICT_UTF8_KEEP_BOM.decode(Uint8Array.from(out));
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generators. Each returns a content-type kind and body bytes; `makeCase` adds the prediction.
+// ---------------------------------------------------------------------------------------------
+
+interface Draft {
+  readonly kind: string;
+  readonly media: MediaKind;
+  readonly body: Buffer | string;
+}
+
+const PROTO_PAYLOAD = '{"polluted":"yes","isAdmin":true}';
+
+function topicName(rng: Random): string {
+  return rng.weighted<() => string>([
+    [8, () => rng.pick(SUBSCRIBED_TOPICS)],
+    [1, () => rng.pick(INVALID_TOPICS)],
+    [1, () => rng.text(12)],
+  ])();
+}
+
+/** A random JSON value as text, possibly with `__proto__` and friends as keys. */
+function jsonValue(rng: Random, depth: number): string {
+  const kind = depth > 3 ? rng.int(4) : rng.int(7);
+  switch (kind) {
+    case 0:
+      return JSON.stringify(rng.text(40));
+    case 1:
+      return rng.pick(["0", "-0", "1e308", "-1.5e-300", "12345678901234567890", "3.14", "-7"]);
+    case 2:
+      return rng.pick(["true", "false"]);
+    case 3:
+      return "null";
+    case 4:
+    case 5: {
+      const entries: string[] = [];
+      for (let i = rng.int(4); i > 0; i--) {
+        const key = rng.weighted<() => string>([
+          [3, () => rng.text(8)],
+          [1, () => rng.pick(["__proto__", "constructor", "prototype", "polluted"])],
+        ])();
+        entries.push(`${JSON.stringify(key)}:${jsonValue(rng, depth + 1)}`);
+      }
+      return `{${entries.join(",")}}`;
+    }
+    default: {
+      const items: string[] = [];
+      for (let i = rng.int(4); i > 0; i--) items.push(jsonValue(rng, depth + 1));
+      return `[${items.join(",")}]`;
+    }
+  }
+}
+
+/** A JSON event object as text, its fields chosen at random, sometimes wrong. */
+function jsonEvent(rng: Random, limits: FuzzLimits): string {
+  const entries: [string, string][] = [];
+  const topicShape = rng.weighted([
+    [6, "topic"],
+    [3, "topics"],
+    [1, "both"],
+    [1, "none"],
+    [1, "bad-type"],
+  ] as const);
+  if (topicShape === "topic" || topicShape === "both") {
+    entries.push(["topic", JSON.stringify(topicName(rng))]);
+  }
+  if (topicShape === "topics" || topicShape === "both") {
+    const count = rng.chance(0.05) ? limits.maxTopicsPerSubscription + 1 : rng.between(0, 4);
+    const list = Array.from({ length: count }, (_, i) =>
+      count > 4 ? `many-${i}` : topicName(rng),
+    );
+    entries.push(["topics", JSON.stringify(list)]);
+  }
+  if (topicShape === "bad-type") {
+    entries.push([rng.pick(["topic", "topics"]), rng.pick(["1", "null", "{}", "[1]", "true"])]);
+  }
+  if (!rng.chance(0.04)) {
+    entries.push([
+      "data",
+      rng.weighted<() => string>([
+        [5, () => JSON.stringify(rng.text(120))],
+        [3, () => jsonValue(rng, 0)],
+        [1, () => `{"__proto__":${PROTO_PAYLOAD}}`],
+        [1, () => '"\\ud800 lone"'],
+      ])(),
+    ]);
+  }
+  if (rng.chance(0.5)) {
+    entries.push([
+      "event",
+      rng.weighted<() => string>([
+        [5, () => JSON.stringify(rng.text(24))],
+        [1, () => '""'],
+        [1, () => rng.pick(["1", "null", "[]", "{}"])],
+        [1, () => '"bad\\udc00"'],
+      ])(),
+    ]);
+  }
+  if (rng.chance(0.3)) {
+    entries.push([
+      "id",
+      rng.weighted<() => string>([
+        [5, () => JSON.stringify(rng.text(30))],
+        [1, () => '""'],
+        [1, () => JSON.stringify("i".repeat(MAX_ID_LENGTH + rng.between(-1, 1)))],
+        [1, () => rng.pick(["1", "null", "[]"])],
+      ])(),
+    ]);
+  }
+  if (rng.chance(0.2)) {
+    entries.push([
+      "retry",
+      rng.pick(["0", "1", "3000", "-1", "1.5", "2147483647", "2147483648", "1e400", '"5"', "null"]),
+    ]);
+  }
+  if (rng.chance(0.15)) {
+    entries.push([
+      "key",
+      rng.pick([
+        JSON.stringify(rng.text(20)),
+        '""',
+        "1",
+        JSON.stringify("k".repeat(limits.maxTopicLength + 1)),
+        '"__proto__"',
+      ]),
+    ]);
+  }
+  if (rng.chance(0.15)) {
+    entries.push(["private", rng.pick(["true", "false", '"yes"', "1", "null"])]);
+  }
+  if (rng.chance(0.06)) {
+    entries.push([
+      rng.pick(["__proto__", "constructor", "prototype", "Topic", "extra", "data ", ""]),
+      rng.pick([PROTO_PAYLOAD, `{"prototype":${PROTO_PAYLOAD}}`, "1"]),
+    ]);
+  }
+  if (rng.chance(0.05) && entries.length > 0) entries.push(rng.pick(entries)); // a duplicate key
+  shuffle(rng, entries);
+  return `{${entries.map(([key, value]) => `${JSON.stringify(key)}:${value}`).join(",")}}`;
+}
+
+/** Random text without the characters `forbidden` matches and without lone surrogates. */
+function legalText(rng: Random, maxLength: number, forbidden?: RegExp): string {
+  let text = rng.text(maxLength).replace(/\p{Surrogate}/gu, "\ufffd");
+  if (forbidden !== undefined) text = text.replace(forbidden, "");
+  return text;
+}
+
+/**
+ * A JSON event the contract accepts, as an object: hostile but legal contents in every field
+ * (control characters and forged SSE lines in data, NUL in event types, `__proto__` as a
+ * topic), so that delivery is checked on what matters.
+ */
+function legalJsonFields(rng: Random): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  const topics = Array.from({ length: rng.between(1, 3) }, () =>
+    rng.chance(0.9) ? rng.pick(SUBSCRIBED_TOPICS) : `other-${rng.plain(4)}`,
+  );
+  if (topics.length === 1 && rng.chance(0.6)) fields.topic = topics[0];
+  else fields.topics = topics;
+  fields.data = rng.weighted<() => unknown>([
+    [5, () => legalText(rng, 200)],
+    [2, () => JSON.parse(jsonValue(rng, 0)) as unknown],
+    [1, () => ""],
+  ])();
+  if (rng.chance(0.5)) fields.event = legalText(rng, 24, /[\r\n]/g);
+  if (rng.chance(0.3)) {
+    const id = legalText(rng, 40, /[\r\n\0]/g);
+    fields.id = id === "" ? "i" : id.slice(0, MAX_ID_LENGTH);
+  }
+  if (rng.chance(0.2)) fields.retry = rng.pick([0, 1, 1500, MAX_RETRY_MS]);
+  if (rng.chance(0.1)) fields.key = rng.plain(rng.between(1, 20));
+  if (rng.chance(0.1)) fields.private = rng.chance(0.5);
+  return fields;
+}
+
+function legalFormBody(rng: Random): string {
+  const pairs: [string, string][] = [];
+  for (let i = rng.between(1, 3); i > 0; i--) pairs.push(["topic", rng.pick(SUBSCRIBED_TOPICS)]);
+  pairs.push(["data", legalText(rng, 200)]);
+  if (rng.chance(0.5)) pairs.push(["type", legalText(rng, 24, /[\r\n]/g)]);
+  if (rng.chance(0.3)) pairs.push(["id", `${legalText(rng, 30, /[\r\n\0]/g)}i`]);
+  if (rng.chance(0.2)) pairs.push(["retry", String(rng.between(0, 100_000))]);
+  if (rng.chance(0.1)) pairs.push(["private", ""]);
+  shuffle(rng, pairs);
+  return pairs
+    .map(([name, value]) => `${legalFormComponent(rng, name)}=${legalFormComponent(rng, value)}`)
+    .join("&");
+}
+
+/** A form component encoded in one of the ways clients do, all of them faithful. */
+function legalFormComponent(rng: Random, text: string): string {
+  return rng.weighted<() => string>([
+    [3, () => percentMinimal(text)],
+    [3, () => new URLSearchParams([["x", text]]).toString().slice(2)],
+    [2, () => percentAll(text)],
+    [1, () => encodeURIComponent(text)],
+  ])();
+}
+
+function shuffle<T>(rng: Random, items: T[]): void {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+}
+
+/** Percent-encodes every byte of `text`'s UTF-8 form (lone surrogates become U+FFFD). */
+function percentAll(text: string): string {
+  let out = "";
+  for (const byte of Buffer.from(text, "utf8")) out += `%${byte.toString(16).padStart(2, "0")}`;
+  return out;
+}
+
+/** Escapes only what would break the form's structure; everything else goes raw. */
+function percentMinimal(text: string): string {
+  return text.replace(/[%&=+]/g, (char) => percentAll(char)).replaceAll(" ", "+");
+}
+
+const BAD_ESCAPES = ["%FF", "%C3", "%C0%AF", "%ED%A0%80", "%F4%90%80%80", "%E2%82", "%80"];
+
+function formComponent(rng: Random, text: string): string {
+  return rng.weighted<() => string>([
+    [4, () => percentMinimal(text)],
+    [3, () => new URLSearchParams([["x", text]]).toString().slice(2)],
+    [2, () => percentAll(text)],
+    [1, () => text], // raw: may split into other fields, which the prediction reads as such
+    [1, () => `${percentMinimal(text)}${rng.pick(BAD_ESCAPES)}`],
+  ])();
+}
+
+function formBody(rng: Random, limits: FuzzLimits): string {
+  const pairs: [string, string][] = [];
+  const topicCount = rng.weighted([
+    [1, 0],
+    [6, 1],
+    [2, 3],
+    [1, limits.maxTopicsPerSubscription + 1],
+  ] as const);
+  for (let i = 0; i < topicCount; i++) {
+    pairs.push(["topic", topicCount > 3 ? `many-${i}` : topicName(rng)]);
+  }
+  if (!rng.chance(0.05)) pairs.push(["data", rng.text(150)]);
+  if (rng.chance(0.4)) pairs.push(["type", rng.text(20)]);
+  if (rng.chance(0.2)) pairs.push(["retry", rng.pick(["0", "250", "007", "-1", "1.5", "1e3", ""])]);
+  if (rng.chance(0.2)) pairs.push(["id", rng.text(20)]);
+  if (rng.chance(0.1)) pairs.push(["private", rng.pick(["", "on", "false"])]);
+  if (rng.chance(0.06)) {
+    pairs.push([
+      rng.pick(["__proto__", "__proto__[polluted]", "constructor[prototype][polluted]", "event"]),
+      "yes",
+    ]);
+  }
+  if (rng.chance(0.05) && pairs.length > 0) pairs.push(rng.pick(pairs));
+  shuffle(rng, pairs);
+  return pairs
+    .map(([name, value]) => `${formComponent(rng, name)}=${formComponent(rng, value)}`)
+    .join("&");
+}
+
+/** A JSON or form body whose size is `size` bytes exactly, the filler in `field`. */
+function sizedBody(rng: Random, size: number): Draft {
+  const media = rng.pick(["json", "form"] as const);
+  const field = rng.pick(["data", "event", "id", "topic"] as const);
+  if (media === "json") {
+    const name = field === "event" ? "event" : field;
+    const skeleton = (filler: string): string => {
+      const fields: Record<string, string> = { topic: "t0", data: "x" };
+      fields[name] = filler;
+      return JSON.stringify(fields);
+    };
+    const overhead = Buffer.byteLength(skeleton(""));
+    return { kind: `huge-json-${field}`, media, body: skeleton("y".repeat(size - overhead)) };
+  }
+  const name = field === "event" ? "type" : field;
+  const skeleton = (filler: string): string => {
+    const fields = new URLSearchParams({ topic: "t0", data: "x" });
+    fields.set(name, filler);
+    return fields.toString();
+  };
+  const overhead = Buffer.byteLength(skeleton(""));
+  return { kind: `huge-form-${field}`, media, body: skeleton("y".repeat(size - overhead)) };
+}
+
+function deepBody(rng: Random): Draft {
+  const depth = rng.pick([100, 4000, 10_000, 30_000]);
+  const shape = rng.pick(["array-data", "object-data", "proto-data", "top-level"] as const);
+  let nested: string;
+  if (shape === "array-data" || shape === "top-level") {
+    nested = `${"[".repeat(depth)}1${"]".repeat(depth)}`;
+  } else {
+    const key = shape === "proto-data" ? "__proto__" : "a";
+    nested = `${`{"${key}":`.repeat(depth)}1${"}".repeat(depth)}`;
+  }
+  const body = shape === "top-level" ? nested : `{"topic":"t1","data":${nested}}`;
+  return { kind: `deep-${shape}-${depth}`, media: "json", body };
+}
+
+const INVALID_UTF8: readonly number[][] = [
+  [0xff],
+  [0xc0, 0xaf],
+  [0xed, 0xa0, 0x80],
+  [0xf4, 0x90, 0x80, 0x80],
+  [0xe2, 0x82],
+  [0x80],
+  [0xfe, 0xfe, 0xff, 0xff],
+];
+
+function invalidUtf8Body(rng: Random, limits: FuzzLimits): Draft {
+  const media = rng.pick(["json", "form"] as const);
+  const text = media === "json" ? jsonEvent(rng, limits) : formBody(rng, limits);
+  const bytes = Buffer.from(text, "utf8");
+  const at = rng.int(bytes.length + 1);
+  const bad = Buffer.from(rng.pick(INVALID_UTF8));
+  return {
+    kind: `invalid-utf8-${media}`,
+    media,
+    body: Buffer.concat([bytes.subarray(0, at), bad, bytes.subarray(at)]),
+  };
+}
+
+const BREAKERS = ["\r", "\n", "\r\n", "\0", "\n\ndata: forged\n\n", "\u2028", "\x1b"];
+
+function controlCharBody(rng: Random): Draft {
+  const breaker = rng.pick(BREAKERS);
+  const media = rng.pick(["json", "form"] as const);
+  const field = rng.pick(["topic", "event", "id", "data", "retry", "key"] as const);
+  const spliced = (base: string): string => {
+    const at = rng.int(base.length + 1);
+    return `${base.slice(0, at)}${breaker}${base.slice(at)}`;
+  };
+  if (media === "json") {
+    const fields: Record<string, unknown> = { topic: "t0", data: "plain", event: "e", id: "my-id" };
+    fields[field] = field === "retry" ? spliced("1000") : spliced(String(fields[field] ?? "k"));
+    return { kind: `control-json-${field}`, media, body: JSON.stringify(fields) };
+  }
+  const name = field === "event" ? "type" : field === "key" ? "id" : field;
+  const fields = new URLSearchParams({ topic: "t0", data: "plain", type: "e" });
+  fields.set(name, spliced(name === "retry" ? "1000" : (fields.get(name) ?? "my-id")));
+  return { kind: `control-form-${name}`, media, body: fields.toString() };
+}
+
+const PROTO_BODIES: readonly Draft[] = [
+  {
+    kind: "proto-top",
+    media: "json",
+    body: `{"__proto__":${PROTO_PAYLOAD},"topic":"t0","data":1}`,
+  },
+  {
+    kind: "proto-data",
+    media: "json",
+    body: `{"topic":"t0","data":{"__proto__":${PROTO_PAYLOAD}}}`,
+  },
+  {
+    kind: "proto-constructor",
+    media: "json",
+    body: `{"topic":"t0","data":"x","constructor":{"prototype":${PROTO_PAYLOAD}}}`,
+  },
+  {
+    kind: "proto-batch",
+    media: "json",
+    body: `[{"topic":"t0","data":"x"},{"__proto__":${PROTO_PAYLOAD},"topic":"t0","data":"y"}]`,
+  },
+  {
+    kind: "proto-names",
+    media: "json",
+    body: '{"topics":["__proto__","constructor","prototype"],"data":"x","event":"__proto__","id":"__proto__","key":"__proto__"}',
+  },
+  { kind: "proto-form-field", media: "form", body: "__proto__[polluted]=yes&topic=t0&data=x" },
+  {
+    kind: "proto-form-constructor",
+    media: "form",
+    body: "constructor%5Bprototype%5D%5Bpolluted%5D=yes&topic=t0&data=x",
+  },
+  { kind: "proto-form-topic", media: "form", body: "topic=__proto__&topic=constructor&data=x" },
+];
+
+/** Makes case `index` of the run seeded with `seed`. */
+export function makeCase(seed: number, index: number, limits: FuzzLimits): PublishCase {
+  const rng = new Random(mixSeed(seed, index));
+  const draft = rng.weighted<() => Draft>([
+    [10, () => ({ kind: "json-event", media: "json", body: jsonEvent(rng, limits) })],
+    [10, () => ({ kind: "json-legal", media: "json", body: JSON.stringify(legalJsonFields(rng)) })],
+    [6, () => ({ kind: "form-legal", media: "form", body: legalFormBody(rng) })],
+    [
+      4,
+      () => {
+        const count = rng.weighted([
+          [6, rng.between(1, 5)],
+          [1, limits.maxBatchEvents],
+          [1, limits.maxBatchEvents + 1],
+          [1, 0],
+        ] as const);
+        const items = Array.from({ length: count }, () =>
+          rng.weighted<() => string>([
+            [16, () => JSON.stringify(legalJsonFields(rng))],
+            [2, () => jsonEvent(rng, limits)],
+            [1, () => jsonValue(rng, 2)],
+          ])(),
+        );
+        return { kind: "json-batch", media: "json", body: `[${items.join(",")}]` };
+      },
+    ],
+    [8, () => ({ kind: "form", media: "form", body: formBody(rng, limits) })],
+    [
+      2,
+      () => ({
+        kind: "random-bytes",
+        media: rng.pick(["json", "form", "unsupported"] as const),
+        body: rng.bytes(rng.int(2000)),
+      }),
+    ],
+    [
+      2,
+      () =>
+        sizedBody(
+          rng,
+          limits.maxBodyBytes + rng.pick([-1000, -1, 0, 1, 1000, limits.maxBodyBytes]),
+        ),
+    ],
+    [2, () => deepBody(rng)],
+    [3, () => invalidUtf8Body(rng, limits)],
+    [4, () => controlCharBody(rng)],
+    [2, () => rng.pick(PROTO_BODIES)],
+    [
+      2,
+      () => ({
+        kind: "wrong-content-type",
+        media: "unsupported",
+        body: rng.chance(0.5) ? jsonEvent(rng, limits) : formBody(rng, limits),
+      }),
+    ],
+  ])();
+  const body = typeof draft.body === "string" ? Buffer.from(draft.body, "utf8") : draft.body;
+  const contentType =
+    draft.media === "json"
+      ? rng.pick(JSON_TYPES)
+      : draft.media === "form"
+        ? rng.pick(FORM_TYPES)
+        : rng.pick(REFUSED_TYPES);
+  return {
+    kind: draft.kind,
+    contentType,
+    body,
+    chunked: rng.chance(0.2),
+    prediction: predict(draft.media, body, limits),
+  };
+}
+
+/** The seed of case `index` of a run: independent streams, so one case replays alone. */
+export function mixSeed(seed: number, index: number): number {
+  return mix32(mix32(seed) ^ index);
+}
