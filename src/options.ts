@@ -101,6 +101,12 @@ export interface ResolvedOptions {
   readonly maxPublishesPerSecond: number;
   /** Proxies whose X-Forwarded-For / Forwarded headers name the client (IPs and CIDRs). */
   readonly trustedProxies: readonly string[];
+  /**
+   * Which header the trusted proxies write: `x-forwarded-for`, `forwarded` (RFC 7239), or
+   * `auto` (Forwarded when present). Name the one your proxy sets: a proxy that passes the
+   * other through lets clients choose their address.
+   */
+  readonly trustedProxyHeader: "x-forwarded-for" | "forwarded" | "auto";
 }
 
 /** JWT signature algorithms ssehub verifies. */
@@ -166,6 +172,7 @@ export const DEFAULTS: ResolvedOptions = Object.freeze({
   maxConnectionsPerIp: 0, // no limit
   maxPublishesPerSecond: 0, // no limit
   trustedProxies: Object.freeze([]) as readonly string[],
+  trustedProxyHeader: "x-forwarded-for", // what nginx and most proxies write
 } satisfies ResolvedOptions);
 
 /** How one option is checked and how a command line or env var spells it. */
@@ -390,6 +397,11 @@ export const OPTION_SPECS: { readonly [K in keyof ResolvedOptions]: OptionSpec }
   trustedProxies: {
     kind: "list",
     help: "Proxies (IPs or CIDRs) whose X-Forwarded-For / Forwarded headers name the client",
+  },
+  trustedProxyHeader: {
+    kind: "enum",
+    values: ["x-forwarded-for", "forwarded", "auto"],
+    help: "The header the trusted proxies write (auto: Forwarded when present)",
   },
 });
 

@@ -19,7 +19,9 @@ export class RequestLimits {
 
   /** Throws SSEHUB_ERR_OPTIONS_INVALID for a trusted proxy entry that is not an IP or CIDR. */
   constructor(options: ResolvedOptions) {
-    this.#proxies = parseTrustedProxies(options.trustedProxies);
+    this.#proxies = parseTrustedProxies(options.trustedProxies, {
+      header: options.trustedProxyHeader,
+    });
     this.#streams = new ConnectionLimiter({
       maxTotal: options.maxConnections,
       maxPerAddress: options.maxConnectionsPerIp,

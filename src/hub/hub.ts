@@ -564,6 +564,13 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
         );
       }
       assertValidId(input.id);
+      if (parseEventId(input.id) !== undefined) {
+        // Such an id would be read back as a position in the hub's own order on resume.
+        throw new SsehubError(
+          "SSEHUB_ERR_EVENT_INVALID_ID",
+          `Cannot publish ${where}the id ${JSON.stringify(input.id)} has the form of the hub's own ids (<epoch>-<seq>): choose another, such as a URN`,
+        );
+      }
     }
     return {
       topics,

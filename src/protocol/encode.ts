@@ -33,11 +33,17 @@ export function serializeData(data: unknown): string {
   try {
     text = JSON.stringify(data);
   } catch (cause) {
-    throw new SsehubError(
-      "SSEHUB_ERR_EVENT_INVALID_DATA",
-      `Cannot serialize event data: ${(cause as Error).message}`,
-      { cause },
-    );
+    // The engine's own words (a stack overflow on deep nesting, a cycle's path) stay in the
+    // cause, for the log; the client gets what to fix.
+    const why =
+      cause instanceof RangeError
+        ? "it nests too deeply"
+        : typeof data === "object" && data !== null
+          ? "it holds a cycle or a BigInt"
+          : "a BigInt cannot be serialized";
+    throw new SsehubError("SSEHUB_ERR_EVENT_INVALID_DATA", `Cannot serialize event data: ${why}`, {
+      cause,
+    });
   }
   if (text === undefined) {
     throw new SsehubError(

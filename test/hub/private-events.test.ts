@@ -99,3 +99,14 @@ describe("publisher-given ids", () => {
     });
   });
 });
+
+describe("publisher-given ids in the hub's own form", () => {
+  it("are refused, so that a resume never mistakes one for a place in the hub's order", async (t) => {
+    const hub = createHub();
+    t.after(() => hub.close());
+    await hub.publish({ topic: "a", data: "0" });
+    await assert.rejects(hub.publish({ topic: "a", data: "forged", id: `${hub.epoch}-1` }), {
+      code: "SSEHUB_ERR_EVENT_INVALID_ID",
+    });
+  });
+});

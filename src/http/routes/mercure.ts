@@ -22,7 +22,7 @@ import { compileTopicSelector } from "../../auth/index.js";
 import { SsehubError } from "../../errors.js";
 import { EARLIEST, type PublishInput } from "../../hub/hub.js";
 import type { TopicPattern } from "../../hub/subscriber.js";
-import { publishMediaType } from "../publish-body.js";
+import { parseFormStrict, publishMediaType } from "../publish-body.js";
 import { readBody } from "../read-body.js";
 import type { Route, RouteContext } from "../route.js";
 import { lastEventIdOf, openStream } from "./events.js";
@@ -116,7 +116,9 @@ export function parseMercureForm(body: Buffer): PublishInput & { topics: readonl
       { cause },
     );
   }
-  const form = new URLSearchParams(text);
+  // Strict decoding: a percent-escape that is not UTF-8 is refused, and Node 20's
+  // URLSearchParams garbles some mixes of raw text and escapes (see publish-body.ts).
+  const form = parseFormStrict(text);
   for (const name of new Set(form.keys())) {
     if (!FORM_FIELDS.has(name)) {
       throw new SsehubError(
