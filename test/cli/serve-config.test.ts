@@ -28,6 +28,36 @@ describe("loadServeConfig()", () => {
     assert.equal(envName("corsOrigins"), "SSEHUB_CORS_ORIGINS");
   });
 
+  test("loadServeConfig() reads Mercure's key variables as aliases; the SSEHUB_ name wins", () => {
+    const options = optionsOf([], {
+      MERCURE_PUBLISHER_JWT_KEY: "mercure-publisher",
+      MERCURE_PUBLISHER_JWT_ALG: "HS512",
+      MERCURE_SUBSCRIBER_JWT_KEY: "mercure-subscriber",
+      MERCURE_SUBSCRIBER_JWT_ALG: "ES256",
+      SSEHUB_SUBSCRIBER_JWT_KEY: "ssehub-subscriber",
+    });
+    assert.equal(options.publisherJwtKey, "mercure-publisher");
+    assert.equal(options.publisherJwtAlgorithm, "HS512");
+    assert.equal(options.subscriberJwtKey, "ssehub-subscriber");
+    assert.equal(options.subscriberJwtAlgorithm, "ES256");
+  });
+
+  test("loadServeConfig() reads booleans as true/false, 1/0, yes/no, on/off", () => {
+    assert.equal(optionsOf(["--anonymous-subscribe", "off"]).anonymousSubscribe, false);
+    assert.equal(optionsOf([], { SSEHUB_ANONYMOUS_PUBLISH: "yes" }).anonymousPublish, true);
+    assert.throws(() => optionsOf(["--anonymous-publish", "maybe"]), {
+      code: "SSEHUB_ERR_OPTIONS_INVALID",
+      message: /anonymousPublish must be true or false/,
+    });
+  });
+
+  test("a JWKS URL must be an http or https URL", () => {
+    assert.throws(
+      () => optionsOf(["--publisher-jwks-url", "ftp://secret-host/keys"]),
+      (error: Error) => /publisherJwksUrl must be an http/.test(error.message),
+    );
+  });
+
   test("loadServeConfig() without input gives the defaults", () => {
     assert.deepEqual(optionsOf([]), DEFAULTS);
   });
