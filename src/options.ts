@@ -93,6 +93,15 @@ export interface ResolvedOptions {
   readonly authCookieName: string;
   /** Query parameter that may carry the token; empty: not read (tokens in URLs leak into logs). */
   readonly authQueryParam: string;
+  /**
+   * Mercure's active subscriptions (its `subscriptions` directive): each Mercure subscription
+   * that opens or closes publishes a private update on
+   * `/.well-known/mercure/subscriptions/{topic}/{subscriber}`, and the subscriptions API
+   * (`GET /.well-known/mercure/subscriptions`) lists the open ones. Off: neither, and nothing is
+   * kept per Mercure stream.
+   * @see https://mercure.rocks/spec#active-subscriptions
+   */
+  readonly subscriptionEvents: boolean;
   /** Open streams in total; 0: no limit. */
   readonly maxConnections: number;
   /** Open streams per client address; 0: no limit. */
@@ -168,6 +177,7 @@ export const DEFAULTS: ResolvedOptions = Object.freeze({
   anonymousPublish: false,
   authCookieName: "mercureAuthorization", // Mercure's name
   authQueryParam: "", // off
+  subscriptionEvents: false, // off, as in Mercure
   maxConnections: 0, // no limit
   maxConnectionsPerIp: 0, // no limit
   maxPublishesPerSecond: 0, // no limit
@@ -375,6 +385,10 @@ export const OPTION_SPECS: { readonly [K in keyof ResolvedOptions]: OptionSpec }
     kind: "string",
     allowEmpty: true,
     help: "Query parameter that may carry the token (empty: not read; tokens in URLs leak into logs)",
+  },
+  subscriptionEvents: {
+    kind: "boolean",
+    help: "Mercure's active subscriptions: publish a private update when a Mercure subscription opens or closes, and serve /.well-known/mercure/subscriptions",
   },
   maxConnections: {
     kind: "integer",

@@ -13,6 +13,9 @@
  * events whose topics its `subscribe` selectors match, until the token expires. An invalid token
  * is refused (401), never silently downgraded. A token when no subscriber key is set cannot be
  * checked: it is refused too, so that a misconfigured hub says so.
+ *
+ * Mercure's subscriptions API: always a valid subscriber token whose `subscribe` selectors match
+ * the resource's path (see subscriptionsReader).
  * @module
  */
 import type { IncomingMessage } from "node:http";
@@ -34,6 +37,11 @@ export interface SubscriberGrant {
   readonly access?: PrivateAccess;
   /** When the token expires (ms since the epoch): the stream ends then. */
   readonly expiresAt?: number;
+  /**
+   * The token's `mercure.payload` claim, as it came: what Mercure's subscriptions API and
+   * subscription events show of the subscriber. Absent without a token or without the claim.
+   */
+  readonly payload?: unknown;
 }
 
 /** What a publisher's request earns. */
@@ -122,7 +130,42 @@ export class Authorizer {
     return {
       access: new GrantedAccess(grants),
       ...(verified.expiresAt === undefined ? {} : { expiresAt: verified.expiresAt }),
+      ...(grants.payload === undefined ? {} : { payload: grants.payload }),
     };
+  }
+
+  /**
+   * Checks a request for `path`, a resource of Mercure's subscriptions API
+   * (`/.well-known/mercure/subscriptions{/topic}{/subscriber}`, percent-encoded as the hub
+   * names it). As in Mercure, it needs a valid subscriber token whose `subscribe` selectors
+   * match `path`, whatever `anonymousSubscribe` says: 401 without one, 403 when its selectors do
+   * not match.
+   */
+  async subscriptionsReader(
+    req: IncomingMessage,
+    query: URLSearchParams,
+    path: string,
+  ): Promise<void> {
+    const token = this.#token(req, query);
+    if (token === undefined) {
+      throw new SsehubError(
+        "SSEHUB_ERR_AUTH_MISSING",
+        `Cannot read ${path} without a token: send Authorization: Bearer <token> whose subscribe claim matches it`,
+      );
+    }
+    if (this.#subscribers === undefined) {
+      throw new SsehubError(
+        "SSEHUB_ERR_AUTH_INVALID",
+        "Cannot accept the token: this hub verifies no subscriber tokens (subscriberJwtKey is not set)",
+      );
+    }
+    const verified = await this.#subscribers.verify(token);
+    if (!canSubscribe(grantsOf(verified.payload), path)) {
+      throw new SsehubError(
+        "SSEHUB_ERR_AUTH_FORBIDDEN",
+        `Cannot read ${path}: the token's subscribe claim does not match it`,
+      );
+    }
   }
 
   /**

@@ -9,6 +9,7 @@
  * | `/topics`, `/topics/:topic` | GET, HEAD |
  * | `/healthz`, `/readyz`, `/metrics` | GET, HEAD |
  * | `/.well-known/mercure` | GET (the stream), POST (publish): the Mercure protocol |
+ * | `/.well-known/mercure/subscriptions{/topic}{/subscriber}` | GET: Mercure's subscriptions API (with `subscriptionEvents`) |
  * Every route also answers OPTIONS (CORS preflight). An unknown path answers 404
  * SSEHUB_ERR_ROUTE_NOT_FOUND; a known path with another method 405 with an `Allow` header.
  * @module
@@ -20,6 +21,7 @@ import { Authorizer } from "./authorizer.js";
 import { CorsPolicy } from "./cors.js";
 import { sendError } from "./error-response.js";
 import { createLogger, type Logger } from "./logger.js";
+import { MercurePresence, SUBSCRIPTIONS_PATH } from "./mercure-presence.js";
 import { HubMetrics } from "./metrics.js";
 import { settleUnreadBody } from "./read-body.js";
 import { RequestLimits } from "./request-limits.js";
@@ -27,6 +29,7 @@ import type { Route, RouteContext } from "./route.js";
 import { eventsRoute } from "./routes/events.js";
 import { healthRoute, readyRoute } from "./routes/health.js";
 import { MERCURE_PATH, mercureRoute } from "./routes/mercure.js";
+import { mercureSubscriptionsRoute } from "./routes/mercure-subscriptions.js";
 import { metricsRoute } from "./routes/metrics.js";
 import { publishRoute } from "./routes/publish.js";
 import { topicsRoute } from "./routes/topics.js";
@@ -61,12 +64,17 @@ const EXACT_ROUTES: ReadonlyMap<string, Route> = new Map([
   ["/readyz", readyRoute],
   ["/metrics", metricsRoute],
   [MERCURE_PATH, mercureRoute],
+  [SUBSCRIPTIONS_PATH, mercureSubscriptionsRoute],
 ]);
 
-/** Path prefixes whose remainder, percent-decoded, is the route's parameter. */
-const PREFIX_ROUTES: readonly (readonly [string, Route])[] = [
+/**
+ * Path prefixes whose remainder is the route's parameter: percent-decoded, or as sent when
+ * `raw` (a route that splits it into percent-encoded segments).
+ */
+const PREFIX_ROUTES: readonly (readonly [prefix: string, route: Route, raw?: boolean])[] = [
   ["/events/", eventsRoute],
   ["/topics/", topicsRoute],
+  [`${SUBSCRIPTIONS_PATH}/`, mercureSubscriptionsRoute, true],
 ];
 
 interface RouteMatch {
@@ -77,9 +85,10 @@ interface RouteMatch {
 function matchRoute(pathname: string): RouteMatch | undefined {
   const exact = EXACT_ROUTES.get(pathname);
   if (exact !== undefined) return { route: exact, param: undefined };
-  for (const [prefix, route] of PREFIX_ROUTES) {
+  for (const [prefix, route, keepRaw] of PREFIX_ROUTES) {
     if (!pathname.startsWith(prefix)) continue;
     const raw = pathname.slice(prefix.length);
+    if (keepRaw === true) return { route, param: raw };
     try {
       return { route, param: decodeURIComponent(raw) };
     } catch (cause) {
@@ -115,6 +124,8 @@ export function createRequestHandler(
   const cors = new CorsPolicy(hub.options.corsOrigins);
   const auth = options.authorizer ?? new Authorizer(hub.options);
   const limits = options.limits ?? new RequestLimits(hub.options);
+  // Kept only when asked for: without it, Mercure streams cost nothing more than ssehub's.
+  const presence = hub.options.subscriptionEvents ? new MercurePresence(hub, logger) : undefined;
 
   const fail = (req: IncomingMessage, res: ServerResponse, error: unknown, route?: Route): void => {
     settleUnreadBody(req, res);
@@ -166,6 +177,7 @@ export function createRequestHandler(
         isReady,
         auth,
         limits,
+        presence,
       };
       const done = route.handle(ctx);
       if (done !== undefined) done.catch((error: unknown) => fail(req, res, error, route));

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Hub } from "../hub/hub.js";
 import type { Authorizer } from "./authorizer.js";
 import type { Logger } from "./logger.js";
+import type { MercurePresence } from "./mercure-presence.js";
 import type { HubMetrics } from "./metrics.js";
 import type { RequestLimits } from "./request-limits.js";
 
@@ -17,7 +18,10 @@ export interface RouteContext {
   readonly res: ServerResponse;
   /** The query string of the request target. */
   readonly query: URLSearchParams;
-  /** The percent-decoded remainder of the path after the route's prefix (`/events/:topic`). */
+  /**
+   * The remainder of the path after the route's prefix: percent-decoded (`/events/:topic`), or
+   * as sent for a route that splits it into segments first (Mercure's subscriptions API).
+   */
   readonly param: string | undefined;
   readonly logger: Logger;
   readonly metrics: HubMetrics;
@@ -27,6 +31,8 @@ export interface RouteContext {
   readonly auth: Authorizer;
   /** Stream and publish limits, and the client's address. */
   readonly limits: RequestLimits;
+  /** Mercure's active subscriptions; undefined unless `subscriptionEvents` is on. */
+  readonly presence: MercurePresence | undefined;
 }
 
 /** One route. A route answers by writing to `ctx.res`, or throws an error for error-response.ts. */

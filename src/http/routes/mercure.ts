@@ -15,6 +15,9 @@
  * Authorization is the hub's (see authorizer.ts): Mercure's `mercure.publish` and
  * `mercure.subscribe` claims, tokens from `Authorization: Bearer`, the `mercureAuthorization`
  * cookie, or the `authorization` query parameter when enabled.
+ *
+ * With `subscriptionEvents`, each stream is registered in the handler's MercurePresence while it
+ * is open, which publishes its subscription events (see mercure-presence.ts).
  * @see https://datatracker.ietf.org/doc/html/draft-dunglas-mercure-07
  * @module
  */
@@ -22,6 +25,7 @@ import { compileTopicSelector } from "../../auth/index.js";
 import { SsehubError } from "../../errors.js";
 import { EARLIEST, type PublishInput } from "../../hub/hub.js";
 import type { TopicPattern } from "../../hub/subscriber.js";
+import type { MercurePresence } from "../mercure-presence.js";
 import { parseFormStrict, publishMediaType } from "../publish-body.js";
 import { readBody } from "../read-body.js";
 import type { Route, RouteContext } from "../route.js";
@@ -70,7 +74,7 @@ async function subscribe(ctx: RouteContext): Promise<void> {
   }
   const topics = exact.length === 0 ? [] : hub.checkTopics(exact);
   const lastEventId = lastEventIdOf(ctx);
-  const grant = await ctx.auth.subscriber(ctx.req, ctx.query);
+  const { payload, ...grant } = await ctx.auth.subscriber(ctx.req, ctx.query);
   await openStream(ctx, {
     topics,
     patterns,
@@ -78,6 +82,28 @@ async function subscribe(ctx: RouteContext): Promise<void> {
     ...grant,
     headers: { "Last-Event-ID": hub.lastEventId ?? EARLIEST },
   });
+  if (ctx.presence !== undefined) registerWhileOpen(ctx, ctx.presence, selectors, payload);
+}
+
+/**
+ * Registers the stream that openStream just opened for as long as it stays open. How it ends
+ * depends on how it was served (routes/events.ts): a taken-over stream lives as long as its
+ * socket (node:http let go of `res`, and `res.socket` is null); otherwise the stream is `res`
+ * (HTTP/1.1 through `res.write`, or an HTTP/2 stream), which emits `close` when it ends.
+ */
+function registerWhileOpen(
+  ctx: RouteContext,
+  presence: MercurePresence,
+  selectors: readonly string[],
+  payload: unknown,
+): void {
+  const { req, res } = ctx;
+  // The client left while the stream opened: it was never active for anyone to see. (Over
+  // HTTP/2, `req.socket` stands for the stream in `destroyed`, and `res` has no `destroyed`.)
+  if (res.destroyed === true || req.socket.destroyed) return;
+  const ended = res.socket === null ? req.socket : res;
+  const subscriber = presence.add(selectors, payload);
+  ended.once("close", () => presence.remove(subscriber));
 }
 
 async function publish(ctx: RouteContext): Promise<void> {
