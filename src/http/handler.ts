@@ -1,6 +1,8 @@
 /**
  * The request handler of a hub: routing, CORS, method checks and error answers. Mount it on
- * any node:http server (or a framework's raw request/response pair); `createServer` uses it.
+ * any node:http server (or a framework's raw request/response pair); `createServer` uses it,
+ * and also mounts it on node:http2's secure server, whose compat request and response stand in
+ * for node:http's (secure-server.ts; routes touch only what both have).
  *
  * | route | methods |
  * |---|---|

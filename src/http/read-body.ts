@@ -10,6 +10,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2Stream } from "node:http2";
 import { SsehubError } from "../errors.js";
 
 /** Most bytes of a refused body read and discarded to keep the connection, in bytes. */
@@ -28,6 +29,15 @@ function tooLarge(limitBytes: number): SsehubError {
     `Cannot accept a request body over ${limitBytes} bytes: send less or raise maxBodyBytes`,
     { details: { maxBodyBytes: limitBytes } },
   );
+}
+
+function resetStream(stream: Http2Stream): void {
+  if (!stream.closed) stream.close();
+}
+
+/** True when the client reset the request mid-body (node:http2's compat request says so). */
+function wasAborted(req: IncomingMessage): boolean {
+  return (req as { aborted?: boolean }).aborted === true;
 }
 
 /**
@@ -67,6 +77,17 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
     };
     const onEnd = (): void => {
       cleanup();
+      // node:http2's compat request ends (rather than failing) when its stream is reset
+      // mid-body, and says so in `aborted`: a body cut short is never taken for a whole one.
+      if (wasAborted(req)) {
+        reject(
+          new SsehubError(
+            "SSEHUB_ERR_PUBLISH_MALFORMED",
+            "Cannot read the request body: the client closed the connection before sending it all",
+          ),
+        );
+        return;
+      }
       resolve(Buffer.concat(chunks, size));
     };
     const onError = (cause: Error): void => {
@@ -80,7 +101,8 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
       );
     };
     const onClose = (): void => {
-      if (req.complete) return;
+      // Over HTTP/2 `complete` is also true for a request whose stream was reset.
+      if (req.complete && !wasAborted(req)) return;
       cleanup();
       reject(
         new SsehubError(
@@ -100,10 +122,21 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
  * Call before answering a request whose body may not have arrived in full. Up to
  * DRAIN_LIMIT_BYTES of the rest is read and discarded (the connection stays usable); past that,
  * or when the declared length already says so, the answer carries `Connection: close` or the
- * connection is destroyed once the answer has gone.
+ * connection is destroyed once the answer has gone. Over HTTP/2, the request's stream alone is
+ * reset once the answer has gone.
  */
 export function settleUnreadBody(req: IncomingMessage, res: ServerResponse): void {
   if (req.complete || req.destroyed) return;
+  const stream = (req as { stream?: Http2Stream }).stream;
+  if (req.httpVersionMajor >= 2 && stream !== undefined) {
+    // HTTP/2 has no `Connection: close`, and the connection carries other streams: once the
+    // answer has gone, RST_STREAM NO_ERROR asks the client to stop sending this body (RFC 9113,
+    // section 8.1). Node does so by itself only when nothing of the body was read. Until then,
+    // flow control bounds what the client can send unread. A turn after `finish`: from within
+    // it, Node 20 holds a NO_ERROR reset back until the session next writes.
+    stream.once("finish", () => setImmediate(resetStream, stream));
+    return;
+  }
   const declared = declaredLength(req);
   if (declared !== undefined && declared > DRAIN_LIMIT_BYTES) {
     if (!res.headersSent) res.setHeader("Connection", "close");

@@ -1,14 +1,18 @@
 /**
- * A standalone ssehub server: a hub, its request handler and a node:http server, with
- * slowloris protection that never cuts a stream, and a graceful shutdown.
+ * A standalone ssehub server: a hub, its request handler and a node:http server (or, with
+ * `tlsCertFile` and `tlsKeyFile`, node:http2's secure server speaking HTTP/2 and HTTP/1.1 over
+ * TLS: see secure-server.ts), with slowloris protection that never cuts a stream, and a
+ * graceful shutdown.
  *
  * Timeouts: Node's `headersTimeout` and `requestTimeout` bound how long a client may take to
  * send a request, and Node only checks requests still arriving, so a stream (whose GET has
  * arrived in full) is never cut by them; the stream's socket timeout is also turned off (see
- * routes/events.ts). `keepAliveTimeout` closes connections idle between requests.
+ * routes/events.ts). `keepAliveTimeout` closes connections idle between requests. HTTP/2 gets
+ * the equivalents described in secure-server.ts.
  * @module
  */
 import { createServer as createHttpServer, type Server } from "node:http";
+import type { Http2SecureServer } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { SsehubError } from "../errors.js";
 import { createHub, type Hub, type HubPlugins, type HubStatus } from "../hub/hub.js";
@@ -17,6 +21,12 @@ import { Authorizer } from "./authorizer.js";
 import { createRequestHandler } from "./handler.js";
 import { createLogger, type Logger } from "./logger.js";
 import { HubMetrics } from "./metrics.js";
+import {
+  ConnectionSet,
+  createSecureHubServer,
+  Http2Sessions,
+  readTlsCredentials,
+} from "./secure-server.js";
 
 /** Options of createServer: every hub option, plus the logger. */
 export type ServerOptions = Options & {
@@ -28,8 +38,15 @@ export type ServerOptions = Options & {
 export interface ListenAddress {
   readonly host: string;
   readonly port: number;
-  /** `http://host:port`, with brackets around an IPv6 host. */
+  /** `http://host:port` (`https://` with TLS), with brackets around an IPv6 host. */
   readonly url: string;
+}
+
+/** The TLS listener's parts that shutdown needs. */
+interface SecureParts {
+  readonly server: Http2SecureServer;
+  readonly sessions: Http2Sessions;
+  readonly connections: ConnectionSet;
 }
 
 /** How often idle connections are closed while shutting down, in ms. */
@@ -69,8 +86,8 @@ export function isLoopbackHost(host: string): boolean {
   return bare === "localhost" || bare === "::1" || /^127\.\d+\.\d+\.\d+$/.test(bare);
 }
 
-function formatUrl(host: string, port: number): string {
-  return host.includes(":") ? `http://[${host}]:${port}` : `http://${host}:${port}`;
+function formatUrl(scheme: "http" | "https", host: string, port: number): string {
+  return host.includes(":") ? `${scheme}://[${host}]:${port}` : `${scheme}://${host}:${port}`;
 }
 
 function logStatus(logger: Logger, status: HubStatus): void {
@@ -96,19 +113,26 @@ function logStatus(logger: Logger, status: HubStatus): void {
 export class SsehubServer {
   /** The hub: publish from the same process, read stats. */
   readonly hub: Hub;
-  /** The node:http server. */
-  readonly server: Server;
+  /**
+   * The node:http server; node:http2's secure server (HTTP/2 and HTTP/1.1 over TLS) when
+   * `tlsCertFile` and `tlsKeyFile` are set.
+   */
+  readonly server: Server | Http2SecureServer;
   /** The logger in use. */
   readonly logger: Logger;
   /** The metrics behind /metrics. */
   readonly metrics: HubMetrics;
   readonly #options: ResolvedOptions;
+  /** Set with TLS: the sessions and connections that shutdown closes itself. */
+  readonly #secure: SecureParts | undefined;
   #isReady = false;
   #closing: Promise<void> | undefined;
 
   constructor(options: ServerOptions = {}, plugins: HubPlugins = {}) {
     const { logger, ...hubOptions } = options;
     this.#options = resolveOptions(hubOptions);
+    // Before the hub exists: a file that cannot be used leaves nothing running behind it.
+    const credentials = readTlsCredentials(this.#options);
     this.logger = logger ?? createLogger(this.#options.logLevel);
     this.hub = createHub(this.#options, plugins);
     this.metrics = new HubMetrics(this.hub);
@@ -129,16 +153,26 @@ export class SsehubServer {
       isReady: () => this.#isReady && this.hub.isReady,
       authorizer,
     });
-    this.server = createHttpServer(
-      {
-        headersTimeout,
-        requestTimeout: requestTimeoutMs,
-        connectionsCheckingInterval: checkingIntervalMs(this.#options, headersTimeout),
-        keepAliveTimeout: this.#options.keepAliveTimeoutMs,
-      },
-      handler,
-    );
-    this.server.keepAliveTimeout = this.#options.keepAliveTimeoutMs;
+    const timeouts = {
+      headersTimeout,
+      requestTimeout: requestTimeoutMs,
+      connectionsCheckingInterval: checkingIntervalMs(this.#options, headersTimeout),
+      keepAliveTimeout: this.#options.keepAliveTimeoutMs,
+    };
+    if (credentials === undefined) {
+      const server = createHttpServer(timeouts, handler);
+      server.keepAliveTimeout = this.#options.keepAliveTimeoutMs;
+      this.server = server;
+      this.#secure = undefined;
+    } else {
+      const server = createSecureHubServer(this.#options, credentials, handler, timeouts);
+      const sessions = new Http2Sessions(this.#options.keepAliveTimeoutMs);
+      const connections = new ConnectionSet();
+      sessions.watch(server);
+      connections.watch(server);
+      this.server = server;
+      this.#secure = { server, sessions, connections };
+    }
     this.metrics.trackServer(this.server);
     this.hub.on("status", (status: HubStatus) => logStatus(this.logger, status));
     if (this.logger.isLevelEnabled("debug")) {
@@ -175,7 +209,7 @@ export class SsehubServer {
     const listening: ListenAddress = {
       host: address.address,
       port: address.port,
-      url: formatUrl(address.address, address.port),
+      url: formatUrl(this.#secure === undefined ? "http" : "https", address.address, address.port),
     };
     this.#isReady = true;
     this.logger.info(listening, `ssehub listening on ${listening.url}`);
@@ -185,9 +219,9 @@ export class SsehubServer {
   /**
    * Shuts down gracefully: stops accepting, answers /readyz with 503, closes the hub (each
    * subscriber is told when to come back, with jitter, and its stream ends), closes idle
-   * connections as requests finish, and resolves once every connection is closed. Connections
-   * still open after `shutdownTimeoutMs` are destroyed. Calling it again returns the same
-   * promise.
+   * connections as requests finish (over HTTP/2: GOAWAY to every session, which closes once its
+   * last stream has ended), and resolves once every connection is closed. Connections still
+   * open after `shutdownTimeoutMs` are destroyed. Calling it again returns the same promise.
    */
   close(): Promise<void> {
     this.#closing ??= this.#shutdown();
@@ -206,11 +240,14 @@ export class SsehubServer {
     const deadline = new Promise<"timeout">((resolve) => {
       timer = setTimeout(resolve, this.#options.shutdownTimeoutMs, "timeout");
     });
-    const poll = setInterval(() => server.closeIdleConnections(), SHUTDOWN_POLL_MS);
+    const poll = setInterval(() => this.#closeIdleConnections(), SHUTDOWN_POLL_MS);
     try {
       const drained = (async () => {
         await this.hub.close();
-        server.closeIdleConnections();
+        // Every subscriber has its `retry:` now: GOAWAY lets each session finish what it
+        // carries (the ended streams, a publish in flight) and then close.
+        this.#secure?.sessions.closeAll();
+        this.#closeIdleConnections();
         await closed;
       })();
       if ((await Promise.race([drained, deadline])) === "timeout") {
@@ -218,7 +255,7 @@ export class SsehubServer {
           { shutdownTimeoutMs: this.#options.shutdownTimeoutMs },
           "Shutdown timed out: destroying the connections left",
         );
-        server.closeAllConnections();
+        this.#closeAllConnections();
         await closed;
       }
     } finally {
@@ -228,11 +265,31 @@ export class SsehubServer {
     }
     this.logger.info("ssehub stopped");
   }
+
+  /** Closes the HTTP/1.x connections between requests (HTTP/2 sessions close on GOAWAY). */
+  #closeIdleConnections(): void {
+    const server = this.server as { closeIdleConnections?: () => void };
+    // node:http2's secure server has it for its HTTP/1.1 connections (Node 20 does); feature-
+    // detected all the same, as it is newer than the rest of the http2 API.
+    server.closeIdleConnections?.();
+  }
+
+  /** Destroys every connection, whatever it carries. */
+  #closeAllConnections(): void {
+    if (this.#secure === undefined) {
+      (this.server as Server).closeAllConnections();
+      return;
+    }
+    this.#secure.sessions.destroyAll();
+    this.#secure.connections.destroyAll();
+  }
 }
 
 /**
  * Creates a server: resolves and validates `options` (throws SSEHUB_ERR_OPTIONS_INVALID listing
- * every problem), creates the hub and the node:http server. Call `listen()` to start.
+ * every problem, or naming a TLS file that cannot be used), creates the hub and the node:http
+ * server, or node:http2's secure server with `tlsCertFile` and `tlsKeyFile`. Call `listen()` to
+ * start.
  * @example
  * const ssehub = createServer({ port: 8080, corsOrigins: ["https://app.example"] });
  * const { url } = await ssehub.listen();

@@ -3,6 +3,7 @@
  * HTTP, field for field, and resumes with Last-Event-ID when the server drops it.
  */
 import assert from "node:assert/strict";
+import type { Server as HttpServer } from "node:http";
 import { describe, it } from "node:test";
 import { EventSource } from "eventsource";
 import { waitFor } from "../helpers/recording-sink.js";
@@ -68,7 +69,7 @@ describe("the eventsource package as a client", () => {
     for (let i = 0; i < 5; i++) await postJson(`${url}/publish`, { topic: "orders", data: `${i}` });
     await waitFor(() => received.length === 5, 5000, "first five events");
 
-    server.server.closeAllConnections(); // the server drops every connection
+    (server.server as HttpServer).closeAllConnections(); // the server drops every connection
     await new Promise((resolve) => setTimeout(resolve, 20)); // let pooled sockets see the close
     for (let i = 5; i < 10; i++)
       await postJson(`${url}/publish`, { topic: "orders", data: `${i}` });

@@ -6,6 +6,7 @@
  * restarted).
  */
 import assert from "node:assert/strict";
+import type { Server as HttpServer } from "node:http";
 import { describe, it } from "node:test";
 import {
   type OpenedBrowser,
@@ -116,7 +117,7 @@ async function setUp(t: { after(fn: () => unknown): void }, hubOptions: Record<s
   const browser = await openBrowser(t);
   const site = await serveStatic(t, { "/client.html": CLIENT_PAGE });
   const hub = await startHub(t, { corsOrigins: [site.origin], retryMs: RETRY_MS, ...hubOptions });
-  const requests = recordRequests(hub.server.server);
+  const requests = recordRequests(hub.server.server as HttpServer);
   const query = new URLSearchParams([
     ["hub", hub.url],
     ["topic", "a"],
@@ -137,7 +138,7 @@ async function setUp(t: { after(fn: () => unknown): void }, hubOptions: Record<s
  * come back fail until `comeBack()`. Events published meanwhile go through the library API.
  */
 async function takeHubAway(hub: StartedHub): Promise<{ comeBack(): Promise<void> }> {
-  const server = hub.server.server;
+  const server = hub.server.server as HttpServer;
   const { port } = new URL(hub.url);
   server.close();
   server.closeAllConnections();

@@ -5,6 +5,7 @@
  * when history no longer covers its Last-Event-ID.
  */
 import assert from "node:assert/strict";
+import type { Server as HttpServer } from "node:http";
 import { describe, it } from "node:test";
 import {
   type OpenedBrowser,
@@ -14,7 +15,7 @@ import {
   serveStatic,
   waitInPage,
 } from "../helpers/browser.js";
-import { postJson, startHub } from "../helpers/start-hub.js";
+import { postJson, type StartedHub, startHub } from "../helpers/start-hub.js";
 
 /**
  * The hub's `retry:`, in ms: how long the browser stays away after a drop. Long enough that
@@ -83,7 +84,7 @@ async function setUp(t: { after(fn: () => unknown): void }, hubOptions: Record<s
     retryMs: RECONNECT_MS,
     ...hubOptions,
   });
-  const requests = recordRequests(hub.server.server);
+  const requests = recordRequests(hub.server.server as HttpServer);
   const stream = `${hub.url}/events?topic=a&topic=b`;
   await browser.page.goto(`${site.origin}/eventsource.html?stream=${encodeURIComponent(stream)}`);
   await waitFor(
@@ -117,8 +118,8 @@ function streamRequests(requests: readonly SeenRequest[], method = "GET"): SeenR
 }
 
 /** Drops every connection of the hub, as a crash of the network would. */
-async function dropConnections(hub: { server: { server: { closeAllConnections(): void } } }) {
-  hub.server.server.closeAllConnections();
+async function dropConnections(hub: StartedHub) {
+  (hub.server.server as HttpServer).closeAllConnections();
   // Let the pooled publish connection see its close before the next publish.
   await new Promise((resolve) => setTimeout(resolve, 20));
 }

@@ -6,6 +6,7 @@
  * form with a publisher token, as a Mercure publisher would.
  */
 import assert from "node:assert/strict";
+import type { Server as HttpServer } from "node:http";
 import { describe, it } from "node:test";
 import { SignJWT } from "jose";
 import { openBrowser, serveStatic, waitInPage } from "../helpers/browser.js";
@@ -141,7 +142,7 @@ describe("Chromium's EventSource on the Mercure route", () => {
     assert.equal(got.private![1]!.lastEventId, ids[1]);
 
     // The hub drops every connection; while the browsers wait to reconnect, more is published.
-    hub.server.server.closeAllConnections();
+    (hub.server.server as HttpServer).closeAllConnections();
     await new Promise((resolve) => setTimeout(resolve, 50));
     await publish(BOOK, "while away");
     await publish(BOOK, "private while away", true);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import type { Server as HttpServer } from "node:http";
 import net from "node:net";
 import { describe, test } from "node:test";
 import { SOCKET_TAKEOVER_ENV, socketTakeoverSupported } from "../../src/http/socket-takeover.js";
@@ -198,7 +199,7 @@ describe("socket takeover", () => {
     const { ssehub, port } = await startServer(t);
     const client = await connect(t, port, get("/events?topic=all"));
     await client.waitFor("retry:");
-    ssehub.server.closeAllConnections();
+    (ssehub.server as HttpServer).closeAllConnections();
     await client.closed;
     await until(() => ssehub.hub.stats().subscribers === 0, "the subscriber to leave");
   });

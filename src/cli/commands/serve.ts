@@ -10,6 +10,7 @@ import { redactPassword } from "../../bus/redis-connection.js";
 import { connectRedisEngine, type RedisEngine } from "../../bus/redis-engine.js";
 import { isSsehubError } from "../../errors.js";
 import { createLogger, type Logger } from "../../http/logger.js";
+import { readTlsCredentials } from "../../http/secure-server.js";
 import { authorizerFor, createServer } from "../../http/server.js";
 import type { HubPlugins } from "../../hub/hub.js";
 import { runClusterPrimary } from "../cluster.js";
@@ -62,6 +63,8 @@ export async function serveCommand(
   const { options } = config;
   try {
     authorizerFor(options);
+    // Checked here too, so that a bad certificate or key stops the primary of --workers at once.
+    readTlsCredentials(options);
   } catch (error) {
     io.stderr.write(errorLine(error));
     return EXIT_CONFIG;

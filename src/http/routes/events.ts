@@ -11,7 +11,10 @@
  *   raw event bytes to the socket (SocketSink). An idle subscriber then holds its socket and
  *   the hub's records, not the request, response and parser of its handshake.
  * - the public path otherwise (TLS, HTTP/2, a framework's response, a Node without the
- *   internals the takeover needs): the hub writes through `res.write` (ResponseSink).
+ *   internals the takeover needs): the hub writes through `res.write` (ResponseSink). Over
+ *   HTTP/2 (secure-server.ts) `req` and `res` are node:http2's compat objects: `req.socket`
+ *   stands for the session, shared by every stream of the connection, so the route touches
+ *   only what is this stream's (`req.setTimeout`, `once("close")` of the stream).
  * @see https://html.spec.whatwg.org/multipage/server-sent-events.html
  * @module
  */
@@ -24,7 +27,7 @@ import type { PrivateAccess, TopicPattern } from "../../hub/subscriber.js";
 import { assertValidId } from "../../protocol/field-rules.js";
 import type { ConnectionLease } from "../connection-limits.js";
 import type { Logger } from "../logger.js";
-import { ResponseSink } from "../response-sink.js";
+import { isResponseClosed, ResponseSink } from "../response-sink.js";
 import type { Route, RouteContext } from "../route.js";
 import { SocketSink } from "../socket-sink.js";
 import { canTakeOver, takeOverSocket, trackTakenOverSocket } from "../socket-takeover.js";
@@ -154,7 +157,9 @@ export function openStream(
     for (const [name, value] of Object.entries(request.headers)) res.setHeader(name, value);
   }
   // A stream is idle for long stretches by design; only the heartbeat proves it alive.
-  req.socket.setTimeout(0);
+  // `req.setTimeout`, not `req.socket.setTimeout`: over HTTP/2, `req.socket` stands for the
+  // whole session (its setTimeout is the session's), while `req.setTimeout` is this stream's.
+  req.setTimeout(0);
 
   if (canTakeOver(req, res)) return streamOverSocket(ctx, request);
   streamOverResponse(ctx, request);
@@ -248,7 +253,7 @@ function streamOverResponse(ctx: RouteContext, request: LeasedStreamRequest): vo
     request.lease.release();
     throw error;
   }
-  if (res.destroyed) {
+  if (isResponseClosed(res)) {
     subscription.close();
     return;
   }
