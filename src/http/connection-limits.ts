@@ -37,38 +37,61 @@ export interface ConnectionLease {
   release(): void;
 }
 
-/** The counts of one limiter; leases hold it, so that only a lease can give a slot back. */
+/**
+ * The open connections of one address. Its leases share it, and with it the address string:
+ * one copy per address, not one per connection.
+ */
+class AddressSlot {
+  readonly counts: Counts;
+  readonly address: string;
+  held = 0;
+
+  constructor(counts: Counts, address: string) {
+    this.counts = counts;
+    this.address = address;
+  }
+}
+
+/** The counts of one limiter; leases hold them, so that only a lease can give a slot back. */
 class Counts {
   total = 0;
-  readonly perAddress = new Map<string, number>();
+  readonly perAddress = new Map<string, AddressSlot>();
 
-  release(address: string): void {
-    const held = this.perAddress.get(address);
-    if (held === undefined) return; // unreachable: a lease releases once
-    if (held <= 1) this.perAddress.delete(address);
-    else this.perAddress.set(address, held - 1);
+  take(address: string): AddressSlot {
+    let slot = this.perAddress.get(address);
+    if (slot === undefined) {
+      slot = new AddressSlot(this, address);
+      this.perAddress.set(address, slot);
+    }
+    slot.held++;
+    this.total++;
+    return slot;
+  }
+
+  release(slot: AddressSlot): void {
+    if (--slot.held === 0) this.perAddress.delete(slot.address);
     this.total--;
   }
 }
 
 class Lease implements ConnectionLease {
   readonly address: string;
-  #counts: Counts | undefined;
+  #slot: AddressSlot | undefined;
 
-  constructor(counts: Counts, address: string) {
-    this.#counts = counts;
-    this.address = address;
+  constructor(slot: AddressSlot) {
+    this.#slot = slot;
+    this.address = slot.address;
   }
 
   get isReleased(): boolean {
-    return this.#counts === undefined;
+    return this.#slot === undefined;
   }
 
   release(): void {
-    const counts = this.#counts;
-    if (counts === undefined) return;
-    this.#counts = undefined;
-    counts.release(this.address);
+    const slot = this.#slot;
+    if (slot === undefined) return;
+    this.#slot = undefined;
+    slot.counts.release(slot);
   }
 }
 
@@ -123,7 +146,7 @@ export class ConnectionLimiter {
 
   /** Open connections of `address`. */
   countOf(address: string): number {
-    return this.#counts.perAddress.get(address) ?? 0;
+    return this.#counts.perAddress.get(address)?.held ?? 0;
   }
 
   /**
@@ -134,7 +157,7 @@ export class ConnectionLimiter {
    */
   tryAcquire(address: string): ConnectionLease | SsehubError {
     const counts = this.#counts;
-    const held = counts.perAddress.get(address) ?? 0;
+    const held = counts.perAddress.get(address)?.held ?? 0;
     if (this.maxPerAddress !== 0 && held >= this.maxPerAddress) {
       return new SsehubError(
         "SSEHUB_ERR_TOO_MANY_CONNECTIONS",
@@ -161,8 +184,6 @@ export class ConnectionLimiter {
         },
       );
     }
-    counts.perAddress.set(address, held + 1);
-    counts.total++;
-    return new Lease(counts, address);
+    return new Lease(counts.take(address));
   }
 }

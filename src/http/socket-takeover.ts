@@ -42,6 +42,7 @@ import { type IncomingMessage, type Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { Socket } from "node:net";
 import type { Subscription } from "../hub/hub.js";
+import type { ConnectionLease } from "./connection-limits.js";
 import type { Logger } from "./logger.js";
 
 /**
@@ -67,6 +68,8 @@ interface HttpSocket extends Socket {
   encrypted?: boolean;
   /** The node:http server that accepted the socket (set by its connection listener). */
   server?: TrackingServer | null;
+  /** The peer's address as `remoteAddress` cached it (lib/net.js `_getpeername`). */
+  _peername?: unknown;
 }
 
 /** A node:http server with the streams taken over from it. */
@@ -210,6 +213,10 @@ export function takeOverSocket(req: IncomingMessage, res: ServerResponse): Socke
     socket.setEncoding = proto.setEncoding;
 
     socket.setTimeout(0);
+    // `remoteAddress` caches the peer's address in an object of its own, about 110 bytes per
+    // idle subscriber; whoever needed it has read it by now (the connection limits keep it),
+    // and a later read asks the socket again.
+    if (socket._peername !== undefined) socket._peername = undefined;
     // node:http serves half-open sockets itself (it ends them in socketOnEnd); without it, the
     // socket ends its side when the peer ends, as a plain net.Socket does.
     socket.allowHalfOpen = false;
@@ -224,13 +231,14 @@ export function takeOverSocket(req: IncomingMessage, res: ServerResponse): Socke
 }
 
 /**
- * Closes `subscription` when the taken-over `socket` closes, and lets `closeAllConnections()`
- * of the server that accepted the socket destroy it. One listener function shared by every
- * socket, and one map entry per socket: no closure per connection.
+ * Closes `subscription` and releases `lease` when the taken-over `socket` closes, and lets
+ * `closeAllConnections()` of the server that accepted the socket destroy it. One listener
+ * function shared by every socket, and one map entry per socket: no closure per connection.
  */
 export function trackTakenOverSocket(
   socket: Socket,
   subscription: Subscription,
+  lease: ConnectionLease,
   logger: Logger,
 ): void {
   const server = (socket as HttpSocket).server!;
@@ -239,8 +247,19 @@ export function trackTakenOverSocket(
     tracked = new TakenOverSockets(server, logger);
     server[kTakenOver] = tracked;
   }
-  tracked.add(socket, subscription);
+  tracked.add(socket, new TakenOverStream(subscription, lease));
   socket.on("close", onTakenOverSocketClose);
+}
+
+/** What a taken-over socket ends when it closes. */
+class TakenOverStream {
+  readonly subscription: Subscription;
+  readonly lease: ConnectionLease;
+
+  constructor(subscription: Subscription, lease: ConnectionLease) {
+    this.subscription = subscription;
+    this.lease = lease;
+  }
 }
 
 /**
@@ -249,7 +268,7 @@ export function trackTakenOverSocket(
  * (an own method of the server, calling node:http's first).
  */
 class TakenOverSockets {
-  readonly #open = new Map<Socket, Subscription>();
+  readonly #open = new Map<Socket, TakenOverStream>();
   readonly #logger: Logger;
 
   constructor(server: Server, logger: Logger) {
@@ -262,17 +281,18 @@ class TakenOverSockets {
     };
   }
 
-  add(socket: Socket, subscription: Subscription): void {
-    this.#open.set(socket, subscription);
+  add(socket: Socket, stream: TakenOverStream): void {
+    this.#open.set(socket, stream);
   }
 
-  /** The socket closed: unregister its subscription. */
+  /** The socket closed: unregister its subscription, give its connection slot back. */
   closed(socket: Socket): void {
-    const subscription = this.#open.get(socket);
-    if (subscription === undefined) return;
+    const stream = this.#open.get(socket);
+    if (stream === undefined) return;
     this.#open.delete(socket);
-    subscription.close();
-    this.#logger.debug({ topics: subscription.topics }, "Subscriber left");
+    stream.lease.release();
+    stream.subscription.close();
+    this.#logger.debug({ topics: stream.subscription.topics }, "Subscriber left");
   }
 }
 

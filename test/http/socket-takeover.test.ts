@@ -160,6 +160,32 @@ describe("socket takeover", () => {
     assert.equal(await connectionCount(ssehub.server), 0);
   });
 
+  test("a taken-over stream keeps no per-connection listener or peer address, and gives its slot back on close", async (t) => {
+    const { ssehub, port } = await startServer(t, { maxConnectionsPerIp: 1 });
+    let serverSocket: net.Socket | undefined;
+    ssehub.server.once("connection", (socket: net.Socket) => {
+      serverSocket = socket;
+    });
+    const client = await connect(t, port, get("/events?topic=slot"));
+    await client.waitFor("retry:");
+    assert.ok(serverSocket !== undefined);
+    // The shared tracker's listener only: the lease's own closure went with the takeover.
+    assert.deepEqual(
+      serverSocket.listeners("close").map((listener) => listener.name),
+      ["onTakenOverSocketClose"],
+    );
+    assert.equal((serverSocket as unknown as { _peername?: unknown })._peername, undefined);
+    // The address is still readable (asked of the socket again).
+    assert.equal(serverSocket.remoteAddress, "127.0.0.1");
+
+    const refused = await connect(t, port, get("/events?topic=slot"));
+    await refused.waitFor("HTTP/1.1 429");
+    client.socket.destroy();
+    await until(() => ssehub.hub.stats().subscribers === 0, "the subscriber to leave");
+    const again = await connect(t, port, get("/events?topic=slot"));
+    await again.waitFor("retry:");
+  });
+
   test("a client that ends its side ends the stream", async (t) => {
     const { ssehub, port } = await startServer(t);
     const client = await connect(t, port, get("/events?topic=half"));

@@ -135,6 +135,8 @@ export interface StreamRequest {
 /** A stream request with the slot it holds under the connection limits. */
 interface LeasedStreamRequest extends StreamRequest {
   readonly lease: ConnectionLease;
+  /** The socket's `close` listener that releases the lease, until a takeover takes it on. */
+  readonly releaseLease: () => void;
 }
 
 /**
@@ -149,8 +151,9 @@ export function openStream(
   const { req, res } = ctx;
   // Counted from here until the connection closes; refused (429) past the limits.
   const lease = ctx.limits.acquireStream(req);
-  req.socket.once("close", () => lease.release());
-  const request: LeasedStreamRequest = { ...streamRequest, lease };
+  const releaseLease = (): void => lease.release();
+  req.socket.once("close", releaseLease);
+  const request: LeasedStreamRequest = { ...streamRequest, lease, releaseLease };
   res.statusCode = 200;
   for (const [name, value] of STREAM_HEADERS) res.setHeader(name, value);
   if (request.headers !== undefined) {
@@ -228,7 +231,10 @@ async function streamOverSocket(ctx: RouteContext, request: LeasedStreamRequest)
     subscription.close();
     return;
   }
-  trackTakenOverSocket(socket, subscription, logger);
+  // The tracker releases the lease when the socket closes: this connection's own listener
+  // (a closure and a once-wrapper, about 250 bytes per idle subscriber) can go.
+  trackTakenOverSocket(socket, subscription, request.lease, logger);
+  socket.removeListener("close", request.releaseLease);
   endAtExpiry(
     request.expiresAt,
     () => {
