@@ -54,6 +54,12 @@ export interface ResolvedOptions {
   readonly shutdownRetryJitterMs: number;
   /** Events handed to the bus and not yet ordered, past which publishes are refused (503). */
   readonly maxPublishBacklog: number;
+  /**
+   * How long the first event queued for delivery waits for others before the hub writes, in
+   * ms: 0 writes at the end of each event-loop turn; more lets the events of several turns
+   * leave in one write per subscriber (fewer syscalls, at most this much more latency).
+   */
+  readonly writeDelayMs: number;
   /** Log level (pino). */
   readonly logLevel: LogLevel;
   /** Processes serving the port (`ssehub serve`); above 1, node:cluster workers on one bus. */
@@ -169,6 +175,7 @@ export const DEFAULTS: ResolvedOptions = Object.freeze({
   shutdownTimeoutMs: 10_000, // 10 seconds
   shutdownRetryJitterMs: 5_000, // 5 seconds
   maxPublishBacklog: 10_000, // events
+  writeDelayMs: 0, // write at the end of each event-loop turn
   logLevel: "info",
   workers: 1,
   redis: "", // off: in-process bus and memory history
@@ -312,6 +319,12 @@ export const OPTION_SPECS: { readonly [K in keyof ResolvedOptions]: OptionSpec }
     min: 1,
     max: 10_000_000,
     help: "Events waiting to be ordered past which publishes answer 503 with Retry-After",
+  },
+  writeDelayMs: {
+    kind: "integer",
+    min: 0,
+    max: 1000,
+    help: "Time the first queued event waits for others before the hub writes, in ms; 0 writes every event-loop turn",
   },
   logLevel: {
     kind: "enum",

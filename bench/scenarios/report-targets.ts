@@ -90,15 +90,22 @@ async function startServe(
   return child;
 }
 
-/** Starts `ssehub serve` and waits for it to listen; returns its stop. */
-function ssehubTarget(name: string, label: string, port: number, workers: number): Target {
+/** Starts `ssehub serve` with `args` and waits for it to listen; returns its stop. */
+function ssehubTarget(
+  name: string,
+  label: string,
+  port: number,
+  args: readonly string[],
+  note?: string,
+): Target {
   return {
     name,
     label,
     adapter: "ssehub",
     ports: [port],
+    ...(note === undefined ? {} : { note }),
     async start() {
-      const child = await startServe(port, ["--workers", String(workers)]);
+      const child = await startServe(port, args);
       return { stop: () => stopChild(child) };
     },
   };
@@ -261,14 +268,23 @@ function scriptTarget(name: string, label: string, dir: string, port: number): T
 }
 
 export const TARGETS: readonly Target[] = [
-  ssehubTarget("ssehub", "ssehub (1 process)", 8090, 1),
-  ssehubTarget("ssehub-w2", "ssehub --workers 2", 8091, 2),
+  ssehubTarget("ssehub", "ssehub (1 process)", 8090, []),
+  ssehubTarget("ssehub-w2", "ssehub --workers 2", 8091, ["--workers", "2"]),
+  ssehubTarget(
+    "ssehub-delay",
+    "ssehub --write-delay-ms 20",
+    8096,
+    ["--write-delay-ms", "20"],
+    "one process; each event waits up to 20 ms for the next ones, which leave in the same write (docs/options.md, writeDelayMs): less CPU per delivery, up to 20 ms more latency",
+  ),
   scriptTarget("nchan", "nginx + nchan (2 workers)", "nchan", 8081),
   scriptTarget("better-sse", "better-sse (node:http)", "better-sse", 8082),
   redisTarget("ssehub-redis-1", "ssehub + Redis (1 node)", [8093]),
   redisTarget("ssehub-redis-2", "ssehub + Redis (2 nodes)", [8093, 8094]),
 ];
 
+/** ssehub with a write delay, also compared with each peer: what the latency buys. */
+export const DELAY_TARGET = "ssehub-delay";
 /** The peers, each compared with ssehub (1 process) as "ssehub vs <name>". */
 export const PEERS: readonly string[] = ["nchan", "better-sse"];
 /** The Redis targets, each compared with ssehub (1 process): what Redis costs. */

@@ -23,7 +23,15 @@ import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
-import { MAIN, PEERS, REDIS_TARGETS, ROOT, TARGETS, type Target } from "./report-targets.js";
+import {
+  DELAY_TARGET,
+  MAIN,
+  PEERS,
+  REDIS_TARGETS,
+  ROOT,
+  TARGETS,
+  type Target,
+} from "./report-targets.js";
 
 /** With --append: the page as it was before this run added to it. */
 let appendBase: string | undefined;
@@ -133,6 +141,23 @@ const CASES: readonly Case[] = [
     name: "latency-1k-100",
     title: "fanout: 1,000 subscribers, 100 events/s for 10 s",
     args: ["fanout", "--subscribers", "1000", "--rate", "100", "--duration", "10"],
+    figures: [
+      { label: "deliveries/s", read: (r) => r.delivery?.deliveriesPerSec, better: "higher" },
+      { label: "lost", read: (r) => r.delivery?.lost, better: "lower" },
+      { label: "p50 ms", read: (r) => ms(r.latency?.p50Us), better: "lower", digits: 2 },
+      { label: "p99 ms", read: (r) => ms(r.latency?.p99Us), better: "lower", digits: 2 },
+      {
+        label: "server CPU µs/delivery",
+        read: (r) => r.server?.cpuMicrosPerDelivery,
+        better: "lower",
+        digits: 2,
+      },
+    ],
+  },
+  {
+    name: "cpu-1k-50",
+    title: "fanout: 1,000 subscribers, 50 events/s for 10 s",
+    args: ["fanout", "--subscribers", "1000", "--rate", "50", "--duration", "10"],
     figures: [
       { label: "deliveries/s", read: (r) => r.delivery?.deliveriesPerSec, better: "higher" },
       { label: "lost", read: (r) => r.delivery?.lost, better: "lower" },
@@ -472,6 +497,15 @@ function caseSection(
       const theirs = rows.get(peer);
       if (theirs !== undefined) lines.push(ratioLine(ours, theirs, `ssehub vs ${peer}`));
     }
+    const delayed = rows.get(DELAY_TARGET);
+    if (delayed !== undefined) {
+      for (const peer of PEERS) {
+        const theirs = rows.get(peer);
+        if (theirs !== undefined) {
+          lines.push(ratioLine(delayed, theirs, `${delayed.label} vs ${peer}`));
+        }
+      }
+    }
     for (const name of REDIS_TARGETS) {
       const redis = rows.get(name);
       if (redis !== undefined) {
@@ -497,6 +531,13 @@ function targetsSection(listed: readonly Target[]): string {
     "",
     "Ratios compare ssehub (1 process) with each peer; above 1x, ssehub is better on that figure.",
   ];
+  if (listed.some((t) => t.name === DELAY_TARGET)) {
+    lines.push(
+      "",
+      "ssehub --write-delay-ms 20 is compared with each peer too: what 20 ms of added latency " +
+        "buys in CPU per delivery at the same offered load.",
+    );
+  }
   if (listed.some((t) => REDIS_TARGETS.includes(t.name))) {
     lines.push(
       "",

@@ -243,7 +243,11 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
         maxEvents: this.options.historyMaxEvents,
         maxAgeMs: this.options.historyMaxAgeMs,
       });
-    this.#dispatcher = new Dispatcher(this.#index, this.#patternSubscribers);
+    this.#dispatcher = new Dispatcher(
+      this.#index,
+      this.#patternSubscribers,
+      this.options.writeDelayMs,
+    );
     this.#wheel = new HeartbeatWheel(this.options.heartbeatMs);
     this.#expireTimer = setInterval(
       () => this.#history.expire(Date.now()),

@@ -157,6 +157,61 @@ describe("Hub.subscribe()", () => {
   });
 });
 
+describe("Hub with writeDelayMs", () => {
+  it("writes the events of several turns once, after the delay", async (t) => {
+    const hub = hubFor(t, { writeDelayMs: 60 });
+    const sink = new RecordingSink();
+    hub.subscribe({ topics: ["a"], sink });
+    const started = Date.now();
+    for (let i = 0; i < 3; i++) {
+      await hub.publish({ topic: "a", data: `e${i}` });
+      await nextTurn();
+    }
+    assert.equal(sink.chunks.length, 1, "only the retry hint before the delay is over");
+    await waitFor(() => sink.chunks.length > 1, 2000, "the delayed write");
+    assert.ok(Date.now() - started >= 50, "not written before the delay");
+    assert.equal(sink.chunks.length, 2, "the retry hint, then one write for three turns");
+    assert.deepEqual(sink.data(), ["e0", "e1", "e2"]);
+  });
+
+  it("writes every turn without a delay", async (t) => {
+    const hub = hubFor(t);
+    const sink = new RecordingSink();
+    hub.subscribe({ topics: ["a"], sink });
+    for (let i = 0; i < 3; i++) {
+      await hub.publish({ topic: "a", data: `e${i}` });
+      await nextTurn();
+    }
+    assert.equal(sink.chunks.length, 4, "the retry hint, then one write per turn");
+  });
+
+  it("keeps the seam exact for a subscriber that resumes while events wait", async (t) => {
+    const hub = hubFor(t, { writeDelayMs: 40 });
+    const first = await hub.publish({ topic: "a", data: "1" });
+    await hub.publish({ topic: "a", data: "2" });
+    const resumed = new RecordingSink();
+    const fresh = new RecordingSink();
+    hub.subscribe({ topics: ["a"], sink: resumed, lastEventId: first.id });
+    hub.subscribe({ topics: ["a"], sink: fresh });
+    await hub.publish({ topic: "a", data: "3" });
+    await waitFor(() => resumed.data().length === 2 && fresh.data().length === 1, 2000);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    assert.deepEqual(resumed.data(), ["2", "3"], "2 by replay, 3 live, nothing twice");
+    assert.deepEqual(fresh.data(), ["3"], "only what was published after it came");
+  });
+
+  it("delivers what waits when the hub closes", async (t) => {
+    const hub = createHub({ logLevel: "silent", writeDelayMs: 1000 });
+    const sink = new RecordingSink();
+    hub.subscribe({ topics: ["a"], sink });
+    await hub.publish({ topic: "a", data: "last" });
+    await hub.close();
+    assert.deepEqual(sink.data(), ["last"]);
+    assert.equal(sink.closed, true);
+    t.after(() => hub.close());
+  });
+});
+
 describe("Hub.subscribe() with lastEventId", () => {
   it("replays what came after the id, then goes live with no duplicate and no gap", async (t) => {
     const hub = hubFor(t);
