@@ -34,6 +34,8 @@ export interface Target {
   readonly ports: readonly number[];
   /** How it runs, for the page's list of targets. */
   readonly note?: string;
+  /** The only cases (report.ts names) this target runs; all when not given. */
+  readonly cases?: readonly string[];
   start(): Promise<Started>;
 }
 
@@ -75,11 +77,15 @@ async function startServe(
   port: number,
   extraArgs: readonly string[],
   readyPath = "/",
+  nodeOptions?: string,
 ): Promise<ChildProcess> {
+  const env = { ...process.env };
+  if (nodeOptions === undefined) delete env.NODE_OPTIONS;
+  else env.NODE_OPTIONS = nodeOptions;
   const child = spawn(
     process.execPath,
     [MAIN, "serve", "--port", String(port), "--log-level", "warn", ...extraArgs],
-    { stdio: "ignore" },
+    { stdio: "ignore", env },
   );
   try {
     await waitForPort(port, child, readyPath);
@@ -90,13 +96,18 @@ async function startServe(
   return child;
 }
 
-/** Starts `ssehub serve` with `args` and waits for it to listen; returns its stop. */
+/**
+ * Starts `ssehub serve` with `args` (and NODE_OPTIONS set to `nodeOptions`, which the workers
+ * inherit; unset when not given) and waits for it to listen; returns its stop.
+ */
 function ssehubTarget(
   name: string,
   label: string,
   port: number,
   args: readonly string[],
   note?: string,
+  nodeOptions?: string,
+  cases?: readonly string[],
 ): Target {
   return {
     name,
@@ -104,8 +115,9 @@ function ssehubTarget(
     adapter: "ssehub",
     ports: [port],
     ...(note === undefined ? {} : { note }),
+    ...(cases === undefined ? {} : { cases }),
     async start() {
-      const child = await startServe(port, args);
+      const child = await startServe(port, args, "/", nodeOptions);
       return { stop: () => stopChild(child) };
     },
   };
@@ -272,10 +284,28 @@ export const TARGETS: readonly Target[] = [
   ssehubTarget("ssehub-w2", "ssehub --workers 2", 8091, ["--workers", "2"]),
   ssehubTarget(
     "ssehub-delay",
-    "ssehub --write-delay-ms 20",
+    "ssehub --write-delay-ms 50",
     8096,
-    ["--write-delay-ms", "20"],
-    "one process; each event waits up to 20 ms for the next ones, which leave in the same write (docs/options.md, writeDelayMs): less CPU per delivery, up to 20 ms more latency",
+    ["--write-delay-ms", "50"],
+    "one process; each event waits up to 50 ms for the next ones, which leave in the same write (docs/options.md, writeDelayMs): less CPU per delivery, up to 50 ms more latency",
+  ),
+  ssehubTarget(
+    "ssehub-w6",
+    "ssehub --workers 6",
+    8097,
+    ["--workers", "6"],
+    "for 100,000 subscribers: each process holds at most about 19,900 sockets here",
+    undefined,
+    ["idle-100k"],
+  ),
+  ssehubTarget(
+    "ssehub-w6-young2",
+    "ssehub --workers 6, young generation 2 MiB",
+    8098,
+    ["--workers", "6"],
+    "as ssehub --workers 6, with `NODE_OPTIONS=--max-semi-space-size=2` (docs/principles.md, Small idle footprint)",
+    "--max-semi-space-size=2",
+    ["idle-100k"],
   ),
   scriptTarget("nchan", "nginx + nchan (2 workers)", "nchan", 8081),
   scriptTarget("better-sse", "better-sse (node:http)", "better-sse", 8082),

@@ -1,7 +1,8 @@
 /**
- * Generates docs/BENCHMARKS.md from runs: starts each target (ssehub in one process, ssehub
- * with --workers 2, nginx+nchan, better-sse, ssehub on Redis with one node and with two), runs
- * every case of `ssehub bench` against it `--runs` times, and writes the medians side by side
+ * Generates docs/BENCHMARKS.md from runs: starts each target (ssehub in one process, with
+ * --workers 2, with a write delay, with --workers 6 for 100,000 subscribers, nginx+nchan,
+ * better-sse, ssehub on Redis with one node and with two), runs every case of `ssehub bench`
+ * that applies to it `--runs` times, and writes the medians side by side
  * with the ratios to the peers, with the machine and the exact commands. Nothing in the page is
  * written by hand.
  *
@@ -38,6 +39,8 @@ let appendBase: string | undefined;
 
 interface Case {
   readonly name: string;
+  /** The only targets that run it; all (but those limited to other cases) when not given. */
+  readonly targets?: readonly string[];
   readonly title: string;
   readonly args: readonly string[];
   /** Figures to tabulate: label, how to read it from a result, unit, which way is better. */
@@ -128,6 +131,23 @@ const CASES: readonly Case[] = [
     args: ["idle", "--subscribers", "10000", "--hold", "5"],
     figures: [
       { label: "established", read: (r) => r.connections.established, better: "higher" },
+      { label: "connects/s", read: (r) => r.connections.connectRatePerSec, better: "higher" },
+      {
+        label: "server RSS per subscriber (KiB)",
+        read: (r) => (r.server?.rssPerConnectionBytes ?? NaN) / 1024,
+        better: "lower",
+        digits: 2,
+      },
+    ],
+  },
+  {
+    name: "idle-100k",
+    targets: ["ssehub-w6", "ssehub-w6-young2"],
+    title: "idle: 100,000 subscribers held 5 s",
+    args: ["idle", "--subscribers", "100000", "--hold", "5"],
+    figures: [
+      { label: "established", read: (r) => r.connections.established, better: "higher" },
+      { label: "failed", read: (r) => r.connections.failed, better: "lower" },
       { label: "connects/s", read: (r) => r.connections.connectRatePerSec, better: "higher" },
       {
         label: "server RSS per subscriber (KiB)",
@@ -255,6 +275,14 @@ const CASES: readonly Case[] = [
   },
 ];
 
+/** True when `target` runs `testCase` (see Case.targets and Target.cases). */
+function applies(target: Target, testCase: Case): boolean {
+  return (
+    (testCase.targets === undefined || testCase.targets.includes(target.name)) &&
+    (target.cases === undefined || target.cases.includes(testCase.name))
+  );
+}
+
 /** The arguments of `ssehub bench` for a case against a target, as the page shows them. */
 function benchArgs(target: Target, testCase: Case): string[] {
   return [
@@ -360,6 +388,7 @@ async function main(): Promise<void> {
   const started = new Date();
   for (const target of targets) {
     for (const testCase of cases) {
+      if (!applies(target, testCase)) continue;
       const key = `${target.name} ${testCase.name}`;
       const list: BenchJson[] = [];
       for (let run = 0; run < runs; run++) {
@@ -444,6 +473,7 @@ function caseSection(
   ranTargets: readonly Target[],
   results: ReadonlyMap<string, BenchJson[]>,
   old: string | undefined,
+  measuredOn: string,
 ): string {
   const { rows: kept, ratios: keptRatios } =
     old === undefined
@@ -452,7 +482,7 @@ function caseSection(
   const ran = new Set(ranTargets.map((t) => t.name));
   const rows = new Map<string, Row>();
   for (const target of TARGETS) {
-    if (ran.has(target.name)) {
+    if (ran.has(target.name) && applies(target, testCase)) {
       const list = results.get(`${target.name} ${testCase.name}`) ?? [];
       const values = testCase.figures.map((figure) =>
         median(list.map((r) => figure.read(r) ?? Number.NaN)),
@@ -477,6 +507,7 @@ function caseSection(
   const shown = TARGETS.find((t) => rows.has(t.name)) ?? ranTargets[0]!;
   const lines: string[] = [`## ${testCase.title}`, ""];
   lines.push("```sh", `ssehub ${benchArgs(shown, testCase).join(" ")}`, "```", "");
+  lines.push(...whenMeasured([...rows.values()], old, measuredOn));
   const header = ["target", ...testCase.figures.map((f) => f.label)];
   lines.push(`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`);
   for (const row of rows.values()) {
@@ -517,6 +548,22 @@ function caseSection(
   return lines.join("\n");
 }
 
+/** Starts the line of a section that says when its rows were measured. */
+const MEASURED = "Measured on ";
+
+/**
+ * The line that says when the rows of a section were measured: `measuredOn` for the rows run
+ * now; a section run earlier keeps its line (none: the date at the top of the page).
+ */
+function whenMeasured(rows: readonly Row[], old: string | undefined, measuredOn: string): string[] {
+  const now = rows.filter((row) => row.measured);
+  const before = old?.split("\n").find((line) => line.startsWith(MEASURED));
+  if (now.length === 0) return before === undefined ? [] : [before, ""];
+  if (now.length === rows.length) return [`${MEASURED}${measuredOn}.`, ""];
+  const labels = now.map((row) => row.label).join(", ");
+  return [`${MEASURED}${measuredOn}: ${labels}; the other rows earlier.`, ""];
+}
+
 /** The `## Targets` section: the targets listed, and how to read the ratios. */
 function targetsSection(listed: readonly Target[]): string {
   const where = (t: Target): string => t.ports.map((port) => `127.0.0.1:${port}`).join(" and ");
@@ -534,7 +581,7 @@ function targetsSection(listed: readonly Target[]): string {
   if (listed.some((t) => t.name === DELAY_TARGET)) {
     lines.push(
       "",
-      "ssehub --write-delay-ms 20 is compared with each peer too: what 20 ms of added latency " +
+      "ssehub --write-delay-ms 50 is compared with each peer too: what 50 ms of added latency " +
         "buys in CPU per delivery at the same offered load.",
     );
   }
@@ -565,6 +612,7 @@ function writeReport(
 ): void {
   // --append builds on the page as it was before this run (read once, at the first write).
   if (append && appendBase === undefined) appendBase = readFileSync(out, "utf8");
+  const measuredOn = `${started.toISOString().slice(0, 10)} (Node.js ${process.version})`;
   let page: string;
   if (!append) {
     const header: string[] = [
@@ -580,10 +628,17 @@ function writeReport(
       "",
       targetsSection(targets),
     ];
-    const sections = cases.map((c) => caseSection(c, targets, results, undefined));
+    const sections = cases.map((c) => caseSection(c, targets, results, undefined, measuredOn));
     page = `${header.join("\n")}\n${sections.join("\n")}\n`;
   } else {
     page = appendBase!;
+    const later = "Sections measured later say when. ";
+    if (!page.includes(later)) {
+      page = page.replace(
+        "Do not edit by hand: run it again.",
+        `${later}Do not edit by hand: run it again.`,
+      );
+    }
     // The list of targets: those of the page, and those run now.
     const targetsAt = sectionOf(page, "## Targets");
     const listedBefore = targetsAt === undefined ? "" : page.slice(targetsAt.start, targetsAt.end);
@@ -596,7 +651,7 @@ function writeReport(
     for (const testCase of cases) {
       const at = sectionOf(appendBase!, `## ${testCase.title}`);
       const old = at === undefined ? undefined : appendBase!.slice(at.start, at.end);
-      const section = `${caseSection(testCase, targets, results, old)}\n`;
+      const section = `${caseSection(testCase, targets, results, old, measuredOn)}\n`;
       const now = sectionOf(page, `## ${testCase.title}`);
       page =
         now === undefined

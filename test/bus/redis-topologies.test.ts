@@ -24,6 +24,7 @@ import {
   sentinelMaster,
   startRedisCluster,
   startRedisSentinel,
+  waitForReplicaToCatchUp,
 } from "../helpers/redis-topologies.js";
 
 const skip = hasRedisTools() ? false : REDIS_TOOLS_MISSING;
@@ -266,7 +267,7 @@ describe("The Redis engine through Sentinel (2 sentinels)", { skip }, () => {
     const epoch = engine.bus.epoch;
     const before = await engine.bus.publish([event("before")]);
     // Replication is asynchronous: make sure the replica has the event before the master dies.
-    assert.equal(await redisCommand(setup.masterPort, ["WAIT", "1", "2000"]), 1);
+    await waitForReplicaToCatchUp(setup.masterPort, replica.port);
     await setup.master.kill();
     await until(
       "the sentinel to promote the replica",

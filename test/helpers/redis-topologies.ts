@@ -91,6 +91,24 @@ function infoFields(text: string): Map<string, string> {
   return fields;
 }
 
+/**
+ * Waits until the replica on `replicaPort` holds every write the master on `masterPort` had
+ * taken when called: its replication offset reaches the master's. (`WAIT` on a connection of
+ * its own would not do: it waits only for that connection's writes.)
+ */
+export async function waitForReplicaToCatchUp(
+  masterPort: number,
+  replicaPort: number,
+): Promise<void> {
+  const masterInfo = infoFields(await textOf(masterPort, ["INFO", "replication"]));
+  const target = Number(masterInfo.get("master_repl_offset"));
+  await waitFor(`the replica on port ${replicaPort} to reach offset ${target}`, async () => {
+    const info = infoFields(await textOf(replicaPort, ["INFO", "replication"]));
+    const offset = Number(info.get("slave_repl_offset"));
+    return offset >= target || `slave_repl_offset:${offset}`;
+  });
+}
+
 export interface RedisClusterOptions {
   /** Masters, each owning an equal share of the 16384 slots (default 3, the fewest Redis
    * accepts). No replicas. */
