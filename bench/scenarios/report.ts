@@ -124,6 +124,36 @@ function ladderCase(
   };
 }
 
+/** A fanout of `rate` events/s to `subscribers` for 10 s: delivery, latency and server CPU. */
+function fanoutCase(name: string, subscribers: number, rate: number): Case {
+  const count = subscribers.toLocaleString("en-US");
+  return {
+    name,
+    title: `fanout: ${count} subscribers, ${rate} events/s for 10 s`,
+    args: [
+      "fanout",
+      "--subscribers",
+      String(subscribers),
+      "--rate",
+      String(rate),
+      "--duration",
+      "10",
+    ],
+    figures: [
+      { label: "deliveries/s", read: (r) => r.delivery?.deliveriesPerSec, better: "higher" },
+      { label: "lost", read: (r) => r.delivery?.lost, better: "lower" },
+      { label: "p50 ms", read: (r) => ms(r.latency?.p50Us), better: "lower", digits: 2 },
+      { label: "p99 ms", read: (r) => ms(r.latency?.p99Us), better: "lower", digits: 2 },
+      {
+        label: "server CPU µs/delivery",
+        read: (r) => r.server?.cpuMicrosPerDelivery,
+        better: "lower",
+        digits: 2,
+      },
+    ],
+  };
+}
+
 const CASES: readonly Case[] = [
   {
     name: "idle-10k",
@@ -157,40 +187,8 @@ const CASES: readonly Case[] = [
       },
     ],
   },
-  {
-    name: "latency-1k-100",
-    title: "fanout: 1,000 subscribers, 100 events/s for 10 s",
-    args: ["fanout", "--subscribers", "1000", "--rate", "100", "--duration", "10"],
-    figures: [
-      { label: "deliveries/s", read: (r) => r.delivery?.deliveriesPerSec, better: "higher" },
-      { label: "lost", read: (r) => r.delivery?.lost, better: "lower" },
-      { label: "p50 ms", read: (r) => ms(r.latency?.p50Us), better: "lower", digits: 2 },
-      { label: "p99 ms", read: (r) => ms(r.latency?.p99Us), better: "lower", digits: 2 },
-      {
-        label: "server CPU µs/delivery",
-        read: (r) => r.server?.cpuMicrosPerDelivery,
-        better: "lower",
-        digits: 2,
-      },
-    ],
-  },
-  {
-    name: "cpu-1k-50",
-    title: "fanout: 1,000 subscribers, 50 events/s for 10 s",
-    args: ["fanout", "--subscribers", "1000", "--rate", "50", "--duration", "10"],
-    figures: [
-      { label: "deliveries/s", read: (r) => r.delivery?.deliveriesPerSec, better: "higher" },
-      { label: "lost", read: (r) => r.delivery?.lost, better: "lower" },
-      { label: "p50 ms", read: (r) => ms(r.latency?.p50Us), better: "lower", digits: 2 },
-      { label: "p99 ms", read: (r) => ms(r.latency?.p99Us), better: "lower", digits: 2 },
-      {
-        label: "server CPU µs/delivery",
-        read: (r) => r.server?.cpuMicrosPerDelivery,
-        better: "lower",
-        digits: 2,
-      },
-    ],
-  },
+  fanoutCase("latency-1k-100", 1000, 100),
+  fanoutCase("cpu-1k-50", 1000, 50),
   {
     name: "cpu-10k-50",
     title: "fanout: 10,000 subscribers, 50 events/s for 10 s",
