@@ -599,6 +599,28 @@ function targetsSection(listed: readonly Target[]): string {
   return lines.join("\n");
 }
 
+/**
+ * The page with its case sections in the order of CASES (a section added by --append lands at
+ * the end at first); sections of cases this version no longer has stay after them, in order.
+ */
+function inCaseOrder(page: string): string {
+  const first = page.indexOf("\n## ", page.indexOf("\n## Targets\n") + 1);
+  if (first === -1) return page;
+  const head = page.slice(0, first + 1);
+  const sections = page
+    .slice(first + 1)
+    .split(/\n(?=## )/)
+    .map((section) => section.replace(/\n*$/, "\n"));
+  const rank = (section: string): number => {
+    const title = section.slice(3, section.indexOf("\n"));
+    const at = CASES.findIndex((c) => c.title === title);
+    return at === -1 ? CASES.length : at;
+  };
+  // Array#sort is stable: sections of equal rank keep their order.
+  const ordered = [...sections].sort((a, b) => rank(a) - rank(b));
+  return `${head}${ordered.join("\n")}`;
+}
+
 function writeReport(
   out: string,
   runs: number,
@@ -656,6 +678,7 @@ function writeReport(
           ? `${page.replace(/\n*$/, "\n\n")}${section}`
           : `${page.slice(0, now.start)}${section}${page.slice(now.end)}`;
     }
+    page = inCaseOrder(page);
     // As a page written whole: a blank line after the last table.
     page = page.replace(/\n*$/, "\n\n");
   }
