@@ -96,19 +96,25 @@ async function startServe(
   return child;
 }
 
-/**
- * Starts `ssehub serve` with `args` (and NODE_OPTIONS set to `nodeOptions`, which the workers
- * inherit; unset when not given) and waits for it to listen; returns its stop.
- */
+/** How an ssehub target differs from `ssehub serve --port P`. */
+interface ServeVariant {
+  /** Flags after `serve --port P`. */
+  readonly args?: readonly string[];
+  /** NODE_OPTIONS of the server, which its workers inherit; unset when not given. */
+  readonly nodeOptions?: string;
+  readonly note?: string;
+  /** See Target.cases. */
+  readonly cases?: readonly string[];
+}
+
+/** Starts `ssehub serve` as `variant` says and waits for it to listen; returns its stop. */
 function ssehubTarget(
   name: string,
   label: string,
   port: number,
-  args: readonly string[],
-  note?: string,
-  nodeOptions?: string,
-  cases?: readonly string[],
+  variant: ServeVariant = {},
 ): Target {
+  const { args = [], nodeOptions, note, cases } = variant;
   return {
     name,
     label,
@@ -280,33 +286,23 @@ function scriptTarget(name: string, label: string, dir: string, port: number): T
 }
 
 export const TARGETS: readonly Target[] = [
-  ssehubTarget("ssehub", "ssehub (1 process)", 8090, []),
-  ssehubTarget("ssehub-w2", "ssehub --workers 2", 8091, ["--workers", "2"]),
-  ssehubTarget(
-    "ssehub-delay",
-    "ssehub --write-delay-ms 50",
-    8096,
-    ["--write-delay-ms", "50"],
-    "one process; each event waits up to 50 ms for the next ones, which leave in the same write (docs/options.md, writeDelayMs): less CPU per delivery, up to 50 ms more latency",
-  ),
-  ssehubTarget(
-    "ssehub-w6",
-    "ssehub --workers 6",
-    8097,
-    ["--workers", "6"],
-    "for 100,000 subscribers: each process holds at most about 19,900 sockets here",
-    undefined,
-    ["idle-100k"],
-  ),
-  ssehubTarget(
-    "ssehub-w6-young2",
-    "ssehub --workers 6, young generation 2 MiB",
-    8098,
-    ["--workers", "6"],
-    "as ssehub --workers 6, with `NODE_OPTIONS=--max-semi-space-size=2` (docs/principles.md, Small idle footprint)",
-    "--max-semi-space-size=2",
-    ["idle-100k"],
-  ),
+  ssehubTarget("ssehub", "ssehub (1 process)", 8090),
+  ssehubTarget("ssehub-w2", "ssehub --workers 2", 8091, { args: ["--workers", "2"] }),
+  ssehubTarget("ssehub-delay", "ssehub --write-delay-ms 50", 8096, {
+    args: ["--write-delay-ms", "50"],
+    note: "one process; each event waits up to 50 ms for the next ones, which leave in the same write (docs/options.md, writeDelayMs): less CPU per delivery, up to 50 ms more latency",
+  }),
+  ssehubTarget("ssehub-w6", "ssehub --workers 6", 8097, {
+    args: ["--workers", "6"],
+    note: "for 100,000 subscribers: each process holds at most about 19,900 sockets here",
+    cases: ["idle-100k"],
+  }),
+  ssehubTarget("ssehub-w6-young2", "ssehub --workers 6, young generation 2 MiB", 8098, {
+    args: ["--workers", "6"],
+    nodeOptions: "--max-semi-space-size=2",
+    note: "as ssehub --workers 6, with `NODE_OPTIONS=--max-semi-space-size=2` (docs/principles.md, Small idle footprint)",
+    cases: ["idle-100k"],
+  }),
   scriptTarget("nchan", "nginx + nchan (2 workers)", "nchan", 8081),
   scriptTarget("better-sse", "better-sse (node:http)", "better-sse", 8082),
   redisTarget("ssehub-redis-1", "ssehub + Redis (1 node)", [8093]),

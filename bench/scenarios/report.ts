@@ -124,6 +124,22 @@ function ladderCase(
   };
 }
 
+/** Server CPU seconds per delivery, in µs: the fanout cases' measure of cost. */
+const SERVER_CPU_PER_DELIVERY: Figure = {
+  label: "server CPU µs/delivery",
+  read: (r) => r.server?.cpuMicrosPerDelivery,
+  better: "lower",
+  digits: 2,
+};
+
+/** Server RSS above the empty baseline per connection: the idle cases' measure. */
+const SERVER_RSS_PER_SUBSCRIBER: Figure = {
+  label: "server RSS per subscriber (KiB)",
+  read: (r) => (r.server?.rssPerConnectionBytes ?? NaN) / 1024,
+  better: "lower",
+  digits: 2,
+};
+
 /** A fanout of `rate` events/s to `subscribers` for 10 s: delivery, latency and server CPU. */
 function fanoutCase(name: string, subscribers: number, rate: number): Case {
   const count = subscribers.toLocaleString("en-US");
@@ -144,12 +160,7 @@ function fanoutCase(name: string, subscribers: number, rate: number): Case {
       { label: "lost", read: (r) => r.delivery?.lost, better: "lower" },
       { label: "p50 ms", read: (r) => ms(r.latency?.p50Us), better: "lower", digits: 2 },
       { label: "p99 ms", read: (r) => ms(r.latency?.p99Us), better: "lower", digits: 2 },
-      {
-        label: "server CPU µs/delivery",
-        read: (r) => r.server?.cpuMicrosPerDelivery,
-        better: "lower",
-        digits: 2,
-      },
+      SERVER_CPU_PER_DELIVERY,
     ],
   };
 }
@@ -162,12 +173,7 @@ const CASES: readonly Case[] = [
     figures: [
       { label: "established", read: (r) => r.connections.established, better: "higher" },
       { label: "connects/s", read: (r) => r.connections.connectRatePerSec, better: "higher" },
-      {
-        label: "server RSS per subscriber (KiB)",
-        read: (r) => (r.server?.rssPerConnectionBytes ?? NaN) / 1024,
-        better: "lower",
-        digits: 2,
-      },
+      SERVER_RSS_PER_SUBSCRIBER,
     ],
   },
   {
@@ -179,12 +185,7 @@ const CASES: readonly Case[] = [
       { label: "established", read: (r) => r.connections.established, better: "higher" },
       { label: "failed", read: (r) => r.connections.failed, better: "lower" },
       { label: "connects/s", read: (r) => r.connections.connectRatePerSec, better: "higher" },
-      {
-        label: "server RSS per subscriber (KiB)",
-        read: (r) => (r.server?.rssPerConnectionBytes ?? NaN) / 1024,
-        better: "lower",
-        digits: 2,
-      },
+      SERVER_RSS_PER_SUBSCRIBER,
     ],
   },
   fanoutCase("latency-1k-100", 1000, 100),
@@ -197,12 +198,7 @@ const CASES: readonly Case[] = [
       { label: "deliveries/s", read: (r) => r.delivery?.deliveriesPerSec, better: "higher" },
       { label: "lost", read: (r) => r.delivery?.lost, better: "lower" },
       { label: "p99 ms", read: (r) => ms(r.latency?.p99Us), better: "lower", digits: 1 },
-      {
-        label: "server CPU µs/delivery",
-        read: (r) => r.server?.cpuMicrosPerDelivery,
-        better: "lower",
-        digits: 2,
-      },
+      SERVER_CPU_PER_DELIVERY,
       { label: "load tool cores", read: (r) => r.loadgen?.coreShare, better: "lower", digits: 2 },
     ],
   },
@@ -230,12 +226,7 @@ const CASES: readonly Case[] = [
       { label: "deliveries/s", read: (r) => r.delivery?.deliveriesPerSec, better: "higher" },
       { label: "lost", read: (r) => r.delivery?.lost, better: "lower" },
       { label: "p99 ms", read: (r) => ms(r.latency?.p99Us), better: "lower", digits: 2 },
-      {
-        label: "server CPU µs/delivery",
-        read: (r) => r.server?.cpuMicrosPerDelivery,
-        better: "lower",
-        digits: 2,
-      },
+      SERVER_CPU_PER_DELIVERY,
     ],
   },
   {
@@ -520,21 +511,19 @@ function caseSection(
     );
     return `| ${name} | ${cells.join(" | ")} |`;
   };
-  const ours = rows.get("ssehub");
-  if (ours !== undefined) {
+  // Each of these rows against each peer: ssehub as it ships, and with a write delay.
+  const againstPeers = (row: Row | undefined, name: string): void => {
+    if (row === undefined) return;
     for (const peer of PEERS) {
       const theirs = rows.get(peer);
-      if (theirs !== undefined) lines.push(ratioLine(ours, theirs, `ssehub vs ${peer}`));
+      if (theirs !== undefined) lines.push(ratioLine(row, theirs, `${name} vs ${peer}`));
     }
-    const delayed = rows.get(DELAY_TARGET);
-    if (delayed !== undefined) {
-      for (const peer of PEERS) {
-        const theirs = rows.get(peer);
-        if (theirs !== undefined) {
-          lines.push(ratioLine(delayed, theirs, `${delayed.label} vs ${peer}`));
-        }
-      }
-    }
+  };
+  const ours = rows.get("ssehub");
+  againstPeers(ours, "ssehub");
+  const delayed = rows.get(DELAY_TARGET);
+  againstPeers(delayed, delayed?.label ?? "");
+  if (ours !== undefined) {
     for (const name of REDIS_TARGETS) {
       const redis = rows.get(name);
       if (redis !== undefined) {
@@ -576,11 +565,12 @@ function targetsSection(listed: readonly Target[]): string {
     "",
     "Ratios compare ssehub (1 process) with each peer; above 1x, ssehub is better on that figure.",
   ];
-  if (listed.some((t) => t.name === DELAY_TARGET)) {
+  const delayed = listed.find((t) => t.name === DELAY_TARGET);
+  if (delayed !== undefined) {
     lines.push(
       "",
-      "ssehub --write-delay-ms 50 is compared with each peer too: what 50 ms of added latency " +
-        "buys in CPU per delivery at the same offered load.",
+      `${delayed.label} is compared with each peer too: what its added latency buys in CPU ` +
+        "per delivery at the same offered load.",
     );
   }
   if (listed.some((t) => REDIS_TARGETS.includes(t.name))) {
