@@ -21,7 +21,6 @@ export { ERROR_CATALOGUE, isSsehubError, SsehubError } from "./errors.js";
 export type { HistoryStore, StoredEvent } from "./history/history-store.js";
 export type { RequestHandler, RequestHandlerOptions } from "./http/handler.js";
 export { createRequestHandler } from "./http/handler.js";
-export { MERCURE_PATH, mercureLink } from "./http/routes/mercure.js";
 export type { ListenAddress, ServerOptions } from "./http/server.js";
 export { createServer, SsehubServer } from "./http/server.js";
 export type {
@@ -38,6 +37,7 @@ export type {
 export { createHub, EARLIEST, Hub, RESET_EVENT } from "./hub/hub.js";
 export type { Sink } from "./hub/sink.js";
 export { GAP_EVENT } from "./hub/subscriber.js";
+export { MERCURE_PATH, mercureLink } from "./mercure/index.js";
 export type { LogLevel, Options, ResolvedOptions, SlowConsumerPolicy } from "./options.js";
 export { DEFAULTS, OPTION_SPECS, resolveOptions } from "./options.js";
 export type { SseEventFields } from "./protocol/encode.js";

@@ -9,8 +9,16 @@
  *    browser can send.
  * @module
  */
-import type { IncomingHttpHeaders } from "node:http";
 import { SsehubError } from "../errors.js";
+
+/**
+ * The request headers a token may come in, as node:http and node:http2 give them (lower-case
+ * names). Declared here so that auth/ needs no HTTP module: `req.headers` fits.
+ */
+export interface RequestHeaders {
+  readonly authorization?: string | undefined;
+  readonly cookie?: string | undefined;
+}
 
 /** Mercure's name of the cookie. */
 export const DEFAULT_COOKIE_NAME = "mercureAuthorization";
@@ -88,7 +96,7 @@ function queryOf(url: URL | URLSearchParams | string): URLSearchParams {
  * @param url the request URL (`req.url`, a URL, or its query parameters).
  */
 export function tokenFromRequest(
-  headers: IncomingHttpHeaders,
+  headers: RequestHeaders,
   url: URL | URLSearchParams | string,
   options: TokenSourceOptions,
 ): FoundToken | undefined {

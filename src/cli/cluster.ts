@@ -7,7 +7,7 @@
  */
 import cluster, { type Worker } from "node:cluster";
 import { ClusterSequencer, type IpcChannel } from "../bus/cluster-bus.js";
-import type { Logger } from "../http/logger.js";
+import type { Logger } from "../http/telemetry/logger.js";
 import type { ResolvedOptions } from "../options.js";
 import { newEpoch } from "../protocol/event-id.js";
 

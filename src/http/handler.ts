@@ -19,22 +19,20 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { SsehubError } from "../errors.js";
 import type { Hub } from "../hub/hub.js";
-import { Authorizer } from "./authorizer.js";
-import { CorsPolicy } from "./cors.js";
-import { sendError } from "./error-response.js";
-import { createLogger, type Logger } from "./logger.js";
-import { MercurePresence, SUBSCRIPTIONS_PATH } from "./mercure-presence.js";
-import { HubMetrics } from "./metrics.js";
-import { settleUnreadBody } from "./read-body.js";
-import { RequestLimits } from "./request-limits.js";
-import type { Route, RouteContext } from "./route.js";
+import { createMercureRoutes, MERCURE_PATH, type MercureRoutes } from "../mercure/index.js";
+import { Authorizer } from "./access/authorizer.js";
+import { CorsPolicy } from "./access/cors.js";
+import { RequestLimits } from "./limits/request-limits.js";
+import { sendError } from "./messages/error-response.js";
+import { settleUnreadBody } from "./messages/read-body.js";
 import { eventsRoute } from "./routes/events.js";
 import { healthRoute, readyRoute } from "./routes/health.js";
-import { MERCURE_PATH, mercureRoute } from "./routes/mercure.js";
-import { mercureSubscriptionsRoute } from "./routes/mercure-subscriptions.js";
 import { metricsRoute } from "./routes/metrics.js";
 import { publishRoute } from "./routes/publish.js";
+import type { Route, RouteContext } from "./routes/route.js";
 import { topicsRoute } from "./routes/topics.js";
+import { createLogger, type Logger } from "./telemetry/logger.js";
+import { HubMetrics } from "./telemetry/metrics.js";
 
 /** Options of createRequestHandler. */
 export interface RequestHandlerOptions {
@@ -57,26 +55,18 @@ export interface RequestHandler {
   readonly metrics: HubMetrics;
 }
 
-/** Exact paths and the route answering each. */
-const EXACT_ROUTES: ReadonlyMap<string, Route> = new Map([
+/** ssehub's own routes: exact paths, and prefixes whose remainder is a percent-decoded topic. */
+const EXACT_ROUTES: readonly (readonly [path: string, route: Route])[] = [
   ["/events", eventsRoute],
   ["/publish", publishRoute],
   ["/topics", topicsRoute],
   ["/healthz", healthRoute],
   ["/readyz", readyRoute],
   ["/metrics", metricsRoute],
-  [MERCURE_PATH, mercureRoute],
-  [SUBSCRIPTIONS_PATH, mercureSubscriptionsRoute],
-]);
-
-/**
- * Path prefixes whose remainder is the route's parameter: percent-decoded, or as sent when
- * `raw` (a route that splits it into percent-encoded segments).
- */
-const PREFIX_ROUTES: readonly (readonly [prefix: string, route: Route, raw?: boolean])[] = [
+];
+const TOPIC_ROUTES: readonly (readonly [prefix: string, route: Route])[] = [
   ["/events/", eventsRoute],
   ["/topics/", topicsRoute],
-  [`${SUBSCRIPTIONS_PATH}/`, mercureSubscriptionsRoute, true],
 ];
 
 interface RouteMatch {
@@ -84,24 +74,39 @@ interface RouteMatch {
   readonly param: string | undefined;
 }
 
-function matchRoute(pathname: string): RouteMatch | undefined {
-  const exact = EXACT_ROUTES.get(pathname);
-  if (exact !== undefined) return { route: exact, param: undefined };
-  for (const [prefix, route, keepRaw] of PREFIX_ROUTES) {
-    if (!pathname.startsWith(prefix)) continue;
-    const raw = pathname.slice(prefix.length);
-    if (keepRaw === true) return { route, param: raw };
-    try {
-      return { route, param: decodeURIComponent(raw) };
-    } catch (cause) {
-      throw new SsehubError(
-        "SSEHUB_ERR_TOPIC_INVALID",
-        `Cannot read topic ${JSON.stringify(raw)}: its percent-encoding is broken`,
-        { cause },
-      );
-    }
+/** The routes of one handler: ssehub's own and Mercure's. */
+class RouteTable {
+  readonly #exact: ReadonlyMap<string, Route>;
+  /** Prefixes whose remainder is the parameter: percent-decoded, or as sent when `raw`. */
+  readonly #prefixed: readonly (readonly [prefix: string, route: Route, raw: boolean])[];
+
+  constructor(mercure: MercureRoutes) {
+    this.#exact = new Map([...EXACT_ROUTES, ...mercure.exact]);
+    this.#prefixed = [
+      ...TOPIC_ROUTES.map(([prefix, route]) => [prefix, route, false] as const),
+      ...mercure.prefixed.map(([prefix, route]) => [prefix, route, true] as const),
+    ];
   }
-  return undefined;
+
+  match(pathname: string): RouteMatch | undefined {
+    const exact = this.#exact.get(pathname);
+    if (exact !== undefined) return { route: exact, param: undefined };
+    for (const [prefix, route, raw] of this.#prefixed) {
+      if (!pathname.startsWith(prefix)) continue;
+      const rest = pathname.slice(prefix.length);
+      if (raw) return { route, param: rest };
+      try {
+        return { route, param: decodeURIComponent(rest) };
+      } catch (cause) {
+        throw new SsehubError(
+          "SSEHUB_ERR_TOPIC_INVALID",
+          `Cannot read topic ${JSON.stringify(rest)}: its percent-encoding is broken`,
+          { cause },
+        );
+      }
+    }
+    return undefined;
+  }
 }
 
 function allowHeader(route: Route): string {
@@ -126,8 +131,7 @@ export function createRequestHandler(
   const cors = new CorsPolicy(hub.options.corsOrigins);
   const auth = options.authorizer ?? new Authorizer(hub.options);
   const limits = options.limits ?? new RequestLimits(hub.options);
-  // Kept only when asked for: without it, Mercure streams cost nothing more than ssehub's.
-  const presence = hub.options.subscriptionEvents ? new MercurePresence(hub, logger) : undefined;
+  const routes = new RouteTable(createMercureRoutes(hub, logger, hub.options.subscriptionEvents));
 
   const fail = (req: IncomingMessage, res: ServerResponse, error: unknown, route?: Route): void => {
     settleUnreadBody(req, res);
@@ -148,7 +152,7 @@ export function createRequestHandler(
     let match: RouteMatch | undefined;
     try {
       cors.applyHeaders(req, res);
-      match = matchRoute(pathname);
+      match = routes.match(pathname);
       if (match === undefined) {
         throw new SsehubError(
           "SSEHUB_ERR_ROUTE_NOT_FOUND",
@@ -179,7 +183,6 @@ export function createRequestHandler(
         isReady,
         auth,
         limits,
-        presence,
       };
       const done = route.handle(ctx);
       if (done !== undefined) done.catch((error: unknown) => fail(req, res, error, route));

@@ -17,16 +17,16 @@ import type { AddressInfo } from "node:net";
 import { SsehubError } from "../errors.js";
 import { createHub, type Hub, type HubPlugins, type HubStatus } from "../hub/hub.js";
 import { type Options, type ResolvedOptions, resolveOptions } from "../options.js";
-import { Authorizer } from "./authorizer.js";
+import { Authorizer } from "./access/authorizer.js";
 import { createRequestHandler } from "./handler.js";
-import { createLogger, type Logger } from "./logger.js";
-import { HubMetrics } from "./metrics.js";
+import { createLogger, type Logger } from "./telemetry/logger.js";
+import { HubMetrics } from "./telemetry/metrics.js";
 import {
   ConnectionSet,
   createSecureHubServer,
   Http2Sessions,
   readTlsCredentials,
-} from "./secure-server.js";
+} from "./transport/secure-server.js";
 
 /** Options of createServer: every hub option, plus the logger. */
 export type ServerOptions = Options & {

@@ -22,7 +22,7 @@ import {
   type JwtVerifier,
 } from "../../src/auth/jwt-verifier.js";
 import { isSsehubError, type SsehubError } from "../../src/errors.js";
-import { errorBody } from "../../src/http/error-response.js";
+import { errorBody } from "../../src/http/messages/error-response.js";
 
 const SECRET_256 = "a-secret-of-32-bytes-for-HS256!!";
 const SECRET_384 = "a-secret-of-48-bytes-for-HS384-the-hash-is-48!!!";

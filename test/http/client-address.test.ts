@@ -11,7 +11,7 @@ import {
   MAX_FORWARDED_HOPS,
   parseTrustedProxies,
   TrustedProxies,
-} from "../../src/http/client-address.js";
+} from "../../src/http/limits/client-address.js";
 
 const PROXY = "10.0.0.2";
 const CLIENT = "203.0.113.7";

@@ -5,7 +5,7 @@ import {
   type ConnectionLease,
   ConnectionLimiter,
   DEFAULT_CONNECTION_RETRY_AFTER_SECONDS,
-} from "../../src/http/connection-limits.js";
+} from "../../src/http/limits/connection-limits.js";
 
 function acquire(limiter: ConnectionLimiter, address: string): ConnectionLease {
   const lease = limiter.tryAcquire(address);

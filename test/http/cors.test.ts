@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS } from "../../src/http/cors.js";
+import { CORS_ALLOWED_HEADERS, CORS_ALLOWED_METHODS } from "../../src/http/access/cors.js";
 import { expectError } from "./expect-error.js";
 import { openStream } from "./raw-stream.js";
 import { startServer } from "./start-server.js";

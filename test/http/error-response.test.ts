@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { SsehubError } from "../../src/errors.js";
-import { errorBody } from "../../src/http/error-response.js";
+import { errorBody } from "../../src/http/messages/error-response.js";
 
 describe("errorBody()", () => {
   test("errorBody() takes the status and code of an SsehubError, with its details", () => {

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import { describe, test } from "node:test";
 import { createRequestHandler } from "../../src/http/handler.js";
-import { createLogger } from "../../src/http/logger.js";
+import { createLogger } from "../../src/http/telemetry/logger.js";
 import { createHub } from "../../src/hub/hub.js";
 import { openStream } from "./raw-stream.js";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { connectRedisEngine } from "../../src/bus/redis-engine.js";
-import { createLogger } from "../../src/http/logger.js";
 import { createServer } from "../../src/http/server.js";
+import { createLogger } from "../../src/http/telemetry/logger.js";
 import { findRedisServer, REDIS_MISSING, startRedis } from "../helpers/redis-server.js";
 
 describe("/metrics on Redis", {

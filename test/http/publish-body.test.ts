@@ -6,7 +6,7 @@ import {
   type PublishBody,
   parseFormStrict,
   parsePublishBody,
-} from "../../src/http/publish-body.js";
+} from "../../src/http/messages/publish-body.js";
 
 function json(text: string): PublishBody {
   return parsePublishBody(JSON_MEDIA_TYPE, Buffer.from(text, "utf8"));

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { describe, test } from "node:test";
-import { RateLimiter } from "../../src/http/rate-limit.js";
+import { RateLimiter } from "../../src/http/limits/rate-limit.js";
 
 /** A clock the test moves by hand, in ms. */
 function manualClock(start = 1000): { now: () => number; advance: (ms: number) => void } {

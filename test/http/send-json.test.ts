@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, test } from "node:test";
-import { sendJson } from "../../src/http/send-json.js";
+import { sendJson } from "../../src/http/messages/send-json.js";
 
 describe("sendJson()", () => {
   test("sendJson() writes the answers of a turn together at its end, each with its own body", async (t) => {

@@ -61,7 +61,7 @@ describe("SsehubServer.close()", () => {
 
   test("close() of a server that never listened resolves", async (t) => {
     const { createServer } = await import("../../src/http/server.js");
-    const { createLogger } = await import("../../src/http/logger.js");
+    const { createLogger } = await import("../../src/http/telemetry/logger.js");
     const ssehub = createServer({ port: 0, logger: createLogger("silent") });
     t.after(() => ssehub.close());
     await ssehub.close();

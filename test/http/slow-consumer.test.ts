@@ -3,7 +3,7 @@ import { once } from "node:events";
 import net from "node:net";
 import { Writable } from "node:stream";
 import { describe, test } from "node:test";
-import { createLogger } from "../../src/http/logger.js";
+import { createLogger } from "../../src/http/telemetry/logger.js";
 import { startServer } from "./start-server.js";
 
 describe("slow consumers over HTTP", () => {

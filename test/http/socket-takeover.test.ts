@@ -3,7 +3,10 @@ import { once } from "node:events";
 import type { Server as HttpServer } from "node:http";
 import net from "node:net";
 import { describe, test } from "node:test";
-import { SOCKET_TAKEOVER_ENV, socketTakeoverSupported } from "../../src/http/socket-takeover.js";
+import {
+  SOCKET_TAKEOVER_ENV,
+  socketTakeoverSupported,
+} from "../../src/http/transport/socket-takeover.js";
 import { expectError } from "./expect-error.js";
 import { startServer } from "./start-server.js";
 

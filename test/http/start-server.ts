@@ -2,8 +2,8 @@
  * Starts an ssehub server on 127.0.0.1, port 0, logging nothing, and closes it after the test.
  */
 import type { TestContext } from "node:test";
-import { createLogger } from "../../src/http/logger.js";
 import { createServer, type ServerOptions, type SsehubServer } from "../../src/http/server.js";
+import { createLogger } from "../../src/http/telemetry/logger.js";
 
 export interface StartedServer {
   readonly ssehub: SsehubServer;

@@ -15,9 +15,9 @@ import { join } from "node:path";
 import { after, describe, type TestContext, test } from "node:test";
 import tls from "node:tls";
 import { SsehubError } from "../../src/errors.js";
-import { createLogger } from "../../src/http/logger.js";
 import { createServer, type ServerOptions } from "../../src/http/server.js";
-import { canTakeOver, socketTakeoverSupported } from "../../src/http/socket-takeover.js";
+import { createLogger } from "../../src/http/telemetry/logger.js";
+import { canTakeOver, socketTakeoverSupported } from "../../src/http/transport/socket-takeover.js";
 import { listeningUrl, ssehub } from "../helpers/ssehub-process.js";
 import { startServer } from "./start-server.js";
 

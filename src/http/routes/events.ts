@@ -25,12 +25,12 @@ import type { SubscribeRequest, Subscription } from "../../hub/hub.js";
 import type { Sink } from "../../hub/sink.js";
 import type { PrivateAccess, TopicPattern } from "../../hub/subscriber.js";
 import { assertValidId } from "../../protocol/field-rules.js";
-import type { ConnectionLease } from "../connection-limits.js";
-import type { Logger } from "../logger.js";
-import { isResponseClosed, ResponseSink } from "../response-sink.js";
-import type { Route, RouteContext } from "../route.js";
-import { SocketSink } from "../socket-sink.js";
-import { canTakeOver, takeOverSocket, trackTakenOverSocket } from "../socket-takeover.js";
+import type { ConnectionLease } from "../limits/connection-limits.js";
+import type { Logger } from "../telemetry/logger.js";
+import { isResponseClosed, ResponseSink } from "../transport/response-sink.js";
+import { SocketSink } from "../transport/socket-sink.js";
+import { canTakeOver, takeOverSocket, trackTakenOverSocket } from "../transport/socket-takeover.js";
+import type { Route, RouteContext } from "./route.js";
 
 /** The headers of every stream, as the public path sets them on `res`. */
 const STREAM_HEADERS: readonly (readonly [name: string, value: string])[] = [

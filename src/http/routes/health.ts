@@ -5,8 +5,9 @@
  * end, or while the bus cannot order events (`bus-unavailable`: Redis is unreachable).
  * @module
  */
-import type { Route } from "../route.js";
-import { sendJson } from "../send-json.js";
+
+import { sendJson } from "../messages/send-json.js";
+import type { Route } from "./route.js";
 
 /** Liveness. */
 export const healthRoute: Route = {

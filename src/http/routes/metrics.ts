@@ -2,7 +2,7 @@
  * `GET /metrics`: Prometheus text exposition of the server's own registry (see metrics.ts).
  * @module
  */
-import type { Route } from "../route.js";
+import type { Route } from "./route.js";
 
 /** The metrics route. */
 export const metricsRoute: Route = {

@@ -4,10 +4,10 @@
  * @module
  */
 import type { PublishInput } from "../../hub/hub.js";
-import { parsePublishBody, publishMediaType } from "../publish-body.js";
-import { readBody } from "../read-body.js";
-import type { Route } from "../route.js";
-import { sendJson } from "../send-json.js";
+import { parsePublishBody, publishMediaType } from "../messages/publish-body.js";
+import { readBody } from "../messages/read-body.js";
+import { sendJson } from "../messages/send-json.js";
+import type { Route } from "./route.js";
 
 /** The publish route. */
 /** Every topic the inputs name (the hub checks them; unchecked entries are skipped here). */

@@ -4,8 +4,8 @@
  * @module
  */
 import { SsehubError } from "../../errors.js";
-import type { Route } from "../route.js";
-import { sendJson } from "../send-json.js";
+import { sendJson } from "../messages/send-json.js";
+import type { Route } from "./route.js";
 
 /** The topics route. */
 export const topicsRoute: Route = {

@@ -8,7 +8,7 @@
  * connections, never by the addresses ever seen. Acquire and release are O(1).
  * @module
  */
-import { SsehubError } from "../errors.js";
+import { SsehubError } from "../../errors.js";
 
 /** Seconds a refused client is told to wait before it tries again (`Retry-After`). */
 export const DEFAULT_CONNECTION_RETRY_AFTER_SECONDS = 5;

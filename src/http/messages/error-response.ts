@@ -6,8 +6,8 @@
  * @module
  */
 import type { ServerResponse } from "node:http";
-import { isSsehubError } from "../errors.js";
-import type { Logger } from "./logger.js";
+import { isSsehubError } from "../../errors.js";
+import type { Logger } from "../telemetry/logger.js";
 
 /** The JSON body of every error response. */
 export interface ErrorBody {

@@ -22,7 +22,7 @@
  * One unref'd timer runs the sweep, only while some bucket exists.
  * @module
  */
-import { SsehubError } from "../errors.js";
+import { SsehubError } from "../../errors.js";
 
 /** Most keys held by default; past it the least recently seen key is forgotten. */
 export const DEFAULT_RATE_LIMIT_MAX_KEYS = 100_000;

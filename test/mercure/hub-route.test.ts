@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { SignJWT } from "jose";
-import { mercureLink } from "../../src/http/routes/mercure.js";
+import { mercureLink } from "../../src/mercure/hub-route.js";
 import { openFetchStream } from "../helpers/fetch-stream.js";
-import { expectError } from "./expect-error.js";
-import { startServer } from "./start-server.js";
+import { expectError } from "../http/expect-error.js";
+import { startServer } from "../http/start-server.js";
 
 const HUB = "/.well-known/mercure";
 const KEY = "!ChangeThisMercureHubJWTSecretKey!";

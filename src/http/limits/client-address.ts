@@ -18,7 +18,7 @@
  */
 import type { IncomingHttpHeaders } from "node:http";
 import { BlockList, isIPv4, isIPv6, SocketAddress } from "node:net";
-import { SsehubError } from "../errors.js";
+import { SsehubError } from "../../errors.js";
 
 /** Most hops of a forwarding header walked; a longer chain of trusted hops stops there. */
 export const MAX_FORWARDED_HOPS = 64;

@@ -14,16 +14,17 @@
  * @see https://mercure.rocks/spec#subscription-api
  * @module
  */
-import { SsehubError } from "../../errors.js";
-import { EARLIEST } from "../../hub/hub.js";
+import { SsehubError } from "../errors.js";
+import type { Route, RouteContext } from "../http/routes/route.js";
+import { EARLIEST } from "../hub/hub.js";
+import { MERCURE_PATH, mercureLink } from "./hub-route.js";
 import {
   JSONLD_CONTEXT,
+  type MercurePresence,
   SUBSCRIPTIONS_PATH,
   type SubscriptionDocument,
   subscriptionsPath,
-} from "../mercure-presence.js";
-import type { Route, RouteContext } from "../route.js";
-import { MERCURE_PATH, mercureLink } from "./mercure.js";
+} from "./presence.js";
 
 /** The Link header of every answer: the hub serving these subscriptions (Mercure's examples). */
 const LINK = mercureLink(MERCURE_PATH);
@@ -71,11 +72,17 @@ function targetOf(param: string | undefined): Target {
   return { topic, subscriber };
 }
 
-/** The subscriptions API route; the handler maps the exact path and its subpaths here. */
-export const mercureSubscriptionsRoute: Route = {
-  methods: ["GET"],
-  async handle(ctx) {
-    const { presence } = ctx;
+/**
+ * The subscriptions API route, answering from `presence` (undefined while Mercure's active
+ * subscriptions are off: every request then answers 404). The handler maps the exact path and
+ * its subpaths here.
+ */
+export function createSubscriptionsRoute(presence: MercurePresence | undefined): Route {
+  return { methods: ["GET"], handle: (ctx) => answer(ctx, presence) };
+}
+
+async function answer(ctx: RouteContext, presence: MercurePresence | undefined): Promise<void> {
+  {
     if (presence === undefined) {
       throw new SsehubError(
         "SSEHUB_ERR_ROUTE_NOT_FOUND",
@@ -107,8 +114,8 @@ export const mercureSubscriptionsRoute: Route = {
       subscriptions: presence.list(topic),
     };
     sendJsonLd(ctx, collection);
-  },
-};
+  }
+}
 
 /** One subscription as the API answers it: with `@context` and `lastEventID`. */
 export type SubscriptionAnswer = SubscriptionDocument & { readonly lastEventID: string };

@@ -35,8 +35,8 @@ import {
 } from "node:http2";
 import type { Socket } from "node:net";
 import { createSecureContext } from "node:tls";
-import { SsehubError } from "../errors.js";
-import type { ResolvedOptions } from "../options.js";
+import { SsehubError } from "../../errors.js";
+import type { ResolvedOptions } from "../../options.js";
 
 /** The PEM texts of a TLS listener, read from `tlsCertFile` and `tlsKeyFile`. */
 export interface TlsCredentials {

@@ -11,7 +11,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2Stream } from "node:http2";
-import { SsehubError } from "../errors.js";
+import { SsehubError } from "../../errors.js";
 
 /** Most bytes of a refused body read and discarded to keep the connection, in bytes. */
 export const DRAIN_LIMIT_BYTES = 1_048_576; // 1 MiB

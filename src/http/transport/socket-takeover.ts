@@ -41,9 +41,9 @@
 import { type IncomingMessage, type Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { Socket } from "node:net";
-import type { Subscription } from "../hub/hub.js";
-import type { ConnectionLease } from "./connection-limits.js";
-import type { Logger } from "./logger.js";
+import type { Subscription } from "../../hub/hub.js";
+import type { ConnectionLease } from "../limits/connection-limits.js";
+import type { Logger } from "../telemetry/logger.js";
 
 /**
  * Set to `off` (or `0`, `false`) to keep every stream on the public `res.write` path: for

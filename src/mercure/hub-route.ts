@@ -21,15 +21,15 @@
  * @see https://datatracker.ietf.org/doc/html/draft-dunglas-mercure-07
  * @module
  */
-import { compileTopicSelector } from "../../auth/index.js";
-import { SsehubError } from "../../errors.js";
-import { EARLIEST, type PublishInput } from "../../hub/hub.js";
-import type { TopicPattern } from "../../hub/subscriber.js";
-import type { MercurePresence } from "../mercure-presence.js";
-import { parseFormStrict, publishMediaType } from "../publish-body.js";
-import { readBody } from "../read-body.js";
-import type { Route, RouteContext } from "../route.js";
-import { lastEventIdOf, openStream } from "./events.js";
+import { compileTopicSelector } from "../auth/index.js";
+import { SsehubError } from "../errors.js";
+import { parseFormStrict, publishMediaType } from "../http/messages/publish-body.js";
+import { readBody } from "../http/messages/read-body.js";
+import { lastEventIdOf, openStream } from "../http/routes/events.js";
+import type { Route, RouteContext } from "../http/routes/route.js";
+import { EARLIEST, type PublishInput } from "../hub/hub.js";
+import type { TopicPattern } from "../hub/subscriber.js";
+import type { MercurePresence } from "./presence.js";
 
 /** The path of the Mercure hub. */
 export const MERCURE_PATH = "/.well-known/mercure";
@@ -49,15 +49,20 @@ export function mercureLink(hubUrl: string): string {
   return `<${hubUrl}>; rel="mercure"`;
 }
 
-/** The Mercure hub route: subscribe with GET, publish with POST. */
-export const mercureRoute: Route = {
-  methods: ["GET", "POST"],
-  handle(ctx) {
-    return ctx.req.method === "POST" ? publish(ctx) : subscribe(ctx);
-  },
-};
+/**
+ * The Mercure hub route: subscribe with GET, publish with POST. With `presence` (Mercure's
+ * active subscriptions), each stream is registered in it while it is open.
+ */
+export function createMercureHubRoute(presence: MercurePresence | undefined): Route {
+  return {
+    methods: ["GET", "POST"],
+    handle(ctx) {
+      return ctx.req.method === "POST" ? publish(ctx) : subscribe(ctx, presence);
+    },
+  };
+}
 
-async function subscribe(ctx: RouteContext): Promise<void> {
+async function subscribe(ctx: RouteContext, presence: MercurePresence | undefined): Promise<void> {
   const { hub } = ctx;
   const selectors = ctx.query.getAll("topic");
   if (selectors.length === 0) {
@@ -82,7 +87,7 @@ async function subscribe(ctx: RouteContext): Promise<void> {
     ...grant,
     headers: { "Last-Event-ID": hub.lastEventId ?? EARLIEST },
   });
-  if (ctx.presence !== undefined) registerWhileOpen(ctx, ctx.presence, selectors, payload);
+  if (presence !== undefined) registerWhileOpen(ctx, presence, selectors, payload);
 }
 
 /**

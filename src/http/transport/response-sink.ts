@@ -5,7 +5,7 @@
  * @module
  */
 import type { ServerResponse } from "node:http";
-import type { Sink } from "../hub/sink.js";
+import type { Sink } from "../../hub/sink.js";
 
 /**
  * True once `res` can carry nothing more: destroyed, or, for an Http2ServerResponse (which has

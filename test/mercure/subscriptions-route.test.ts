@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { SignJWT } from "jose";
-import { encodeSegment, subscriptionsPath } from "../../src/http/mercure-presence.js";
-import { SOCKET_TAKEOVER_ENV } from "../../src/http/socket-takeover.js";
+import { SOCKET_TAKEOVER_ENV } from "../../src/http/transport/socket-takeover.js";
+import { encodeSegment, subscriptionsPath } from "../../src/mercure/presence.js";
 import { type FetchStream, openFetchStream } from "../helpers/fetch-stream.js";
-import { expectError } from "./expect-error.js";
-import { startServer } from "./start-server.js";
+import { expectError } from "../http/expect-error.js";
+import { startServer } from "../http/start-server.js";
 
 const HUB = "/.well-known/mercure";
 const SUBSCRIPTIONS = "/.well-known/mercure/subscriptions";

@@ -27,10 +27,10 @@ import {
   grantsOf,
   type JwtVerifier,
   tokenFromRequest,
-} from "../auth/index.js";
-import { SsehubError } from "../errors.js";
-import type { PrivateAccess } from "../hub/subscriber.js";
-import type { ResolvedOptions } from "../options.js";
+} from "../../auth/index.js";
+import { SsehubError } from "../../errors.js";
+import type { PrivateAccess } from "../../hub/subscriber.js";
+import type { ResolvedOptions } from "../../options.js";
 
 /** What a subscriber's request earns. */
 export interface SubscriberGrant {

@@ -28,8 +28,8 @@
 import type { Server } from "node:net";
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { BusMetricsSource } from "../bus/bus.js";
-import type { Hub, HubStats } from "../hub/hub.js";
+import type { BusMetricsSource } from "../../bus/bus.js";
+import type { Hub, HubStats } from "../../hub/hub.js";
 
 /** Resolution of the event-loop delay sampler, in ms. */
 const EVENT_LOOP_RESOLUTION_MS = 20;

@@ -4,12 +4,11 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Hub } from "../hub/hub.js";
-import type { Authorizer } from "./authorizer.js";
-import type { Logger } from "./logger.js";
-import type { MercurePresence } from "./mercure-presence.js";
-import type { HubMetrics } from "./metrics.js";
-import type { RequestLimits } from "./request-limits.js";
+import type { Hub } from "../../hub/hub.js";
+import type { Authorizer } from "../access/authorizer.js";
+import type { RequestLimits } from "../limits/request-limits.js";
+import type { Logger } from "../telemetry/logger.js";
+import type { HubMetrics } from "../telemetry/metrics.js";
 
 /** What a route sees of one request. */
 export interface RouteContext {
@@ -31,8 +30,6 @@ export interface RouteContext {
   readonly auth: Authorizer;
   /** Stream and publish limits, and the client's address. */
   readonly limits: RequestLimits;
-  /** Mercure's active subscriptions; undefined unless `subscriptionEvents` is on. */
-  readonly presence: MercurePresence | undefined;
 }
 
 /** One route. A route answers by writing to `ctx.res`, or throws an error for error-response.ts. */

@@ -14,8 +14,8 @@
  * reach the wire or URLs as text (topics, string data, event type, id).
  * @module
  */
-import { type ErrorCode, SsehubError } from "../errors.js";
-import type { PublishInput } from "../hub/hub.js";
+import { type ErrorCode, SsehubError } from "../../errors.js";
+import type { PublishInput } from "../../hub/hub.js";
 
 /** The media types POST /publish accepts. */
 export const JSON_MEDIA_TYPE = "application/json";

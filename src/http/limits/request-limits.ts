@@ -6,7 +6,7 @@
  * @module
  */
 import type { IncomingMessage } from "node:http";
-import type { ResolvedOptions } from "../options.js";
+import type { ResolvedOptions } from "../../options.js";
 import { limitKey, parseTrustedProxies, type TrustedProxies } from "./client-address.js";
 import { type ConnectionLease, ConnectionLimiter } from "./connection-limits.js";
 import { RateLimiter } from "./rate-limit.js";

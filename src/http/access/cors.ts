@@ -7,7 +7,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { SsehubError } from "../errors.js";
+import { SsehubError } from "../../errors.js";
 
 /** Methods a cross-origin request may use. */
 export const CORS_ALLOWED_METHODS = "GET, POST, OPTIONS";

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Socket } from "node:net";
-import type { Sink } from "../hub/sink.js";
+import type { Sink } from "../../hub/sink.js";
 
 /**
  * A Sink writing raw bytes to a taken-over `socket`. `queuedBytes` is the socket's writable

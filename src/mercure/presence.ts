@@ -24,8 +24,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { isSsehubError } from "../errors.js";
+import type { Logger } from "../http/telemetry/logger.js";
 import type { Hub, PublishInput } from "../hub/hub.js";
-import type { Logger } from "./logger.js";
 
 /** The path of Mercure's subscriptions API, and the prefix of subscription event topics. */
 export const SUBSCRIPTIONS_PATH = "/.well-known/mercure/subscriptions";

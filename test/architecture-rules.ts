@@ -1,0 +1,157 @@
+/**
+ * The layers of src/ and what each may import: the architecture that test/architecture.test.ts
+ * enforces and docs/architecture.md shows (its graph and table are generated from this list;
+ * the test fails when the page and the list disagree). Imports point downward only:
+ * cli -> http -> mercure -> http parts -> hub -> bus -> history -> protocol -> errors.
+ * @module
+ */
+import { type Layer, LayerRules } from "./helpers/import-graph.js";
+
+const LAYERS: readonly Layer[] = [
+  {
+    name: "errors",
+    holds: ["errors.ts"],
+    owns: "the catalogue of error codes",
+    imports: [],
+    builtins: [],
+    packages: [],
+  },
+  {
+    name: "protocol",
+    holds: ["protocol"],
+    owns: "the SSE wire format: encode, parse, field rules, event ids (pure)",
+    imports: ["errors"],
+    builtins: [],
+    packages: [],
+  },
+  {
+    name: "options",
+    holds: ["options.ts"],
+    owns: "how options are checked: kinds, defaults, one resolver per layer",
+    imports: ["errors"],
+    builtins: [],
+    packages: [],
+  },
+  {
+    name: "history",
+    holds: ["history"],
+    owns: "history stores behind one contract: memory, Redis Streams",
+    imports: ["protocol", "errors", "options"],
+    builtins: [],
+    packages: ["ioredis"],
+  },
+  {
+    name: "bus",
+    holds: ["bus"],
+    owns: "ordering and fan-out between processes and nodes: local, cluster, Redis",
+    imports: ["history", "protocol", "errors", "options"],
+    builtins: ["events", "crypto"],
+    packages: ["ioredis"],
+  },
+  {
+    name: "hub",
+    holds: ["hub"],
+    owns: "topics, publish input, subscribe and resume, dispatcher, slow consumers",
+    imports: ["bus", "history", "protocol", "errors", "options"],
+    builtins: ["events"],
+    packages: [],
+  },
+  {
+    name: "auth",
+    holds: ["auth"],
+    owns: "tokens, claims and topic selectors, as a library",
+    imports: ["protocol", "errors", "options"],
+    builtins: ["crypto"],
+    packages: ["jose"],
+  },
+  {
+    name: "http parts",
+    holds: ["http/*"],
+    owns: "routes, access (auth, CORS), limits, request and answer bodies, telemetry, transport",
+    imports: ["hub", "auth", "bus", "history", "protocol", "errors", "options"],
+    builtins: [
+      "http",
+      "http2",
+      "net",
+      "tls",
+      "fs",
+      "crypto",
+      "events",
+      "perf_hooks",
+      "module",
+      "_http_common",
+    ],
+    packages: ["pino", "prom-client"],
+  },
+  {
+    name: "mercure",
+    holds: ["mercure"],
+    owns: "the Mercure protocol: its routes, forms, subscription events, discovery",
+    imports: ["http parts", "hub", "auth", "protocol", "errors", "options"],
+    builtins: ["crypto"],
+    packages: [],
+  },
+  {
+    name: "http",
+    holds: ["http"],
+    owns: "the request handler and the server, composing the routes of ssehub and Mercure",
+    imports: [
+      "mercure",
+      "http parts",
+      "hub",
+      "auth",
+      "bus",
+      "history",
+      "protocol",
+      "errors",
+      "options",
+    ],
+    builtins: ["http", "http2", "net"],
+    packages: [],
+  },
+  {
+    name: "client",
+    holds: ["client"],
+    owns: "the client for browsers and Node (runs in browsers: no Node built-in)",
+    imports: ["protocol", "errors"],
+    builtins: [],
+    packages: [],
+  },
+  {
+    name: "loadgen",
+    holds: ["loadgen"],
+    owns: "the load generator behind `ssehub bench`, against any SSE server",
+    imports: ["client", "protocol", "errors"],
+    builtins: ["child_process", "fs", "net", "os", "perf_hooks", "url", "events", "worker_threads"],
+    packages: [],
+  },
+  {
+    name: "public API",
+    holds: ["index.ts"],
+    owns: "the library's exports, named one by one",
+    imports: [
+      "http",
+      "mercure",
+      "http parts",
+      "hub",
+      "auth",
+      "bus",
+      "history",
+      "protocol",
+      "errors",
+      "options",
+    ],
+    builtins: [],
+    packages: [],
+  },
+  {
+    name: "cli",
+    holds: ["cli"],
+    owns: "`ssehub serve`, `publish`, `subscribe`, `bench`: flags onto the public API",
+    imports: ["public API", "loadgen", "client", "errors"],
+    builtins: "any",
+    packages: [],
+  },
+];
+
+export const ARCHITECTURE = new LayerRules(LAYERS);
