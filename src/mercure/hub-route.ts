@@ -17,7 +17,7 @@
  * cookie, or the `authorization` query parameter when enabled.
  *
  * With `subscriptionEvents`, each stream is registered in the handler's MercurePresence while it
- * is open, which publishes its subscription events (see mercure-presence.ts).
+ * is open, which publishes its subscription events (see presence.ts).
  * @see https://datatracker.ietf.org/doc/html/draft-dunglas-mercure-07
  * @module
  */
