@@ -14,7 +14,8 @@
  * Redis is away instead of waiting in memory.
  * @module
  */
-import { Cluster, Redis, type RedisOptions } from "ioredis";
+import { createRequire } from "node:module";
+import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { SsehubError } from "../errors.js";
 
 /** A connection of either kind: the command API is the same. */
@@ -160,8 +161,19 @@ function credentialsOf(target: {
   return credentials;
 }
 
+/**
+ * ioredis, loaded by the first connection: a hub without Redis never loads it (it is
+ * CommonJS, so it loads synchronously).
+ */
+let ioredis: typeof import("ioredis") | undefined;
+function loadIoredis(): typeof import("ioredis") {
+  ioredis ??= createRequire(import.meta.url)("ioredis") as typeof import("ioredis");
+  return ioredis;
+}
+
 /** A connection to `target`, not yet connected (call `connect()`). */
 export function createRedisConnection(target: RedisTarget): RedisConnection {
+  const { Cluster, Redis } = loadIoredis();
   switch (target.kind) {
     case "single":
       return target.tls

@@ -3,10 +3,21 @@
  * connection, nothing per event at the default level; errors carry their cause.
  * @module
  */
-import { type DestinationStream, type Logger, pino } from "pino";
+import { createRequire } from "node:module";
+import type { DestinationStream, Logger } from "pino";
 import type { LogLevel } from "../../options.js";
 
 export type { Logger } from "pino";
+
+/**
+ * pino, loaded by the first logger created: `import "ssehub"` costs nothing for a hub that
+ * never logs (an embedded hub without a server). pino is CommonJS, so it loads synchronously.
+ */
+let pinoModule: typeof import("pino") | undefined;
+function loadPino(): typeof import("pino") {
+  pinoModule ??= createRequire(import.meta.url)("pino") as typeof import("pino");
+  return pinoModule;
+}
 
 /**
  * Creates the default logger: JSON lines, one per log call, with `name: "ssehub"`.
@@ -16,6 +27,7 @@ export type { Logger } from "pino";
  * const logger = createLogger("debug");
  */
 export function createLogger(level: LogLevel = "info", destination?: DestinationStream): Logger {
+  const { pino } = loadPino();
   const options = { name: "ssehub", level };
   return destination === undefined ? pino(options) : pino(options, destination);
 }

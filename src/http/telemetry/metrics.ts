@@ -25,11 +25,24 @@
  * The `ssehub_bus_*` metrics exist only with a bus that talks to a server (`--redis`).
  * @module
  */
+
+import { createRequire } from "node:module";
 import type { Server } from "node:net";
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Registry } from "prom-client";
 import type { BusMetricsSource } from "../../bus/bus.js";
 import type { Hub, HubStats } from "../../hub/hub.js";
+
+/**
+ * prom-client, loaded by the first HubMetrics: `import "ssehub"` does not pay for it (nor for
+ * the OpenTelemetry pieces it brings) until a handler exposes metrics. It is CommonJS, so it
+ * loads synchronously.
+ */
+let promClient: typeof import("prom-client") | undefined;
+function loadPromClient(): typeof import("prom-client") {
+  promClient ??= createRequire(import.meta.url)("prom-client") as typeof import("prom-client");
+  return promClient;
+}
 
 /** Resolution of the event-loop delay sampler, in ms. */
 const EVENT_LOOP_RESOLUTION_MS = 20;
@@ -53,6 +66,7 @@ export class HubMetrics {
   #isClosed = false;
 
   constructor(hub: Hub) {
+    const { Counter, Gauge, Registry } = loadPromClient();
     this.#hub = hub;
     this.registry = new Registry();
     const registers = [this.registry];
@@ -150,6 +164,7 @@ export class HubMetrics {
 
   /** The `ssehub_bus_*` metrics of a bus that talks to a server. */
   #busMetrics(bus: BusMetricsSource): void {
+    const { Counter, Gauge, Histogram } = loadPromClient();
     const registers = [this.registry];
     new Gauge({
       name: "ssehub_bus_connected",
@@ -216,6 +231,7 @@ export class HubMetrics {
   }
 
   #statGauge(name: string, help: string, field: keyof HubStats): void {
+    const { Gauge } = loadPromClient();
     const hub = this.#hub;
     new Gauge({
       name,
@@ -229,6 +245,7 @@ export class HubMetrics {
 
   /** A counter following a monotonic stat: each scrape adds what the stat grew since the last. */
   #statCounter(name: string, help: string, field: keyof HubStats): void {
+    const { Counter } = loadPromClient();
     const hub = this.#hub;
     let last = 0;
     new Counter({
