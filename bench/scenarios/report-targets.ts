@@ -34,10 +34,15 @@ export interface Target {
   readonly ports: readonly number[];
   /** How it runs, for the page's list of targets. */
   readonly note?: string;
-  /** The only cases (report.ts names) this target runs; all when not given. */
+  /** The only cases (names of report-cases.ts) this target runs; all when not given. */
   readonly cases?: readonly string[];
+  /** The software besides ssehub that serves it, whose versions its results record. */
+  readonly uses?: readonly PeerSoftware[];
   start(): Promise<Started>;
 }
+
+/** Software a target runs besides ssehub: its version goes into the target's results. */
+export type PeerSoftware = "nginx-nchan" | "better-sse" | "redis-server";
 
 /** The port of the redis-server that the Redis targets start for every run. */
 const REDIS_PORT = 6390;
@@ -234,6 +239,7 @@ function redisTarget(name: string, label: string, ports: readonly number[]): Tar
     label,
     adapter: "ssehub",
     ports,
+    uses: ["redis-server"],
     note:
       `${nodes} of \`ssehub serve --redis redis://127.0.0.1:${REDIS_PORT}\` and Debian's ` +
       `redis-server on 127.0.0.1:${REDIS_PORT} (no persistence), started for every run; ` +
@@ -267,12 +273,19 @@ function redisTarget(name: string, label: string, ports: readonly number[]): Tar
 }
 
 /** A peer started and stopped by its scripts in bench/peers/<dir>. */
-function scriptTarget(name: string, label: string, dir: string, port: number): Target {
+function scriptTarget(
+  name: string,
+  label: string,
+  dir: string,
+  port: number,
+  uses: PeerSoftware,
+): Target {
   return {
     name,
     label,
     adapter: name,
     ports: [port],
+    uses: [uses],
     async start() {
       execFileSync(`${ROOT}bench/peers/${dir}/start.sh`, [String(port)], { stdio: "ignore" });
       await waitForPort(port);
@@ -303,8 +316,8 @@ export const TARGETS: readonly Target[] = [
     note: "as ssehub --workers 6, with `NODE_OPTIONS=--max-semi-space-size=2` (docs/principles.md, Small idle footprint)",
     cases: ["idle-100k"],
   }),
-  scriptTarget("nchan", "nginx + nchan (2 workers)", "nchan", 8081),
-  scriptTarget("better-sse", "better-sse (node:http)", "better-sse", 8082),
+  scriptTarget("nchan", "nginx + nchan (2 workers)", "nchan", 8081, "nginx-nchan"),
+  scriptTarget("better-sse", "better-sse (node:http)", "better-sse", 8082, "better-sse"),
   redisTarget("ssehub-redis-1", "ssehub + Redis (1 node)", [8093]),
   redisTarget("ssehub-redis-2", "ssehub + Redis (2 nodes)", [8093, 8094]),
 ];

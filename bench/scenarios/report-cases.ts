@@ -1,0 +1,259 @@
+/**
+ * The cases of the benchmark report (report.ts): the `ssehub bench` arguments of each, the
+ * targets it runs against, and the figures its section tabulates, each read from an
+ * `ssehub-bench/1` result.
+ */
+import type { Target } from "./report-targets.js";
+
+/** A case: one `ssehub bench` command, run against every target it applies to. */
+export interface Case {
+  readonly name: string;
+  /** The only targets that run it; all (but those limited to other cases) when not given. */
+  readonly targets?: readonly string[];
+  readonly title: string;
+  readonly args: readonly string[];
+  /** Figures to tabulate: label, how to read it from a result, unit, which way is better. */
+  readonly figures: readonly Figure[];
+}
+
+/** A figure of a case: label, how to read it from a result, which way is better, digits shown. */
+export interface Figure {
+  /**
+   * The column header; also the key of the figure in imported results (report-results.ts), so
+   * renaming it shows those rows as n/a until they are measured again.
+   */
+  readonly label: string;
+  readonly read: (result: BenchJson) => number | null | undefined;
+  readonly better: "higher" | "lower";
+  readonly digits?: number;
+}
+
+/** The parts of an `ssehub-bench/1` result the report reads. */
+export interface BenchJson {
+  connections: { established: number; failed: number; connectRatePerSec: number };
+  delivery: {
+    deliveriesPerSec: number;
+    lost: number;
+    duplicated: number;
+    reordered: number;
+  } | null;
+  latency: { p50Us: number; p99Us: number; maxUs: number } | null;
+  publish: { ratePerSec: number; latency: { p99Us: number } | null } | null;
+  churn: { ratePerSec: number; reconnects: number } | null;
+  ladder: { bestCleanRate: number | null; bestCleanDeliveriesPerSec: number | null } | null;
+  server: {
+    rssPerConnectionBytes: number | null;
+    cpuMicrosPerDelivery: number | null;
+    rssBytes: number;
+  } | null;
+  loadgen: { coreShare: number } | null;
+}
+
+const ms = (us: number | undefined | null): number | null => (us == null ? null : us / 1000);
+
+/**
+ * A fanout ladder: the rate doubles from `startRate` for at most 8 steps of 4 s while each step
+ * is clean (no loss, p99 within `p99BoundMs`); the highest clean rate is the figure. A bound of
+ * 50 ms is the latency target; a bound of 1 s measures throughput.
+ */
+function ladderCase(
+  name: string,
+  subscribers: number,
+  startRate: number,
+  p99BoundMs: number,
+): Case {
+  const throughput = p99BoundMs >= 1000;
+  const count = subscribers.toLocaleString("en-US");
+  const clean = throughput ? "loss-free" : "clean";
+  return {
+    name,
+    title: throughput
+      ? `fanout ladder: ${count} subscribers, highest loss-free rate with p99 <= 1 s (throughput, not latency)`
+      : `fanout ladder: ${count} subscribers, highest clean rate (p99 <= ${p99BoundMs} ms, no loss)`,
+    args: [
+      "fanout",
+      "--subscribers",
+      String(subscribers),
+      "--ladder",
+      "--rate",
+      String(startRate),
+      "--ladder-factor",
+      "2",
+      "--ladder-steps",
+      "8",
+      ...(p99BoundMs === 50 ? [] : ["--p99-bound-ms", String(p99BoundMs)]),
+      "--duration",
+      "4",
+      "--drain-ms",
+      "1500",
+    ],
+    figures: [
+      { label: `${clean} events/s`, read: (r) => r.ladder?.bestCleanRate, better: "higher" },
+      {
+        label: `${clean} deliveries/s`,
+        read: (r) => r.ladder?.bestCleanDeliveriesPerSec,
+        better: "higher",
+      },
+    ],
+  };
+}
+
+/** Server CPU seconds per delivery, in µs: the fanout cases' measure of cost. */
+const SERVER_CPU_PER_DELIVERY: Figure = {
+  label: "server CPU µs/delivery",
+  read: (r) => r.server?.cpuMicrosPerDelivery,
+  better: "lower",
+  digits: 2,
+};
+
+/** Server RSS above the empty baseline per connection: the idle cases' measure. */
+const SERVER_RSS_PER_SUBSCRIBER: Figure = {
+  label: "server RSS per subscriber (KiB)",
+  read: (r) => (r.server?.rssPerConnectionBytes ?? NaN) / 1024,
+  better: "lower",
+  digits: 2,
+};
+
+/** A fanout of `rate` events/s to `subscribers` for 10 s: delivery, latency and server CPU. */
+function fanoutCase(name: string, subscribers: number, rate: number): Case {
+  const count = subscribers.toLocaleString("en-US");
+  return {
+    name,
+    title: `fanout: ${count} subscribers, ${rate} events/s for 10 s`,
+    args: [
+      "fanout",
+      "--subscribers",
+      String(subscribers),
+      "--rate",
+      String(rate),
+      "--duration",
+      "10",
+    ],
+    figures: [
+      { label: "deliveries/s", read: (r) => r.delivery?.deliveriesPerSec, better: "higher" },
+      { label: "lost", read: (r) => r.delivery?.lost, better: "lower" },
+      { label: "p50 ms", read: (r) => ms(r.latency?.p50Us), better: "lower", digits: 2 },
+      { label: "p99 ms", read: (r) => ms(r.latency?.p99Us), better: "lower", digits: 2 },
+      SERVER_CPU_PER_DELIVERY,
+    ],
+  };
+}
+
+/** Every case, in the order of the page. */
+export const CASES: readonly Case[] = [
+  {
+    name: "idle-10k",
+    title: "idle: 10,000 subscribers held 5 s",
+    args: ["idle", "--subscribers", "10000", "--hold", "5"],
+    figures: [
+      { label: "established", read: (r) => r.connections.established, better: "higher" },
+      { label: "connects/s", read: (r) => r.connections.connectRatePerSec, better: "higher" },
+      SERVER_RSS_PER_SUBSCRIBER,
+    ],
+  },
+  {
+    name: "idle-100k",
+    targets: ["ssehub-w6", "ssehub-w6-young2"],
+    title: "idle: 100,000 subscribers held 5 s",
+    args: ["idle", "--subscribers", "100000", "--hold", "5"],
+    figures: [
+      { label: "established", read: (r) => r.connections.established, better: "higher" },
+      { label: "failed", read: (r) => r.connections.failed, better: "lower" },
+      { label: "connects/s", read: (r) => r.connections.connectRatePerSec, better: "higher" },
+      SERVER_RSS_PER_SUBSCRIBER,
+    ],
+  },
+  fanoutCase("latency-1k-100", 1000, 100),
+  fanoutCase("cpu-1k-50", 1000, 50),
+  {
+    name: "cpu-10k-50",
+    title: "fanout: 10,000 subscribers, 50 events/s for 10 s",
+    args: ["fanout", "--subscribers", "10000", "--rate", "50", "--duration", "10"],
+    figures: [
+      { label: "deliveries/s", read: (r) => r.delivery?.deliveriesPerSec, better: "higher" },
+      { label: "lost", read: (r) => r.delivery?.lost, better: "lower" },
+      { label: "p99 ms", read: (r) => ms(r.latency?.p99Us), better: "lower", digits: 1 },
+      SERVER_CPU_PER_DELIVERY,
+      { label: "load tool cores", read: (r) => r.loadgen?.coreShare, better: "lower", digits: 2 },
+    ],
+  },
+  ladderCase("ladder-1k", 1000, 25, 50),
+  ladderCase("ladder-10k", 10000, 5, 50),
+  ladderCase("throughput-1k", 1000, 100, 1000),
+  ladderCase("throughput-10k", 10000, 10, 1000),
+  {
+    name: "topics-100",
+    title: "topics: 1,000 subscribers over 100 topics (one each), 1,000 events/s spread, 10 s",
+    args: [
+      "topics",
+      "--subscribers",
+      "1000",
+      "--topics",
+      "100",
+      "--topics-per-subscriber",
+      "1",
+      "--rate",
+      "1000",
+      "--duration",
+      "10",
+    ],
+    figures: [
+      { label: "deliveries/s", read: (r) => r.delivery?.deliveriesPerSec, better: "higher" },
+      { label: "lost", read: (r) => r.delivery?.lost, better: "lower" },
+      { label: "p99 ms", read: (r) => ms(r.latency?.p99Us), better: "lower", digits: 2 },
+      SERVER_CPU_PER_DELIVERY,
+    ],
+  },
+  {
+    name: "publish-10",
+    title: "publish: 16 keep-alive connections, 10 subscribers attached, 10 s",
+    args: ["publish", "--subscribers", "10", "--duration", "10"],
+    figures: [
+      { label: "publishes/s", read: (r) => r.publish?.ratePerSec, better: "higher" },
+      { label: "p99 ms", read: (r) => ms(r.publish?.latency?.p99Us), better: "lower", digits: 2 },
+    ],
+  },
+  {
+    name: "churn-1000",
+    title: "churn: 1,000 subscribers, 1,000 reconnects/s with Last-Event-ID, 100 events/s, 10 s",
+    args: [
+      "churn",
+      "--subscribers",
+      "1000",
+      "--reconnect-rate",
+      "1000",
+      "--rate",
+      "100",
+      "--duration",
+      "10",
+      "--max-lost",
+      "1000000000",
+      "--max-duplicated",
+      "1000000000",
+    ],
+    figures: [
+      { label: "reconnects/s", read: (r) => r.churn?.ratePerSec, better: "higher" },
+      { label: "lost", read: (r) => r.delivery?.lost, better: "lower" },
+      { label: "duplicated", read: (r) => r.delivery?.duplicated, better: "lower" },
+    ],
+  },
+];
+
+/** True when `target` runs `testCase` (see Case.targets and Target.cases). */
+export function applies(target: Target, testCase: Case): boolean {
+  return (
+    (testCase.targets === undefined || testCase.targets.includes(target.name)) &&
+    (target.cases === undefined || target.cases.includes(testCase.name))
+  );
+}
+
+/** The arguments of `ssehub bench` for a case against a target, as the page shows them. */
+export function benchArgs(target: Target, testCase: Case): string[] {
+  return [
+    "bench",
+    ...testCase.args,
+    "--target",
+    target.adapter,
+    ...target.ports.flatMap((port) => ["--url", `http://127.0.0.1:${port}`]),
+  ];
+}
