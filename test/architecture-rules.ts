@@ -45,7 +45,7 @@ const LAYERS: readonly Layer[] = [
     holds: ["bus"],
     owns: "ordering and fan-out between processes and nodes: local, cluster, Redis",
     imports: ["history", "protocol", "errors", "options"],
-    builtins: ["events", "crypto"],
+    builtins: ["events", "crypto", "module"],
     packages: ["ioredis"],
   },
   {

@@ -48,6 +48,7 @@ describe("architecture", () => {
   });
 
   it("docs/architecture.md shows the graph and the table that the test enforces", () => {
+    // After changing the rules: npm run build && node scripts/render-architecture.mjs
     assert.equal(docsBlock("layer-graph"), `\`\`\`mermaid\n${ARCHITECTURE.mermaid()}\n\`\`\``);
     assert.equal(docsBlock("layer-table"), ARCHITECTURE.table());
   });
