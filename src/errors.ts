@@ -72,15 +72,6 @@ export class SsehubError extends Error {
   }
 }
 
-/** Shorthand used across the codebase: `throw ssehubError("SSEHUB_ERR_TOPIC_MISSING", "...")`. */
-export function ssehubError(
-  code: ErrorCode,
-  message: string,
-  details?: Record<string, unknown>,
-): SsehubError {
-  return new SsehubError(code, message, details === undefined ? undefined : { details });
-}
-
 /** True for errors raised by ssehub (they carry a catalogue code). */
 export function isSsehubError(error: unknown): error is SsehubError {
   return error instanceof SsehubError;
