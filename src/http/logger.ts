@@ -4,7 +4,7 @@
  * @module
  */
 import { type DestinationStream, type Logger, pino } from "pino";
-import type { LogLevel } from "../options.js";
+import type { LogLevel } from "./server-options.js";
 
 export type { Logger } from "pino";
 

@@ -3,7 +3,11 @@
  */
 import type { TestContext } from "node:test";
 import { createLogger } from "../../src/http/logger.js";
-import { createServer, type ServerOptions, type SsehubServer } from "../../src/http/server.js";
+import {
+  type CreateServerOptions,
+  createServer,
+  type SsehubServer,
+} from "../../src/http/server.js";
 
 export interface StartedServer {
   readonly ssehub: SsehubServer;
@@ -14,7 +18,7 @@ export interface StartedServer {
 
 export async function startServer(
   t: TestContext,
-  options: ServerOptions = {},
+  options: CreateServerOptions = {},
 ): Promise<StartedServer> {
   const ssehub = createServer({
     host: "127.0.0.1",
