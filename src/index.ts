@@ -21,8 +21,21 @@ export { ERROR_CATALOGUE, isSsehubError, SsehubError } from "./errors.js";
 export type { HistoryStore, StoredEvent } from "./history/history-store.js";
 export type { RequestHandler, RequestHandlerOptions } from "./http/handler.js";
 export { createRequestHandler } from "./http/handler.js";
-export type { ListenAddress, ServerOptions } from "./http/server.js";
+export type { CreateServerOptions, ListenAddress } from "./http/server.js";
 export { createServer, SsehubServer } from "./http/server.js";
+export type {
+  HandlerOptions,
+  LogLevel,
+  ResolvedHandlerOptions,
+  ResolvedServerOptions,
+  ServerOptions,
+} from "./http/server-options.js";
+export {
+  resolveHandlerOptions,
+  resolveServerOptions,
+  SERVER_DEFAULTS,
+  SERVER_OPTION_SPECS,
+} from "./http/server-options.js";
 export type {
   HubPlugins,
   HubStats,
@@ -35,11 +48,13 @@ export type {
   TopicInfo,
 } from "./hub/hub.js";
 export { createHub, EARLIEST, Hub, RESET_EVENT } from "./hub/hub.js";
+export type { HubOptions, ResolvedHubOptions, SlowConsumerPolicy } from "./hub/hub-options.js";
+export { HUB_DEFAULTS, HUB_OPTION_SPECS, resolveHubOptions } from "./hub/hub-options.js";
 export type { Sink } from "./hub/sink.js";
 export { GAP_EVENT } from "./hub/subscriber.js";
 export { MERCURE_PATH, mercureLink } from "./mercure/index.js";
-export type { LogLevel, Options, ResolvedOptions, SlowConsumerPolicy } from "./options.js";
-export { DEFAULTS, OPTION_SPECS, resolveOptions } from "./options.js";
+export type { OptionLayer, OptionSpec } from "./options.js";
+export { OPTION_LAYERS } from "./options.js";
 export type { SseEventFields } from "./protocol/encode.js";
 export { encodeComment, encodeEvent, encodeRetry, serializeData } from "./protocol/encode.js";
 export { formatEventId, parseEventId } from "./protocol/event-id.js";

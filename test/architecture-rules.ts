@@ -66,7 +66,7 @@ const LAYERS: readonly Layer[] = [
   },
   {
     name: "http parts",
-    holds: ["http/*"],
+    holds: ["http/*", "http/server-options.ts"],
     owns: "routes, access (auth, CORS), limits, request and answer bodies, telemetry, transport",
     imports: ["hub", "auth", "bus", "history", "protocol", "errors", "options"],
     builtins: [

@@ -7,8 +7,14 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { envName, flagName } from "../src/cli/config.js";
+import {
+  OPTIONS_TABLE_END,
+  OPTIONS_TABLE_START,
+  optionsMarkdown,
+} from "../src/cli/option-table.js";
+import { SERVE_COMMAND_OPTIONS } from "../src/cli/serve-options.js";
 import { ERROR_CATALOGUE } from "../src/errors.js";
-import { OPTION_SPECS } from "../src/options.js";
+import { OPTION_LAYERS, type OptionName } from "../src/options.js";
 
 /** The repository root: this file runs as dist/test/docs.test.js. */
 const root = new URL("../../", import.meta.url);
@@ -50,21 +56,35 @@ function unmentioned(names: readonly string[], page: string): string[] {
 }
 
 describe("docs/options.md", () => {
-  it("lists every option of OPTION_SPECS with its flag and environment variable", () => {
+  it("lists every option with its layer, flag and environment variable", () => {
     const rows = read("docs/options.md")
       .split("\n")
       .filter((line) => line.startsWith("|"));
     const missing: string[] = [];
-    for (const name of Object.keys(OPTION_SPECS)) {
-      const row = rows.find((line) => line.includes(`\`${name}\``));
+    for (const name of Object.keys(SERVE_COMMAND_OPTIONS.specs) as OptionName[]) {
+      const row = rows.find((line) => line.startsWith(`| \`${name}\` `));
       const flag = `\`--${flagName(name)}\``;
       const env = `\`${envName(name)}\``;
+      const layer = ` ${OPTION_LAYERS[name]} `;
       if (row === undefined) missing.push(`${name}: no table row`);
-      else if (!row.includes(flag) || !row.includes(env)) {
-        missing.push(`${name}: its row lacks ${flag} or ${env}`);
+      else if (!row.includes(flag) || !row.includes(env) || !row.includes(layer)) {
+        missing.push(`${name}: its row lacks ${flag}, ${env} or its layer${layer}`);
       }
     }
     assert.deepEqual(missing, []);
+  });
+
+  it("holds the table generated from the options (node scripts/options-table.mjs writes it)", () => {
+    const page = read("docs/options.md");
+    const start = page.indexOf(OPTIONS_TABLE_START);
+    const end = page.indexOf(OPTIONS_TABLE_END);
+    assert.ok(start !== -1 && end > start, "docs/options.md lacks the table's markers");
+    const table = page.slice(start + OPTIONS_TABLE_START.length, end).trim();
+    assert.equal(
+      table,
+      optionsMarkdown(),
+      "docs/options.md is out of date: run `npm run build && node scripts/options-table.mjs`",
+    );
   });
 });
 

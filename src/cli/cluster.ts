@@ -8,8 +8,8 @@
 import cluster, { type Worker } from "node:cluster";
 import { ClusterSequencer, type IpcChannel } from "../bus/cluster-bus.js";
 import type { Logger } from "../http/telemetry/logger.js";
-import type { ResolvedOptions } from "../options.js";
 import { newEpoch } from "../protocol/event-id.js";
+import type { ResolvedServeCommandOptions } from "./serve-options.js";
 
 /** Extra time after shutdownTimeoutMs before remaining workers are killed, in ms. */
 const KILL_GRACE_MS = 2000;
@@ -17,7 +17,10 @@ const KILL_GRACE_MS = 2000;
 const MIN_WORKER_LIFETIME_MS = 2000;
 
 /** Runs the primary until a signal ends it; resolves with the exit code. */
-export async function runClusterPrimary(options: ResolvedOptions, logger: Logger): Promise<number> {
+export async function runClusterPrimary(
+  options: ResolvedServeCommandOptions,
+  logger: Logger,
+): Promise<number> {
   const sequencer = new ClusterSequencer(newEpoch());
   const started = new Map<Worker, number>();
   let stopping = false;

@@ -31,20 +31,25 @@ import { metricsRoute } from "./routes/metrics.js";
 import { publishRoute } from "./routes/publish.js";
 import type { Route, RouteContext } from "./routes/route.js";
 import { topicsRoute } from "./routes/topics.js";
+import { type HandlerOptions, resolveHandlerOptions } from "./server-options.js";
 import { createLogger, type Logger } from "./telemetry/logger.js";
 import { HubMetrics } from "./telemetry/metrics.js";
 
-/** Options of createRequestHandler. */
-export interface RequestHandlerOptions {
-  /** Where to log; a logger at the hub's `logLevel` by default. */
+/**
+ * Options of createRequestHandler: the server options a request handler reads (CORS, body size,
+ * authorization, limits, proxies, `subscriptionEvents`, `logLevel`: see server-options.ts), and
+ * the parts createServer builds itself.
+ */
+export interface RequestHandlerOptions extends HandlerOptions {
+  /** Where to log; a logger at `logLevel` by default. */
   readonly logger?: Logger | undefined;
   /** The metrics to expose on /metrics; a new registry of this hub by default. */
   readonly metrics?: HubMetrics | undefined;
   /** Answers /readyz; by default ready until the hub closes. */
   readonly isReady?: (() => boolean) | undefined;
-  /** Who may publish and subscribe; by default built from the hub's options. */
+  /** Who may publish and subscribe; by default built from these options. */
   readonly authorizer?: Authorizer | undefined;
-  /** Stream and publish limits; by default built from the hub's options. */
+  /** Stream and publish limits; by default built from these options. */
   readonly limits?: RequestLimits | undefined;
 }
 
@@ -109,12 +114,20 @@ class RouteTable {
   }
 }
 
+/** The server options among `options`, without the parts handed in ready-made. */
+function serverOptionsOf(options: RequestHandlerOptions): HandlerOptions {
+  const { logger, metrics, isReady, authorizer, limits, ...serverOptions } = options;
+  return serverOptions;
+}
+
 function allowHeader(route: Route): string {
   return [...route.methods, "OPTIONS"].join(", ");
 }
 
 /**
- * Creates the request handler of `hub`.
+ * Creates the request handler of `hub`. Throws SSEHUB_ERR_OPTIONS_INVALID for options it cannot
+ * use, naming every problem (an option of the hub or of the listener included: pass those to
+ * createHub or createServer).
  * @example
  * import { createServer } from "node:http";
  * const hub = createHub({ historyMaxEvents: 100 });
@@ -125,13 +138,14 @@ export function createRequestHandler(
   hub: Hub,
   options: RequestHandlerOptions = {},
 ): RequestHandler {
-  const logger = options.logger ?? createLogger(hub.options.logLevel);
+  const resolved = resolveHandlerOptions(serverOptionsOf(options));
+  const logger = options.logger ?? createLogger(resolved.logLevel);
   const metrics = options.metrics ?? new HubMetrics(hub);
   const isReady = options.isReady ?? (() => hub.isReady);
-  const cors = new CorsPolicy(hub.options.corsOrigins);
-  const auth = options.authorizer ?? new Authorizer(hub.options);
-  const limits = options.limits ?? new RequestLimits(hub.options);
-  const routes = new RouteTable(createMercureRoutes(hub, logger, hub.options.subscriptionEvents));
+  const cors = new CorsPolicy(resolved.corsOrigins);
+  const auth = options.authorizer ?? new Authorizer(resolved);
+  const limits = options.limits ?? new RequestLimits(resolved);
+  const routes = new RouteTable(createMercureRoutes(hub, logger, resolved.subscriptionEvents));
 
   const fail = (req: IncomingMessage, res: ServerResponse, error: unknown, route?: Route): void => {
     settleUnreadBody(req, res);

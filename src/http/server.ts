@@ -16,9 +16,16 @@ import type { Http2SecureServer } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { SsehubError } from "../errors.js";
 import { createHub, type Hub, type HubPlugins, type HubStatus } from "../hub/hub.js";
-import { type Options, type ResolvedOptions, resolveOptions } from "../options.js";
+import { HUB_OPTIONS, type HubOptions, type ResolvedHubOptions } from "../hub/hub-options.js";
+import { pickOptions } from "../options.js";
 import { Authorizer } from "./access/authorizer.js";
 import { createRequestHandler } from "./handler.js";
+import {
+  HANDLER_OPTIONS,
+  type ResolvedServerOptions,
+  resolveServerOptions,
+  type ServerOptions,
+} from "./server-options.js";
 import { createLogger, type Logger } from "./telemetry/logger.js";
 import { HubMetrics } from "./telemetry/metrics.js";
 import {
@@ -28,11 +35,15 @@ import {
   readTlsCredentials,
 } from "./transport/secure-server.js";
 
-/** Options of createServer: every hub option, plus the logger. */
-export type ServerOptions = Options & {
-  /** Where to log; a pino logger at `logLevel` writing to stdout by default. */
-  readonly logger?: Logger | undefined;
-};
+/**
+ * Options of createServer: the hub's (passed to the hub it creates), the server's, and the
+ * logger. The options of `ssehub serve` alone (workers, Redis) are refused.
+ */
+export type CreateServerOptions = HubOptions &
+  ServerOptions & {
+    /** Where to log; a pino logger at `logLevel` writing to stdout by default. */
+    readonly logger?: Logger | undefined;
+  };
 
 /** Where a server listens. */
 export interface ListenAddress {
@@ -59,7 +70,7 @@ const MAX_CHECK_INTERVAL_MS = 30_000;
  * How often Node checks the request timeouts: a quarter of the shorter one, so that a client
  * overstays by at most a quarter of its allowance.
  */
-function checkingIntervalMs(options: ResolvedOptions, headersTimeoutMs: number): number {
+function checkingIntervalMs(options: ResolvedServerOptions, headersTimeoutMs: number): number {
   const shorter = Math.min(headersTimeoutMs, options.requestTimeoutMs);
   return Math.min(MAX_CHECK_INTERVAL_MS, Math.max(MIN_CHECK_INTERVAL_MS, Math.floor(shorter / 4)));
 }
@@ -69,7 +80,7 @@ function checkingIntervalMs(options: ResolvedOptions, headersTimeoutMs: number):
  * cannot be used, and when publishing would be open to anyone on a non-loopback listener
  * (secure by default: no publisher key there needs `anonymousPublish` said out loud).
  */
-export function authorizerFor(options: ResolvedOptions): Authorizer {
+export function authorizerFor(options: ResolvedServerOptions): Authorizer {
   const authorizer = new Authorizer(options);
   if (authorizer.publishingIsOpen && !options.anonymousPublish && !isLoopbackHost(options.host)) {
     throw new SsehubError(
@@ -122,19 +133,19 @@ export class SsehubServer {
   readonly logger: Logger;
   /** The metrics behind /metrics. */
   readonly metrics: HubMetrics;
-  readonly #options: ResolvedOptions;
+  readonly #options: ResolvedHubOptions & ResolvedServerOptions;
   /** Set with TLS: the sessions and connections that shutdown closes itself. */
   readonly #secure: SecureParts | undefined;
   #isReady = false;
   #closing: Promise<void> | undefined;
 
-  constructor(options: ServerOptions = {}, plugins: HubPlugins = {}) {
-    const { logger, ...hubOptions } = options;
-    this.#options = resolveOptions(hubOptions);
+  constructor(options: CreateServerOptions = {}, plugins: HubPlugins = {}) {
+    const { logger, ...hubAndServerOptions } = options;
+    this.#options = resolveServerOptions(hubAndServerOptions);
     // Before the hub exists: a file that cannot be used leaves nothing running behind it.
     const credentials = readTlsCredentials(this.#options);
     this.logger = logger ?? createLogger(this.#options.logLevel);
-    this.hub = createHub(this.#options, plugins);
+    this.hub = createHub(pickOptions(HUB_OPTIONS, this.#options), plugins);
     this.metrics = new HubMetrics(this.hub);
 
     const { headersTimeoutMs, requestTimeoutMs } = this.#options;
@@ -148,6 +159,7 @@ export class SsehubServer {
     }
     const authorizer = authorizerFor(this.#options);
     const handler = createRequestHandler(this.hub, {
+      ...pickOptions(HANDLER_OPTIONS, this.#options),
       logger: this.logger,
       metrics: this.metrics,
       isReady: () => this.#isReady && this.hub.isReady,
@@ -187,8 +199,8 @@ export class SsehubServer {
     return this.#isReady && this.hub.isReady;
   }
 
-  /** The options in force, resolved. */
-  get options(): ResolvedOptions {
+  /** The options in force, resolved: the hub's (also `hub.options`) and the server's. */
+  get options(): ResolvedHubOptions & ResolvedServerOptions {
     return this.#options;
   }
 
@@ -286,8 +298,9 @@ export class SsehubServer {
 }
 
 /**
- * Creates a server: resolves and validates `options` (throws SSEHUB_ERR_OPTIONS_INVALID listing
- * every problem, or naming a TLS file that cannot be used), creates the hub and the node:http
+ * Creates a server: resolves and validates `options` with resolveServerOptions (throws
+ * SSEHUB_ERR_OPTIONS_INVALID listing every problem, an option of `ssehub serve` included, or
+ * naming a TLS file that cannot be used), creates the hub with the hub's options and the node:http
  * server, or node:http2's secure server with `tlsCertFile` and `tlsKeyFile`. Call `listen()` to
  * start.
  * @example
@@ -296,6 +309,9 @@ export class SsehubServer {
  * ssehub.hub.publish({ topic: "news", data: { title: "Hello" } });
  * process.once("SIGTERM", () => ssehub.close());
  */
-export function createServer(options: ServerOptions = {}, plugins: HubPlugins = {}): SsehubServer {
+export function createServer(
+  options: CreateServerOptions = {},
+  plugins: HubPlugins = {},
+): SsehubServer {
   return new SsehubServer(options, plugins);
 }

@@ -25,12 +25,12 @@ import { SsehubError } from "../errors.js";
 import type { HistoryStore, StoredEvent } from "../history/history-store.js";
 import { MemoryHistory } from "../history/memory-history.js";
 import { toStoredEvent } from "../history/stored-event.js";
-import { type Options, type ResolvedOptions, resolveOptions } from "../options.js";
 import { encodeEvent, encodeRetry, serializeData } from "../protocol/encode.js";
 import { type EventId, formatEventId, parseEventId } from "../protocol/event-id.js";
 import { assertValidEventType, assertValidId, assertValidRetry } from "../protocol/field-rules.js";
 import { Dispatcher } from "./dispatcher.js";
 import { HeartbeatWheel } from "./heartbeat-wheel.js";
+import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from "./hub-options.js";
 import type { Sink } from "./sink.js";
 import {
   type DeliveryCounters,
@@ -203,7 +203,7 @@ const PUBLISH_KEYS = new Set(["topic", "topics", "data", "event", "retry", "key"
  * hub.publish({ topic: "prices", data: { eur: 1.08 } });
  */
 export class Hub extends EventEmitter<{ status: [HubStatus] }> {
-  readonly options: ResolvedOptions;
+  readonly options: ResolvedHubOptions;
   readonly #bus: Bus;
   #epoch: string;
   /** Seq of the newest event handed to this hub by the bus. */
@@ -234,9 +234,9 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
   /** One function for every subscription's close(), so none carries closures of its own. */
   readonly #unregisterBound = (subscriber: Subscriber): void => this.#unregister(subscriber);
 
-  constructor(options?: Options | ResolvedOptions, plugins: HubPlugins = {}) {
+  constructor(options?: HubOptions | ResolvedHubOptions, plugins: HubPlugins = {}) {
     super();
-    this.options = resolveOptions(options);
+    this.options = resolveHubOptions(options);
     this.#history =
       plugins.history ??
       new MemoryHistory({
@@ -792,7 +792,10 @@ function visibleEvents(
   return events.filter((event) => !event.private || access?.allows(event.topics) === true);
 }
 
-/** Creates a hub; options are checked by resolveOptions (all problems in one error). */
-export function createHub(options?: Options | ResolvedOptions, plugins?: HubPlugins): Hub {
+/**
+ * Creates a hub; its options are checked by resolveHubOptions (all problems in one error, an
+ * option of another layer named as such).
+ */
+export function createHub(options?: HubOptions | ResolvedHubOptions, plugins?: HubPlugins): Hub {
   return new Hub(options, plugins);
 }

@@ -12,8 +12,8 @@
  * @module
  */
 import type { StoredEvent } from "../history/history-store.js";
-import type { SlowConsumerPolicy } from "../options.js";
 import { encodeComment, encodeEvent } from "../protocol/encode.js";
+import type { SlowConsumerPolicy } from "./hub-options.js";
 import type { Sink } from "./sink.js";
 import { Conflation } from "./slow-consumer.js";
 

@@ -121,7 +121,7 @@ async function publish(ctx: RouteContext): Promise<void> {
       { details: { accepted: [FORM_MEDIA_TYPE] } },
     );
   }
-  const body = await readBody(req, hub.options.maxBodyBytes);
+  const body = await readBody(req, ctx.limits.maxBodyBytes);
   const input = parseMercureForm(body);
   const grant = await ctx.auth.publisher(req, ctx.query, input.topics);
   ctx.limits.takePublish(req, grant.tokenKey);

@@ -2,8 +2,11 @@
  * Starts a real hub server on 127.0.0.1, port 0, silent, closed after the test.
  */
 import http from "node:http";
-import { createServer, type SsehubServer } from "../../src/http/server.js";
-import type { Options } from "../../src/options.js";
+import {
+  type CreateServerOptions,
+  createServer,
+  type SsehubServer,
+} from "../../src/http/server.js";
 
 export interface StartedHub {
   readonly server: SsehubServer;
@@ -13,7 +16,7 @@ export interface StartedHub {
 
 export async function startHub(
   t: { after(fn: () => unknown): void },
-  options: Options = {},
+  options: CreateServerOptions = {},
 ): Promise<StartedHub> {
   const server = createServer({ host: "127.0.0.1", port: 0, logLevel: "silent", ...options });
   const { url } = await server.listen();

@@ -46,6 +46,36 @@ describe("createRequestHandler()", () => {
     assert.equal(notReady.status, 503);
   });
 
+  test("createRequestHandler() takes its own server options: CORS origins and body size", async (t) => {
+    const hub = createHub();
+    t.after(() => hub.close());
+    const handler = createRequestHandler(hub, {
+      logger: createLogger("silent"),
+      corsOrigins: ["https://app.example"],
+      maxBodyBytes: 64,
+    });
+    t.after(() => handler.metrics.close());
+    const server = http.createServer(handler);
+    server.listen(0, "127.0.0.1");
+    t.after(() => server.close());
+    await new Promise((resolve) => server.once("listening", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    const topics = await fetch(`${url}/topics`, { headers: { Origin: "https://app.example" } });
+    assert.equal(topics.headers.get("access-control-allow-origin"), "https://app.example");
+    await topics.arrayBuffer();
+    const tooLarge = await fetch(`${url}/publish`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ topic: "chat", data: "x".repeat(100) }),
+    });
+    assert.equal(tooLarge.status, 413);
+    assert.equal(
+      ((await tooLarge.json()) as { code: string }).code,
+      "SSEHUB_ERR_PUBLISH_TOO_LARGE",
+    );
+  });
+
   test("an unexpected error answers a generic 500 and its cause goes to the log only", async (t) => {
     const hub = createHub();
     t.after(() => hub.close());

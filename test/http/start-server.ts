@@ -2,7 +2,11 @@
  * Starts an ssehub server on 127.0.0.1, port 0, logging nothing, and closes it after the test.
  */
 import type { TestContext } from "node:test";
-import { createServer, type ServerOptions, type SsehubServer } from "../../src/http/server.js";
+import {
+  type CreateServerOptions,
+  createServer,
+  type SsehubServer,
+} from "../../src/http/server.js";
 import { createLogger } from "../../src/http/telemetry/logger.js";
 
 export interface StartedServer {
@@ -14,7 +18,7 @@ export interface StartedServer {
 
 export async function startServer(
   t: TestContext,
-  options: ServerOptions = {},
+  options: CreateServerOptions = {},
 ): Promise<StartedServer> {
   const ssehub = createServer({
     host: "127.0.0.1",

@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { after, describe, type TestContext, test } from "node:test";
 import tls from "node:tls";
 import { SsehubError } from "../../src/errors.js";
-import { createServer, type ServerOptions } from "../../src/http/server.js";
+import { type CreateServerOptions, createServer } from "../../src/http/server.js";
 import { createLogger } from "../../src/http/telemetry/logger.js";
 import { canTakeOver, socketTakeoverSupported } from "../../src/http/transport/socket-takeover.js";
 import { listeningUrl, ssehub } from "../helpers/ssehub-process.js";
@@ -81,7 +81,7 @@ after(() => {
 });
 
 /** Starts a hub on a TLS listener; `url` is https://127.0.0.1:<port>. */
-function startTlsServer(t: TestContext, options: ServerOptions = {}) {
+function startTlsServer(t: TestContext, options: CreateServerOptions = {}) {
   return startServer(t, { tlsCertFile: cert!.certFile, tlsKeyFile: cert!.keyFile, ...options });
 }
 
@@ -598,7 +598,7 @@ describe("TLS and HTTP/2 listener", { skip }, () => {
 });
 
 describe("TLS options", { skip }, () => {
-  function refusal(options: ServerOptions): SsehubError {
+  function refusal(options: CreateServerOptions): SsehubError {
     try {
       createServer({ port: 0, logger: createLogger("silent"), ...options }).close();
     } catch (error) {

@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ClusterBus, type IpcChannel } from "../../src/bus/cluster-bus.js";
 import { createHub, type Hub, type HubStatus, RESET_EVENT } from "../../src/hub/hub.js";
-import type { Options } from "../../src/options.js";
+import type { HubOptions } from "../../src/hub/hub-options.js";
 import { nextTurn, RecordingSink, waitFor } from "../helpers/recording-sink.js";
 
-function hubFor(t: { after(fn: () => unknown): void }, options: Options = {}): Hub {
-  const hub = createHub({ logLevel: "silent", ...options });
+function hubFor(t: { after(fn: () => unknown): void }, options: HubOptions = {}): Hub {
+  const hub = createHub(options);
   t.after(() => hub.close());
   return hub;
 }
@@ -201,7 +201,7 @@ describe("Hub with writeDelayMs", () => {
   });
 
   it("delivers what waits when the hub closes", async (t) => {
-    const hub = createHub({ logLevel: "silent", writeDelayMs: 1000 });
+    const hub = createHub({ writeDelayMs: 1000 });
     const sink = new RecordingSink();
     hub.subscribe({ topics: ["a"], sink });
     await hub.publish({ topic: "a", data: "last" });

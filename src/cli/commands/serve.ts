@@ -10,11 +10,14 @@ import { redactPassword } from "../../bus/redis-connection.js";
 import { connectRedisEngine, type RedisEngine } from "../../bus/redis-engine.js";
 import { isSsehubError } from "../../errors.js";
 import { authorizerFor, createServer } from "../../http/server.js";
+import { CREATE_SERVER_OPTIONS } from "../../http/server-options.js";
 import { createLogger, type Logger } from "../../http/telemetry/logger.js";
 import { readTlsCredentials } from "../../http/transport/secure-server.js";
 import type { HubPlugins } from "../../hub/hub.js";
+import { pickOptions } from "../../options.js";
 import { runClusterPrimary } from "../cluster.js";
-import { loadServeConfig, type ServeConfig, serveHelp } from "../config.js";
+import { loadServeConfig, type ServeConfig, unknownEnvWarnings } from "../config.js";
+import { serveHelp } from "../option-table.js";
 
 /** Exit code of a configuration error. */
 export const EXIT_CONFIG = 2;
@@ -43,12 +46,17 @@ function errorLine(error: unknown): string {
 /**
  * Runs `ssehub serve` with `argv` (the arguments after `serve`). Resolves with the exit code:
  * 0 after a graceful shutdown or --help, 2 for an invalid configuration, 1 when the server
- * cannot listen.
+ * cannot listen. An SSEHUB_* variable it does not know gets a warning line on stderr.
  */
 export async function serveCommand(
   argv: readonly string[],
   io: ServeIo = PROCESS_IO,
 ): Promise<number> {
+  // Once per command: a cluster worker sees the primary's environment, already warned about.
+  if (!cluster.isWorker) {
+    for (const warning of unknownEnvWarnings(io.env))
+      io.stderr.write(`ssehub: warning: ${warning}\n`);
+  }
   let config: ServeConfig;
   try {
     config = loadServeConfig(argv, io.env);
@@ -105,7 +113,7 @@ export async function serveCommand(
   } else if (isWorker) {
     plugins = { bus: ClusterBus.fromEnv(process.env, process as unknown as IpcChannel) };
   }
-  const server = createServer({ ...options, logger }, plugins);
+  const server = createServer({ ...pickOptions(CREATE_SERVER_OPTIONS, options), logger }, plugins);
   // Listened for before the listening line goes out: whoever reads that line may signal at once.
   let onSignal: (signal: NodeJS.Signals) => void = () => {};
   const stopSignal = new Promise<NodeJS.Signals>((resolve) => {

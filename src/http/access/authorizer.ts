@@ -30,7 +30,7 @@ import {
 } from "../../auth/index.js";
 import { SsehubError } from "../../errors.js";
 import type { PrivateAccess } from "../../hub/subscriber.js";
-import type { ResolvedOptions } from "../../options.js";
+import type { ResolvedHandlerOptions } from "../server-options.js";
 
 /** What a subscriber's request earns. */
 export interface SubscriberGrant {
@@ -79,10 +79,10 @@ function verifierOf(key: string, algorithm: string, jwksUrl: string): JwtVerifie
 export class Authorizer {
   readonly #publishers: JwtVerifier | undefined;
   readonly #subscribers: JwtVerifier | undefined;
-  readonly #options: ResolvedOptions;
+  readonly #options: ResolvedHandlerOptions;
 
   /** Throws SSEHUB_ERR_OPTIONS_INVALID for a key that cannot be used. */
-  constructor(options: ResolvedOptions) {
+  constructor(options: ResolvedHandlerOptions) {
     this.#options = options;
     this.#publishers = verifierOf(
       options.publisherJwtKey,

@@ -1,24 +1,28 @@
 /**
  * The limits of one request handler, from the options: streams in total and per client address
  * (`maxConnections`, `maxConnectionsPerIp`), publishes per second per token or address
- * (`maxPublishesPerSecond`), and the client's address as trusted proxies tell it
- * (`trustedProxies`). Each refusal is a 429 with Retry-After that touches no other client.
+ * (`maxPublishesPerSecond`), the size of a publish body (`maxBodyBytes`), and the client's
+ * address as trusted proxies tell it (`trustedProxies`). Each refusal of a stream or publish is a
+ * 429 with Retry-After that touches no other client.
  * @module
  */
 import type { IncomingMessage } from "node:http";
-import type { ResolvedOptions } from "../../options.js";
+import type { ResolvedHandlerOptions } from "../server-options.js";
 import { limitKey, parseTrustedProxies, type TrustedProxies } from "./client-address.js";
 import { type ConnectionLease, ConnectionLimiter } from "./connection-limits.js";
 import { RateLimiter } from "./rate-limit.js";
 
 /** The limits every route of a handler shares. */
 export class RequestLimits {
+  /** Largest publish request body, in bytes. */
+  readonly maxBodyBytes: number;
   readonly #proxies: TrustedProxies;
   readonly #streams: ConnectionLimiter;
   readonly #publishes: RateLimiter | undefined;
 
   /** Throws SSEHUB_ERR_OPTIONS_INVALID for a trusted proxy entry that is not an IP or CIDR. */
-  constructor(options: ResolvedOptions) {
+  constructor(options: ResolvedHandlerOptions) {
+    this.maxBodyBytes = options.maxBodyBytes;
     this.#proxies = parseTrustedProxies(options.trustedProxies, {
       header: options.trustedProxyHeader,
     });

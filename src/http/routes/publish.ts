@@ -29,7 +29,7 @@ export const publishRoute: Route = {
     const { hub, req, res } = ctx;
     // Refuse a wrong type before reading a byte of its body.
     const mediaType = publishMediaType(req.headers["content-type"]);
-    const body = await readBody(req, hub.options.maxBodyBytes);
+    const body = await readBody(req, ctx.limits.maxBodyBytes);
     const parsed = parsePublishBody(mediaType, body);
     const inputs = parsed.batch ? parsed.inputs : [parsed.input];
     const grant = await ctx.auth.publisher(req, ctx.query, topicsOf(inputs));

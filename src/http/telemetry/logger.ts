@@ -5,7 +5,7 @@
  */
 import { createRequire } from "node:module";
 import type { DestinationStream, Logger } from "pino";
-import type { LogLevel } from "../../options.js";
+import type { LogLevel } from "../server-options.js";
 
 export type { Logger } from "pino";
 

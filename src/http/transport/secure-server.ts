@@ -36,7 +36,7 @@ import {
 import type { Socket } from "node:net";
 import { createSecureContext } from "node:tls";
 import { SsehubError } from "../../errors.js";
-import type { ResolvedOptions } from "../../options.js";
+import type { ResolvedServerOptions } from "../server-options.js";
 
 /** The PEM texts of a TLS listener, read from `tlsCertFile` and `tlsKeyFile`. */
 export interface TlsCredentials {
@@ -88,11 +88,13 @@ function readPem(option: "tlsCertFile" | "tlsKeyFile", path: string): Buffer {
 
 /**
  * Reads and checks the certificate and key files of `options`; undefined when TLS is off
- * (both empty, as resolveOptions ensures). Throws SSEHUB_ERR_OPTIONS_INVALID naming the file
+ * (both empty, as resolveServerOptions ensures). Throws SSEHUB_ERR_OPTIONS_INVALID naming the file
  * that is missing, unreadable, not PEM, encrypted, or whose key does not match the
  * certificate. Messages never quote the files' content.
  */
-export function readTlsCredentials(options: ResolvedOptions): TlsCredentials | undefined {
+export function readTlsCredentials(
+  options: Pick<ResolvedServerOptions, "tlsCertFile" | "tlsKeyFile">,
+): TlsCredentials | undefined {
   const { tlsCertFile, tlsKeyFile } = options;
   if (tlsCertFile === "" && tlsKeyFile === "") return undefined;
   const cert = readPem("tlsCertFile", tlsCertFile);
@@ -133,7 +135,7 @@ export function readTlsCredentials(options: ResolvedOptions): TlsCredentials | u
  * ConnectionSet watching it.
  */
 export function createSecureHubServer(
-  options: ResolvedOptions,
+  options: Pick<ResolvedServerOptions, "requestTimeoutMs">,
   credentials: TlsCredentials,
   handler: RequestListener,
   timeouts: Http1Timeouts,

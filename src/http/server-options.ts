@@ -1,0 +1,352 @@
+/**
+ * The options the HTTP layer reads: the listener (host, port, timeouts, TLS, shutdown), and the
+ * request handler's (CORS, body size, authorization, limits, proxies, Mercure's active
+ * subscriptions, log level). `createServer` takes them with the hub's, which it passes to the
+ * hub it creates (resolveServerOptions); `createRequestHandler` takes the handler's only
+ * (resolveHandlerOptions). An option of another layer is an error naming the layer it belongs to.
+ * @module
+ */
+import { HUB_OPTIONS, type ResolvedHubOptions } from "../hub/hub-options.js";
+import {
+  type CrossCheck,
+  combineGroups,
+  JWT_ALGORITHMS,
+  type JwtAlgorithm,
+  LAYER_ENTRY,
+  type LayerOptionName,
+  MAX_MS,
+  type OptionGroup,
+  type OptionInput,
+  type OptionSpec,
+  optionResolver,
+  pickGroup,
+} from "../options.js";
+
+/** pino levels. */
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+/** The server's options, resolved: every field present, checked and frozen. */
+export interface ResolvedServerOptions {
+  /** Interface to listen on. */
+  readonly host: string;
+  /** TCP port; 0 picks a free one. */
+  readonly port: number;
+  /** Largest publish request body, in bytes. */
+  readonly maxBodyBytes: number;
+  /** Origins allowed by CORS; `*` allows any. Empty: no CORS headers. */
+  readonly corsOrigins: readonly string[];
+  /** Time a client has to send its request headers (slowloris protection), in ms. */
+  readonly headersTimeoutMs: number;
+  /** Time a client has to send a whole request (headers and body), in ms. */
+  readonly requestTimeoutMs: number;
+  /** Idle time before a keep-alive connection between requests is closed, in ms. */
+  readonly keepAliveTimeoutMs: number;
+  /** Longest wait for streams to close on shutdown before the process exits, in ms. */
+  readonly shutdownTimeoutMs: number;
+  /** Log level (pino). */
+  readonly logLevel: LogLevel;
+  /**
+   * Key that verifies publishers' tokens: the secret of an HS* algorithm, or a PEM public key
+   * (or certificate) for RS*, PS*, ES*, EdDSA. Empty: no key (see docs/security.md).
+   */
+  readonly publisherJwtKey: string;
+  /** Algorithm of publishers' tokens. */
+  readonly publisherJwtAlgorithm: JwtAlgorithm;
+  /** JWKS URL whose keys verify publishers' tokens (instead of publisherJwtKey). */
+  readonly publisherJwksUrl: string;
+  /** Key that verifies subscribers' tokens (as publisherJwtKey). */
+  readonly subscriberJwtKey: string;
+  /** Algorithm of subscribers' tokens. */
+  readonly subscriberJwtAlgorithm: JwtAlgorithm;
+  /** JWKS URL whose keys verify subscribers' tokens (instead of subscriberJwtKey). */
+  readonly subscriberJwksUrl: string;
+  /** Subscribers without a token are accepted (they receive public events only). */
+  readonly anonymousSubscribe: boolean;
+  /**
+   * Publishers without a token are accepted. Without any publisher key, publishing is open to
+   * whoever reaches a loopback listener; a non-loopback listener then needs this set to true.
+   */
+  readonly anonymousPublish: boolean;
+  /** Cookie that may carry the token. */
+  readonly authCookieName: string;
+  /** Query parameter that may carry the token; empty: not read (tokens in URLs leak into logs). */
+  readonly authQueryParam: string;
+  /**
+   * Mercure's active subscriptions (its `subscriptions` directive): each Mercure subscription
+   * that opens or closes publishes a private update on
+   * `/.well-known/mercure/subscriptions/{topic}/{subscriber}`, and the subscriptions API
+   * (`GET /.well-known/mercure/subscriptions`) lists the open ones. Off: neither, and nothing is
+   * kept per Mercure stream.
+   * @see https://mercure.rocks/spec#active-subscriptions
+   */
+  readonly subscriptionEvents: boolean;
+  /** Open streams in total; 0: no limit. */
+  readonly maxConnections: number;
+  /** Open streams per client address; 0: no limit. */
+  readonly maxConnectionsPerIp: number;
+  /** Publish requests per second per token (or per client address without one); 0: no limit. */
+  readonly maxPublishesPerSecond: number;
+  /** Proxies whose X-Forwarded-For / Forwarded headers name the client (IPs and CIDRs). */
+  readonly trustedProxies: readonly string[];
+  /**
+   * Which header the trusted proxies write: `x-forwarded-for`, `forwarded` (RFC 7239), or
+   * `auto` (Forwarded when present). Name the one your proxy sets: a proxy that passes the
+   * other through lets clients choose their address.
+   */
+  readonly trustedProxyHeader: "x-forwarded-for" | "forwarded" | "auto";
+  /**
+   * PEM certificate (chain) of the hub's own TLS listener, with `tlsKeyFile`: the server then
+   * speaks HTTP/2 and HTTP/1.1 over TLS. Read when the server is created. Empty: plain HTTP.
+   */
+  readonly tlsCertFile: string;
+  /** PEM private key of `tlsCertFile`. Empty: plain HTTP. */
+  readonly tlsKeyFile: string;
+}
+
+/** The server's own options: any subset of ResolvedServerOptions. */
+export type ServerOptions = OptionInput<ResolvedServerOptions>;
+
+/** The server's defaults. */
+export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
+  host: "127.0.0.1",
+  port: 8080,
+  maxBodyBytes: 1_048_576, // 1 MiB
+  corsOrigins: Object.freeze([]) as readonly string[],
+  headersTimeoutMs: 10_000, // 10 seconds
+  requestTimeoutMs: 30_000, // 30 seconds
+  keepAliveTimeoutMs: 5_000, // 5 seconds
+  shutdownTimeoutMs: 10_000, // 10 seconds
+  logLevel: "info",
+  publisherJwtKey: "",
+  publisherJwtAlgorithm: "HS256",
+  publisherJwksUrl: "",
+  subscriberJwtKey: "",
+  subscriberJwtAlgorithm: "HS256",
+  subscriberJwksUrl: "",
+  anonymousSubscribe: true,
+  anonymousPublish: false,
+  authCookieName: "mercureAuthorization", // Mercure's name
+  authQueryParam: "", // off
+  subscriptionEvents: false, // off, as in Mercure
+  maxConnections: 0, // no limit
+  maxConnectionsPerIp: 0, // no limit
+  maxPublishesPerSecond: 0, // no limit
+  trustedProxies: Object.freeze([]) as readonly string[],
+  trustedProxyHeader: "x-forwarded-for", // what nginx and most proxies write
+  tlsCertFile: "", // off: plain HTTP
+  tlsKeyFile: "", // off: plain HTTP
+} satisfies ResolvedServerOptions);
+
+/** The check of every server option. */
+export const SERVER_OPTION_SPECS: { readonly [K in keyof ResolvedServerOptions]: OptionSpec } =
+  Object.freeze({
+    host: { kind: "string", help: "Interface to listen on" },
+    port: { kind: "integer", min: 0, max: 65_535, help: "TCP port (0 picks a free one)" },
+    maxBodyBytes: {
+      kind: "integer",
+      min: 1,
+      max: 1_073_741_824,
+      help: "Largest publish request body, in bytes",
+    },
+    corsOrigins: { kind: "list", help: "Origins allowed by CORS, comma separated; * allows any" },
+    headersTimeoutMs: {
+      kind: "integer",
+      min: 1,
+      max: MAX_MS,
+      help: "Time a client has to send its request headers, in ms",
+    },
+    requestTimeoutMs: {
+      kind: "integer",
+      min: 1,
+      max: MAX_MS,
+      help: "Time a client has to send a whole request, in ms",
+    },
+    keepAliveTimeoutMs: {
+      kind: "integer",
+      min: 1,
+      max: MAX_MS,
+      help: "Idle time of a keep-alive connection between requests, in ms",
+    },
+    shutdownTimeoutMs: {
+      kind: "integer",
+      min: 0,
+      max: MAX_MS,
+      help: "Longest wait for streams to close on shutdown, in ms",
+    },
+    logLevel: {
+      kind: "enum",
+      values: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
+      help: "Log level",
+    },
+    publisherJwtKey: {
+      kind: "string",
+      allowEmpty: true,
+      secret: true,
+      help: "Key verifying publishers' tokens: HS* secret or PEM public key (alias MERCURE_PUBLISHER_JWT_KEY)",
+    },
+    publisherJwtAlgorithm: {
+      kind: "enum",
+      values: JWT_ALGORITHMS,
+      help: "Algorithm of publishers' tokens (alias MERCURE_PUBLISHER_JWT_ALG)",
+    },
+    publisherJwksUrl: {
+      kind: "string",
+      allowEmpty: true,
+      pattern: { regex: /^$|^https?:\/\/./, description: "an http:// or https:// URL" },
+      help: "JWKS URL whose keys verify publishers' tokens, instead of publisherJwtKey",
+    },
+    subscriberJwtKey: {
+      kind: "string",
+      allowEmpty: true,
+      secret: true,
+      help: "Key verifying subscribers' tokens: HS* secret or PEM public key (alias MERCURE_SUBSCRIBER_JWT_KEY)",
+    },
+    subscriberJwtAlgorithm: {
+      kind: "enum",
+      values: JWT_ALGORITHMS,
+      help: "Algorithm of subscribers' tokens (alias MERCURE_SUBSCRIBER_JWT_ALG)",
+    },
+    subscriberJwksUrl: {
+      kind: "string",
+      allowEmpty: true,
+      pattern: { regex: /^$|^https?:\/\/./, description: "an http:// or https:// URL" },
+      help: "JWKS URL whose keys verify subscribers' tokens, instead of subscriberJwtKey",
+    },
+    anonymousSubscribe: {
+      kind: "boolean",
+      help: "Accept subscribers without a token (they receive public events only)",
+    },
+    anonymousPublish: {
+      kind: "boolean",
+      help: "Accept publishers without a token (needed to publish through a non-loopback listener without a publisher key)",
+    },
+    authCookieName: { kind: "string", help: "Cookie that may carry the token" },
+    authQueryParam: {
+      kind: "string",
+      allowEmpty: true,
+      help: "Query parameter that may carry the token (empty: not read; tokens in URLs leak into logs)",
+    },
+    subscriptionEvents: {
+      kind: "boolean",
+      help: "Mercure's active subscriptions: publish a private update when a Mercure subscription opens or closes, and serve /.well-known/mercure/subscriptions",
+    },
+    maxConnections: {
+      kind: "integer",
+      min: 0,
+      max: 10_000_000,
+      help: "Open streams in total (0: no limit); past it, 429 with Retry-After",
+    },
+    maxConnectionsPerIp: {
+      kind: "integer",
+      min: 0,
+      max: 10_000_000,
+      help: "Open streams per client address (0: no limit); past it, 429 with Retry-After",
+    },
+    maxPublishesPerSecond: {
+      kind: "integer",
+      min: 0,
+      max: 10_000_000,
+      help: "Publish requests per second per token, or per client address without one (0: no limit)",
+    },
+    trustedProxies: {
+      kind: "list",
+      help: "Proxies (IPs or CIDRs) whose X-Forwarded-For / Forwarded headers name the client",
+    },
+    trustedProxyHeader: {
+      kind: "enum",
+      values: ["x-forwarded-for", "forwarded", "auto"],
+      help: "The header the trusted proxies write (auto: Forwarded when present)",
+    },
+    tlsCertFile: {
+      kind: "string",
+      allowEmpty: true,
+      help: "PEM certificate file of the hub's own TLS listener (HTTP/2 and HTTP/1.1 over TLS), with tlsKeyFile; empty: plain HTTP",
+    },
+    tlsKeyFile: {
+      kind: "string",
+      allowEmpty: true,
+      help: "PEM private key file of tlsCertFile; empty: plain HTTP",
+    },
+  } satisfies { readonly [K in LayerOptionName<"server">]: OptionSpec });
+
+/** A certificate is useless without its key and the other way round: no half-on TLS. */
+const TLS_BOTH_OR_NEITHER: CrossCheck = {
+  fields: ["tlsCertFile", "tlsKeyFile"],
+  check({ tlsCertFile, tlsKeyFile }) {
+    if (typeof tlsCertFile !== "string" || typeof tlsKeyFile !== "string") return undefined;
+    if ((tlsCertFile === "") === (tlsKeyFile === "")) return undefined;
+    return tlsCertFile === ""
+      ? "tlsKeyFile needs tlsCertFile: set both for TLS, or neither for plain HTTP"
+      : "tlsCertFile needs tlsKeyFile: set both for TLS, or neither for plain HTTP";
+  },
+};
+
+/** The server's options as a group, for the entry points that compose them. */
+export const SERVER_OPTIONS: OptionGroup<ResolvedServerOptions> = Object.freeze({
+  specs: SERVER_OPTION_SPECS,
+  defaults: SERVER_DEFAULTS,
+  crossChecks: [TLS_BOTH_OR_NEITHER],
+});
+
+/** The options of createServer: the hub's, which it passes on, then its own. */
+export const CREATE_SERVER_OPTIONS: OptionGroup<ResolvedHubOptions & ResolvedServerOptions> =
+  combineGroups(HUB_OPTIONS, SERVER_OPTIONS);
+
+/**
+ * Merges `input` over the hub's and the server's defaults, checks every field and returns the
+ * result deep-frozen: what createServer does with its options. Refuses unknown keys (with a
+ * "did you mean" hint) and the options of `ssehub serve` (`workers is a serve option: pass it to
+ * ssehub serve, not createServer`), every problem in one SSEHUB_ERR_OPTIONS_INVALID error whose
+ * `details.problems` lists them.
+ */
+export const resolveServerOptions: (input?: unknown) => ResolvedHubOptions & ResolvedServerOptions =
+  optionResolver(LAYER_ENTRY.server, CREATE_SERVER_OPTIONS);
+
+/**
+ * The server options the request handler reads; the others (host, port, timeouts, TLS,
+ * shutdown) are the listener's, which createServer owns.
+ */
+export const HANDLER_OPTION_NAMES = Object.freeze([
+  "maxBodyBytes",
+  "corsOrigins",
+  "logLevel",
+  "publisherJwtKey",
+  "publisherJwtAlgorithm",
+  "publisherJwksUrl",
+  "subscriberJwtKey",
+  "subscriberJwtAlgorithm",
+  "subscriberJwksUrl",
+  "anonymousSubscribe",
+  "anonymousPublish",
+  "authCookieName",
+  "authQueryParam",
+  "subscriptionEvents",
+  "maxConnections",
+  "maxConnectionsPerIp",
+  "maxPublishesPerSecond",
+  "trustedProxies",
+  "trustedProxyHeader",
+] as const);
+
+/** The name of an option the request handler reads. */
+export type HandlerOptionName = (typeof HANDLER_OPTION_NAMES)[number];
+/** The request handler's options, resolved. */
+export type ResolvedHandlerOptions = Pick<ResolvedServerOptions, HandlerOptionName>;
+/** The request handler's options: any subset of ResolvedHandlerOptions. */
+export type HandlerOptions = OptionInput<ResolvedHandlerOptions>;
+
+/** The request handler's options as a group. */
+export const HANDLER_OPTIONS: OptionGroup<ResolvedHandlerOptions> = pickGroup(
+  SERVER_OPTIONS,
+  HANDLER_OPTION_NAMES,
+);
+
+/**
+ * Merges `input` over the server's defaults for the options the request handler reads, checks
+ * them and returns them deep-frozen; any other option is refused, naming the entry point that
+ * takes it (`port is a server option: pass it to createServer, not createRequestHandler`).
+ */
+export const resolveHandlerOptions: (input?: unknown) => ResolvedHandlerOptions = optionResolver(
+  "createRequestHandler",
+  HANDLER_OPTIONS,
+);

@@ -1,0 +1,169 @@
+/**
+ * The options the hub reads: history, queues, heartbeats, topics, batches, shutdown hints and
+ * write batching. `createHub` resolves them (resolveHubOptions); createServer and `ssehub serve`
+ * take them too and pass them down. An option of another layer handed to `createHub` is an
+ * error naming the layer it belongs to.
+ * @module
+ */
+import {
+  LAYER_ENTRY,
+  type LayerOptionName,
+  MAX_MS,
+  type OptionGroup,
+  type OptionInput,
+  type OptionSpec,
+  optionResolver,
+} from "../options.js";
+
+/** What the hub does when a subscriber's queued bytes would pass `maxQueueBytes`. */
+export type SlowConsumerPolicy = "disconnect" | "drop" | "conflate";
+
+/** The hub's options, resolved: every field present, checked and frozen. */
+export interface ResolvedHubOptions {
+  /** Events kept per topic for resume; 0 keeps none. */
+  readonly historyMaxEvents: number;
+  /** Age after which an event leaves history, in milliseconds. */
+  readonly historyMaxAgeMs: number;
+  /** Bytes a subscriber may have queued before the slow-consumer policy applies. */
+  readonly maxQueueBytes: number;
+  /**
+   * `disconnect` (the client resumes from history), `drop` (gap notice, stream goes on) or
+   * `conflate` (only the newest event per key while the subscriber lags).
+   */
+  readonly slowConsumerPolicy: SlowConsumerPolicy;
+  /** Interval of heartbeat comments on an otherwise silent stream, in milliseconds. */
+  readonly heartbeatMs: number;
+  /** Reconnection delay sent to clients in the first bytes of a stream (`retry:`), in ms. */
+  readonly retryMs: number;
+  /** Most topics one subscription may name. */
+  readonly maxTopicsPerSubscription: number;
+  /** Longest topic name, in characters. */
+  readonly maxTopicLength: number;
+  /** Most events in one batch publish. */
+  readonly maxBatchEvents: number;
+  /** Upper bound of the random delay told to clients on shutdown (`retry:`), in ms. */
+  readonly shutdownRetryJitterMs: number;
+  /** Events handed to the bus and not yet ordered, past which publishes are refused (503). */
+  readonly maxPublishBacklog: number;
+  /**
+   * How long the first event queued for delivery waits for others before the hub writes, in
+   * ms: 0 writes at the end of each event-loop turn; more lets the events of several turns
+   * leave in one write per subscriber (fewer syscalls, at most this much more latency).
+   */
+  readonly writeDelayMs: number;
+}
+
+/** The options of createHub: any subset of the hub's. */
+export type HubOptions = OptionInput<ResolvedHubOptions>;
+
+/** The hub's defaults. */
+export const HUB_DEFAULTS: ResolvedHubOptions = Object.freeze({
+  historyMaxEvents: 1000, // events per topic
+  historyMaxAgeMs: 3_600_000, // 1 hour
+  maxQueueBytes: 1_048_576, // 1 MiB per subscriber
+  slowConsumerPolicy: "disconnect",
+  heartbeatMs: 15_000, // 15 seconds
+  retryMs: 3_000, // 3 seconds
+  maxTopicsPerSubscription: 64,
+  maxTopicLength: 256, // characters
+  maxBatchEvents: 1000, // events
+  shutdownRetryJitterMs: 5_000, // 5 seconds
+  maxPublishBacklog: 10_000, // events
+  writeDelayMs: 0, // write at the end of each event-loop turn
+} satisfies ResolvedHubOptions);
+
+/** The check of every hub option. */
+export const HUB_OPTION_SPECS: { readonly [K in keyof ResolvedHubOptions]: OptionSpec } =
+  Object.freeze({
+    historyMaxEvents: {
+      kind: "integer",
+      min: 0,
+      max: 10_000_000,
+      help: "Events kept per topic for resume (0 keeps none)",
+    },
+    historyMaxAgeMs: {
+      kind: "integer",
+      min: 1,
+      max: MAX_MS,
+      help: "Age after which an event leaves history, in ms",
+    },
+    maxQueueBytes: {
+      kind: "integer",
+      min: 1024,
+      max: 1_073_741_824,
+      help: "Bytes a subscriber may have queued before the slow-consumer policy applies",
+    },
+    slowConsumerPolicy: {
+      kind: "enum",
+      values: ["disconnect", "drop", "conflate"],
+      help: "What happens to a subscriber past maxQueueBytes",
+    },
+    heartbeatMs: {
+      kind: "integer",
+      min: 100,
+      max: MAX_MS,
+      help: "Heartbeat comment interval on silent streams, in ms",
+    },
+    retryMs: {
+      kind: "integer",
+      min: 0,
+      max: MAX_MS,
+      help: "Reconnection delay sent to clients when a stream opens, in ms",
+    },
+    maxTopicsPerSubscription: {
+      kind: "integer",
+      min: 1,
+      max: 10_000,
+      help: "Most topics one subscription may name",
+    },
+    maxTopicLength: {
+      kind: "integer",
+      min: 1,
+      max: 65_536,
+      help: "Longest topic name, in characters",
+    },
+    maxBatchEvents: {
+      kind: "integer",
+      min: 1,
+      max: 1_000_000,
+      help: "Most events in one batch publish",
+    },
+    shutdownRetryJitterMs: {
+      kind: "integer",
+      min: 0,
+      max: MAX_MS,
+      help: "Upper bound of the random reconnection delay told to clients on shutdown, in ms",
+    },
+    maxPublishBacklog: {
+      kind: "integer",
+      min: 1,
+      max: 10_000_000,
+      help: "Events waiting to be ordered past which publishes answer 503 with Retry-After",
+    },
+    writeDelayMs: {
+      kind: "integer",
+      min: 0,
+      max: 1000,
+      help: "Time the first queued event waits for others before the hub writes, in ms; 0 writes every event-loop turn",
+    },
+  } satisfies { readonly [K in LayerOptionName<"hub">]: OptionSpec });
+
+/** The hub's options as a group, for the layers that compose them. */
+export const HUB_OPTIONS: OptionGroup<ResolvedHubOptions> = Object.freeze({
+  specs: HUB_OPTION_SPECS,
+  defaults: HUB_DEFAULTS,
+  crossChecks: [],
+});
+
+/**
+ * Merges `input` over HUB_DEFAULTS, checks every field and returns the result deep-frozen.
+ * Refuses unknown keys (with a "did you mean" hint) and options of other layers (`port is a
+ * server option: pass it to createServer, not createHub`), every problem in one
+ * SSEHUB_ERR_OPTIONS_INVALID error whose `details.problems` lists them.
+ * @example
+ * const options = resolveHubOptions({ heartbeatMs: 10_000 });
+ */
+export const resolveHubOptions: (input?: unknown) => ResolvedHubOptions = optionResolver(
+  LAYER_ENTRY.hub,
+  HUB_OPTIONS,
+);
