@@ -22,7 +22,7 @@ export type { HistoryStore, StoredEvent } from "./history/history-store.js";
 export type { RequestHandler, RequestHandlerOptions } from "./http/handler.js";
 export { createRequestHandler } from "./http/handler.js";
 export type { CreateServerOptions, ListenAddress } from "./http/server.js";
-export { createServer, SsehubServer } from "./http/server.js";
+export { checkServerOptions, createServer, SsehubServer } from "./http/server.js";
 export type {
   HandlerOptions,
   LogLevel,
@@ -36,6 +36,9 @@ export {
   SERVER_DEFAULTS,
   SERVER_OPTION_SPECS,
 } from "./http/server-options.js";
+export type { Logger } from "./http/telemetry/logger.js";
+export { createLogger } from "./http/telemetry/logger.js";
+export { SOCKET_TAKEOVER_ENV } from "./http/transport/socket-takeover.js";
 export type {
   HubPlugins,
   HubStats,
@@ -51,10 +54,10 @@ export { createHub, EARLIEST, Hub, RESET_EVENT } from "./hub/hub.js";
 export type { HubOptions, ResolvedHubOptions, SlowConsumerPolicy } from "./hub/hub-options.js";
 export { HUB_DEFAULTS, HUB_OPTION_SPECS, resolveHubOptions } from "./hub/hub-options.js";
 export type { Sink } from "./hub/sink.js";
-export { GAP_EVENT } from "./hub/subscriber.js";
 export { MERCURE_PATH, mercureLink } from "./mercure/index.js";
 export type { OptionLayer, OptionSpec } from "./options.js";
 export { OPTION_LAYERS } from "./options.js";
 export type { SseEventFields } from "./protocol/encode.js";
 export { encodeComment, encodeEvent, encodeRetry, serializeData } from "./protocol/encode.js";
 export { formatEventId, parseEventId } from "./protocol/event-id.js";
+export { GAP_EVENT } from "./protocol/hub-events.js";

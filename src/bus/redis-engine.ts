@@ -41,6 +41,8 @@ export interface RedisEngineOptions {
 export interface RedisEngine {
   readonly bus: RedisBus;
   readonly history: RedisHistory;
+  /** The Redis URL with its password replaced, fit for a log line. */
+  readonly description: string;
   /** Closes the bus and both connections. */
   close(): Promise<void>;
 }
@@ -98,6 +100,7 @@ export async function connectRedisEngine(options: RedisEngineOptions): Promise<R
   return {
     bus,
     history,
+    description,
     async close() {
       bus.close();
       // The reader is blocked in XREAD, so a QUIT would wait behind it: drop it at once.

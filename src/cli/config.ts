@@ -17,9 +17,9 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { CLUSTER_EPOCH_ENV, CLUSTER_SEQ_ENV } from "../bus/cluster-bus.js";
+import { CLUSTER_ENV_NAMES } from "../cluster/index.js";
 import { SsehubError } from "../errors.js";
-import { SOCKET_TAKEOVER_ENV } from "../http/transport/socket-takeover.js";
+import { SOCKET_TAKEOVER_ENV } from "../index.js";
 import { hintText, type OptionName, type OptionSpec, suggestName } from "../options.js";
 import {
   type ResolvedServeCommandOptions,
@@ -41,8 +41,7 @@ const ENV_PREFIX = "SSEHUB_";
 const OTHER_ENV_VARS: readonly string[] = [
   CONFIG_ENV,
   SOCKET_TAKEOVER_ENV,
-  CLUSTER_EPOCH_ENV,
-  CLUSTER_SEQ_ENV,
+  ...CLUSTER_ENV_NAMES,
   "SSEHUB_URL",
   "SSEHUB_BENCH_WORKER_ARGS",
 ];

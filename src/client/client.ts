@@ -5,14 +5,15 @@
  * @module
  */
 import { SsehubError } from "../errors.js";
+import {
+  GAP_EVENT,
+  type ResetReason as HubResetReason,
+  RESET_EVENT,
+} from "../protocol/hub-events.js";
 import { type ParsedEvent, SseParser } from "../protocol/parse.js";
 import { reconnectDelay } from "./backoff.js";
 import { type ClientErrorCode, SsehubClientError } from "./client-error.js";
 
-/** Event type of the hub's notice that a resume could not be exact (see docs/protocol.md). */
-export const RESET_EVENT_TYPE = "ssehub-reset";
-/** Event type of the hub's notice that events were skipped for a slow reader. */
-export const GAP_EVENT_TYPE = "ssehub-gap";
 /** Window of the first reconnection delay when the hub sent no `retry:`, in ms. */
 export const DEFAULT_BACKOFF_BASE_MS = 1000;
 /** Largest reconnection window, in ms. */
@@ -20,8 +21,11 @@ export const DEFAULT_BACKOFF_MAX_MS = 30_000;
 /** Most characters of an error body read to find the hub's error code. */
 const MAX_ERROR_BODY_CHARS = 64 * 1024;
 
-/** Why the hub could not resume exactly: history passed the id, or the id is of another epoch. */
-export type ResetReason = "history-evicted" | "unknown-epoch" | "invalid-id" | (string & {});
+/**
+ * Why the hub could not resume exactly (see protocol/hub-events.ts), or another word a newer hub
+ * may send.
+ */
+export type ResetReason = HubResetReason | (string & {});
 
 /**
  * The hub's `ssehub-reset` event: it could not resume the stream from the last event id, so
@@ -415,7 +419,7 @@ export class SsehubClient {
     if (this.#isClosed()) return;
     const { onEvent, onReset, onGap } = this.#options;
     try {
-      if (event.type === RESET_EVENT_TYPE && onReset !== undefined) {
+      if (event.type === RESET_EVENT && onReset !== undefined) {
         const data = noticeData(event.data);
         onReset({
           reason: stringField(data, "reason") || "unknown",
@@ -423,7 +427,7 @@ export class SsehubClient {
           currentEventId: stringField(data, "currentEventId"),
           event,
         });
-      } else if (event.type === GAP_EVENT_TYPE && onGap !== undefined) {
+      } else if (event.type === GAP_EVENT && onGap !== undefined) {
         const data = noticeData(event.data);
         const dropped = data.dropped;
         onGap({

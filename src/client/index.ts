@@ -4,6 +4,7 @@
  * @module
  */
 
+export { GAP_EVENT, RESET_EVENT } from "../protocol/hub-events.js";
 export type { ParsedEvent, SseParserHandlers } from "../protocol/parse.js";
 export { SseParser } from "../protocol/parse.js";
 export { reconnectDelay } from "./backoff.js";
@@ -18,8 +19,6 @@ export {
   createClient,
   DEFAULT_BACKOFF_BASE_MS,
   DEFAULT_BACKOFF_MAX_MS,
-  GAP_EVENT_TYPE,
-  RESET_EVENT_TYPE,
   SsehubClient,
 } from "./client.js";
 export type { ClientErrorCode, ClientErrorDetails } from "./client-error.js";

@@ -298,6 +298,19 @@ export class SsehubServer {
 }
 
 /**
+ * Checks `options` as createServer would, without creating anything: every option, the keys
+ * that verify tokens, publishing open on a non-loopback listener, and the TLS files (read and
+ * matched). Throws SSEHUB_ERR_OPTIONS_INVALID. `ssehub serve --workers` runs it in the primary,
+ * so that a bad configuration stops the hub before any worker starts.
+ */
+export function checkServerOptions(options: CreateServerOptions = {}): void {
+  const { logger: _logger, ...rest } = options;
+  const resolved = resolveServerOptions(rest);
+  authorizerFor(resolved);
+  readTlsCredentials(resolved);
+}
+
+/**
  * Creates a server: resolves and validates `options` with resolveServerOptions (throws
  * SSEHUB_ERR_OPTIONS_INVALID listing every problem, an option of `ssehub serve` included, or
  * naming a TLS file that cannot be used), creates the hub with the hub's options and the node:http

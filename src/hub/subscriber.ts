@@ -13,12 +13,10 @@
  */
 import type { StoredEvent } from "../history/history-store.js";
 import { encodeComment, encodeEvent } from "../protocol/encode.js";
+import { GAP_EVENT } from "../protocol/hub-events.js";
 import type { SlowConsumerPolicy } from "./hub-options.js";
 import type { Sink } from "./sink.js";
 import { Conflation } from "./slow-consumer.js";
-
-/** Event type of the notice sent under policy `drop` when events were skipped. */
-export const GAP_EVENT = "ssehub-gap";
 
 const HEARTBEAT = Buffer.from(encodeComment());
 

@@ -4,18 +4,19 @@
  * @module
  */
 import cluster from "node:cluster";
-import { pino } from "pino";
-import { ClusterBus, type IpcChannel } from "../../bus/cluster-bus.js";
-import { redactPassword } from "../../bus/redis-connection.js";
-import { connectRedisEngine, type RedisEngine } from "../../bus/redis-engine.js";
-import { isSsehubError } from "../../errors.js";
-import { authorizerFor, createServer } from "../../http/server.js";
+import { clusterWorkerPlugins, runClusterPrimary } from "../../cluster/index.js";
 import { CREATE_SERVER_OPTIONS } from "../../http/server-options.js";
-import { createLogger, type Logger } from "../../http/telemetry/logger.js";
-import { readTlsCredentials } from "../../http/transport/secure-server.js";
-import type { HubPlugins } from "../../hub/hub.js";
+import {
+  checkServerOptions,
+  connectRedisEngine,
+  createLogger,
+  createServer,
+  type HubPlugins,
+  isSsehubError,
+  type Logger,
+  type RedisEngine,
+} from "../../index.js";
 import { pickOptions } from "../../options.js";
-import { runClusterPrimary } from "../cluster.js";
 import { loadServeConfig, type ServeConfig, unknownEnvWarnings } from "../config.js";
 import { serveHelp } from "../option-table.js";
 
@@ -70,17 +71,16 @@ export async function serveCommand(
   }
   const { options } = config;
   try {
-    authorizerFor(options);
-    // Checked here too, so that a bad certificate or key stops the primary of --workers at once.
-    readTlsCredentials(options);
+    // Checked here too, so that a bad key or certificate stops the primary of --workers at once.
+    checkServerOptions(pickOptions(CREATE_SERVER_OPTIONS, options));
   } catch (error) {
     io.stderr.write(errorLine(error));
     return EXIT_CONFIG;
   }
-  // Synchronous writes: every line is out before the process exits.
+  // Synchronous writes to stdout by default: every line is out before the process exits.
   const logger: Logger =
     io.stdout === process.stdout
-      ? createLogger(options.logLevel, pino.destination({ fd: 1, sync: true }))
+      ? createLogger(options.logLevel)
       : createLogger(options.logLevel, io.stdout);
   if (options.workers > 1 && cluster.isPrimary) return runClusterPrimary(options, logger);
   // A cluster worker joins the primary's bus; its signals come from the primary, which sends
@@ -106,45 +106,71 @@ export async function serveCommand(
       return 1;
     }
     plugins = { bus: engine.bus, history: engine.history };
-    logger.info(
-      { redis: redactPassword(options.redis), prefix: options.redisPrefix },
-      "Joined Redis",
-    );
+    logger.info({ redis: engine.description, prefix: options.redisPrefix }, "Joined Redis");
   } else if (isWorker) {
-    plugins = { bus: ClusterBus.fromEnv(process.env, process as unknown as IpcChannel) };
+    plugins = clusterWorkerPlugins();
   }
   const server = createServer({ ...pickOptions(CREATE_SERVER_OPTIONS, options), logger }, plugins);
   // Listened for before the listening line goes out: whoever reads that line may signal at once.
-  let onSignal: (signal: NodeJS.Signals) => void = () => {};
-  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
-    onSignal = resolve;
-  });
-  if (!isWorker) process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const signals = new ShutdownSignals(isWorker ? ["SIGTERM"] : ["SIGINT", "SIGTERM"]);
   try {
     await server.listen();
   } catch (error) {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    signals.stop();
     io.stderr.write(errorLine(error));
     await server.close();
     await engine?.close();
     return 1;
   }
-  const signal = await stopSignal;
+  const signal = await signals.first;
   logger.info({ signal }, `Received ${signal}: shutting down`);
-  // A second signal, or a shutdown that overruns its bound, ends the process at once.
-  const force = (): never => process.exit(1);
-  if (!isWorker) process.once("SIGINT", force);
-  process.once("SIGTERM", force);
-  const overrun = setTimeout(force, options.shutdownTimeoutMs + EXIT_GRACE_MS);
+  // A shutdown that overruns its bound ends the process at once, as a second signal does.
+  const overrun = setTimeout(() => process.exit(1), options.shutdownTimeoutMs + EXIT_GRACE_MS);
   overrun.unref();
   await server.close();
   await engine?.close();
   // A worker's IPC channel to the primary would keep the process alive: leave the cluster.
   if (isWorker) cluster.worker?.disconnect();
   clearTimeout(overrun);
-  process.off("SIGINT", force);
-  process.off("SIGTERM", force);
+  signals.stop();
   return 0;
+}
+
+/** A repeat of the first signal within this time is the same request, not a second one, in ms. */
+const REPEAT_WINDOW_MS = 1000;
+
+/**
+ * The signals that stop the hub, listened for with one listener each for the whole life of the
+ * command, so that no signal ever meets Node's default action (exit at once) between two
+ * listeners. The first starts the graceful shutdown; a repeat of it at once is ignored (a
+ * Ctrl-C reaches both `npm start` and the hub, and npm forwards it too); any later signal ends
+ * the process at once.
+ */
+class ShutdownSignals {
+  /** Resolves with the first signal. */
+  readonly first: Promise<NodeJS.Signals>;
+  readonly #names: readonly NodeJS.Signals[];
+  readonly #listener: (signal: NodeJS.Signals) => void;
+
+  constructor(names: readonly NodeJS.Signals[]) {
+    this.#names = names;
+    let resolveFirst: (signal: NodeJS.Signals) => void = () => {};
+    this.first = new Promise((resolve) => {
+      resolveFirst = resolve;
+    });
+    let first: { signal: NodeJS.Signals; at: number } | undefined;
+    this.#listener = (signal) => {
+      if (first === undefined) {
+        first = { signal, at: Date.now() };
+        resolveFirst(signal);
+      } else if (signal !== first.signal || Date.now() - first.at > REPEAT_WINDOW_MS) {
+        process.exit(1);
+      }
+    };
+    for (const name of names) process.on(name, this.#listener);
+  }
+
+  stop(): void {
+    for (const name of this.#names) process.off(name, this.#listener);
+  }
 }

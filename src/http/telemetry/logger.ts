@@ -28,6 +28,6 @@ function loadPino(): typeof import("pino") {
  */
 export function createLogger(level: LogLevel = "info", destination?: DestinationStream): Logger {
   const { pino } = loadPino();
-  const options = { name: "ssehub", level };
-  return destination === undefined ? pino(options) : pino(options, destination);
+  // Synchronous writes to stdout: every line is out before the process exits.
+  return pino({ name: "ssehub", level }, destination ?? pino.destination({ fd: 1, sync: true }));
 }

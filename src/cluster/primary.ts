@@ -7,9 +7,18 @@
  */
 import cluster, { type Worker } from "node:cluster";
 import { ClusterSequencer, type IpcChannel } from "../bus/cluster-bus.js";
-import type { Logger } from "../http/telemetry/logger.js";
+import type { Logger } from "../index.js";
 import { newEpoch } from "../protocol/event-id.js";
-import type { ResolvedServeCommandOptions } from "./serve-options.js";
+
+/** What the primary reads of the serve command's options. */
+export interface ClusterPrimaryOptions {
+  /** Workers to fork. */
+  readonly workers: number;
+  /** The port they serve, for the log line. */
+  readonly port: number;
+  /** How long workers get to shut down gracefully before they are killed, in ms. */
+  readonly shutdownTimeoutMs: number;
+}
 
 /** Extra time after shutdownTimeoutMs before remaining workers are killed, in ms. */
 const KILL_GRACE_MS = 2000;
@@ -18,7 +27,7 @@ const MIN_WORKER_LIFETIME_MS = 2000;
 
 /** Runs the primary until a signal ends it; resolves with the exit code. */
 export async function runClusterPrimary(
-  options: ResolvedServeCommandOptions,
+  options: ClusterPrimaryOptions,
   logger: Logger,
 ): Promise<number> {
   const sequencer = new ClusterSequencer(newEpoch());
