@@ -4,6 +4,7 @@
  * the same `resolveOptions`, so an option means the same thing everywhere.
  * @module
  */
+import { JWT_ALGORITHMS, type JwtAlgorithm } from "./auth/jwt-algorithms.js";
 import { SsehubError } from "./errors.js";
 
 /** What the hub does when a subscriber's queued bytes would pass `maxQueueBytes`. */
@@ -130,26 +131,6 @@ export interface ResolvedOptions {
   /** PEM private key of `tlsCertFile`. Empty: plain HTTP. */
   readonly tlsKeyFile: string;
 }
-
-/** JWT signature algorithms ssehub verifies. */
-export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
-
-/** Every JWT algorithm accepted by the *JwtAlgorithm options. */
-export const JWT_ALGORITHMS = [
-  "HS256",
-  "HS384",
-  "HS512",
-  "RS256",
-  "RS384",
-  "RS512",
-  "PS256",
-  "PS384",
-  "PS512",
-  "ES256",
-  "ES384",
-  "ES512",
-  "EdDSA",
-] as const;
 
 /** Input options: any subset of the resolved ones. */
 export type Options = { -readonly [K in keyof ResolvedOptions]?: ResolvedOptions[K] };

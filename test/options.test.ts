@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { JWT_ALGORITHMS } from "../src/auth/jwt-algorithms.js";
 import { SsehubError } from "../src/errors.js";
 import { DEFAULTS, resolveOptions } from "../src/options.js";
 
@@ -36,6 +37,20 @@ describe("resolveOptions()", () => {
       ]);
       assert.match(error.message, /^Cannot use options: unknown option heartbeat/);
     }
+  });
+
+  it("accepts every algorithm the token verifier accepts, Ed25519 included, and no other", () => {
+    for (const algorithm of JWT_ALGORITHMS) {
+      const options = resolveOptions({
+        publisherJwtAlgorithm: algorithm,
+        subscriberJwtAlgorithm: algorithm,
+      });
+      assert.equal(options.publisherJwtAlgorithm, algorithm);
+    }
+    assert.ok((JWT_ALGORITHMS as readonly string[]).includes("Ed25519"));
+    assert.throws(() => resolveOptions({ publisherJwtAlgorithm: "none" as never }), {
+      code: "SSEHUB_ERR_OPTIONS_INVALID",
+    });
   });
 
   it("rejects input that is not an object", () => {
