@@ -35,6 +35,8 @@ export interface ResolvedOptions {
   readonly retryMs: number;
   /** Most topics one subscription may name. */
   readonly maxTopicsPerSubscription: number;
+  /** Most topics one published event may name. */
+  readonly maxTopicsPerPublish: number;
   /** Longest topic name, in characters. */
   readonly maxTopicLength: number;
   /** Largest publish request body, in bytes. */
@@ -146,6 +148,7 @@ export const DEFAULTS: ResolvedOptions = Object.freeze({
   heartbeatMs: 15_000, // 15 seconds
   retryMs: 3_000, // 3 seconds
   maxTopicsPerSubscription: 64,
+  maxTopicsPerPublish: 64,
   maxTopicLength: 256, // characters
   maxBodyBytes: 1_048_576, // 1 MiB
   maxBatchEvents: 1000,
@@ -245,6 +248,12 @@ export const OPTION_SPECS: { readonly [K in keyof ResolvedOptions]: OptionSpec }
     min: 1,
     max: 10_000,
     help: "Most topics one subscription may name",
+  },
+  maxTopicsPerPublish: {
+    kind: "integer",
+    min: 1,
+    max: 10_000,
+    help: "Most topics one published event may name",
   },
   maxTopicLength: {
     kind: "integer",

@@ -3,7 +3,12 @@
  * @module
  */
 
-/** One published event as the hub keeps it: encoded once, shared by every subscriber. */
+/**
+ * Stage 4 of an event's life, stored: one published event as the hub keeps it, encoded once and
+ * shared by every subscriber. It differs from the SequencedEvent it is made of (see
+ * stored-event.ts) by its wire id under this hub's epoch and its complete frame: history and
+ * the dispatcher send `bytes` as they are, and keep the other fields only to select events.
+ */
 export interface StoredEvent {
   /** Hub-wide sequence number within the current epoch; increases by one per event. */
   readonly seq: number;

@@ -24,7 +24,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { isSsehubError } from "../errors.js";
-import type { Hub, PublishInput } from "../hub/hub.js";
+import type { Hub } from "../hub/hub.js";
+import type { PublishInput } from "../hub/publish-input.js";
 import type { Logger } from "./logger.js";
 
 /** The path of Mercure's subscriptions API, and the prefix of subscription event topics. */

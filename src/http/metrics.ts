@@ -29,7 +29,8 @@ import type { Server } from "node:net";
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { BusMetricsSource } from "../bus/bus.js";
-import type { Hub, HubStats } from "../hub/hub.js";
+import type { Hub } from "../hub/hub.js";
+import type { HubStats } from "../hub/types.js";
 
 /** Resolution of the event-loop delay sampler, in ms. */
 const EVENT_LOOP_RESOLUTION_MS = 20;

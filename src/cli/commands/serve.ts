@@ -12,7 +12,7 @@ import { isSsehubError } from "../../errors.js";
 import { createLogger, type Logger } from "../../http/logger.js";
 import { readTlsCredentials } from "../../http/secure-server.js";
 import { authorizerFor, createServer } from "../../http/server.js";
-import type { HubPlugins } from "../../hub/hub.js";
+import type { HubPlugins } from "../../hub/types.js";
 import { runClusterPrimary } from "../cluster.js";
 import { loadServeConfig, type ServeConfig, serveHelp } from "../config.js";
 

@@ -15,7 +15,7 @@
  * @module
  */
 import { SsehubError } from "../../errors.js";
-import { EARLIEST } from "../../hub/hub.js";
+import { EARLIEST } from "../../hub/types.js";
 import {
   JSONLD_CONTEXT,
   SUBSCRIPTIONS_PATH,
