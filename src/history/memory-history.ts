@@ -2,13 +2,8 @@
  * The default history store: a MemoryRing per topic, in this process's memory.
  * @module
  */
-import {
-  type HistoryRead,
-  type HistoryStore,
-  mergeBySeq,
-  type StoredEvent,
-  type TopicHistoryInfo,
-} from "./history-store.js";
+import type { HistoryRead, HistoryStore, StoredEvent, TopicHistoryInfo } from "./history-store.js";
+import { mergeBySeq } from "./history-store.js";
 import { MemoryRing } from "./memory-ring.js";
 
 /** Publisher-given ids remembered, newest last (about 100 bytes each). */

@@ -11,13 +11,8 @@
  * seen, not the whole of Redis.
  * @module
  */
-import {
-  type HistoryRead,
-  type HistoryStore,
-  mergeBySeq,
-  type StoredEvent,
-  type TopicHistoryInfo,
-} from "./history-store.js";
+import type { HistoryRead, HistoryStore, StoredEvent, TopicHistoryInfo } from "./history-store.js";
+import { mergeBySeq } from "./history-store.js";
 import { MemoryHistory } from "./memory-history.js";
 import { EVICT_SCRIPT, parseEntry, READ_AFTER_SCRIPT, type RedisKeys } from "./redis-streams.js";
 import { toStoredEvent } from "./stored-event.js";

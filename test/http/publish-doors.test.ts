@@ -11,7 +11,7 @@ import { startServer } from "./start-server.js";
 
 const MERCURE = "/.well-known/mercure";
 
-/** One mistake as each door writes it; undefined where a door cannot say it. */
+/** One mistake as each door writes it; no form where a form cannot say it. */
 interface Mistake {
   readonly what: string;
   readonly code: string;
@@ -19,61 +19,58 @@ interface Mistake {
   readonly form?: string;
 }
 
-const MISTAKES: readonly Mistake[] = [
-  {
-    what: "no data",
-    code: "SSEHUB_ERR_EVENT_INVALID_DATA",
-    input: { topic: "a" },
-    form: "topic=a",
-  },
-  {
-    what: "no topic",
-    code: "SSEHUB_ERR_TOPIC_MISSING",
-    input: { data: "x" },
-    form: "data=x",
-  },
-  {
-    what: "a topic with a space",
-    code: "SSEHUB_ERR_TOPIC_INVALID",
-    input: { topic: "a b", data: "x" },
-    form: "topic=a+b&data=x",
-  },
-  {
-    what: "more topics than maxTopicsPerPublish",
-    code: "SSEHUB_ERR_PUBLISH_TOO_MANY_TOPICS",
-    input: { topics: ["a", "b", "c"], data: "x" },
-    form: "topic=a&topic=b&topic=c&data=x",
-  },
-  {
-    what: "a line break in the event type",
-    code: "SSEHUB_ERR_EVENT_INVALID_TYPE",
-    input: { topic: "a", data: "x", event: "a\r" },
-    form: "topic=a&data=x&type=a%0D",
-  },
-  {
-    what: "a retry that is not a number",
-    code: "SSEHUB_ERR_EVENT_INVALID_RETRY",
-    input: { topic: "a", data: "x", retry: "12a" },
-    form: "topic=a&data=x&retry=12a",
-  },
-  {
-    what: "a line break in the id",
-    code: "SSEHUB_ERR_EVENT_INVALID_ID",
-    input: { topic: "a", data: "x", id: "a\nb" },
-    form: "topic=a&data=x&id=a%0Ab",
-  },
-  {
-    what: "an unknown field",
-    code: "SSEHUB_ERR_PUBLISH_MALFORMED",
-    input: { topic: "a", data: "x", color: "red" },
-    form: "topic=a&data=x&color=red",
-  },
-  {
-    what: "a lone surrogate in the data",
-    code: "SSEHUB_ERR_EVENT_INVALID_DATA",
-    input: { topic: "a", data: "x\ud800" },
-  },
+const ROWS: readonly [string, string, Record<string, unknown>, string?][] = [
+  ["no data", "SSEHUB_ERR_EVENT_INVALID_DATA", { topic: "a" }, "topic=a"],
+  ["no topic", "SSEHUB_ERR_TOPIC_MISSING", { data: "x" }, "data=x"],
+  [
+    "a space in a topic",
+    "SSEHUB_ERR_TOPIC_INVALID",
+    { topic: "a b", data: "x" },
+    "topic=a+b&data=x",
+  ],
+  [
+    "more topics than maxTopicsPerPublish",
+    "SSEHUB_ERR_PUBLISH_TOO_MANY_TOPICS",
+    { topics: ["a", "b", "c"], data: "x" },
+    "topic=a&topic=b&topic=c&data=x",
+  ],
+  [
+    "a line break in the event type",
+    "SSEHUB_ERR_EVENT_INVALID_TYPE",
+    { topic: "a", data: "x", event: "a\r" },
+    "topic=a&data=x&type=a%0D",
+  ],
+  [
+    "a retry that is not a number",
+    "SSEHUB_ERR_EVENT_INVALID_RETRY",
+    { topic: "a", data: "x", retry: "12a" },
+    "topic=a&data=x&retry=12a",
+  ],
+  [
+    "a line break in the id",
+    "SSEHUB_ERR_EVENT_INVALID_ID",
+    { topic: "a", data: "x", id: "a\nb" },
+    "topic=a&data=x&id=a%0Ab",
+  ],
+  [
+    "an unknown field",
+    "SSEHUB_ERR_PUBLISH_MALFORMED",
+    { topic: "a", data: "x", color: "red" },
+    "topic=a&data=x&color=red",
+  ],
+  [
+    "a lone surrogate in the data",
+    "SSEHUB_ERR_EVENT_INVALID_DATA",
+    { topic: "a", data: "x\ud800" },
+  ],
 ];
+
+const MISTAKES: readonly Mistake[] = ROWS.map(([what, code, input, form]) => ({
+  what,
+  code,
+  input,
+  ...(form === undefined ? {} : { form }),
+}));
 
 async function codeOf(url: string, path: string, contentType: string, body: string) {
   const response = await fetch(`${url}${path}`, {
