@@ -1,24 +1,24 @@
 /**
  * ssehub: a Server-Sent Events hub. Create a hub, publish, serve it over HTTP.
+ *
+ * The public API, named one by one and listed in docs/api.md (test/docs.test.ts keeps the two
+ * in step). What is not here is internal and may change in any release: the cluster primary,
+ * the option tables, the Redis key layout.
  * @module
  */
 
-export type {
-  Bus,
-  BusMetricsSource,
-  BusRestartReason,
-  BusStart,
-  SequencedEvent,
-  UnsequencedEvent,
-} from "./bus/bus.js";
-export type { IpcChannel } from "./bus/cluster-bus.js";
-export { ClusterBus, ClusterSequencer } from "./bus/cluster-bus.js";
+// Plug points: how events are ordered and shared, where history is kept.
+export type { Bus, BusMetricsSource, BusRestartReason, BusStart } from "./bus/bus.js";
 export { LocalBus } from "./bus/local-bus.js";
 export type { RedisEngine, RedisEngineOptions } from "./bus/redis-engine.js";
 export { connectRedisEngine } from "./bus/redis-engine.js";
+// Errors.
 export type { ErrorCode } from "./errors.js";
 export { ERROR_CATALOGUE, isSsehubError, SsehubError } from "./errors.js";
-export type { HistoryStore, StoredEvent } from "./history/history-store.js";
+export type { HistoryRead, HistoryStore, StoredEvent } from "./history/history-store.js";
+export type { PreparedEvent, SequencedEvent } from "./history/stored-event.js";
+// Serving it over HTTP.
+export type { Authorizer } from "./http/access/authorizer.js";
 export type { RequestHandler, RequestHandlerOptions } from "./http/handler.js";
 export { createRequestHandler } from "./http/handler.js";
 export type { CreateServerOptions, ListenAddress } from "./http/server.js";
@@ -26,38 +26,35 @@ export { checkServerOptions, createServer, SsehubServer } from "./http/server.js
 export type {
   HandlerOptions,
   LogLevel,
-  ResolvedHandlerOptions,
   ResolvedServerOptions,
   ServerOptions,
 } from "./http/server-options.js";
-export {
-  resolveHandlerOptions,
-  resolveServerOptions,
-  SERVER_DEFAULTS,
-  SERVER_OPTION_SPECS,
-} from "./http/server-options.js";
+export { resolveServerOptions, SERVER_DEFAULTS } from "./http/server-options.js";
 export type { Logger } from "./http/telemetry/logger.js";
 export { createLogger } from "./http/telemetry/logger.js";
+export type { HubMetrics } from "./http/telemetry/metrics.js";
 export { SOCKET_TAKEOVER_ENV } from "./http/transport/socket-takeover.js";
+// The hub.
+export { createHub, Hub } from "./hub/hub.js";
+export type { HubOptions, ResolvedHubOptions, SlowConsumerPolicy } from "./hub/hub-options.js";
+export { HUB_DEFAULTS, resolveHubOptions } from "./hub/hub-options.js";
+export type { PublishInput } from "./hub/publish-input.js";
+export type { Sink } from "./hub/sink.js";
+export type { PrivateAccess, TopicPattern } from "./hub/subscriber.js";
 export type {
   HubPlugins,
   HubStats,
   HubStatus,
-  PublishInput,
   PublishResult,
   ResetReason,
   SubscribeRequest,
   Subscription,
   TopicInfo,
-} from "./hub/hub.js";
-export { createHub, EARLIEST, Hub, RESET_EVENT } from "./hub/hub.js";
-export type { HubOptions, ResolvedHubOptions, SlowConsumerPolicy } from "./hub/hub-options.js";
-export { HUB_DEFAULTS, HUB_OPTION_SPECS, resolveHubOptions } from "./hub/hub-options.js";
-export type { Sink } from "./hub/sink.js";
+} from "./hub/types.js";
+export { EARLIEST } from "./hub/types.js";
 export { MERCURE_PATH, mercureLink } from "./mercure/index.js";
-export type { OptionLayer, OptionSpec } from "./options.js";
-export { OPTION_LAYERS } from "./options.js";
+// The wire format.
 export type { SseEventFields } from "./protocol/encode.js";
 export { encodeComment, encodeEvent, encodeRetry, serializeData } from "./protocol/encode.js";
 export { formatEventId, parseEventId } from "./protocol/event-id.js";
-export { GAP_EVENT } from "./protocol/hub-events.js";
+export { GAP_EVENT, RESET_EVENT } from "./protocol/hub-events.js";

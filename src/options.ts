@@ -34,6 +34,7 @@ export const OPTION_LAYERS = Object.freeze({
   heartbeatMs: "hub",
   retryMs: "hub",
   maxTopicsPerSubscription: "hub",
+  maxTopicsPerPublish: "hub",
   maxTopicLength: "hub",
   maxBatchEvents: "hub",
   shutdownRetryJitterMs: "hub",
@@ -81,26 +82,6 @@ export type LayerOptionName<L extends OptionLayer> = {
 }[OptionName];
 
 const OPTION_NAMES = Object.keys(OPTION_LAYERS) as OptionName[];
-
-/** JWT signature algorithms ssehub verifies. */
-export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number];
-
-/** Every JWT algorithm accepted by the *JwtAlgorithm options. */
-export const JWT_ALGORITHMS = [
-  "HS256",
-  "HS384",
-  "HS512",
-  "RS256",
-  "RS384",
-  "RS512",
-  "PS256",
-  "PS384",
-  "PS512",
-  "ES256",
-  "ES384",
-  "ES512",
-  "EdDSA",
-] as const;
 
 /** How one option is checked and how a command line or env var spells it. */
 export type OptionSpec =

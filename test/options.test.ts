@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { JWT_ALGORITHMS } from "../src/auth/jwt-algorithms.js";
 import { SERVE_OPTION_SPECS } from "../src/cli/serve-options.js";
 import { SsehubError } from "../src/errors.js";
 import { createRequestHandler } from "../src/http/handler.js";
@@ -93,6 +94,20 @@ describe("resolveHubOptions()", () => {
         "unknown option colour",
       ],
     );
+  });
+
+  it("accepts every algorithm the token verifier accepts, Ed25519 included, and no other", () => {
+    for (const algorithm of JWT_ALGORITHMS) {
+      const options = resolveServerOptions({
+        publisherJwtAlgorithm: algorithm,
+        subscriberJwtAlgorithm: algorithm,
+      });
+      assert.equal(options.publisherJwtAlgorithm, algorithm);
+    }
+    assert.ok((JWT_ALGORITHMS as readonly string[]).includes("Ed25519"));
+    assert.throws(() => resolveServerOptions({ publisherJwtAlgorithm: "none" as never }), {
+      code: "SSEHUB_ERR_OPTIONS_INVALID",
+    });
   });
 
   it("rejects input that is not an object", () => {

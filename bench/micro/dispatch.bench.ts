@@ -18,7 +18,8 @@
  * ROUNDS, WARMUP_ROUNDS (see harness.ts). Not run by the tests.
  * @module
  */
-import { createHub, type Hub, type PublishInput } from "../../src/hub/hub.js";
+import { createHub, type Hub } from "../../src/hub/hub.js";
+import type { PublishInput } from "../../src/hub/publish-input.js";
 import type { Sink } from "../../src/hub/sink.js";
 import {
   formatNs,

@@ -18,18 +18,22 @@ export {
   NO_GRANTS,
 } from "./grants.js";
 export {
-  createJwtVerifier,
   DEFAULT_ALGORITHM,
+  HMAC_ALGORITHMS,
+  JWT_ALGORITHMS,
+  type JwtAlgorithm,
+  PUBLIC_KEY_ALGORITHMS,
+} from "./jwt-algorithms.js";
+export {
+  createJwtVerifier,
   DEFAULT_CLOCK_TOLERANCE_MS,
   DEFAULT_JWKS_CACHE_MS,
   DEFAULT_JWKS_COOLDOWN_MS,
   DEFAULT_JWKS_TIMEOUT_MS,
-  HMAC_ALGORITHMS,
   INVALID_TOKEN_MESSAGE,
   type JwtVerifier,
   type JwtVerifierConfig,
   MAX_TOKEN_LENGTH,
-  PUBLIC_KEY_ALGORITHMS,
   type VerifiedToken,
 } from "./jwt-verifier.js";
 export {

@@ -16,26 +16,14 @@
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
 import { SsehubError } from "../errors.js";
+import {
+  algorithmNames,
+  DEFAULT_ALGORITHM,
+  HMAC_ALGORITHMS,
+  JWT_ALGORITHMS,
+  PUBLIC_KEY_ALGORITHMS,
+} from "./jwt-algorithms.js";
 
-/** Algorithms verified with a shared secret. */
-export const HMAC_ALGORITHMS = ["HS256", "HS384", "HS512"] as const;
-/** Algorithms verified with a public key. `Ed25519` is the newer name of `EdDSA` (RFC 9864). */
-export const PUBLIC_KEY_ALGORITHMS = [
-  "RS256",
-  "RS384",
-  "RS512",
-  "PS256",
-  "PS384",
-  "PS512",
-  "ES256",
-  "ES384",
-  "ES512",
-  "EdDSA",
-  "Ed25519",
-] as const;
-
-/** The algorithm of a verifier configured with a key and no algorithm. */
-export const DEFAULT_ALGORITHM = "HS256";
 /** How far `exp` and `nbf` may be off: clocks of issuers and hub differ a little. */
 export const DEFAULT_CLOCK_TOLERANCE_MS = 5_000; // 5 seconds
 /** How long a fetched key set is used before it is fetched again. */
@@ -127,10 +115,7 @@ function checkMs(name: string, value: number | undefined, fallback: number): num
 }
 
 function isAlgorithm(value: string): boolean {
-  return (
-    (HMAC_ALGORITHMS as readonly string[]).includes(value) ||
-    (PUBLIC_KEY_ALGORITHMS as readonly string[]).includes(value)
-  );
+  return (JWT_ALGORITHMS as readonly string[]).includes(value);
 }
 
 /** The key of a secret or PEM configuration, checked against its algorithm. */
@@ -257,7 +242,7 @@ export function createJwtVerifier(config: JwtVerifierConfig): JwtVerifier {
   if (key !== undefined && typeof key !== "string") throw optionsError("the key must be a string");
   if (algorithm !== undefined && !isAlgorithm(algorithm)) {
     throw optionsError(
-      `unknown algorithm ${JSON.stringify(algorithm)}: use one of ${[...HMAC_ALGORITHMS, ...PUBLIC_KEY_ALGORITHMS].join(", ")}`,
+      `unknown algorithm ${JSON.stringify(algorithm)}: use one of ${JWT_ALGORITHMS.join(", ")}`,
     );
   }
   const toleranceMs = checkMs(
@@ -271,18 +256,13 @@ export function createJwtVerifier(config: JwtVerifierConfig): JwtVerifier {
   if (key !== undefined) {
     const chosen = algorithm ?? DEFAULT_ALGORITHM;
     verifyKey = staticKey(key, chosen);
-    algorithms = chosen === "EdDSA" || chosen === "Ed25519" ? ["EdDSA", "Ed25519"] : [chosen];
+    algorithms = algorithmNames(chosen);
   } else {
     if (algorithm !== undefined && (HMAC_ALGORITHMS as readonly string[]).includes(algorithm)) {
       throw optionsError(`${algorithm} needs a shared secret (key), not a JWKS URL`);
     }
     verifyKey = remoteKeySet(jwksUrl!, config);
-    algorithms =
-      algorithm === undefined
-        ? [...PUBLIC_KEY_ALGORITHMS]
-        : algorithm === "EdDSA" || algorithm === "Ed25519"
-          ? ["EdDSA", "Ed25519"]
-          : [algorithm];
+    algorithms = algorithm === undefined ? [...PUBLIC_KEY_ALGORITHMS] : algorithmNames(algorithm);
   }
   const remote = jwksUrl !== undefined;
   const options = { algorithms, clockTolerance: toleranceMs / 1000 };

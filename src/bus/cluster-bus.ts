@@ -15,20 +15,15 @@
  * @module
  */
 import { SsehubError } from "../errors.js";
-import {
-  type Bus,
-  type BusStart,
-  type SequencedEvent,
-  sequenced,
-  type UnsequencedEvent,
-} from "./bus.js";
+import type { PreparedEvent, SequencedEvent } from "../history/stored-event.js";
+import { type Bus, type BusStart, sequenced } from "./bus.js";
 
 /** Messages on the IPC channel; `type` tags keep them apart from anything else sent there. */
 export type ClusterMessage =
   | { readonly type: "ssehub:join" }
   | {
       readonly type: "ssehub:publish";
-      readonly requests: readonly { readonly ref: number; readonly events: UnsequencedEvent[] }[];
+      readonly requests: readonly { readonly ref: number; readonly events: PreparedEvent[] }[];
     }
   | {
       readonly type: "ssehub:events";
@@ -70,7 +65,7 @@ export class ClusterBus implements Bus {
   readonly #channel: IpcChannel;
   readonly #start: BusStart;
   readonly #pending = new Map<number, PendingPublish>();
-  #outbox: { ref: number; events: UnsequencedEvent[] }[] = [];
+  #outbox: { ref: number; events: PreparedEvent[] }[] = [];
   #scheduled = false;
   #nextRef = 0;
   #backlog = 0;
@@ -110,7 +105,7 @@ export class ClusterBus implements Bus {
     return this.#start;
   }
 
-  publish(events: readonly UnsequencedEvent[]): Promise<number> {
+  publish(events: readonly PreparedEvent[]): Promise<number> {
     if (this.#deliver === undefined) {
       return Promise.reject(
         new SsehubError("SSEHUB_ERR_HUB_CLOSED", "Cannot publish: the cluster bus is closed"),

@@ -2,14 +2,10 @@
  * The bus of a hub alone in its process: ordering is a counter, delivery is a call.
  * @module
  */
+
+import type { PreparedEvent, SequencedEvent } from "../history/stored-event.js";
 import { newEpoch } from "../protocol/event-id.js";
-import {
-  type Bus,
-  type BusStart,
-  type SequencedEvent,
-  sequenced,
-  type UnsequencedEvent,
-} from "./bus.js";
+import { type Bus, type BusStart, sequenced } from "./bus.js";
 
 /** A bus with one member: events are ordered and delivered synchronously. */
 export class LocalBus implements Bus {
@@ -29,12 +25,12 @@ export class LocalBus implements Bus {
     return { epoch: this.#epoch, joinedAfterSeq: this.#seq };
   }
 
-  publish(events: readonly UnsequencedEvent[]): Promise<number> {
+  publish(events: readonly PreparedEvent[]): Promise<number> {
     return Promise.resolve(this.publishNow(events));
   }
 
   /** Orders and delivers at once; returns the seq of the first event. */
-  publishNow(events: readonly UnsequencedEvent[]): number {
+  publishNow(events: readonly PreparedEvent[]): number {
     const first = this.#seq + 1;
     const publishedAt = Date.now();
     const ordered: SequencedEvent[] = events.map((event) =>

@@ -25,15 +25,9 @@
  */
 import { SsehubError } from "../errors.js";
 import { EVICT_LUA, entryFields, parseEntry, type RedisKeys } from "../history/redis-streams.js";
+import type { PreparedEvent, SequencedEvent } from "../history/stored-event.js";
 import { newEpoch } from "../protocol/event-id.js";
-import type {
-  Bus,
-  BusMetricsSource,
-  BusRestartReason,
-  BusStart,
-  SequencedEvent,
-  UnsequencedEvent,
-} from "./bus.js";
+import type { Bus, BusMetricsSource, BusRestartReason, BusStart } from "./bus.js";
 
 /**
  * The ordering step. KEYS: meta, log, then the topic streams of the batch (each once). ARGV:
@@ -152,7 +146,7 @@ const READ_BLOCK_MS = 1000;
 const READ_RETRY_MS = 100;
 
 interface PendingPublish {
-  readonly events: readonly UnsequencedEvent[];
+  readonly events: readonly PreparedEvent[];
   readonly resolve: (firstSeq: number) => void;
   readonly reject: (error: Error) => void;
   /** Seq of the last event, once ordered. */
@@ -246,7 +240,7 @@ export class RedisBus implements Bus, BusMetricsSource {
     return { epoch: this.#epoch, joinedAfterSeq: this.#seq, historyFloor: 0 };
   }
 
-  publish(events: readonly UnsequencedEvent[]): Promise<number> {
+  publish(events: readonly PreparedEvent[]): Promise<number> {
     if (this.#closed) {
       return Promise.reject(
         new SsehubError("SSEHUB_ERR_HUB_CLOSED", "Cannot publish: the Redis bus is closed"),
@@ -421,17 +415,7 @@ export class RedisBus implements Bus, BusMetricsSource {
       }
       this.#seq = entry.seq;
       this.#readFrom = id;
-      events.push({
-        topics: entry.topics,
-        data: entry.data,
-        event: entry.event,
-        retry: entry.retry,
-        key: entry.key,
-        private: entry.private,
-        id: entry.id,
-        seq: entry.seq,
-        publishedAt: entry.publishedAt,
-      });
+      events.push(entry);
     }
     this.#handOver(events);
   }

@@ -3,7 +3,12 @@
  * @module
  */
 
-/** One published event as the hub keeps it: encoded once, shared by every subscriber. */
+/**
+ * Stage 4 of an event's life, stored: one published event as the hub keeps it, encoded once and
+ * shared by every subscriber. It differs from the SequencedEvent it is made of (see
+ * stored-event.ts) by its wire id under this hub's epoch and its complete frame: history and
+ * the dispatcher send `bytes` as they are, and keep the other fields only to select events.
+ */
 export interface StoredEvent {
   /** Hub-wide sequence number within the current epoch; increases by one per event. */
   readonly seq: number;
@@ -67,4 +72,23 @@ export interface HistoryStore {
   topics(): IterableIterator<string>;
   /** Events kept over all topics (an event on two topics counts twice). */
   readonly totalEvents: number;
+}
+
+/**
+ * Merges seq-ordered lists into one seq-ordered list, keeping an event that appears in several
+ * lists (published to several topics) once. Stores use it to answer readAfter; the dispatcher,
+ * to serve a subscriber of several topics the events of one turn.
+ */
+export function mergeBySeq(lists: readonly (readonly StoredEvent[])[]): StoredEvent[] {
+  if (lists.length === 0) return [];
+  if (lists.length === 1) return [...lists[0]!];
+  const merged: StoredEvent[] = [];
+  for (const list of lists) for (const event of list) merged.push(event);
+  merged.sort((a, b) => a.seq - b.seq);
+  let kept = 0;
+  for (let i = 0; i < merged.length; i++) {
+    if (kept === 0 || merged[kept - 1]!.seq !== merged[i]!.seq) merged[kept++] = merged[i]!;
+  }
+  merged.length = kept;
+  return merged;
 }

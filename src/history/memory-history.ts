@@ -3,6 +3,7 @@
  * @module
  */
 import type { HistoryRead, HistoryStore, StoredEvent, TopicHistoryInfo } from "./history-store.js";
+import { mergeBySeq } from "./history-store.js";
 import { MemoryRing } from "./memory-ring.js";
 
 /** Publisher-given ids remembered, newest last (about 100 bytes each). */
@@ -126,22 +127,4 @@ export class MemoryHistory implements HistoryStore {
   topics(): IterableIterator<string> {
     return this.#rings.keys();
   }
-}
-
-/**
- * Merges seq-ordered lists into one seq-ordered list, keeping an event that appears in several
- * lists (published to several topics) once.
- */
-export function mergeBySeq(lists: readonly (readonly StoredEvent[])[]): StoredEvent[] {
-  if (lists.length === 0) return [];
-  if (lists.length === 1) return [...lists[0]!];
-  const merged: StoredEvent[] = [];
-  for (const list of lists) for (const event of list) merged.push(event);
-  merged.sort((a, b) => a.seq - b.seq);
-  let kept = 0;
-  for (let i = 0; i < merged.length; i++) {
-    if (kept === 0 || merged[kept - 1]!.seq !== merged[i]!.seq) merged[kept++] = merged[i]!;
-  }
-  merged.length = kept;
-  return merged;
 }

@@ -12,7 +12,8 @@
  * @module
  */
 import type { HistoryRead, HistoryStore, StoredEvent, TopicHistoryInfo } from "./history-store.js";
-import { MemoryHistory, mergeBySeq } from "./memory-history.js";
+import { mergeBySeq } from "./history-store.js";
+import { MemoryHistory } from "./memory-history.js";
 import { EVICT_SCRIPT, parseEntry, READ_AFTER_SCRIPT, type RedisKeys } from "./redis-streams.js";
 import { toStoredEvent } from "./stored-event.js";
 

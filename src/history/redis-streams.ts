@@ -21,6 +21,7 @@
  * after its point was evicted, and so must get a reset rather than a silent gap.
  * @module
  */
+import type { PreparedEvent, SequencedEvent } from "./stored-event.js";
 
 /** The keys of the hub whose prefix is `prefix`. */
 export class RedisKeys {
@@ -43,29 +44,11 @@ export class RedisKeys {
 /** Key prefixes allowed: they go inside a hash tag, so no braces. */
 export const REDIS_PREFIX_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
-/** An event as read back from a stream entry. */
-export interface RedisEntry {
-  readonly seq: number;
-  readonly publishedAt: number;
-  readonly topics: readonly string[];
-  readonly data: string;
-  readonly event: string | undefined;
-  readonly retry: number | undefined;
-  readonly key: string | undefined;
-  readonly private: boolean;
-  readonly id: string | undefined;
-}
-
-/** The fields of a stream entry (see the module comment), as XADD arguments. */
-export function entryFields(event: {
-  readonly topics: readonly string[];
-  readonly data: string;
-  readonly event?: string | undefined;
-  readonly retry?: number | undefined;
-  readonly key?: string | undefined;
-  readonly private?: boolean | undefined;
-  readonly id?: string | undefined;
-}): string[] {
+/**
+ * The fields of a stream entry (see the module comment), as XADD arguments: the serialized
+ * form of a PreparedEvent, whose seq and publish time the entry's id carries.
+ */
+export function entryFields(event: PreparedEvent): string[] {
   const fields = ["t", JSON.stringify(event.topics), "d", event.data];
   if (event.event !== undefined) fields.push("e", event.event);
   if (event.retry !== undefined) fields.push("r", String(event.retry));
@@ -76,7 +59,7 @@ export function entryFields(event: {
 }
 
 /** Reads one entry `[id, [field, value, ...]]` as XRANGE/XREAD return it. */
-export function parseEntry(id: string, fields: readonly string[]): RedisEntry {
+export function parseEntry(id: string, fields: readonly string[]): SequencedEvent {
   const dash = id.indexOf("-");
   let topics: readonly string[] = [];
   let data = "";

@@ -6,12 +6,11 @@
  * (resolveHandlerOptions). An option of another layer is an error naming the layer it belongs to.
  * @module
  */
+import { JWT_ALGORITHMS, type JwtAlgorithm } from "../auth/jwt-algorithms.js";
 import { HUB_OPTIONS, type ResolvedHubOptions } from "../hub/hub-options.js";
 import {
   type CrossCheck,
   combineGroups,
-  JWT_ALGORITHMS,
-  type JwtAlgorithm,
   LAYER_ENTRY,
   type LayerOptionName,
   MAX_MS,

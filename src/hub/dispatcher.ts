@@ -17,8 +17,7 @@
  * events come faster than the delay, for at most that much more latency.
  * @module
  */
-import type { StoredEvent } from "../history/history-store.js";
-import { mergeBySeq } from "../history/memory-history.js";
+import { mergeBySeq, type StoredEvent } from "../history/history-store.js";
 import { type Batch, batchOf, type Subscriber } from "./subscriber.js";
 import type { TopicIndex } from "./topic-index.js";
 

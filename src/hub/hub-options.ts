@@ -37,6 +37,8 @@ export interface ResolvedHubOptions {
   readonly retryMs: number;
   /** Most topics one subscription may name. */
   readonly maxTopicsPerSubscription: number;
+  /** Most topics one published event may name. */
+  readonly maxTopicsPerPublish: number;
   /** Longest topic name, in characters. */
   readonly maxTopicLength: number;
   /** Most events in one batch publish. */
@@ -65,6 +67,7 @@ export const HUB_DEFAULTS: ResolvedHubOptions = Object.freeze({
   heartbeatMs: 15_000, // 15 seconds
   retryMs: 3_000, // 3 seconds
   maxTopicsPerSubscription: 64,
+  maxTopicsPerPublish: 64,
   maxTopicLength: 256, // characters
   maxBatchEvents: 1000, // events
   shutdownRetryJitterMs: 5_000, // 5 seconds
@@ -115,6 +118,12 @@ export const HUB_OPTION_SPECS: { readonly [K in keyof ResolvedHubOptions]: Optio
       min: 1,
       max: 10_000,
       help: "Most topics one subscription may name",
+    },
+    maxTopicsPerPublish: {
+      kind: "integer",
+      min: 1,
+      max: 10_000,
+      help: "Most topics one published event may name",
     },
     maxTopicLength: {
       kind: "integer",

@@ -1,10 +1,12 @@
 /**
  * Which topic names the hub accepts. Names are opaque strings (Mercure uses URLs) of 1 to
  * `maxTopicLength` characters without white space or control characters, so that they travel
- * unchanged in query strings, paths, logs and metrics.
+ * unchanged in query strings, paths, logs and metrics, and without a lone surrogate, which
+ * UTF-8 cannot carry.
  * @module
  */
 import { SsehubError } from "../errors.js";
+import { isWellFormed } from "../protocol/field-rules.js";
 
 // White space or a control character (C0 or DEL). Intended: topic names must be printable.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
@@ -20,11 +22,18 @@ export interface TopicRules {
 
 /**
  * Checks every name and the count, and returns the names without duplicates, in first-seen
- * order. Throws SSEHUB_ERR_TOPIC_MISSING, SSEHUB_ERR_TOPIC_INVALID, or
- * SSEHUB_ERR_SUBSCRIBE_TOO_MANY_TOPICS / SSEHUB_ERR_PUBLISH_TOO_MANY_TOPICS.
+ * order. Throws SSEHUB_ERR_TOPIC_MISSING (no list, or an empty one), SSEHUB_ERR_TOPIC_INVALID
+ * (not a list, or a bad name), or SSEHUB_ERR_SUBSCRIBE_TOO_MANY_TOPICS /
+ * SSEHUB_ERR_PUBLISH_TOO_MANY_TOPICS.
  */
 export function checkTopicList(topics: unknown, rules: TopicRules): readonly string[] {
-  if (!Array.isArray(topics) || topics.length === 0) {
+  if (topics !== undefined && !Array.isArray(topics)) {
+    throw new SsehubError(
+      "SSEHUB_ERR_TOPIC_INVALID",
+      `Cannot ${rules.action}: topics must be a list of topic names`,
+    );
+  }
+  if (topics === undefined || topics.length === 0) {
     throw new SsehubError(
       "SSEHUB_ERR_TOPIC_MISSING",
       `Cannot ${rules.action}: name at least one topic`,
@@ -61,6 +70,12 @@ function assertValidTopic(topic: unknown, rules: TopicRules): asserts topic is s
     throw new SsehubError(
       "SSEHUB_ERR_TOPIC_INVALID",
       `Cannot ${rules.action} to topic ${JSON.stringify(topic)}: topic names may not contain white space or control characters`,
+    );
+  }
+  if (!isWellFormed(topic)) {
+    throw new SsehubError(
+      "SSEHUB_ERR_TOPIC_INVALID",
+      `Cannot ${rules.action} to topic ${JSON.stringify(topic)}: it holds a lone surrogate (an escape such as \\ud800 without its pair), which UTF-8 cannot carry`,
     );
   }
 }

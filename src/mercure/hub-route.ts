@@ -23,21 +23,22 @@
  */
 import { compileTopicSelector } from "../auth/index.js";
 import { SsehubError } from "../errors.js";
-import { parseFormStrict, publishMediaType } from "../http/messages/publish-body.js";
+import {
+  decodeForm,
+  FORM_MEDIA_TYPE,
+  type FormPublishInput,
+  formPublishInput,
+  publishMediaType,
+} from "../http/messages/publish-body.js";
 import { readBody } from "../http/messages/read-body.js";
 import { lastEventIdOf, openStream } from "../http/routes/events.js";
 import type { Route, RouteContext } from "../http/routes/route.js";
-import { EARLIEST, type PublishInput } from "../hub/hub.js";
 import type { TopicPattern } from "../hub/subscriber.js";
+import { EARLIEST } from "../hub/types.js";
 import type { MercurePresence } from "./presence.js";
 
 /** The path of the Mercure hub. */
 export const MERCURE_PATH = "/.well-known/mercure";
-
-const FORM_MEDIA_TYPE = "application/x-www-form-urlencoded";
-const FORM_FIELDS = new Set(["topic", "data", "private", "id", "type", "retry"]);
-const DIGITS = /^\d+$/;
-const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
  * The value of a `Link` header that lets a client discover the hub serving a resource
@@ -135,59 +136,18 @@ async function publish(ctx: RouteContext): Promise<void> {
   res.end(text);
 }
 
-/** Reads a Mercure publish form. Throws SsehubError (400) on what the spec refuses. */
-export function parseMercureForm(body: Buffer): PublishInput & { topics: readonly string[] } {
-  let text: string;
-  try {
-    text = UTF8.decode(body);
-  } catch (cause) {
-    throw new SsehubError(
-      "SSEHUB_ERR_PUBLISH_MALFORMED",
-      "Cannot read the request body: it is not valid UTF-8",
-      { cause },
-    );
-  }
-  // Strict decoding: a percent-escape that is not UTF-8 is refused, and Node 20's
-  // URLSearchParams garbles some mixes of raw text and escapes (see publish-body.ts).
-  const form = parseFormStrict(text);
-  for (const name of new Set(form.keys())) {
-    if (!FORM_FIELDS.has(name)) {
-      throw new SsehubError(
-        "SSEHUB_ERR_PUBLISH_MALFORMED",
-        `Cannot publish the update: unknown field ${JSON.stringify(name)}, expected topic, data, private, id, type or retry`,
-        { details: { field: name } },
-      );
-    }
-    if (name !== "topic" && form.getAll(name).length > 1) {
-      throw new SsehubError(
-        "SSEHUB_ERR_PUBLISH_MALFORMED",
-        `Cannot publish the update: the field ${name} appears more than once`,
-        { details: { field: name } },
-      );
-    }
-  }
-  const topics = form.getAll("topic");
-  if (topics.length === 0) {
-    throw new SsehubError(
-      "SSEHUB_ERR_TOPIC_MISSING",
-      "Cannot publish the update: name at least one topic",
-    );
-  }
-  const retry = form.get("retry");
-  if (retry !== null && !DIGITS.test(retry)) {
-    throw new SsehubError(
-      "SSEHUB_ERR_EVENT_INVALID_RETRY",
-      `Cannot publish the update: retry must be digits only (milliseconds), got ${JSON.stringify(retry)}`,
-    );
-  }
-  const id = form.get("id");
-  const type = form.get("type");
+/**
+ * Reads a Mercure publish form: the form decoder and field names of POST /publish
+ * (publish-body.ts), then Mercure's own rules, which are mapping, not checks: an absent `data` is
+ * empty data, and an empty `id` or `type` is none (the hub then gives the id, and the type is
+ * `message`). The hub checks the rest, as for every publish.
+ */
+export function parseMercureForm(body: Buffer): FormPublishInput {
+  const { data, id, event, ...rest } = formPublishInput(decodeForm(body));
   return {
-    topics,
-    data: form.get("data") ?? "",
-    ...(form.has("private") ? { private: true } : {}),
-    ...(id === null || id === "" ? {} : { id }),
-    ...(type === null || type === "" ? {} : { event: type }),
-    ...(retry === null ? {} : { retry: Number(retry) }),
+    ...rest,
+    data: data ?? "",
+    ...(id === undefined || id === "" ? {} : { id }),
+    ...(event === undefined || event === "" ? {} : { event }),
   };
 }

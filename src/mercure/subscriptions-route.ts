@@ -16,7 +16,7 @@
  */
 import { SsehubError } from "../errors.js";
 import type { Route, RouteContext } from "../http/routes/route.js";
-import { EARLIEST } from "../hub/hub.js";
+import { EARLIEST } from "../hub/types.js";
 import { MERCURE_PATH, mercureLink } from "./hub-route.js";
 import {
   JSONLD_CONTEXT,

@@ -10,7 +10,11 @@ import { assertValidEventType, assertValidId, assertValidRetry } from "./field-r
 
 const ANY_LINE_BREAK = /\r\n|\r|\n/;
 
-/** One event to encode. */
+/**
+ * Stage 5 of an event's life, the wire: the four SSE fields of one event to encode. It differs
+ * from a StoredEvent in knowing nothing of topics, order or access: the protocol layer is pure
+ * and writes only what a client reads.
+ */
 export interface SseEventFields {
   /** The data; CR, LF and CRLF split it into `data:` lines. */
   readonly data: string;

@@ -13,6 +13,18 @@ const LINE_BREAK_OR_NUL = /[\r\n\0]/;
 /** The largest delay a `retry:` field may carry, in ms (the largest setTimeout delay). */
 export const MAX_RETRY_MS = 2_147_483_647;
 
+/** `String.prototype.isWellFormed` (ES2024, in Node 20), which the ES2023 typings lack. */
+type WellFormedCheck = { isWellFormed(): boolean };
+
+/**
+ * True when `text` holds no lone surrogate (a UTF-16 surrogate without its pair), so that UTF-8,
+ * and so the wire, carries it unchanged; a lone one would reach subscribers as U+FFFD. Cheap:
+ * V8 answers at once for text without any character past U+00FF.
+ */
+export function isWellFormed(text: string): boolean {
+  return (text as unknown as WellFormedCheck).isWellFormed();
+}
+
 /** Throws SSEHUB_ERR_EVENT_INVALID_ID when `id` holds CR, LF or NUL. */
 export function assertValidId(id: string): void {
   if (LINE_BREAK_OR_NUL.test(id)) {

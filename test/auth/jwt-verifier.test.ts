@@ -171,6 +171,19 @@ describe("createJwtVerifier() with a PEM public key", () => {
     }
   });
 
+  it("takes Ed25519 and EdDSA as one algorithm: either name verifies tokens signed under either", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("Ed25519", { extractable: true });
+    const pem = await exportSPKI(publicKey);
+    for (const configured of ["Ed25519", "EdDSA"]) {
+      const verifier = createJwtVerifier({ key: pem, algorithm: configured });
+      assert.deepEqual(verifier.algorithms, ["EdDSA", "Ed25519"]);
+      for (const alg of ["Ed25519", "EdDSA"]) {
+        const verified = await verifier.verify(await sign(privateKey, alg, { sub: alg }));
+        assert.equal(verified.payload.sub, alg, `${configured} verifier, ${alg} token`);
+      }
+    }
+  });
+
   it("verifies tokens with the public key of an X.509 certificate", async (t) => {
     const dir = mkdtempSync(join(tmpdir(), "ssehub-cert-"));
     t.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
 import { describe, it } from "node:test";
-import type { SequencedEvent } from "../../src/bus/bus.js";
 import {
   ClusterBus,
   type ClusterMessage,
@@ -9,6 +8,7 @@ import {
   type IpcChannel,
 } from "../../src/bus/cluster-bus.js";
 import { LocalBus } from "../../src/bus/local-bus.js";
+import type { SequencedEvent } from "../../src/history/stored-event.js";
 import { runBusConformance } from "../conformance/bus.suite.js";
 
 /**

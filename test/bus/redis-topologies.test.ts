@@ -7,11 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, it, type TestContext } from "node:test";
-import type { BusRestartReason, BusStart, SequencedEvent } from "../../src/bus/bus.js";
+import type { BusRestartReason, BusStart } from "../../src/bus/bus.js";
 import { connectRedisEngine, type RedisEngine } from "../../src/bus/redis-engine.js";
 import { isSsehubError } from "../../src/errors.js";
 import type { StoredEvent } from "../../src/history/history-store.js";
 import { RedisKeys } from "../../src/history/redis-streams.js";
+import type { SequencedEvent } from "../../src/history/stored-event.js";
 import { toStoredEvent } from "../../src/history/stored-event.js";
 import { runBusConformance } from "../conformance/bus.suite.js";
 import { type HistoryFixture, runHistoryConformance } from "../conformance/history.suite.js";

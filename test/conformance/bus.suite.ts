@@ -5,14 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
-import type { Bus, SequencedEvent, UnsequencedEvent } from "../../src/bus/bus.js";
+import type { Bus } from "../../src/bus/bus.js";
+import type { PreparedEvent, SequencedEvent } from "../../src/history/stored-event.js";
 
 export interface BusFixture {
   readonly buses: readonly Bus[];
   close(): void | Promise<void>;
 }
 
-function event(data: string, topics: string[] = ["t"]): UnsequencedEvent {
+function event(data: string, topics: string[] = ["t"]): PreparedEvent {
   return { topics, data, event: undefined, retry: undefined };
 }
 

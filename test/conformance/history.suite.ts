@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
-import type { UnsequencedEvent } from "../../src/bus/bus.js";
 import type { HistoryStore, StoredEvent } from "../../src/history/history-store.js";
+import type { PreparedEvent } from "../../src/history/stored-event.js";
 
 /** Limits of the store under test. */
 export interface HistoryLimits {
@@ -17,13 +17,13 @@ export interface HistoryLimits {
 
 export interface HistoryFixture {
   /** Orders and keeps `events` (in this order); resolves with them as stored. */
-  publish(events: readonly UnsequencedEvent[]): Promise<StoredEvent[]>;
+  publish(events: readonly PreparedEvent[]): Promise<StoredEvent[]>;
   /** The stores to read back through, after the publishes; each must answer the same. */
   readers(): Promise<readonly HistoryStore[]>;
   close(): void | Promise<void>;
 }
 
-function event(data: string, topics: string[]): UnsequencedEvent {
+function event(data: string, topics: string[]): PreparedEvent {
   return { topics, data, event: undefined, retry: undefined };
 }
 

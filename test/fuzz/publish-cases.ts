@@ -5,7 +5,9 @@
  * intent, so that a generator may produce anything:
  * - `refuse`: the contract forbids accepting it (wrong type, too large, not UTF-8, not JSON,
  *   CR or LF in an event type, CR, LF or NUL in an id, a control character in a topic, an
- *   unknown field such as `__proto__`, a lone surrogate that UTF-8 cannot carry...).
+ *   unknown field such as `__proto__`, a lone surrogate that UTF-8 cannot carry...), with the
+ *   one code docs/errors.md gives that mistake: the first one, where there are several, in the
+ *   order the hub checks the fields (src/hub/publish-input.ts).
  * - `either`: the hub may refuse it for a rule not modelled here, but if it accepts it, a
  *   subscriber of the event's topics sees exactly these events.
  */
@@ -16,7 +18,7 @@ export interface FuzzLimits {
   readonly maxBodyBytes: number;
   readonly maxBatchEvents: number;
   readonly maxTopicLength: number;
-  readonly maxTopicsPerSubscription: number;
+  readonly maxTopicsPerPublish: number;
 }
 
 /** What a subscriber of SUBSCRIBED_TOPICS must see of one accepted event. */
@@ -175,55 +177,106 @@ export function predict(kind: MediaKind, body: Buffer, limits: FuzzLimits): Pred
   }
   if (!Array.isArray(value)) {
     const event = predictJsonEvent(value, limits);
-    return typeof event === "string"
-      ? refuse(event)
+    return "code" in event
+      ? refuse(event.why, 400, event.code)
       : { verdict: "either", batch: false, events: [event] };
   }
   if (value.length === 0) return refuse("empty batch", 400, "SSEHUB_ERR_PUBLISH_MALFORMED");
+  // The hub counts a batch before it checks its events.
+  if (value.length > limits.maxBatchEvents) {
+    return refuse("batch over maxBatchEvents", 413, "SSEHUB_ERR_PUBLISH_TOO_MANY_EVENTS");
+  }
   const events: ExpectedEvent[] = [];
   for (const [index, item] of value.entries()) {
     const event = predictJsonEvent(item, limits);
-    if (typeof event === "string") return refuse(`batch event ${index}: ${event}`);
+    if ("code" in event) {
+      // An earlier event whose data may be too deep to serialize may be refused first.
+      const sure = !value.slice(0, index).some((earlier) => isDeep(earlier));
+      return refuse(`batch event ${index}: ${event.why}`, 400, sure ? event.code : undefined);
+    }
     events.push(event);
   }
-  if (events.length > limits.maxBatchEvents) return refuse("batch over maxBatchEvents");
   return { verdict: "either", batch: true, events };
 }
 
-/** An ExpectedEvent, or why the contract refuses the item. */
-function predictJsonEvent(item: unknown, limits: FuzzLimits): ExpectedEvent | string {
-  if (typeof item !== "object" || item === null || Array.isArray(item)) return "not an object";
+/** Why the contract refuses an event, and the code it names for that mistake. */
+interface Mistake {
+  readonly why: string;
+  /** Undefined when an earlier field may be refused first (data too deep to serialize). */
+  readonly code: string | undefined;
+}
+
+const MALFORMED = "SSEHUB_ERR_PUBLISH_MALFORMED";
+const TOPIC_MISSING = "SSEHUB_ERR_TOPIC_MISSING";
+const TOPIC_INVALID = "SSEHUB_ERR_TOPIC_INVALID";
+const INVALID_DATA = "SSEHUB_ERR_EVENT_INVALID_DATA";
+const INVALID_TYPE = "SSEHUB_ERR_EVENT_INVALID_TYPE";
+const INVALID_RETRY = "SSEHUB_ERR_EVENT_INVALID_RETRY";
+
+function mistake(why: string, code: string | undefined): Mistake {
+  return { why, code };
+}
+
+/** Nesting past which serializing may overflow the stack, so that the data may be refused. */
+const DEEP = 1000;
+
+/** True when `value` nests deeper than DEEP (walked without recursion). */
+function isDeep(value: unknown): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (depth > DEEP) return true;
+    if (typeof item === "object" && item !== null) {
+      for (const child of Object.values(item)) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/** An ExpectedEvent, or the first mistake in the order the hub checks fields. */
+function predictJsonEvent(item: unknown, limits: FuzzLimits): ExpectedEvent | Mistake {
+  if (typeof item !== "object" || item === null || Array.isArray(item)) {
+    return mistake("not an object", MALFORMED);
+  }
   const fields = item as Record<string, unknown>;
   for (const key of Object.keys(fields)) {
-    if (!JSON_FIELDS.has(key)) return `unknown field ${JSON.stringify(key)}`;
+    if (!JSON_FIELDS.has(key)) return mistake(`unknown field ${JSON.stringify(key)}`, MALFORMED);
   }
-  if (!Object.hasOwn(fields, "data")) return "no data";
   const { topic, topics, data, event, retry, key, id } = fields;
-  if (topic !== undefined && topics !== undefined) return "topic and topics";
+  if (topic !== undefined && topics !== undefined) return mistake("topic and topics", MALFORMED);
   const list = topic !== undefined ? [topic] : topics;
   const topicProblem = checkTopics(list, limits);
   if (topicProblem !== undefined) return topicProblem;
-  if (event !== undefined && (typeof event !== "string" || LINE_BREAK.test(event))) {
-    return "event type not a string, or holds CR or LF";
+  if (!Object.hasOwn(fields, "data")) return mistake("no data", INVALID_DATA);
+  if (typeof data === "string" && LONE_SURROGATE.test(data)) {
+    return mistake("lone surrogate in string data", INVALID_DATA);
   }
-  if (typeof event === "string" && LONE_SURROGATE.test(event)) return "lone surrogate in event";
-  const idProblem = checkId(id);
-  if (idProblem !== undefined) return idProblem;
+  // Data too deep to serialize is refused before the fields after it are looked at.
+  const later = isDeep(data) ? (_code: string): undefined => undefined : (code: string) => code;
+  if (event !== undefined && (typeof event !== "string" || LINE_BREAK.test(event))) {
+    return mistake("event type not a string, or holds CR or LF", later(INVALID_TYPE));
+  }
+  if (typeof event === "string" && LONE_SURROGATE.test(event)) {
+    return mistake("lone surrogate in event", later(INVALID_TYPE));
+  }
   if (
     retry !== undefined &&
     (typeof retry !== "number" || !Number.isInteger(retry) || retry < 0 || retry > MAX_RETRY_MS)
   ) {
-    return "retry out of range";
-  }
-  if (fields.private !== undefined && typeof fields.private !== "boolean") {
-    return "private not a boolean";
+    return mistake("retry out of range", later(INVALID_RETRY));
   }
   if (
     key !== undefined &&
     (typeof key !== "string" || key.length === 0 || key.length > limits.maxTopicLength)
   ) {
-    return "key not a string of 1 to maxTopicLength characters";
+    return mistake("key not a string of 1 to maxTopicLength characters", later(MALFORMED));
   }
+  if (fields.private !== undefined && typeof fields.private !== "boolean") {
+    return mistake("private not a boolean", later(MALFORMED));
+  }
+  const idProblem = checkId(id);
+  if (idProblem !== undefined)
+    return mistake(idProblem.why, idProblem.code && later(idProblem.code));
   if (data === null || typeof data !== "string") {
     // Any JSON value is serialized; one too deep for this process's stack may be refused.
     let text: string | undefined;
@@ -234,30 +287,37 @@ function predictJsonEvent(item: unknown, limits: FuzzLimits): ExpectedEvent | st
     }
     return expected(list as string[], fields.private === true, event, text, id, retry);
   }
-  if (LONE_SURROGATE.test(data)) return "lone surrogate in string data";
   return expected(list as string[], fields.private === true, event, data, id, retry);
 }
 
-function checkTopics(list: unknown, limits: FuzzLimits): string | undefined {
-  if (list === undefined) return "no topic";
-  if (!Array.isArray(list) || list.length === 0) return "topics not a non-empty list";
-  if (new Set(list).size > limits.maxTopicsPerSubscription) return "too many topics";
+function checkTopics(list: unknown, limits: FuzzLimits): Mistake | undefined {
+  if (list !== undefined && !Array.isArray(list))
+    return mistake("topics not a list", TOPIC_INVALID);
+  if (list === undefined || list.length === 0) return mistake("no topic", TOPIC_MISSING);
+  if (new Set(list).size > limits.maxTopicsPerPublish) {
+    return mistake("too many topics", "SSEHUB_ERR_PUBLISH_TOO_MANY_TOPICS");
+  }
   for (const topic of list) {
-    if (typeof topic !== "string") return "topic not a string";
-    if (topic.length === 0 || topic.length > limits.maxTopicLength) return "topic length";
-    if (TOPIC_FORBIDDEN.test(topic)) return "white space or control character in topic";
-    if (LONE_SURROGATE.test(topic)) return "lone surrogate in topic";
+    if (typeof topic !== "string") return mistake("topic not a string", TOPIC_INVALID);
+    if (topic.length === 0 || topic.length > limits.maxTopicLength) {
+      return mistake("topic length", TOPIC_INVALID);
+    }
+    if (TOPIC_FORBIDDEN.test(topic)) {
+      return mistake("white space or control character in topic", TOPIC_INVALID);
+    }
+    if (LONE_SURROGATE.test(topic)) return mistake("lone surrogate in topic", TOPIC_INVALID);
   }
   return undefined;
 }
 
-function checkId(id: unknown): string | undefined {
+function checkId(id: unknown): Mistake | undefined {
+  const code = "SSEHUB_ERR_EVENT_INVALID_ID";
   if (id === undefined) return undefined;
   if (typeof id !== "string" || id.length === 0 || id.length > MAX_ID_LENGTH) {
-    return "id not a string of 1 to 1024 characters";
+    return mistake("id not a string of 1 to 1024 characters", code);
   }
-  if (LINE_BREAK_OR_NUL.test(id)) return "CR, LF or NUL in id";
-  if (LONE_SURROGATE.test(id)) return "lone surrogate in id";
+  if (LINE_BREAK_OR_NUL.test(id)) return mistake("CR, LF or NUL in id", code);
+  if (LONE_SURROGATE.test(id)) return mistake("lone surrogate in id", code);
   return undefined;
 }
 
@@ -299,28 +359,32 @@ function predictForm(text: string, limits: FuzzLimits): Prediction {
   }
   const seen = new Map<string, string[]>();
   for (const [name, value] of pairs) {
-    if (!FORM_FIELDS.has(name)) return refuse(`unknown form field ${JSON.stringify(name)}`);
+    if (!FORM_FIELDS.has(name)) {
+      return refuse(`unknown form field ${JSON.stringify(name)}`, 400, MALFORMED);
+    }
     const values = seen.get(name) ?? [];
     values.push(value);
     seen.set(name, values);
   }
   for (const [name, values] of seen) {
-    if (name !== "topic" && values.length > 1) return refuse(`form field ${name} twice`);
+    if (name !== "topic" && values.length > 1)
+      return refuse(`form field ${name} twice`, 400, MALFORMED);
   }
-  const data = seen.get("data")?.[0];
-  if (data === undefined) return refuse("no data");
   const topics = seen.get("topic") ?? [];
-  const topicProblem = checkTopics(topics.length === 0 ? undefined : topics, limits);
-  if (topicProblem !== undefined) return refuse(topicProblem);
+  const topicProblem = checkTopics(topics, limits);
+  if (topicProblem !== undefined) return refuse(topicProblem.why, 400, topicProblem.code);
+  const data = seen.get("data")?.[0];
+  if (data === undefined) return refuse("no data", 400, INVALID_DATA);
+  const type = seen.get("type")?.[0];
+  if (type !== undefined && LINE_BREAK.test(type))
+    return refuse("CR or LF in type", 400, INVALID_TYPE);
   const retryText = seen.get("retry")?.[0];
   if (retryText !== undefined && (!DIGITS.test(retryText) || Number(retryText) > MAX_RETRY_MS)) {
-    return refuse("retry not digits in range");
+    return refuse("retry not digits in range", 400, INVALID_RETRY);
   }
-  const type = seen.get("type")?.[0];
-  if (type !== undefined && LINE_BREAK.test(type)) return refuse("CR or LF in type");
   const id = seen.get("id")?.[0];
   const idProblem = checkId(id);
-  if (idProblem !== undefined) return refuse(idProblem);
+  if (idProblem !== undefined) return refuse(idProblem.why, 400, idProblem.code);
   const event = expected(
     topics,
     seen.has("private"),
@@ -421,7 +485,7 @@ function jsonEvent(rng: Random, limits: FuzzLimits): string {
     entries.push(["topic", JSON.stringify(topicName(rng))]);
   }
   if (topicShape === "topics" || topicShape === "both") {
-    const count = rng.chance(0.05) ? limits.maxTopicsPerSubscription + 1 : rng.between(0, 4);
+    const count = rng.chance(0.05) ? limits.maxTopicsPerPublish + 1 : rng.between(0, 4);
     const list = Array.from({ length: count }, (_, i) =>
       count > 4 ? `many-${i}` : topicName(rng),
     );
@@ -591,7 +655,7 @@ function formBody(rng: Random, limits: FuzzLimits): string {
     [1, 0],
     [6, 1],
     [2, 3],
-    [1, limits.maxTopicsPerSubscription + 1],
+    [1, limits.maxTopicsPerPublish + 1],
   ] as const);
   for (let i = 0; i < topicCount; i++) {
     pairs.push(["topic", topicCount > 3 ? `many-${i}` : topicName(rng)]);

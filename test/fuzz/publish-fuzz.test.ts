@@ -39,7 +39,8 @@ const LIMITS: FuzzLimits = {
   maxBodyBytes: 65_536,
   maxBatchEvents: 16,
   maxTopicLength: 256,
-  maxTopicsPerSubscription: 64,
+  // Below the default maxTopicsPerSubscription (64), so that a publish is held to its own limit.
+  maxTopicsPerPublish: 8,
 };
 
 function envInteger(name: string, fallback: number): number {
@@ -336,7 +337,7 @@ async function fuzz(t: TestContext): Promise<void> {
     maxBodyBytes: LIMITS.maxBodyBytes,
     maxBatchEvents: LIMITS.maxBatchEvents,
     maxTopicLength: LIMITS.maxTopicLength,
-    maxTopicsPerSubscription: LIMITS.maxTopicsPerSubscription,
+    maxTopicsPerPublish: LIMITS.maxTopicsPerPublish,
     maxQueueBytes: 64 * 1_048_576,
     historyMaxEvents: 50,
   });

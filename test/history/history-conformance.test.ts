@@ -1,8 +1,8 @@
-import type { SequencedEvent } from "../../src/bus/bus.js";
 import { LocalBus } from "../../src/bus/local-bus.js";
 import { connectRedisEngine, type RedisEngine } from "../../src/bus/redis-engine.js";
 import type { StoredEvent } from "../../src/history/history-store.js";
 import { MemoryHistory } from "../../src/history/memory-history.js";
+import type { SequencedEvent } from "../../src/history/stored-event.js";
 import { toStoredEvent } from "../../src/history/stored-event.js";
 import { type HistoryFixture, runHistoryConformance } from "../conformance/history.suite.js";
 import { findRedisServer, REDIS_MISSING, startRedis } from "../helpers/redis-server.js";

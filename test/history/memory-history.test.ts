@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { StoredEvent } from "../../src/history/history-store.js";
-import { MemoryHistory, mergeBySeq } from "../../src/history/memory-history.js";
+import { mergeBySeq, type StoredEvent } from "../../src/history/history-store.js";
+import { MemoryHistory } from "../../src/history/memory-history.js";
 import { MemoryRing } from "../../src/history/memory-ring.js";
 
 function event(seq: number, topics: string[] = ["a"], publishedAt = 1000): StoredEvent {

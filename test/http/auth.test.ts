@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { SignJWT } from "jose";
+import { exportSPKI, generateKeyPair, SignJWT } from "jose";
 import { createServer } from "../../src/http/server.js";
 import { openFetchStream } from "../helpers/fetch-stream.js";
 import { expectError } from "./expect-error.js";
@@ -177,6 +177,21 @@ describe("authorization over HTTP", () => {
       "SSEHUB_ERR_AUTH_MISSING",
       publishInit({ topic: "a", data: "x" }),
     );
+  });
+
+  test("publisherJwtAlgorithm Ed25519 takes tokens signed as Ed25519 or as EdDSA", async (t) => {
+    const { publicKey, privateKey } = await generateKeyPair("Ed25519", { extractable: true });
+    const { url } = await startServer(t, {
+      publisherJwtKey: await exportSPKI(publicKey),
+      publisherJwtAlgorithm: "Ed25519",
+    });
+    for (const alg of ["Ed25519", "EdDSA"]) {
+      const jwt = await new SignJWT({ mercure: { publish: ["*"] } })
+        .setProtectedHeader({ alg })
+        .sign(privateKey);
+      const response = await fetch(`${url}/publish`, publishInit({ topic: "a", data: alg }, jwt));
+      assert.equal(response.status, 200, alg);
+    }
   });
 
   test("a server on a non-loopback address refuses to start with publishing open to anyone", () => {

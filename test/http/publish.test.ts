@@ -145,15 +145,16 @@ describe("POST /publish", () => {
     await expectError(`${url}/publish`, 400, "SSEHUB_ERR_TOPIC_MISSING", formInit("data=x"));
   });
 
-  test("POST /publish without data answers 400 SSEHUB_ERR_PUBLISH_MALFORMED", async (t) => {
+  test("POST /publish without data answers 400 SSEHUB_ERR_EVENT_INVALID_DATA, as hub.publish() does", async (t) => {
     const { url } = await startServer(t);
-    await expectError(
+    const { body } = await expectError(
       `${url}/publish`,
       400,
-      "SSEHUB_ERR_PUBLISH_MALFORMED",
+      "SSEHUB_ERR_EVENT_INVALID_DATA",
       jsonInit(JSON.stringify({ topic: "a" })),
     );
-    await expectError(`${url}/publish`, 400, "SSEHUB_ERR_PUBLISH_MALFORMED", formInit("topic=a"));
+    assert.deepEqual(body.details, { field: "data" });
+    await expectError(`${url}/publish`, 400, "SSEHUB_ERR_EVENT_INVALID_DATA", formInit("topic=a"));
   });
 
   test("POST /publish with a line break in the event type answers 400 SSEHUB_ERR_EVENT_INVALID_TYPE", async (t) => {

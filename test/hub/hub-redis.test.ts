@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import { connectRedisEngine } from "../../src/bus/redis-engine.js";
-import { createHub, type Hub, type HubStatus } from "../../src/hub/hub.js";
+import { createHub, type Hub } from "../../src/hub/hub.js";
+import type { HubStatus } from "../../src/hub/types.js";
 import { RecordingSink } from "../helpers/recording-sink.js";
 import {
   findRedisServer,

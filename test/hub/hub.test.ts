@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ClusterBus, type IpcChannel } from "../../src/bus/cluster-bus.js";
-import { createHub, type Hub, type HubStatus, RESET_EVENT } from "../../src/hub/hub.js";
+import { createHub, type Hub } from "../../src/hub/hub.js";
 import type { HubOptions } from "../../src/hub/hub-options.js";
+import { type HubStatus, RESET_EVENT } from "../../src/hub/types.js";
 import { nextTurn, RecordingSink, waitFor } from "../helpers/recording-sink.js";
 
 function hubFor(t: { after(fn: () => unknown): void }, options: HubOptions = {}): Hub {
@@ -44,6 +45,7 @@ describe("Hub.publish()", () => {
       [{ topic: "a", data: "x", retry: -1 }, "SSEHUB_ERR_EVENT_INVALID_RETRY"],
       [{ topic: "a", data: "x", retry: 1.5 }, "SSEHUB_ERR_EVENT_INVALID_RETRY"],
       [{ topic: "a", data: "x", color: "1" }, "SSEHUB_ERR_PUBLISH_MALFORMED"],
+      [{ topics: "a", data: "x" }, "SSEHUB_ERR_TOPIC_INVALID"],
       [{ topic: "a", topics: ["b"], data: "x" }, "SSEHUB_ERR_PUBLISH_MALFORMED"],
       [null, "SSEHUB_ERR_PUBLISH_MALFORMED"],
     ];
@@ -55,6 +57,17 @@ describe("Hub.publish()", () => {
       );
     }
     assert.equal(hub.stats().eventsPublished, 0);
+  });
+
+  it("counts a publish's topics against maxTopicsPerPublish, not maxTopicsPerSubscription", async (t) => {
+    const hub = hubFor(t, { maxTopicsPerPublish: 2, maxTopicsPerSubscription: 5 });
+    await assert.rejects(() => hub.publish({ topics: ["a", "b", "c"], data: "x" }), {
+      code: "SSEHUB_ERR_PUBLISH_TOO_MANY_TOPICS",
+      details: { limit: 2 },
+    });
+    const wide = hubFor(t, { maxTopicsPerPublish: 5, maxTopicsPerSubscription: 1 });
+    const result = await wide.publish({ topics: ["a", "b", "c"], data: "x" });
+    assert.deepEqual(result.topics, ["a", "b", "c"]);
   });
 
   it("publishes a batch only when every event in it is valid", async (t) => {

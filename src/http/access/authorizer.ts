@@ -171,7 +171,8 @@ export class Authorizer {
   /**
    * Checks a publisher's request for `topics` (every topic of every event it publishes):
    * 401 without a valid token when one is required, 403 when the token's claims do not grant
-   * every topic.
+   * every topic. A request that names no topic has no topic to refuse: it passes here, and the
+   * hub answers it as it answers every publish without a topic (SSEHUB_ERR_TOPIC_MISSING).
    */
   async publisher(
     req: IncomingMessage,
@@ -189,7 +190,7 @@ export class Authorizer {
     }
     const verified = await this.#publishers.verify(token);
     const grants = grantsOf(verified.payload);
-    if (!canPublish(grants, topics)) {
+    if (topics.length > 0 && !canPublish(grants, topics)) {
       throw new SsehubError(
         "SSEHUB_ERR_AUTH_FORBIDDEN",
         "Cannot publish: the token does not grant publishing to every topic of the request",

@@ -1,21 +1,24 @@
 /**
- * Turns a publish request body into hub PublishInputs. Two forms are accepted:
- * - `application/json`: one event `{"topic" | "topics", "data", "event"?, "retry"?}` or an
- *   array of them (a batch). An unknown key is refused by name, so a typo never publishes an
- *   event without the field the publisher meant to set.
+ * Maps a publish request body onto hub PublishInputs, and does nothing more: every rule of a
+ * field is the hub's (hub/publish-input.ts), so the library and every HTTP door refuse the same
+ * input with the same code. Two media types are read:
+ * - `application/json`: one event as a JSON object, or an array of them (a batch), handed to
+ *   the hub as parsed; an empty array is no publish at all and is refused.
  * - `application/x-www-form-urlencoded`, with Mercure's field names: `topic` (repeatable),
- *   `data`, `type`, `retry` (digits only).
- * Field values are checked for shape here; their rules (topic names, CR/LF in `event`, retry
- * range) are the hub's, so the library and HTTP refuse the same input the same way.
+ *   `data`, `type` (the event type), `retry` (a number written in digits), `private` (present:
+ *   true), `id`. What a form cannot say is refused here, as the form's own syntax: a field name
+ *   that maps to nothing, a field other than `topic` given twice.
+ * Mercure's route reads its form with the same decoder and mapping (routes/mercure.ts).
  *
- * Text that UTF-8 cannot carry is refused, never replaced by U+FFFD, so that subscribers get
- * exactly what was published: raw bytes that are not UTF-8, a form's percent-escapes that do not
- * decode to UTF-8 (`%FF`), and JSON escapes of lone surrogates (`"\ud800"`) in the fields that
- * reach the wire or URLs as text (topics, string data, event type, id).
+ * Bytes become text only when they are UTF-8, never by replacing what is not with U+FFFD, so
+ * that subscribers get exactly what was published: raw bytes that are not UTF-8 and a form's
+ * percent-escapes that do not decode to UTF-8 (`%FF`) are refused
+ * (SSEHUB_ERR_PUBLISH_MALFORMED). Lone surrogates that a JSON escape can make (`"\ud800"`) are
+ * the hub's to refuse, as for any caller.
  * @module
  */
-import { type ErrorCode, SsehubError } from "../../errors.js";
-import type { PublishInput } from "../../hub/hub.js";
+import { SsehubError } from "../../errors.js";
+import type { PublishInput } from "../../hub/publish-input.js";
 
 /** The media types POST /publish accepts. */
 export const JSON_MEDIA_TYPE = "application/json";
@@ -26,25 +29,23 @@ export type PublishBody =
   | { readonly batch: false; readonly input: PublishInput }
   | { readonly batch: true; readonly inputs: readonly PublishInput[] };
 
-const JSON_KEYS: ReadonlySet<string> = new Set([
-  "topic",
-  "topics",
-  "data",
-  "event",
-  "retry",
-  "key",
-  "private",
-  "id",
+/** A form publish mapped onto a PublishInput: its topics always as a list. */
+export type FormPublishInput = PublishInput & { readonly topics: readonly string[] };
+
+/** Form field names (Mercure's) -> the PublishInput field each one fills. */
+const FORM_FIELDS: ReadonlyMap<string, keyof PublishInput> = new Map([
+  ["topic", "topics"],
+  ["data", "data"],
+  ["type", "event"],
+  ["retry", "retry"],
+  ["private", "private"],
+  ["id", "id"],
 ]);
-const FORM_KEYS: ReadonlySet<string> = new Set(["topic", "data", "type", "retry", "private", "id"]);
+/** How a form writes a number: digits only (`1e3`, ` 5` or `` are not numbers here). */
 const DIGITS = /^\d+$/;
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 /** Form components are decoded without stripping a BOM (WHATWG "UTF-8 decode without BOM"). */
 const UTF8_KEEP_BOM = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-/** A surrogate code unit without its pair (the `u` flag reads pairs as one code point). */
-const LONE_SURROGATE = /\p{Surrogate}/u;
-/** A JSON escape of a surrogate: only JSON text holding one can produce a lone surrogate. */
-const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
 const PERCENT = 0x25;
 
 function malformed(message: string, details?: Record<string, unknown>): SsehubError {
@@ -99,7 +100,10 @@ export function publishMediaType(contentType: string | undefined): string {
 
 /** Parses a body of `mediaType` (as returned by publishMediaType). */
 export function parsePublishBody(mediaType: string, body: Buffer): PublishBody {
-  return mediaType === FORM_MEDIA_TYPE ? parseForm(decodeUtf8(body)) : parseJson(decodeUtf8(body));
+  if (mediaType === FORM_MEDIA_TYPE) {
+    return { batch: false, input: formPublishInput(decodeForm(body)) };
+  }
+  return parseJson(decodeUtf8(body));
 }
 
 function parseJson(text: string): PublishBody {
@@ -113,105 +117,14 @@ function parseJson(text: string): PublishBody {
       { cause },
     );
   }
-  // Valid UTF-8 decodes to well-formed text: only a \uD8xx escape can make a lone surrogate.
-  const mayHoldSurrogates = SURROGATE_ESCAPE.test(text);
-  if (!Array.isArray(value)) {
-    return { batch: false, input: jsonEvent(value, "the event", mayHoldSurrogates) };
-  }
+  if (!Array.isArray(value)) return { batch: false, input: value as PublishInput };
   if (value.length === 0) throw malformed("Cannot publish an empty batch: send at least one event");
-  const inputs = value.map((item: unknown, index) =>
-    jsonEvent(item, `event ${index}`, mayHoldSurrogates),
-  );
-  return { batch: true, inputs };
+  return { batch: true, inputs: value as PublishInput[] };
 }
 
-/** Throws `code` when `text` holds a lone surrogate, which UTF-8 (and so the wire) cannot carry. */
-function assertWellFormed(text: string, code: ErrorCode, what: string, where: string): void {
-  if (!LONE_SURROGATE.test(text)) return;
-  throw new SsehubError(
-    code,
-    `Cannot publish ${where}: ${what} holds a lone surrogate (an escape such as \\ud800 without its pair), which UTF-8 cannot carry`,
-  );
-}
-
-function jsonEvent(value: unknown, where: string, mayHoldSurrogates: boolean): PublishInput {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw malformed(`Cannot publish ${where}: expected a JSON object`);
-  }
-  const fields = value as Record<string, unknown>;
-  for (const key of Object.keys(fields)) {
-    if (!JSON_KEYS.has(key)) {
-      throw malformed(
-        `Cannot publish ${where}: unknown field ${JSON.stringify(key)}, expected topic, topics, data, event, retry, key, private or id`,
-        { field: key },
-      );
-    }
-  }
-  if (!Object.hasOwn(fields, "data")) {
-    throw malformed(`Cannot publish ${where}: the data field is missing`, { field: "data" });
-  }
-  const { topic, topics, data, event, retry } = fields;
-  if (topic === undefined && topics === undefined) {
-    throw new SsehubError(
-      "SSEHUB_ERR_TOPIC_MISSING",
-      `Cannot publish ${where}: name a topic in topic or topics`,
-    );
-  }
-  if (topic !== undefined && typeof topic !== "string") {
-    throw new SsehubError(
-      "SSEHUB_ERR_TOPIC_INVALID",
-      `Cannot publish ${where}: topic must be a string, got ${typeof topic}`,
-    );
-  }
-  if (topics !== undefined && !isStringArray(topics)) {
-    throw new SsehubError(
-      "SSEHUB_ERR_TOPIC_INVALID",
-      `Cannot publish ${where}: topics must be an array of strings`,
-    );
-  }
-  if (event !== undefined && typeof event !== "string") {
-    throw new SsehubError(
-      "SSEHUB_ERR_EVENT_INVALID_TYPE",
-      `Cannot publish ${where}: event must be a string, got ${typeof event}`,
-    );
-  }
-  if (retry !== undefined && typeof retry !== "number") {
-    throw new SsehubError(
-      "SSEHUB_ERR_EVENT_INVALID_RETRY",
-      `Cannot publish ${where}: retry must be a number of milliseconds, got ${typeof retry}`,
-    );
-  }
-  if (mayHoldSurrogates) {
-    for (const name of topic === undefined ? (topics ?? []) : [topic]) {
-      assertWellFormed(name, "SSEHUB_ERR_TOPIC_INVALID", "a topic", where);
-    }
-    if (typeof data === "string") {
-      assertWellFormed(data, "SSEHUB_ERR_EVENT_INVALID_DATA", "data", where);
-    }
-    if (event !== undefined) {
-      assertWellFormed(event, "SSEHUB_ERR_EVENT_INVALID_TYPE", "event", where);
-    }
-    if (typeof fields.id === "string") {
-      assertWellFormed(fields.id, "SSEHUB_ERR_EVENT_INVALID_ID", "id", where);
-    }
-  }
-  return {
-    data,
-    ...(topic === undefined ? {} : { topic }),
-    ...(topics === undefined ? {} : { topics }),
-    ...(event === undefined ? {} : { event }),
-    ...(retry === undefined ? {} : { retry }),
-    // The hub checks the key (a string of 1 to maxTopicLength characters).
-    ...(fields.key === undefined ? {} : { key: fields.key as string }),
-    // The hub checks that private is a boolean.
-    ...(fields.private === undefined ? {} : { private: fields.private as boolean }),
-    // The hub checks the id (a string without CR, LF or NUL).
-    ...(fields.id === undefined ? {} : { id: fields.id as string }),
-  };
-}
-
-function isStringArray(value: unknown): value is string[] {
-  return Array.isArray(value) && value.every((item) => typeof item === "string");
+/** Reads an application/x-www-form-urlencoded body: strict UTF-8, then parseFormStrict. */
+export function decodeForm(body: Buffer): URLSearchParams {
+  return parseFormStrict(decodeUtf8(body));
 }
 
 /**
@@ -270,45 +183,40 @@ function hexValue(byte: number): number {
   return -1;
 }
 
-function parseForm(text: string): PublishBody {
-  const form = parseFormStrict(text);
-  for (const key of new Set(form.keys())) {
-    if (!FORM_KEYS.has(key)) {
+/**
+ * Maps a publish form (Mercure's field names) onto a PublishInput, leaving every value's check
+ * to the hub: an absent `data` stays absent, a `retry` that is not written in digits is passed
+ * on as the text it is (the hub refuses it as it refuses any retry that is not a number).
+ * Throws SSEHUB_ERR_PUBLISH_MALFORMED for a field name that maps to nothing, or a field other
+ * than `topic` given twice.
+ */
+export function formPublishInput(form: URLSearchParams): FormPublishInput {
+  for (const name of new Set(form.keys())) {
+    if (!FORM_FIELDS.has(name)) {
       throw malformed(
-        `Cannot publish the event: unknown form field ${JSON.stringify(key)}, expected topic, data, type, retry, private or id`,
-        { field: key },
+        `Cannot publish the event: unknown form field ${JSON.stringify(name)}: allowed fields are ${[...FORM_FIELDS.keys()].join(", ")}`,
+        { field: name },
       );
     }
-    if (key !== "topic" && form.getAll(key).length > 1) {
-      throw malformed(`Cannot publish the event: the form field ${key} appears more than once`, {
-        field: key,
+    if (name !== "topic" && form.getAll(name).length > 1) {
+      throw malformed(`Cannot publish the event: the form field ${name} appears more than once`, {
+        field: name,
       });
     }
   }
-  const topics = form.getAll("topic");
   const data = form.get("data");
-  if (data === null) {
-    throw malformed("Cannot publish the event: the data field is missing", { field: "data" });
-  }
-  if (topics.length === 0) {
-    throw new SsehubError("SSEHUB_ERR_TOPIC_MISSING", "Cannot publish the event: name a topic");
-  }
   const type = form.get("type");
-  const retryText = form.get("retry");
-  if (retryText !== null && !DIGITS.test(retryText)) {
-    throw new SsehubError(
-      "SSEHUB_ERR_EVENT_INVALID_RETRY",
-      `Cannot publish the event: retry must be digits only (milliseconds), got ${JSON.stringify(retryText)}`,
-    );
-  }
-  const input: PublishInput = {
-    data,
-    ...(topics.length === 1 ? { topic: topics[0] as string } : { topics }),
+  const retry = form.get("retry");
+  const id = form.get("id");
+  const input = {
+    topics: form.getAll("topic"),
+    ...(data === null ? {} : { data }),
     ...(type === null ? {} : { event: type }),
-    ...(retryText === null ? {} : { retry: Number(retryText) }),
+    ...(retry === null ? {} : { retry: DIGITS.test(retry) ? Number(retry) : retry }),
     // As in Mercure, the field's presence makes the event private, whatever its value.
     ...(form.has("private") ? { private: true } : {}),
-    ...(form.has("id") ? { id: form.get("id") as string } : {}),
+    ...(id === null ? {} : { id }),
   };
-  return { batch: false, input };
+  // Whatever the values hold is the hub's to check, as for any caller.
+  return input as FormPublishInput;
 }

@@ -21,9 +21,9 @@
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { SsehubError } from "../../errors.js";
-import type { SubscribeRequest, Subscription } from "../../hub/hub.js";
 import type { Sink } from "../../hub/sink.js";
 import type { PrivateAccess, TopicPattern } from "../../hub/subscriber.js";
+import type { SubscribeRequest, Subscription } from "../../hub/types.js";
 import { assertValidId } from "../../protocol/field-rules.js";
 import type { ConnectionLease } from "../limits/connection-limits.js";
 import type { Logger } from "../telemetry/logger.js";

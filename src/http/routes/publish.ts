@@ -1,15 +1,18 @@
 /**
  * `POST /publish`: one event or a batch, as JSON or as a Mercure-style form. Answers 200 with
  * `{"id", "topics"}` for one event and `{"ids": [...]}` for a batch.
+ *
+ * The body is mapped onto PublishInputs (publish-body.ts), the token is checked for the topics
+ * they name, then the hub checks every field as it publishes: a request without a valid token
+ * learns nothing of its fields.
  * @module
  */
-import type { PublishInput } from "../../hub/hub.js";
+import type { PublishInput } from "../../hub/publish-input.js";
 import { parsePublishBody, publishMediaType } from "../messages/publish-body.js";
 import { readBody } from "../messages/read-body.js";
 import { sendJson } from "../messages/send-json.js";
 import type { Route } from "./route.js";
 
-/** The publish route. */
 /** Every topic the inputs name (the hub checks them; unchecked entries are skipped here). */
 function topicsOf(inputs: readonly PublishInput[]): string[] {
   const topics = new Set<string>();
@@ -23,6 +26,7 @@ function topicsOf(inputs: readonly PublishInput[]): string[] {
   return [...topics];
 }
 
+/** The publish route. */
 export const publishRoute: Route = {
   methods: ["POST"],
   async handle(ctx) {

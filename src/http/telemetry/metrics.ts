@@ -31,7 +31,8 @@ import type { Server } from "node:net";
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 import type { Registry } from "prom-client";
 import type { BusMetricsSource } from "../../bus/bus.js";
-import type { Hub, HubStats } from "../../hub/hub.js";
+import type { Hub } from "../../hub/hub.js";
+import type { HubStats } from "../../hub/types.js";
 
 /**
  * prom-client, loaded by the first HubMetrics: `import "ssehub"` does not pay for it (nor for

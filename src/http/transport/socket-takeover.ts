@@ -41,7 +41,7 @@
 import { type IncomingMessage, type Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { Socket } from "node:net";
-import type { Subscription } from "../../hub/hub.js";
+import type { Subscription } from "../../hub/types.js";
 import type { ConnectionLease } from "../limits/connection-limits.js";
 import type { Logger } from "../telemetry/logger.js";
 

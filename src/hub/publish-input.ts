@@ -1,0 +1,225 @@
+/**
+ * Every rule of publish input, in one place. Each door maps what it receives onto a
+ * PublishInput: `hub.publish()` takes one as it is, POST /publish maps a JSON body or a form
+ * onto one, Mercure's route maps its form onto one. The hub then checks it here, so that one
+ * mistake gets one code, and one message, whatever the door (docs/errors.md):
+ *
+ * | mistake | code |
+ * |---|---|
+ * | not an object, an unknown field, both `topic` and `topics`, a bad `key` or `private` | SSEHUB_ERR_PUBLISH_MALFORMED |
+ * | no topic, or an empty list of them | SSEHUB_ERR_TOPIC_MISSING |
+ * | `topics` not a list, a topic that is not a valid name (hub/topic-name.ts) | SSEHUB_ERR_TOPIC_INVALID |
+ * | more topics than `maxTopicsPerPublish` | SSEHUB_ERR_PUBLISH_TOO_MANY_TOPICS |
+ * | no `data`, data JSON cannot serialize, string data with a lone surrogate | SSEHUB_ERR_EVENT_INVALID_DATA |
+ * | `event` not a string, or holding CR, LF or a lone surrogate | SSEHUB_ERR_EVENT_INVALID_TYPE |
+ * | `retry` not an integer from 0 to 2147483647 | SSEHUB_ERR_EVENT_INVALID_RETRY |
+ * | `id` not 1 to 1024 characters, holding CR, LF, NUL or a lone surrogate, or of the hub's form | SSEHUB_ERR_EVENT_INVALID_ID |
+ *
+ * Text that UTF-8 cannot carry (a lone surrogate, which JSON can escape as `"\ud800"` and a
+ * library caller can pass) is refused wherever it would reach the wire as text, never replaced
+ * by U+FFFD: subscribers get exactly what was published.
+ * @module
+ */
+import { SsehubError } from "../errors.js";
+import type { PreparedEvent } from "../history/stored-event.js";
+import { serializeData } from "../protocol/encode.js";
+import { parseEventId } from "../protocol/event-id.js";
+import {
+  assertValidEventType,
+  assertValidId,
+  assertValidRetry,
+  isWellFormed,
+} from "../protocol/field-rules.js";
+import { checkTopicList } from "./topic-name.js";
+
+/**
+ * Stage 1 of an event's life, input: one event as a publisher gives it. Its fields are typed for
+ * callers, but the hub trusts none of them (a JSON body reaches it as it was parsed): they are
+ * checked by preparePublish, which makes the PreparedEvent (stage 2) of it.
+ */
+export interface PublishInput {
+  /** The topic; give `topic` or `topics`. */
+  readonly topic?: string;
+  /** Several topics: the event gets one id and reaches each subscriber once. */
+  readonly topics?: readonly string[];
+  /** A string, sent as it is, or any JSON value, serialized. */
+  readonly data: unknown;
+  /** Event type; the default is `message`. */
+  readonly event?: string;
+  /** Reconnection delay to set on clients, in ms. */
+  readonly retry?: number;
+  /**
+   * Conflation key: under policy `conflate` a lagging subscriber gets only the newest event per
+   * key. Default: the event's topics.
+   */
+  readonly key?: string;
+  /**
+   * Private: delivered only to subscribers whose grants match one of its topics (see
+   * SubscribeRequest.access). Default false.
+   */
+  readonly private?: boolean;
+  /**
+   * The event's id, chosen by the publisher (as Mercure allows), sent instead of
+   * `<epoch>-<seq>` and answered back; a client resumes from it like from any id. No CR, LF or
+   * NUL. The hub does not check that ids are unique: the newest event with an id wins.
+   */
+  readonly id?: string;
+}
+
+/** The fields a PublishInput may have; any other is refused by name. */
+export const PUBLISH_INPUT_KEYS: readonly (keyof PublishInput)[] = Object.freeze([
+  "topic",
+  "topics",
+  "data",
+  "event",
+  "retry",
+  "key",
+  "private",
+  "id",
+]);
+const KEYS: ReadonlySet<string> = new Set(PUBLISH_INPUT_KEYS);
+
+/** Longest id a publisher may give, in characters. */
+export const MAX_PUBLISHER_ID_LENGTH = 1024;
+
+/** The limits the rules read; a hub passes its resolved options. */
+export interface PublishLimits {
+  /** Most topics one event may name. */
+  readonly maxTopicsPerPublish: number;
+  /** Longest topic name, and longest `key`, in characters. */
+  readonly maxTopicLength: number;
+}
+
+function malformed(where: string, problem: string, field?: string): SsehubError {
+  return new SsehubError(
+    "SSEHUB_ERR_PUBLISH_MALFORMED",
+    `Cannot publish ${where}: ${problem}`,
+    field === undefined ? undefined : { details: { field } },
+  );
+}
+
+/**
+ * Checks `input` against every rule (see the module comment) and returns it prepared: its data
+ * serialized once, its topics without duplicates, every field present. Throws SsehubError.
+ * @param where names the input in messages: "the event", or "event 3" within a batch
+ */
+export function preparePublish(
+  input: PublishInput,
+  limits: PublishLimits,
+  where = "the event",
+): PreparedEvent {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) {
+    throw malformed(where, "expected an object with topic or topics, and data");
+  }
+  for (const key of Object.keys(input)) {
+    if (!KEYS.has(key)) {
+      throw malformed(
+        where,
+        `unknown field ${JSON.stringify(key)}: allowed fields are ${PUBLISH_INPUT_KEYS.join(", ")}`,
+        key,
+      );
+    }
+  }
+  if (input.topic !== undefined && input.topics !== undefined) {
+    throw malformed(where, "give topic or topics, not both");
+  }
+  const topics = checkTopicList(input.topic !== undefined ? [input.topic] : input.topics, {
+    action: "publish",
+    maxTopics: limits.maxTopicsPerPublish,
+    maxTopicLength: limits.maxTopicLength,
+  });
+  return {
+    topics,
+    data: checkData(input.data, where),
+    event: checkEvent(input.event, where),
+    retry: checkRetry(input.retry),
+    key: checkKey(input.key, limits, where),
+    private: checkPrivate(input.private, where),
+    id: checkId(input.id, where),
+  };
+}
+
+function checkData(data: unknown, where: string): string {
+  if (data === undefined) {
+    throw new SsehubError(
+      "SSEHUB_ERR_EVENT_INVALID_DATA",
+      `Cannot publish ${where}: data is required`,
+      {
+        details: { field: "data" },
+      },
+    );
+  }
+  const text = serializeData(data);
+  // JSON.stringify escapes lone surrogates, so only string data can hold one.
+  if (typeof data === "string" && !isWellFormed(text)) {
+    throw loneSurrogate("SSEHUB_ERR_EVENT_INVALID_DATA", "data", where);
+  }
+  return text;
+}
+
+function checkEvent(event: unknown, where: string): string | undefined {
+  if (event === undefined) return undefined;
+  if (typeof event !== "string") {
+    throw new SsehubError(
+      "SSEHUB_ERR_EVENT_INVALID_TYPE",
+      `Cannot publish ${where}: event must be a string, got ${typeof event}`,
+    );
+  }
+  assertValidEventType(event);
+  if (!isWellFormed(event)) throw loneSurrogate("SSEHUB_ERR_EVENT_INVALID_TYPE", "event", where);
+  return event;
+}
+
+function checkRetry(retry: unknown): number | undefined {
+  if (retry === undefined) return undefined;
+  assertValidRetry(retry);
+  return retry;
+}
+
+function checkKey(key: unknown, limits: PublishLimits, where: string): string | undefined {
+  if (key === undefined) return undefined;
+  if (typeof key !== "string" || key.length === 0 || key.length > limits.maxTopicLength) {
+    throw malformed(where, `key must be a string of 1 to ${limits.maxTopicLength} characters`);
+  }
+  return key;
+}
+
+function checkPrivate(value: unknown, where: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== "boolean") throw malformed(where, "private must be true or false");
+  return value;
+}
+
+function checkId(id: unknown, where: string): string | undefined {
+  if (id === undefined) return undefined;
+  if (typeof id !== "string" || id.length === 0 || id.length > MAX_PUBLISHER_ID_LENGTH) {
+    throw new SsehubError(
+      "SSEHUB_ERR_EVENT_INVALID_ID",
+      `Cannot publish ${where}: id must be a string of 1 to ${MAX_PUBLISHER_ID_LENGTH} characters`,
+    );
+  }
+  assertValidId(id);
+  if (!isWellFormed(id)) throw loneSurrogate("SSEHUB_ERR_EVENT_INVALID_ID", "id", where);
+  if (parseEventId(id) !== undefined) {
+    // Such an id would be read back as a position in the hub's own order on resume.
+    throw new SsehubError(
+      "SSEHUB_ERR_EVENT_INVALID_ID",
+      `Cannot publish ${where}: the id ${JSON.stringify(id)} has the form of the hub's own ids (<epoch>-<seq>): choose another, such as a URN`,
+    );
+  }
+  return id;
+}
+
+function loneSurrogate(
+  code:
+    | "SSEHUB_ERR_EVENT_INVALID_DATA"
+    | "SSEHUB_ERR_EVENT_INVALID_TYPE"
+    | "SSEHUB_ERR_EVENT_INVALID_ID",
+  what: string,
+  where: string,
+): SsehubError {
+  return new SsehubError(
+    code,
+    `Cannot publish ${where}: ${what} holds a lone surrogate (an escape such as \\ud800 without its pair), which UTF-8 cannot carry`,
+  );
+}

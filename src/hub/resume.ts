@@ -1,0 +1,187 @@
+/**
+ * Resume: what a subscriber that comes back with a Last-Event-ID gets before it goes live.
+ *
+ * The hub registers the subscriber first (live events are held from then on) and notes `head`,
+ * the seq current at registration. The resume then replays history after the subscriber's
+ * point up to `head`, in chunks, and lets it go live: everything up to `head` comes from
+ * history, everything after it live, so the seam has neither gap nor duplicate. Where history
+ * cannot answer exactly (evicted, another epoch, an id nobody knows), the subscriber gets a
+ * reset notice (RESET_EVENT) naming the reason instead, and goes live from `head`.
+ * @module
+ */
+import type { HistoryStore, StoredEvent } from "../history/history-store.js";
+import { encodeEvent } from "../protocol/encode.js";
+import { type EventId, parseEventId } from "../protocol/event-id.js";
+import type { DeliveryCounters, PrivateAccess, Subscriber } from "./subscriber.js";
+import { EARLIEST, RESET_EVENT, type ResetReason } from "./types.js";
+
+/** Bytes of history written per turn during a replay (DESIGN principle 6). */
+const REPLAY_CHUNK_BYTES = 64 * 1024;
+/** How often a replay waiting for a slow reader checks its backlog again, in ms. */
+const REPLAY_BACKLOG_POLL_MS = 10;
+/** How long a resume waits for a distributed bus to bring an id this hub has not seen yet. */
+const AHEAD_WAIT_MS = 2000;
+const AHEAD_POLL_MS = 5;
+
+/**
+ * What a resume reads of its hub. The epoch, the current seq and the history floor change
+ * while the hub runs (a bus may start it over), so they are read at each use, never copied.
+ */
+export interface ResumeSource {
+  /** The epoch of this hub's ids. */
+  readonly epoch: string;
+  /** Seq of the newest event handed to the hub by the bus. */
+  readonly current: number;
+  /** History cannot answer for events up to this seq. */
+  readonly historyFloor: number;
+  readonly isClosed: boolean;
+  /** True when events from other processes arrive late (Bus.isDistributed). */
+  readonly isDistributed: boolean;
+  readonly history: HistoryStore;
+  readonly maxQueueBytes: number;
+  /** The hub's counters: a replay counts its deliveries and bytes there. */
+  readonly counters: DeliveryCounters;
+  /** The wire id of `seq` under the current epoch. */
+  idOf(seq: number): string;
+}
+
+/** Resumes subscribers of one hub from history. */
+export class Resumer {
+  readonly #source: ResumeSource;
+  #resets = 0;
+
+  constructor(source: ResumeSource) {
+    this.#source = source;
+  }
+
+  /** Reset notices sent so far. */
+  get resets(): number {
+    return this.#resets;
+  }
+
+  /**
+   * Replays history after `lastEventId` up to `head`, then lets the subscriber go live.
+   * Rejects when history cannot be read (its store is unreachable).
+   */
+  async resume(subscriber: Subscriber, lastEventId: string, head: number): Promise<void> {
+    const source = this.#source;
+    if (lastEventId === EARLIEST) {
+      const read = await source.history.readAfter(this.#historyTopicsOf(subscriber), 0);
+      if (subscriber.isClosed) return;
+      await this.#replay(subscriber, visibleEvents(read.events, subscriber.access), head);
+      if (subscriber.isClosed) return;
+      subscriber.goLive();
+      return;
+    }
+    const parsed = this.#seqOfLastEventId(lastEventId);
+    if (parsed === undefined) {
+      this.#sendReset(subscriber, "invalid-id", lastEventId, head);
+    } else if (parsed.epoch !== source.epoch) {
+      this.#sendReset(subscriber, "unknown-epoch", lastEventId, head);
+    } else if (parsed.seq > head) {
+      // On a distributed bus the client may have seen, on another hub, events that have not
+      // reached this one yet: wait for them (they are held as live), then skip them.
+      if (source.isDistributed && (await this.#waitForSeq(parsed.seq))) {
+        if (subscriber.isClosed) return;
+        subscriber.goLive(parsed.seq);
+        return;
+      }
+      if (subscriber.isClosed) return;
+      this.#sendReset(subscriber, "invalid-id", lastEventId, head);
+    } else if (parsed.seq < source.historyFloor) {
+      this.#sendReset(subscriber, "history-evicted", lastEventId, head);
+    } else if (parsed.seq < head) {
+      const read = await source.history.readAfter(this.#historyTopicsOf(subscriber), parsed.seq);
+      if (subscriber.isClosed) return;
+      if (!read.complete) this.#sendReset(subscriber, "history-evicted", lastEventId, head);
+      else await this.#replay(subscriber, visibleEvents(read.events, subscriber.access), head);
+      if (subscriber.isClosed) return;
+    }
+    subscriber.goLive();
+  }
+
+  /**
+   * Where `lastEventId` points: an id of ours, or one a publisher gave (looked up in history,
+   * and taken as this epoch's), or undefined when it is neither.
+   */
+  #seqOfLastEventId(lastEventId: string): EventId | undefined {
+    const { epoch, history } = this.#source;
+    const parsed = parseEventId(lastEventId);
+    if (parsed !== undefined && parsed.epoch === epoch) return parsed;
+    const seq = history.seqOfId?.(lastEventId);
+    if (seq !== undefined) return { epoch, seq };
+    return parsed;
+  }
+
+  /**
+   * The topics whose history a resume reads: the subscriber's own, plus, with patterns, every
+   * topic this hub's history holds that one of them matches.
+   */
+  #historyTopicsOf(subscriber: Subscriber): readonly string[] {
+    if (subscriber.patterns === undefined) return subscriber.topics;
+    const topics = new Set(subscriber.topics);
+    for (const topic of this.#source.history.topics()) {
+      if (subscriber.wants([topic])) topics.add(topic);
+    }
+    return [...topics];
+  }
+
+  /** Waits until the bus has brought `seq`; false after AHEAD_WAIT_MS or on close. */
+  async #waitForSeq(seq: number): Promise<boolean> {
+    const source = this.#source;
+    const deadline = Date.now() + AHEAD_WAIT_MS;
+    while (source.current < seq) {
+      if (source.isClosed || Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, AHEAD_POLL_MS));
+    }
+    return true;
+  }
+
+  /** Writes `events` (those up to `head`) in chunks, waiting for a slow reader to catch up. */
+  async #replay(
+    subscriber: Subscriber,
+    events: readonly StoredEvent[],
+    head: number,
+  ): Promise<void> {
+    const { maxQueueBytes, counters } = this.#source;
+    let i = 0;
+    while (i < events.length && events[i]!.seq <= head) {
+      const chunk: Buffer[] = [];
+      let size = 0;
+      let lastSeq = 0;
+      while (i < events.length && events[i]!.seq <= head && size < REPLAY_CHUNK_BYTES) {
+        const event = events[i++]!;
+        chunk.push(event.bytes);
+        size += event.bytes.length;
+        lastSeq = event.seq;
+      }
+      subscriber.writeDirect(chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk), lastSeq);
+      counters.deliveries += chunk.length;
+      counters.bytesWritten += size;
+      do {
+        await new Promise<void>((resolve) =>
+          subscriber.sink.queuedBytes > maxQueueBytes / 2
+            ? setTimeout(resolve, REPLAY_BACKLOG_POLL_MS)
+            : setImmediate(resolve),
+        );
+        if (subscriber.isClosed || subscriber.sink.isClosed) return;
+      } while (subscriber.sink.queuedBytes > maxQueueBytes / 2);
+    }
+  }
+
+  #sendReset(subscriber: Subscriber, reason: ResetReason, lastEventId: string, head: number): void {
+    this.#resets++;
+    const id = this.#source.idOf(head);
+    const data = JSON.stringify({ reason, lastEventId, currentEventId: id });
+    subscriber.writeDirect(encodeEvent({ id, event: RESET_EVENT, data }), head);
+  }
+}
+
+/** The events of a replay that a subscriber with `access` may receive. */
+function visibleEvents(
+  events: readonly StoredEvent[],
+  access: PrivateAccess | undefined,
+): readonly StoredEvent[] {
+  if (!events.some((event) => event.private)) return events;
+  return events.filter((event) => !event.private || access?.allows(event.topics) === true);
+}

@@ -1,0 +1,125 @@
+/**
+ * One mistake, one code, whatever the door: the library (`hub.publish()`), POST /publish with
+ * JSON, POST /publish with a form, and Mercure's form all refuse the same input the same way,
+ * because each maps what it receives onto a PublishInput and the hub checks it
+ * (src/hub/publish-input.ts).
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { PublishInput } from "../../src/hub/publish-input.js";
+import { startServer } from "./start-server.js";
+
+const MERCURE = "/.well-known/mercure";
+
+/** One mistake as each door writes it; no form where a form cannot say it. */
+interface Mistake {
+  readonly what: string;
+  readonly code: string;
+  readonly input: Record<string, unknown>;
+  readonly form?: string;
+}
+
+const ROWS: readonly [string, string, Record<string, unknown>, string?][] = [
+  ["no data", "SSEHUB_ERR_EVENT_INVALID_DATA", { topic: "a" }, "topic=a"],
+  ["no topic", "SSEHUB_ERR_TOPIC_MISSING", { data: "x" }, "data=x"],
+  [
+    "a space in a topic",
+    "SSEHUB_ERR_TOPIC_INVALID",
+    { topic: "a b", data: "x" },
+    "topic=a+b&data=x",
+  ],
+  [
+    "more topics than maxTopicsPerPublish",
+    "SSEHUB_ERR_PUBLISH_TOO_MANY_TOPICS",
+    { topics: ["a", "b", "c"], data: "x" },
+    "topic=a&topic=b&topic=c&data=x",
+  ],
+  [
+    "a line break in the event type",
+    "SSEHUB_ERR_EVENT_INVALID_TYPE",
+    { topic: "a", data: "x", event: "a\r" },
+    "topic=a&data=x&type=a%0D",
+  ],
+  [
+    "a retry that is not a number",
+    "SSEHUB_ERR_EVENT_INVALID_RETRY",
+    { topic: "a", data: "x", retry: "12a" },
+    "topic=a&data=x&retry=12a",
+  ],
+  [
+    "a line break in the id",
+    "SSEHUB_ERR_EVENT_INVALID_ID",
+    { topic: "a", data: "x", id: "a\nb" },
+    "topic=a&data=x&id=a%0Ab",
+  ],
+  [
+    "an unknown field",
+    "SSEHUB_ERR_PUBLISH_MALFORMED",
+    { topic: "a", data: "x", color: "red" },
+    "topic=a&data=x&color=red",
+  ],
+  [
+    "a lone surrogate in the data",
+    "SSEHUB_ERR_EVENT_INVALID_DATA",
+    { topic: "a", data: "x\ud800" },
+  ],
+];
+
+const MISTAKES: readonly Mistake[] = ROWS.map(([what, code, input, form]) => ({
+  what,
+  code,
+  input,
+  ...(form === undefined ? {} : { form }),
+}));
+
+async function codeOf(url: string, path: string, contentType: string, body: string) {
+  const response = await fetch(`${url}${path}`, {
+    method: "POST",
+    headers: { "Content-Type": contentType },
+    body,
+  });
+  const answer = (await response.json()) as { code?: string };
+  return { status: response.status, code: answer.code };
+}
+
+describe("publish doors", () => {
+  test("every door refuses each publish mistake with the same status and code", async (t) => {
+    const { ssehub, url } = await startServer(t, { maxTopicsPerPublish: 2 });
+    const form = "application/x-www-form-urlencoded";
+    for (const mistake of MISTAKES) {
+      const where = `${mistake.what}: `;
+      await assert.rejects(
+        () => ssehub.hub.publish(mistake.input as unknown as PublishInput),
+        { code: mistake.code },
+        `${where}hub.publish()`,
+      );
+      const wanted = { status: 400, code: mistake.code };
+      const json = JSON.stringify(mistake.input);
+      assert.deepEqual(
+        await codeOf(url, "/publish", "application/json", json),
+        wanted,
+        `${where}JSON`,
+      );
+      if (mistake.form === undefined) continue;
+      assert.deepEqual(await codeOf(url, "/publish", form, mistake.form), wanted, `${where}form`);
+      // Mercure reads an absent `data` as empty data: that one is no mistake there.
+      if (mistake.what === "no data") continue;
+      assert.deepEqual(
+        await codeOf(url, MERCURE, form, mistake.form),
+        wanted,
+        `${where}Mercure form`,
+      );
+    }
+    assert.equal(ssehub.hub.stats().eventsPublished, 0);
+  });
+
+  test("Mercure's form publishes an update without data as empty data", async (t) => {
+    const { url } = await startServer(t);
+    const response = await fetch(`${url}${MERCURE}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: "topic=a",
+    });
+    assert.equal(response.status, 200);
+  });
+});
