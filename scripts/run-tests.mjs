@@ -3,7 +3,7 @@
 // Arguments filter the files by substring: `npm run test:only -- protocol hub/`.
 // The file list is built here because `node --test <dir>` differs between Node 20 and 22+.
 import { spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const root = join(
@@ -13,14 +13,22 @@ const root = join(
   "test",
 );
 
+/**
+ * Compiled tests whose source still exists: a test moved or deleted in test/ leaves its old
+ * output in dist/ (tsc never removes files), which must not run again.
+ */
 function findTests(dir) {
   const found = [];
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) found.push(...findTests(path));
-    else if (name.endsWith(".test.js")) found.push(path);
+    else if (name.endsWith(".test.js") && existsSync(sourceOf(path))) found.push(path);
   }
   return found;
+}
+
+function sourceOf(compiled) {
+  return join(root, "..", "..", relative(join(root, ".."), compiled)).replace(/\.js$/, ".ts");
 }
 
 const filters = process.argv.slice(2);

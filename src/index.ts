@@ -7,17 +7,14 @@
  * @module
  */
 
-// Plug points: how events are ordered and shared, where history is kept.
 export type { Bus, BusMetricsSource, BusRestartReason, BusStart } from "./bus/bus.js";
 export { LocalBus } from "./bus/local-bus.js";
 export type { RedisEngine, RedisEngineOptions } from "./bus/redis-engine.js";
 export { connectRedisEngine } from "./bus/redis-engine.js";
-// Errors.
 export type { ErrorCode } from "./errors.js";
 export { ERROR_CATALOGUE, isSsehubError, SsehubError } from "./errors.js";
 export type { HistoryRead, HistoryStore, StoredEvent } from "./history/history-store.js";
 export type { PreparedEvent, SequencedEvent } from "./history/stored-event.js";
-// Serving it over HTTP.
 export type { Authorizer } from "./http/access/authorizer.js";
 export type { RequestHandler, RequestHandlerOptions } from "./http/handler.js";
 export { createRequestHandler } from "./http/handler.js";
@@ -34,7 +31,6 @@ export type { Logger } from "./http/telemetry/logger.js";
 export { createLogger } from "./http/telemetry/logger.js";
 export type { HubMetrics } from "./http/telemetry/metrics.js";
 export { SOCKET_TAKEOVER_ENV } from "./http/transport/socket-takeover.js";
-// The hub.
 export { createHub, Hub } from "./hub/hub.js";
 export type { HubOptions, ResolvedHubOptions, SlowConsumerPolicy } from "./hub/hub-options.js";
 export { HUB_DEFAULTS, resolveHubOptions } from "./hub/hub-options.js";
@@ -53,7 +49,6 @@ export type {
 } from "./hub/types.js";
 export { EARLIEST } from "./hub/types.js";
 export { MERCURE_PATH, mercureLink } from "./mercure/index.js";
-// The wire format.
 export type { SseEventFields } from "./protocol/encode.js";
 export { encodeComment, encodeEvent, encodeRetry, serializeData } from "./protocol/encode.js";
 export { formatEventId, parseEventId } from "./protocol/event-id.js";

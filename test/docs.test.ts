@@ -107,6 +107,17 @@ describe("docs/api.md", () => {
     assert.ok(names.length > 0, "found no export in src/index.ts");
     assert.deepEqual(unmentioned(names, read("docs/api.md")), []);
   });
+
+  it("lists exactly the exports of src/index.ts under Every export, no more, no fewer", () => {
+    const page = read("docs/api.md");
+    const start = page.indexOf("## Every export");
+    assert.ok(start !== -1, "docs/api.md has no Every export section");
+    const section = page.slice(start, page.indexOf("\n## ", start + 1));
+    const listed = [...section.matchAll(/^- (?:Values|Types): (.*)$/gm)].flatMap((line) =>
+      [...line[1]!.matchAll(/`(\w+)`/g)].map((name) => name[1]!),
+    );
+    assert.deepEqual(listed.sort(), exportNames(read("src/index.ts")).sort());
+  });
 });
 
 describe("docs/client.md", () => {
