@@ -11,7 +11,7 @@ const skip = findRedisServer() === undefined ? REDIS_MISSING : false;
 /** Resolves with the error of a connection to 127.0.0.1:port, or rejects if it connects. */
 async function refused(port: number): Promise<string> {
   try {
-    await redisCommand(port, ["PING"], 1000);
+    await redisCommand(port, ["PING"]);
   } catch (error) {
     return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
   }

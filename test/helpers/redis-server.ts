@@ -15,6 +15,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { createInterface } from "node:readline";
+import { HUNG_AFTER_MS } from "./wait-for.js";
 
 interface TestContext {
   after(fn: () => unknown): void;
@@ -46,7 +47,10 @@ export interface StartRedisOptions {
   readonly config?: string;
   /** More arguments for redis-server, after the helper's own (a later one wins). */
   readonly args?: readonly string[];
-  /** How long Redis may take to answer PING after each start, in ms (default 5000). */
+  /**
+   * How long Redis may take to answer PING after each start, in ms: only against a hung test
+   * (default HUNG_AFTER_MS).
+   */
   readonly startTimeoutMs?: number;
 }
 
@@ -98,7 +102,7 @@ class RedisProcess implements RedisServer {
     this.dir = dir;
     this.#config = options.config === undefined ? [] : [options.config];
     this.#args = options.args ?? [];
-    this.#startTimeoutMs = options.startTimeoutMs ?? 5000;
+    this.#startTimeoutMs = options.startTimeoutMs ?? HUNG_AFTER_MS;
   }
 
   get url(): string {
@@ -184,6 +188,7 @@ class RedisProcess implements RedisServer {
         );
       }
       try {
+        // One attempt of many: a short bound here only means asking again.
         const answer = await redisCommand(this.port, ["PING"], 1000);
         if (answer === "PONG") return;
         last = String(answer);
@@ -279,7 +284,7 @@ export class RedisReplyError {
 export function redisCommand(
   port: number,
   args: readonly string[],
-  timeoutMs = 2000,
+  timeoutMs = HUNG_AFTER_MS,
 ): Promise<RedisReply> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, "127.0.0.1");
