@@ -70,12 +70,12 @@ describe("the eventsource package as a client", () => {
     await waitFor(() => received.length === 5, "first five events");
 
     (server.server as HttpServer).closeAllConnections(); // the server drops every connection
-    await new Promise((resolve) => setTimeout(resolve, 20)); // let pooled sockets see the close
-    for (let i = 5; i < 10; i++)
-      await postJson(`${url}/publish`, { topic: "orders", data: `${i}` });
+    // New connections: the pooled ones were just dropped too.
+    const publish = (data: string) =>
+      postJson(`${url}/publish`, { topic: "orders", data }, { newConnection: true });
+    for (let i = 5; i < 10; i++) await publish(`${i}`);
     await waitFor(() => opens === 2, "the reconnection");
-    for (let i = 10; i < 12; i++)
-      await postJson(`${url}/publish`, { topic: "orders", data: `${i}` });
+    for (let i = 10; i < 12; i++) await publish(`${i}`);
     await waitFor(() => received.length === 12, "all twelve events");
     assert.deepEqual(
       received.map((e) => e.data),
