@@ -135,7 +135,9 @@ describe("createJwtVerifier() with a shared secret", () => {
     }
   });
 
-  it("refuses an expired token with reason expired, past the clock tolerance only", async () => {
+  it("refuses an expired token with reason expired, past the clock tolerance only", async (t) => {
+    // The clock stands still (Date mocked): a slow machine cannot age the tokens between steps.
+    t.mock.timers.enable({ apis: ["Date"], now: Date.now() });
     const verifier = createJwtVerifier({ key: SECRET_256 });
     const expired = await sign(utf8(SECRET_256), "HS256", { exp: nowS() - 30 });
     assertGenericRefusal(await refusal(verifier, expired), "expired", [SECRET_256]);
@@ -145,7 +147,9 @@ describe("createJwtVerifier() with a shared secret", () => {
     assertGenericRefusal(await refusal(strict, justExpired), "expired");
   });
 
-  it("refuses a token that is not valid yet (nbf) with reason invalid", async () => {
+  it("refuses a token that is not valid yet (nbf) with reason invalid", async (t) => {
+    // The clock stands still (Date mocked): a slow machine cannot age the tokens between steps.
+    t.mock.timers.enable({ apis: ["Date"], now: Date.now() });
     const verifier = createJwtVerifier({ key: SECRET_256 });
     const early = await sign(utf8(SECRET_256), "HS256", { nbf: nowS() + 60 });
     assertGenericRefusal(await refusal(verifier, early), "invalid");
