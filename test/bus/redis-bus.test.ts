@@ -5,17 +5,12 @@ import { connectRedisEngine, type RedisEngine } from "../../src/bus/redis-engine
 import { isSsehubError } from "../../src/errors.js";
 import { RedisKeys } from "../../src/history/redis-streams.js";
 import { runBusConformance } from "../conformance/bus.suite.js";
-import {
-  findRedisServer,
-  REDIS_MISSING,
-  type RedisServer,
-  redisCommand,
-  startRedis,
-} from "../helpers/redis-server.js";
+import { type RedisServer, redisCommand, startRedis } from "../helpers/redis-server.js";
+import { requireTools } from "../helpers/require-tool.js";
 import { startTcpProxy } from "../helpers/tcp-proxy.js";
 import { HUNG_AFTER_MS, waitFor } from "../helpers/wait-for.js";
 
-const skip = findRedisServer() === undefined ? REDIS_MISSING : false;
+const skip = requireTools(["redis-server"]);
 
 interface EngineSettings {
   readonly prefix?: string;

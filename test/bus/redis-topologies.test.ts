@@ -17,8 +17,6 @@ import { runBusConformance } from "../conformance/bus.suite.js";
 import { type HistoryFixture, runHistoryConformance } from "../conformance/history.suite.js";
 import { RedisReplyError, redisCommand } from "../helpers/redis-server.js";
 import {
-  hasRedisTools,
-  REDIS_TOOLS_MISSING,
   type RedisCluster,
   type RedisSentinel,
   sentinelMaster,
@@ -26,9 +24,10 @@ import {
   startRedisSentinel,
   waitForReplicaToCatchUp,
 } from "../helpers/redis-topologies.js";
+import { requireTools } from "../helpers/require-tool.js";
 import { HUNG_AFTER_MS, waitFor } from "../helpers/wait-for.js";
 
-const skip = hasRedisTools() ? false : REDIS_TOOLS_MISSING;
+const skip = requireTools(["redis-server", "redis-cli"]);
 
 /** Cleanups of what a suite starts once for all its tests (node:test's `before` has no `t`). */
 function suiteScope(): { after(fn: () => unknown): void } {

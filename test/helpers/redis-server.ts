@@ -9,36 +9,16 @@
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { findTool, requireTools } from "./require-tool.js";
 import { HUNG_AFTER_MS } from "./wait-for.js";
 
 interface TestContext {
   after(fn: () => unknown): void;
-}
-
-/** Why a test that needs Redis is skipped on a machine without it. */
-export const REDIS_MISSING =
-  "redis-server is not installed: apt-get install -y --no-install-recommends redis-server " +
-  "(.ci/run installs it when missing)";
-
-/** The path of `redis-server` on PATH, or undefined when it is not installed. */
-export function findRedisServer(): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir === "") continue;
-    const path = join(dir, "redis-server");
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not in this folder
-    }
-  }
-  return undefined;
 }
 
 export interface StartRedisOptions {
@@ -225,8 +205,10 @@ export async function startRedis(
   t: TestContext,
   options: StartRedisOptions = {},
 ): Promise<RedisServer> {
-  const binary = findRedisServer();
-  if (binary === undefined) throw new Error(`Cannot start Redis: ${REDIS_MISSING}`);
+  const binary = findTool("redis-server");
+  if (binary === undefined) {
+    throw new Error(`Cannot start Redis: ${requireTools(["redis-server"]) || "not on PATH"}`);
+  }
   const dir = await mkdtemp(join(tmpdir(), "ssehub-redis-"));
   let started: RedisProcess | undefined;
   t.after(async () => {

@@ -5,7 +5,8 @@ import type { StoredEvent } from "../../src/history/history-store.js";
 import { MemoryHistory } from "../../src/history/memory-history.js";
 import { toStoredEvent } from "../../src/history/stored-event.js";
 import { type HistoryFixture, runHistoryConformance } from "../conformance/history.suite.js";
-import { findRedisServer, REDIS_MISSING, startRedis } from "../helpers/redis-server.js";
+import { startRedis } from "../helpers/redis-server.js";
+import { requireTools } from "../helpers/require-tool.js";
 import { HUNG_AFTER_MS } from "../helpers/wait-for.js";
 
 runHistoryConformance("MemoryHistory", async (limits): Promise<HistoryFixture> => {
@@ -66,5 +67,5 @@ runHistoryConformance(
       },
     };
   },
-  { skip: findRedisServer() === undefined ? REDIS_MISSING : false },
+  { skip: requireTools(["redis-server"]) },
 );

@@ -3,11 +3,12 @@ import { describe, test } from "node:test";
 import { connectRedisEngine } from "../../src/bus/redis-engine.js";
 import { createLogger } from "../../src/http/logger.js";
 import { createServer } from "../../src/http/server.js";
-import { findRedisServer, REDIS_MISSING, startRedis } from "../helpers/redis-server.js";
+import { startRedis } from "../helpers/redis-server.js";
+import { requireTools } from "../helpers/require-tool.js";
 import { HUNG_AFTER_MS, waitFor } from "../helpers/wait-for.js";
 
 describe("/metrics on Redis", {
-  skip: findRedisServer() === undefined ? REDIS_MISSING : false,
+  skip: requireTools(["redis-server"]),
 }, () => {
   test("exposes the bus's connection, disconnects, lag and publish round trips", async (t) => {
     const redis = await startRedis(t);

@@ -1,6 +1,7 @@
 /**
  * The hub's own TLS listener: HTTP/2 and HTTP/1.1 over TLS on one port, with a self-signed
- * certificate made by openssl for each run (the tests skip, saying why, without openssl).
+ * certificate made by openssl for each run (without openssl the tests skip, saying why, and
+ * fail in CI: test/helpers/require-tool.ts).
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -18,6 +19,7 @@ import { SsehubError } from "../../src/errors.js";
 import { createLogger } from "../../src/http/logger.js";
 import { createServer, type ServerOptions } from "../../src/http/server.js";
 import { canTakeOver, socketTakeoverSupported } from "../../src/http/socket-takeover.js";
+import { requireTools } from "../helpers/require-tool.js";
 import { listeningUrl, ssehub } from "../helpers/ssehub-process.js";
 import { HUNG_AFTER_MS, waitFor, within } from "../helpers/wait-for.js";
 import { startServer } from "./start-server.js";
@@ -31,7 +33,8 @@ interface TestCertificate {
   readonly ca: Buffer;
 }
 
-function makeCertificate(): TestCertificate | string {
+/** Makes the certificates with openssl; throws when it cannot (it is installed: see `skip`). */
+function makeCertificate(): TestCertificate {
   const dir = mkdtempSync(join(tmpdir(), "ssehub-tls-"));
   const certFile = join(dir, "cert.pem");
   const keyFile = join(dir, "key.pem");
@@ -66,17 +69,14 @@ function makeCertificate(): TestCertificate | string {
     req(otherKeyFile, join(dir, "other-cert.pem"));
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === "ENOENT"
-      ? "openssl is not installed: it makes the test certificate"
-      : `openssl could not make a test certificate: ${(error as Error).message}`;
+    throw new Error(`openssl could not make a test certificate: ${(error as Error).message}`);
   }
   return { dir, certFile, keyFile, otherKeyFile, ca: readFileSync(certFile) };
 }
 
-const made = makeCertificate();
-const skip = typeof made === "string" ? made : false;
-const cert = typeof made === "string" ? undefined : made;
+/** openssl makes the test certificate: without it the tests skip (and fail in CI). */
+const skip = requireTools(["openssl"]);
+const cert = skip === false ? makeCertificate() : undefined;
 after(() => {
   if (cert !== undefined) rmSync(cert.dir, { recursive: true, force: true });
 });

@@ -3,13 +3,8 @@ import { describe, it, type TestContext } from "node:test";
 import { connectRedisEngine } from "../../src/bus/redis-engine.js";
 import { createHub, type Hub, type HubStatus } from "../../src/hub/hub.js";
 import { RecordingSink } from "../helpers/recording-sink.js";
-import {
-  findRedisServer,
-  REDIS_MISSING,
-  type RedisServer,
-  redisCommand,
-  startRedis,
-} from "../helpers/redis-server.js";
+import { type RedisServer, redisCommand, startRedis } from "../helpers/redis-server.js";
+import { requireTools } from "../helpers/require-tool.js";
 import { HUNG_AFTER_MS, waitFor } from "../helpers/wait-for.js";
 
 async function hubOn(t: TestContext, redis: RedisServer): Promise<Hub> {
@@ -29,7 +24,7 @@ async function hubOn(t: TestContext, redis: RedisServer): Promise<Hub> {
   return hub;
 }
 
-describe("Hub on Redis", { skip: findRedisServer() === undefined ? REDIS_MISSING : false }, () => {
+describe("Hub on Redis", { skip: requireTools(["redis-server"]) }, () => {
   it("is not ready while Redis is down, and ready again when it is back", async (t) => {
     const redis = await startRedis(t);
     const hub = await hubOn(t, redis);
