@@ -136,12 +136,11 @@ describe("compileTopicSelector()", () => {
       ["{x:9999}{y:9999}z", `${"%C3%A9".repeat(long / 6)}!`, false],
       ["{#a,b,c,d,e,f}", `#${",".repeat(long)}`, true],
     ];
-    const started = performance.now();
+    // No bound on time here (tests never time speed): a backtracking matcher would take hours on
+    // these 10,000-character topics, so it fails by the runner's timeout, not by a stopwatch.
     for (const [template, topic, expected] of cases) {
       assert.equal(compileTopicSelector(template).matches(topic), expected, template);
     }
-    const elapsedMs = performance.now() - started;
-    assert.ok(elapsedMs < 2_000, `took ${elapsedMs.toFixed(0)} ms`);
   });
 });
 

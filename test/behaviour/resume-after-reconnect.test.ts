@@ -8,6 +8,7 @@ import { describe, it } from "node:test";
 import type { ParsedEvent } from "../../src/protocol/parse.js";
 import { SseReader } from "../helpers/sse-reader.js";
 import { postJson, startHub } from "../helpers/start-hub.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 const TOPICS = ["t0", "t1", "t2", "t3", "t4"];
 
@@ -114,10 +115,9 @@ describe("resume after reconnect", () => {
       const expected = published
         .filter((e) => e.topics.some((topic) => subscriber.topics.includes(topic)))
         .map((e) => e.data);
-      const deadline = Date.now() + 20_000;
-      while (subscriber.received.length < expected.length && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await waitFor(() => subscriber.received.length >= expected.length).catch(() => {
+        // the assert below says what is missing
+      });
       assert.deepEqual(
         subscriber.received.map((e) => e.data),
         expected,

@@ -106,7 +106,8 @@ function pageState(browser: OpenedBrowser) {
 
 /** Publishes one event over HTTP and returns its id. */
 async function publish(hubUrl: string, body: Record<string, unknown>): Promise<string> {
-  const answer = await postJson(`${hubUrl}/publish`, body);
+  // A new connection each time: a pooled one may have been dropped by the hub.
+  const answer = await postJson(`${hubUrl}/publish`, body, { newConnection: true });
   assert.equal(answer.status, 200, `publish ${JSON.stringify(body)}: ${JSON.stringify(answer)}`);
   return answer.body.id as string;
 }
@@ -142,8 +143,6 @@ async function takeHubAway(hub: StartedHub): Promise<{ comeBack(): Promise<void>
   const { port } = new URL(hub.url);
   server.close();
   server.closeAllConnections();
-  // Let the pooled publish connection see its close before the next publish over HTTP.
-  await new Promise((resolve) => setTimeout(resolve, 20));
   return {
     comeBack: () =>
       new Promise<void>((resolve, reject) => {

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import type { Server as HttpServer } from "node:http";
 import { describe, it } from "node:test";
+import type { PublishInput } from "../../src/hub/publish-input.js";
 import {
   type OpenedBrowser,
   openBrowser,
@@ -18,9 +19,10 @@ import {
 import { postJson, type StartedHub, startHub } from "../helpers/start-hub.js";
 
 /**
- * The hub's `retry:`, in ms: how long the browser stays away after a drop. Long enough that
- * the events published right after the drop are surely published before it is back, which
- * each test checks from the time of the reconnection.
+ * The hub's `retry:`, in ms: how long the browser stays away after a drop. The events of its
+ * absence are published in the same turn as the drop (dropAndPublish), so they are in history
+ * before it can be back, however slow the machine; each test checks that from the time of the
+ * reconnection.
  */
 const RECONNECT_MS = 500;
 
@@ -67,9 +69,12 @@ const EVENTSOURCE_PAGE = `<!doctype html>
 </html>
 `;
 
-/** Publishes one event over HTTP and returns its id. */
-async function publish(hubUrl: string, body: Record<string, unknown>): Promise<string> {
-  const answer = await postJson(`${hubUrl}/publish`, body);
+/**
+ * Publishes one event over HTTP and returns its id. A new connection each time: a pooled one
+ * may have been dropped by the hub.
+ */
+async function publish(hubUrl: string, body: PublishInput): Promise<string> {
+  const answer = await postJson(`${hubUrl}/publish`, body, { newConnection: true });
   assert.equal(answer.status, 200, `publish ${JSON.stringify(body)}: ${JSON.stringify(answer)}`);
   return answer.body.id as string;
 }
@@ -117,11 +122,20 @@ function streamRequests(requests: readonly SeenRequest[], method = "GET"): SeenR
   return requests.filter((r) => r.method === method && r.url.startsWith("/events"));
 }
 
-/** Drops every connection of the hub, as a crash of the network would. */
-async function dropConnections(hub: StartedHub) {
+/**
+ * Drops every connection of the hub, as a crash of the network would, and publishes `bodies`
+ * through the library API in the same turn: they are in history before the event loop can take
+ * the browser's reconnection. Answers their ids, and the time they were all published.
+ */
+async function dropAndPublish(
+  hub: StartedHub,
+  bodies: readonly PublishInput[],
+): Promise<{ ids: string[]; publishedAt: number }> {
   (hub.server.server as HttpServer).closeAllConnections();
-  // Let the pooled publish connection see its close before the next publish.
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  const published = bodies.map((body) => hub.server.hub.publish(body));
+  const publishedAt = performance.now();
+  const ids = (await Promise.all(published)).map((result) => result.id);
+  return { ids, publishedAt };
 }
 
 describe("Chromium's EventSource", () => {
@@ -129,7 +143,7 @@ describe("Chromium's EventSource", () => {
     const { browser, site, hub, requests } = await setUp(t, {});
 
     const price = { eur: 1.08, label: "€ über" };
-    const sent: [Record<string, unknown>, Omit<Received, "lastEventId">][] = [
+    const sent: [PublishInput, Omit<Received, "lastEventId">][] = [
       [
         { topic: "a", data: "line one\nline two\r\nline three\rline four" },
         { type: "message", data: "line one\nline two\nline three\nline four" },
@@ -191,9 +205,14 @@ describe("Chromium's EventSource", () => {
     );
     assert.deepEqual(await received(browser), expected);
 
-    await dropConnections(hub);
-    await publishAll(away);
-    const publishedAwayAt = performance.now();
+    const gone = await dropAndPublish(
+      hub,
+      away.map(([body]) => body),
+    );
+    away.forEach(([, event], i) => {
+      expected.push({ ...event, lastEventId: gone.ids[i]! });
+    });
+    const publishedAwayAt = gone.publishedAt;
     await waitFor(
       browser,
       "the reconnection",
@@ -244,11 +263,13 @@ describe("Chromium's EventSource", () => {
       1,
     );
 
-    await dropConnections(hub);
-    let newest = "";
     // Four events on a topic that keeps two: the one after `kept` is gone from history.
-    for (let i = 0; i < 4; i++) newest = await publish(hub.url, { topic: "a", data: `away ${i}` });
-    const publishedAwayAt = performance.now();
+    const gone = await dropAndPublish(
+      hub,
+      [0, 1, 2, 3].map((i) => ({ topic: "a", data: `away ${i}` })),
+    );
+    const newest = gone.ids.at(-1)!;
+    const publishedAwayAt = gone.publishedAt;
     await waitFor(
       browser,
       "the reset notice",

@@ -10,6 +10,7 @@ import {
 import { LocalBus } from "../../src/bus/local-bus.js";
 import type { SequencedEvent } from "../../src/history/stored-event.js";
 import { runBusConformance } from "../conformance/bus.suite.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 /**
  * Two ends of an IPC channel inside one process. Messages go through structuredClone and
@@ -76,7 +77,8 @@ describe("ClusterSequencer", () => {
     const seen: SequencedEvent[] = [];
     const start = b.start((events) => seen.push(...events));
     assert.equal(start.joinedAfterSeq, 1);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitFor(() => seen.length > 0, "b to be handed the held event");
+    // Seq 1 would have come first: b sees the events in seq order.
     assert.deepEqual(
       seen.map((e) => [e.seq, e.data]),
       [[2, "while b starts"]],

@@ -18,8 +18,6 @@ import { runBusConformance } from "../conformance/bus.suite.js";
 import { type HistoryFixture, runHistoryConformance } from "../conformance/history.suite.js";
 import { RedisReplyError, redisCommand } from "../helpers/redis-server.js";
 import {
-  hasRedisTools,
-  REDIS_TOOLS_MISSING,
   type RedisCluster,
   type RedisSentinel,
   sentinelMaster,
@@ -27,8 +25,10 @@ import {
   startRedisSentinel,
   waitForReplicaToCatchUp,
 } from "../helpers/redis-topologies.js";
+import { requireTools } from "../helpers/require-tool.js";
+import { HUNG_AFTER_MS, waitFor } from "../helpers/wait-for.js";
 
-const skip = hasRedisTools() ? false : REDIS_TOOLS_MISSING;
+const skip = requireTools(["redis-server", "redis-cli"]);
 
 /** Cleanups of what a suite starts once for all its tests (node:test's `before` has no `t`). */
 function suiteScope(): { after(fn: () => unknown): void } {
@@ -58,7 +58,8 @@ function engineOptions(url: string, prefix: string, settings: EngineSettings = {
     historyMaxEvents: settings.historyMaxEvents ?? 100,
     historyMaxAgeMs: settings.historyMaxAgeMs ?? 60_000,
     logMaxEvents: 10_000,
-    connectTimeoutMs: 5000,
+    // Only against a hung test: under load a connection may take long, and that is no failure.
+    connectTimeoutMs: HUNG_AFTER_MS,
   };
 }
 
@@ -70,18 +71,6 @@ async function engineOn(t: TestContext, url: string, prefix: string): Promise<Re
 
 function event(data: string, topics: string[] = ["t"]) {
   return { topics, data, event: undefined, retry: undefined };
-}
-
-async function until(
-  what: string,
-  done: () => boolean | Promise<boolean>,
-  timeoutMs = 5000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** A member that records what it is handed and when it starts over. */
@@ -270,15 +259,14 @@ describe("The Redis engine through Sentinel (2 sentinels)", { skip }, () => {
     // Replication is asynchronous: make sure the replica has the event before the master dies.
     await waitForReplicaToCatchUp(setup.masterPort, replica.port);
     await setup.master.kill();
-    await until(
-      "the sentinel to promote the replica",
+    await waitFor(
       async () =>
         (await sentinelMaster(setup.sentinelPorts[0]!, setup.masterName))?.port === replica.port,
-      15_000,
+      "the sentinel to promote the replica",
+      { intervalMs: 20 },
     );
     let after = 0;
-    await until(
-      "a publish to go through on the new master",
+    await waitFor(
       async () => {
         try {
           after = await engine.bus.publish([event("after")]);
@@ -288,7 +276,8 @@ describe("The Redis engine through Sentinel (2 sentinels)", { skip }, () => {
           return false;
         }
       },
-      10_000,
+      "a publish to go through on the new master",
+      { intervalMs: 20 },
     );
     assert.equal(after, before + 1, "the seqs go on from the replica's copy");
     assert.equal(engine.bus.epoch, epoch);

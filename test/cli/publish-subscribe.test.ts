@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { describe, it, type TestContext } from "node:test";
 import { createServer as createSsehubServer } from "../../src/http/server.js";
+import { HUNG_AFTER_MS } from "../helpers/wait-for.js";
 
 type CommandName = "publish" | "subscribe";
 
@@ -115,7 +116,8 @@ class Subscriber {
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, what: string, ms = 10_000): Promise<T> {
+/** `promise`, or a failure naming `what` when the test is taken for hung. */
+function withTimeout<T>(promise: Promise<T>, what: string, ms = HUNG_AFTER_MS): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`Timed out ${what}`)), ms);
@@ -123,8 +125,9 @@ function withTimeout<T>(promise: Promise<T>, what: string, ms = 10_000): Promise
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Waits until `condition` holds; fails naming `what` (and `state`) when the test is hung. */
 async function until(condition: () => boolean, what: string, state?: () => string) {
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + HUNG_AFTER_MS;
   while (!condition()) {
     if (Date.now() > deadline) {
       throw new Error(`Timed out waiting for ${what}${state ? `: ${state()}` : ""}`);

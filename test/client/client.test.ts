@@ -12,6 +12,7 @@ import {
   type SsehubClientOptions,
 } from "../../src/client/index.js";
 import { SsehubError } from "../../src/errors.js";
+import { HUNG_AFTER_MS } from "../helpers/wait-for.js";
 
 /** One request the test hub received. */
 interface Hit {
@@ -66,7 +67,8 @@ function openStream(res: ServerResponse, text = ""): void {
   if (text !== "") res.write(text);
 }
 
-function withTimeout<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
+/** `promise`, or a failure naming `what` when the test is taken for hung. */
+function withTimeout<T>(promise: Promise<T>, what: string, ms = HUNG_AFTER_MS): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`Timed out ${what}`)), ms);
@@ -74,14 +76,19 @@ function withTimeout<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** Waits until `condition` holds; fails naming `what` when the test is taken for hung. */
 async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + HUNG_AFTER_MS;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 
+/**
+ * Only before asserting that something did not happen (no further request): there is no event
+ * to wait for then, and a slow machine only makes such a check weaker, never false.
+ */
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A client recording everything it reports; closed after the test. */

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import type { Bus } from "../../src/bus/bus.js";
 import type { PreparedEvent, SequencedEvent } from "../../src/history/stored-event.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 export interface BusFixture {
   readonly buses: readonly Bus[];
@@ -15,14 +16,6 @@ export interface BusFixture {
 
 function event(data: string, topics: string[] = ["t"]): PreparedEvent {
   return { topics, data, event: undefined, retry: undefined };
-}
-
-/** Waits until `done()` holds (events cross a server on some buses), at most 5 s. */
-async function until(done: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!done() && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 /**
@@ -66,7 +59,10 @@ export function runBusConformance(
         });
       }
       const seqs = await Promise.all(publishes);
-      await until(() => seen.every((events) => events.length >= seqs.length));
+      await waitFor(
+        () => seen.every((events) => events.length >= seqs.length),
+        "every member to be handed every event",
+      );
       assert.equal(new Set(seqs).size, seqs.length, "every publish got its own seq");
       for (const events of seen) {
         assert.equal(events.length, seqs.length);

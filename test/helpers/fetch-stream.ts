@@ -3,6 +3,7 @@
  * and read the answer's headers; events are parsed by our parser as they arrive.
  */
 import { type ParsedEvent, SseParser } from "../../src/protocol/parse.js";
+import { HUNG_AFTER_MS, waitFor } from "./wait-for.js";
 
 export interface FetchStream {
   readonly status: number;
@@ -10,7 +11,7 @@ export interface FetchStream {
   readonly events: ParsedEvent[];
   /** Resolves when the server ends the stream (or close() is called). */
   readonly ended: Promise<void>;
-  /** Waits until `count` events arrived; rejects after `timeoutMs`. */
+  /** Waits until `count` events arrived; `timeoutMs` only stops a hung test. */
   waitForEvents(count: number, timeoutMs?: number): Promise<void>;
   close(): void;
 }
@@ -41,14 +42,8 @@ export async function openFetchStream(
     headers: response.headers,
     events,
     ended,
-    async waitForEvents(count, timeoutMs = 5000) {
-      const deadline = Date.now() + timeoutMs;
-      while (events.length < count) {
-        if (Date.now() > deadline) {
-          throw new Error(`Got ${events.length} events of ${count} within ${timeoutMs} ms`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+    async waitForEvents(count, timeoutMs = HUNG_AFTER_MS) {
+      await waitFor(() => events.length >= count, `${count} events`, { timeoutMs, intervalMs: 5 });
     },
     close() {
       controller.abort();

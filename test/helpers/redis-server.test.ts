@@ -4,14 +4,15 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { findRedisServer, REDIS_MISSING, redisCommand, startRedis } from "./redis-server.js";
+import { redisCommand, startRedis } from "./redis-server.js";
+import { requireTools } from "./require-tool.js";
 
-const skip = findRedisServer() === undefined ? REDIS_MISSING : false;
+const skip = requireTools(["redis-server"]);
 
 /** Resolves with the error of a connection to 127.0.0.1:port, or rejects if it connects. */
 async function refused(port: number): Promise<string> {
   try {
-    await redisCommand(port, ["PING"], 1000);
+    await redisCommand(port, ["PING"]);
   } catch (error) {
     return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
   }

@@ -9,35 +9,16 @@
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { findTool, requireTools } from "./require-tool.js";
+import { HUNG_AFTER_MS } from "./wait-for.js";
 
 interface TestContext {
   after(fn: () => unknown): void;
-}
-
-/** Why a test that needs Redis is skipped on a machine without it. */
-export const REDIS_MISSING =
-  "redis-server is not installed: apt-get install -y --no-install-recommends redis-server " +
-  "(.ci/run installs it when missing)";
-
-/** The path of `redis-server` on PATH, or undefined when it is not installed. */
-export function findRedisServer(): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir === "") continue;
-    const path = join(dir, "redis-server");
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not in this folder
-    }
-  }
-  return undefined;
 }
 
 export interface StartRedisOptions {
@@ -46,7 +27,10 @@ export interface StartRedisOptions {
   readonly config?: string;
   /** More arguments for redis-server, after the helper's own (a later one wins). */
   readonly args?: readonly string[];
-  /** How long Redis may take to answer PING after each start, in ms (default 5000). */
+  /**
+   * How long Redis may take to answer PING after each start, in ms: only against a hung test
+   * (default HUNG_AFTER_MS).
+   */
   readonly startTimeoutMs?: number;
 }
 
@@ -98,7 +82,7 @@ class RedisProcess implements RedisServer {
     this.dir = dir;
     this.#config = options.config === undefined ? [] : [options.config];
     this.#args = options.args ?? [];
-    this.#startTimeoutMs = options.startTimeoutMs ?? 5000;
+    this.#startTimeoutMs = options.startTimeoutMs ?? HUNG_AFTER_MS;
   }
 
   get url(): string {
@@ -184,6 +168,7 @@ class RedisProcess implements RedisServer {
         );
       }
       try {
+        // One attempt of many: a short bound here only means asking again.
         const answer = await redisCommand(this.port, ["PING"], 1000);
         if (answer === "PONG") return;
         last = String(answer);
@@ -220,8 +205,10 @@ export async function startRedis(
   t: TestContext,
   options: StartRedisOptions = {},
 ): Promise<RedisServer> {
-  const binary = findRedisServer();
-  if (binary === undefined) throw new Error(`Cannot start Redis: ${REDIS_MISSING}`);
+  const binary = findTool("redis-server");
+  if (binary === undefined) {
+    throw new Error(`Cannot start Redis: ${requireTools(["redis-server"]) || "not on PATH"}`);
+  }
   const dir = await mkdtemp(join(tmpdir(), "ssehub-redis-"));
   let started: RedisProcess | undefined;
   t.after(async () => {
@@ -279,7 +266,7 @@ export class RedisReplyError {
 export function redisCommand(
   port: number,
   args: readonly string[],
-  timeoutMs = 2000,
+  timeoutMs = HUNG_AFTER_MS,
 ): Promise<RedisReply> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, "127.0.0.1");

@@ -10,12 +10,13 @@
  * @module
  */
 import { execFile } from "node:child_process";
-import { accessSync, constants } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { promisify } from "node:util";
-import { findRedisServer, type RedisServer, redisCommand, startRedis } from "./redis-server.js";
+import { type RedisServer, redisCommand, startRedis } from "./redis-server.js";
+import { findTool, requireTools } from "./require-tool.js";
+import { HUNG_AFTER_MS } from "./wait-for.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -23,33 +24,11 @@ interface TestContext {
   after(fn: () => unknown): void;
 }
 
-/** Why a test that needs a Redis Cluster or Sentinel is skipped on a machine without Redis. */
-export const REDIS_TOOLS_MISSING =
-  "redis-server or redis-cli is not installed: apt-get install -y --no-install-recommends " +
-  "redis-server (it brings redis-cli; .ci/run installs it when missing)";
-
-/** The path of `name` on PATH, or undefined when it is not installed. */
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir === "") continue;
-    const path = join(dir, name);
-    try {
-      accessSync(path, constants.X_OK);
-      return path;
-    } catch {
-      // not in this folder
-    }
-  }
-  return undefined;
-}
-
-/** True when both `redis-server` and `redis-cli` are on PATH. */
-export function hasRedisTools(): boolean {
-  return findRedisServer() !== undefined && findOnPath("redis-cli") !== undefined;
-}
-
-/** Longest wait for a topology to settle (cluster state, sentinel discovery), in ms. */
-const SETTLE_TIMEOUT_MS = 15_000;
+/**
+ * Longest wait for a topology to settle (cluster state, sentinel discovery), in ms: only
+ * against a hung test, since a loaded machine may take long and that is no failure.
+ */
+const SETTLE_TIMEOUT_MS = HUNG_AFTER_MS;
 
 /** Polls `check` every 50 ms until it returns true; fails with `what` and the last answer. */
 async function waitFor(
@@ -135,8 +114,12 @@ export async function startRedisCluster(
   options: RedisClusterOptions = {},
 ): Promise<RedisCluster> {
   const masters = options.masters ?? 3;
-  const cli = findOnPath("redis-cli");
-  if (cli === undefined) throw new Error(`Cannot start a Redis Cluster: ${REDIS_TOOLS_MISSING}`);
+  const cli = findTool("redis-cli");
+  if (cli === undefined) {
+    throw new Error(
+      `Cannot start a Redis Cluster: ${requireTools(["redis-cli"]) || "redis-cli is not on PATH"}`,
+    );
+  }
   const nodes = await Promise.all(
     Array.from({ length: masters }, () =>
       startRedis(t, {

@@ -4,6 +4,7 @@
  */
 import http from "node:http";
 import { type ParsedEvent, SseParser } from "../../src/protocol/parse.js";
+import { HUNG_AFTER_MS, waitFor } from "./wait-for.js";
 
 export interface SseReaderOptions {
   /** Sent as the Last-Event-ID header. */
@@ -112,13 +113,11 @@ export class SseReader {
     return this.events.at(-1)?.lastEventId;
   }
 
-  async waitForEvents(count: number, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.eventCount < count) {
-      if (Date.now() > deadline) {
-        throw new Error(`Timed out waiting for ${count} events (got ${this.eventCount})`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+  /** Waits until `count` events arrived; `timeoutMs` only stops a hung test. */
+  async waitForEvents(count: number, timeoutMs = HUNG_AFTER_MS): Promise<void> {
+    await waitFor(() => this.eventCount >= count, `${count} events (got ${this.eventCount})`, {
+      timeoutMs,
+      intervalMs: 5,
+    });
   }
 }

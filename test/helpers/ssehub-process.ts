@@ -6,6 +6,7 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import type { TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
+import { HUNG_AFTER_MS } from "./wait-for.js";
 
 export const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 
@@ -34,11 +35,15 @@ export function ssehub(t: TestContext, args: string[], env: Record<string, strin
   return { child, stdout, stderr, exited };
 }
 
-/** Waits for a JSON log line whose message includes `text`, and returns it parsed. */
+/**
+ * Waits for a JSON log line that `matches`, and returns it parsed. Fails at once when the
+ * process exits without it; `timeoutMs` only stops a hung test (a loaded machine may take long
+ * to start the process and its workers, and that is no failure).
+ */
 export async function logLine(
   run: Run,
   matches: (entry: { url?: string; msg?: string }) => boolean,
-  timeoutMs = 10_000,
+  timeoutMs = HUNG_AFTER_MS,
 ): Promise<{ url?: string; msg?: string; [key: string]: unknown }> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -50,12 +55,12 @@ export async function logLine(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(
-    `No such log line; stdout ${run.stdout.join("\n")}; stderr ${run.stderr.join("\n")}`,
+    `No such log line${run.child.exitCode === null ? ` within ${timeoutMs} ms` : ""}; stdout ${run.stdout.join("\n")}; stderr ${run.stderr.join("\n")}`,
   );
 }
 
 /** Waits for the JSON log line that carries the listening URL. */
-export async function listeningUrl(run: Run, timeoutMs = 10_000): Promise<string> {
+export async function listeningUrl(run: Run, timeoutMs = HUNG_AFTER_MS): Promise<string> {
   const entry = await logLine(
     run,
     (e) => e.url !== undefined && e.msg?.includes("listening") === true,

@@ -26,10 +26,15 @@ export async function startHub(
 
 const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 8 });
 
-/** POSTs JSON to the hub and returns the status and parsed answer. */
+/**
+ * POSTs JSON to the hub and returns the status and parsed answer. The connection comes from a
+ * keep-alive pool, unless `newConnection` (after the server dropped every connection, a pooled
+ * socket may be dead before the pool has heard of it).
+ */
 export function postJson(
   url: string,
   body: unknown,
+  { newConnection = false }: { readonly newConnection?: boolean } = {},
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   const payload = Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
@@ -37,7 +42,7 @@ export function postJson(
       url,
       {
         method: "POST",
-        agent: keepAlive,
+        agent: newConnection ? false : keepAlive,
         headers: { "content-type": "application/json", "content-length": payload.length },
       },
       (response) => {

@@ -7,6 +7,7 @@ import { once } from "node:events";
 import net from "node:net";
 import { describe, it } from "node:test";
 import { startTcpProxy } from "./tcp-proxy.js";
+import { waitFor, within } from "./wait-for.js";
 
 /** An echo server on 127.0.0.1, closed after the test. */
 async function startEcho(t: { after(fn: () => unknown): void }): Promise<number> {
@@ -46,24 +47,12 @@ async function connect(port: number) {
     async echo(message: string): Promise<string> {
       const before = text.length;
       socket.write(message);
-      const deadline = Date.now() + 2000;
-      while (text.length < before + message.length && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+      await waitFor(() => text.length >= before + message.length || socket.destroyed, "the echo", {
+        intervalMs: 5,
+      });
       return text.slice(before);
     },
   };
-}
-
-/** Resolves true if `closed` settles within `ms`. */
-async function closesWithin(closed: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const result = await Promise.race([closed.then(() => true), late]);
-  clearTimeout(timer);
-  return result;
 }
 
 describe("startTcpProxy()", () => {
@@ -93,13 +82,13 @@ describe("startTcpProxy()", () => {
 
     proxy.cut();
     assert.equal(proxy.isCut, true);
-    assert.equal(await closesWithin(first.closed, 2000), true, "the first connection is dropped");
-    assert.equal(await closesWithin(second.closed, 2000), true, "the second connection is dropped");
+    await within(first.closed, "the first connection is dropped");
+    await within(second.closed, "the second connection is dropped");
     assert.equal(proxy.openConnections, 0);
 
     const refused = await connect(proxy.port);
     refused.socket.write("lost");
-    assert.equal(await closesWithin(refused.closed, 2000), true, "a new connection is refused");
+    await within(refused.closed, "a new connection is refused");
     assert.equal(refused.text, "", "no byte passed while cut");
     assert.equal(proxy.forwardedConnections, 2);
 
@@ -124,10 +113,9 @@ describe("startTcpProxy()", () => {
     for (const part of parts) client.socket.write(part);
     const expected = parts.join("");
     const before = client.text.length;
-    const deadline = Date.now() + 2000;
-    while (client.text.length < before + expected.length && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await waitFor(() => client.text.length >= before + expected.length, "every part", {
+      intervalMs: 5,
+    });
     assert.equal(client.text.slice(before), expected);
   });
 
@@ -137,7 +125,7 @@ describe("startTcpProxy()", () => {
     const client = await connect(proxy.port);
     assert.equal(await client.echo("a"), "a");
     await proxy.close();
-    assert.equal(await closesWithin(client.closed, 2000), true);
+    await within(client.closed, "the connection to be dropped");
     const error = await new Promise<NodeJS.ErrnoException>((resolve) => {
       net.connect(proxy.port, "127.0.0.1").once("error", resolve);
     });

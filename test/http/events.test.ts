@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { waitFor } from "../helpers/wait-for.js";
 import { expectError } from "./expect-error.js";
 import { openStream } from "./raw-stream.js";
 import { startServer } from "./start-server.js";
@@ -79,11 +80,7 @@ describe("GET /events", () => {
     await stream.waitFor("retry:");
     assert.equal(ssehub.hub.stats().subscribers, 1);
     stream.close();
-    const deadline = Date.now() + 2000;
-    while (ssehub.hub.stats().subscribers !== 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    assert.equal(ssehub.hub.stats().subscribers, 0);
+    await waitFor(() => ssehub.hub.stats().subscribers === 0, "the subscriber to be unregistered");
   });
 
   test("GET /events without a topic answers 400 SSEHUB_ERR_TOPIC_MISSING", async (t) => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import net from "node:net";
 import { describe, test } from "node:test";
+import { HUNG_AFTER_MS } from "../helpers/wait-for.js";
 import { expectError } from "./expect-error.js";
 import { openStream } from "./raw-stream.js";
 import { startServer } from "./start-server.js";
@@ -26,8 +27,15 @@ function formInit(body: string): RequestInit {
   };
 }
 
-/** Sends raw bytes and resolves with everything the server sent until it closed. */
-function rawExchange(port: number, payload: string | Buffer, timeoutMs = 3000): Promise<string> {
+/**
+ * Sends raw bytes and resolves with everything the server sent until it closed; `timeoutMs`
+ * only stops a hung test.
+ */
+function rawExchange(
+  port: number,
+  payload: string | Buffer,
+  timeoutMs = HUNG_AFTER_MS,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, "127.0.0.1");
     let received = "";

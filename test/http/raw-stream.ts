@@ -3,6 +3,7 @@
  */
 import http from "node:http";
 import type { TestContext } from "node:test";
+import { HUNG_AFTER_MS } from "../helpers/wait-for.js";
 
 export class RawStream {
   readonly response: http.IncomingMessage;
@@ -29,8 +30,11 @@ export class RawStream {
     });
   }
 
-  /** Resolves once the received text contains `needle`; rejects after `timeoutMs`. */
-  waitFor(needle: string, timeoutMs = 3000): Promise<void> {
+  /**
+   * Resolves once the received text contains `needle`; rejects after `timeoutMs`, which only
+   * stops a hung test.
+   */
+  waitFor(needle: string, timeoutMs = HUNG_AFTER_MS): Promise<void> {
     if (this.text.includes(needle)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import net from "node:net";
 import { describe, test } from "node:test";
+import { waitFor, within } from "../helpers/wait-for.js";
 import { expectError } from "./expect-error.js";
 import { openStream } from "./raw-stream.js";
 import { startServer } from "./start-server.js";
@@ -106,11 +107,13 @@ describe("health and metrics", () => {
     assert.equal(ready.status, 200);
     assert.deepEqual(await ready.json(), { status: "ready" });
     // A request half sent when shutdown starts is still answered, and answered 503.
+    const accepted = once(ssehub.server, "connection") as Promise<[net.Socket]>;
     const socket = net.connect(port, "127.0.0.1");
     t.after(() => socket.destroy());
-    await once(socket, "connect");
-    socket.write("GET /readyz HTTP/1.1\r\nHost: x\r\n");
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const [serverSide] = await accepted;
+    const half = "GET /readyz HTTP/1.1\r\nHost: x\r\n";
+    socket.write(half);
+    await waitFor(() => serverSide.bytesRead >= half.length, "the server to read the half request");
     const closing = ssehub.close();
     assert.equal(ssehub.isReady, false);
     let received = "";
@@ -119,7 +122,7 @@ describe("health and metrics", () => {
       received += chunk;
     });
     socket.write("\r\n");
-    await once(socket, "close");
+    await within(once(socket, "close"), "the answer and the close");
     assert.match(received, /^HTTP\/1\.1 503 /);
     assert.match(received, /"status":"stopping"/);
     await closing;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import net from "node:net";
 import { describe, test } from "node:test";
+import { waitFor, within } from "../helpers/wait-for.js";
 import { openStream } from "./raw-stream.js";
 import { startServer } from "./start-server.js";
 
@@ -37,19 +38,22 @@ describe("SsehubServer.close()", () => {
   test("close() destroys the connections still open after shutdownTimeoutMs", async (t) => {
     const { ssehub, port } = await startServer(t, { shutdownTimeoutMs: 300 });
     // A request whose body never finishes keeps its connection busy.
+    const accepted = once(ssehub.server, "connection") as Promise<[net.Socket]>;
     const socket = net.connect(port, "127.0.0.1");
     t.after(() => socket.destroy());
-    await once(socket, "connect");
+    const [serverSide] = await accepted;
     socket.on("error", () => {});
-    socket.write(
-      "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
-    );
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    const request =
+      "POST /publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{";
+    socket.write(request);
+    await waitFor(() => serverSide.bytesRead >= request.length, "the server to read the request");
+    const closed = once(socket, "close");
     const started = Date.now();
     await ssehub.close();
     const elapsed = Date.now() - started;
-    assert.ok(elapsed >= 250 && elapsed < 2000, `closed after ${elapsed} ms`);
-    if (!socket.destroyed) await once(socket, "close");
+    // It waited for the busy connection (300 ms; slack for the clock), then destroyed it.
+    assert.ok(elapsed >= 250, `closed after ${elapsed} ms`);
+    await within(closed, "the busy connection to be destroyed");
   });
 
   test("close() called twice returns the same promise", async (t) => {

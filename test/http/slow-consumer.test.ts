@@ -4,6 +4,7 @@ import net from "node:net";
 import { Writable } from "node:stream";
 import { describe, test } from "node:test";
 import { createLogger } from "../../src/http/telemetry/logger.js";
+import { waitFor } from "../helpers/wait-for.js";
 import { startServer } from "./start-server.js";
 
 describe("slow consumers over HTTP", () => {
@@ -28,11 +29,15 @@ describe("slow consumers over HTTP", () => {
     socket.pause();
 
     const data = "x".repeat(64 * 1024);
-    const deadline = Date.now() + 10_000;
-    while (ssehub.hub.stats().slowConsumerDisconnects === 0 && Date.now() < deadline) {
-      for (let i = 0; i < 20; i++) ssehub.hub.publish({ topic: "flood", data });
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await waitFor(
+      () => {
+        if (ssehub.hub.stats().slowConsumerDisconnects > 0) return true;
+        for (let i = 0; i < 20; i++) ssehub.hub.publish({ topic: "flood", data });
+        return false;
+      },
+      "the slow consumer to be cut off",
+      { intervalMs: 5 },
+    );
     assert.equal(ssehub.hub.stats().slowConsumerDisconnects, 1);
     assert.ok(lines.some((line) => line.level === 40 && /slow consumer/i.test(line.msg)));
     const text = await (await fetch(`${url}/metrics`)).text();

@@ -7,6 +7,7 @@ import {
   SOCKET_TAKEOVER_ENV,
   socketTakeoverSupported,
 } from "../../src/http/transport/socket-takeover.js";
+import { HUNG_AFTER_MS, waitFor } from "../helpers/wait-for.js";
 import { expectError } from "./expect-error.js";
 import { startServer } from "./start-server.js";
 
@@ -42,8 +43,11 @@ class RawClient {
     });
   }
 
-  /** Resolves once the received text contains `needle`. */
-  async waitFor(needle: string, timeoutMs = 3000): Promise<void> {
+  /**
+   * Resolves once the received text contains `needle`; fails when the connection closes
+   * without it, or when the test is taken for hung.
+   */
+  async waitFor(needle: string, timeoutMs = HUNG_AFTER_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!this.text.includes(needle)) {
       const left = deadline - Date.now();
@@ -78,14 +82,6 @@ async function connect(
 
 function get(path: string, headers = ""): string {
   return `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n`;
-}
-
-async function until(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 function connectionCount(server: net.Server): Promise<number> {
@@ -139,7 +135,7 @@ describe("socket takeover", () => {
     const { port } = await startServer(t);
     const client = await connect(t, port, get("/healthz"));
     await client.waitFor("\r\n\r\n");
-    await until(() => /\r\n\r\n[\s\S]*\}$/.test(client.text), "the /healthz body");
+    await waitFor(() => /\r\n\r\n[\s\S]*\}$/.test(client.text), "the /healthz body");
     client.text = "";
     client.socket.write(get("/events?topic=a"));
     await client.waitFor("retry:");
@@ -153,14 +149,10 @@ describe("socket takeover", () => {
     assert.equal(ssehub.hub.stats().subscribers, 1);
     assert.equal(await connectionCount(ssehub.server), 1);
     client.socket.destroy();
-    await until(() => ssehub.hub.stats().subscribers === 0, "the subscriber to leave");
+    await waitFor(() => ssehub.hub.stats().subscribers === 0, "the subscriber to leave");
     assert.equal(ssehub.hub.topic("gone"), undefined);
-    await until(() => ssehub.hub.stats().subscribers === 0, "the subscriber to leave");
-    const deadline = Date.now() + 3000;
-    while ((await connectionCount(ssehub.server)) !== 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    assert.equal(await connectionCount(ssehub.server), 0);
+    await waitFor(() => ssehub.hub.stats().subscribers === 0, "the subscriber to leave");
+    await waitFor(async () => (await connectionCount(ssehub.server)) === 0, "the connection to go");
   });
 
   test("a taken-over stream keeps no per-connection listener or peer address, and gives its slot back on close", async (t) => {
@@ -184,7 +176,7 @@ describe("socket takeover", () => {
     const refused = await connect(t, port, get("/events?topic=slot"));
     await refused.waitFor("HTTP/1.1 429");
     client.socket.destroy();
-    await until(() => ssehub.hub.stats().subscribers === 0, "the subscriber to leave");
+    await waitFor(() => ssehub.hub.stats().subscribers === 0, "the subscriber to leave");
     const again = await connect(t, port, get("/events?topic=slot"));
     await again.waitFor("retry:");
   });
@@ -195,7 +187,7 @@ describe("socket takeover", () => {
     await client.waitFor("retry:");
     client.socket.end();
     await client.closed;
-    await until(() => ssehub.hub.stats().subscribers === 0, "the subscriber to leave");
+    await waitFor(() => ssehub.hub.stats().subscribers === 0, "the subscriber to leave");
   });
 
   test("ssehub_connections counts taken-over streams", async (t) => {
@@ -230,7 +222,7 @@ describe("socket takeover", () => {
     await client.waitFor("retry:");
     (ssehub.server as HttpServer).closeAllConnections();
     await client.closed;
-    await until(() => ssehub.hub.stats().subscribers === 0, "the subscriber to leave");
+    await waitFor(() => ssehub.hub.stats().subscribers === 0, "the subscriber to leave");
   });
 
   test("a slow client of a taken-over stream is cut off at maxQueueBytes", async (t) => {
@@ -240,11 +232,15 @@ describe("socket takeover", () => {
     assert.ok(client.text.startsWith(HEAD), JSON.stringify(client.text));
     client.socket.pause();
     const data = "x".repeat(64 * 1024);
-    const deadline = Date.now() + 10_000;
-    while (ssehub.hub.stats().slowConsumerDisconnects === 0 && Date.now() < deadline) {
-      for (let i = 0; i < 20; i++) void ssehub.hub.publish({ topic: "flood", data });
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await waitFor(
+      () => {
+        if (ssehub.hub.stats().slowConsumerDisconnects > 0) return true;
+        for (let i = 0; i < 20; i++) void ssehub.hub.publish({ topic: "flood", data });
+        return false;
+      },
+      "the slow client to be cut off",
+      { intervalMs: 5 },
+    );
     assert.equal(ssehub.hub.stats().slowConsumerDisconnects, 1);
     assert.equal(ssehub.hub.stats().subscribers, 0);
     client.socket.resume();
@@ -258,7 +254,7 @@ describe("socket takeover", () => {
     await client.waitFor('"SSEHUB_ERR_TOPIC_MISSING"');
     assert.match(client.text, /^HTTP\/1\.1 400 Bad Request\r\n/);
     assert.match(client.text, /\r\nConnection: keep-alive\r\n/i);
-    await until(() => client.text.endsWith("}"), "the error body");
+    await waitFor(() => client.text.endsWith("}"), "the error body");
     client.text = "";
     client.socket.write(get("/events?topic=after"));
     await client.waitFor("retry:");
@@ -282,7 +278,7 @@ describe("socket takeover", () => {
     controller.abort();
     await reader.cancel().catch(() => {});
     for (let i = 0; i < 3; i++) assert.equal((await fetch(`${url}/healthz`)).status, 200);
-    await until(() => ssehub.hub.stats().subscribers === 0, "the subscriber to leave");
+    await waitFor(() => ssehub.hub.stats().subscribers === 0, "the subscriber to leave");
   });
 
   describe("the public path", () => {

@@ -1,10 +1,11 @@
 /**
  * The hub's own TLS listener: HTTP/2 and HTTP/1.1 over TLS on one port, with a self-signed
- * certificate made by openssl for each run (the tests skip, saying why, without openssl).
+ * certificate made by openssl for each run (without openssl the tests skip, saying why, and
+ * fail in CI: test/helpers/require-tool.ts).
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { once } from "node:events";
+import { type EventEmitter, once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import http2, { type ClientHttp2Session, type ClientHttp2Stream } from "node:http2";
@@ -18,7 +19,9 @@ import { SsehubError } from "../../src/errors.js";
 import { type CreateServerOptions, createServer } from "../../src/http/server.js";
 import { createLogger } from "../../src/http/telemetry/logger.js";
 import { canTakeOver, socketTakeoverSupported } from "../../src/http/transport/socket-takeover.js";
+import { requireTools } from "../helpers/require-tool.js";
 import { listeningUrl, ssehub } from "../helpers/ssehub-process.js";
+import { HUNG_AFTER_MS, waitFor, within } from "../helpers/wait-for.js";
 import { startServer } from "./start-server.js";
 
 /** A certificate and key for 127.0.0.1, and a second key that does not match it. */
@@ -30,7 +33,8 @@ interface TestCertificate {
   readonly ca: Buffer;
 }
 
-function makeCertificate(): TestCertificate | string {
+/** Makes the certificates with openssl; throws when it cannot (it is installed: see `skip`). */
+function makeCertificate(): TestCertificate {
   const dir = mkdtempSync(join(tmpdir(), "ssehub-tls-"));
   const certFile = join(dir, "cert.pem");
   const keyFile = join(dir, "key.pem");
@@ -65,17 +69,14 @@ function makeCertificate(): TestCertificate | string {
     req(otherKeyFile, join(dir, "other-cert.pem"));
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === "ENOENT"
-      ? "openssl is not installed: it makes the test certificate"
-      : `openssl could not make a test certificate: ${(error as Error).message}`;
+    throw new Error(`openssl could not make a test certificate: ${(error as Error).message}`);
   }
   return { dir, certFile, keyFile, otherKeyFile, ca: readFileSync(certFile) };
 }
 
-const made = makeCertificate();
-const skip = typeof made === "string" ? made : false;
-const cert = typeof made === "string" ? undefined : made;
+/** openssl makes the test certificate: without it the tests skip (and fail in CI). */
+const skip = requireTools(["openssl"]);
+const cert = skip === false ? makeCertificate() : undefined;
 after(() => {
   if (cert !== undefined) rmSync(cert.dir, { recursive: true, force: true });
 });
@@ -83,6 +84,18 @@ after(() => {
 /** Starts a hub on a TLS listener; `url` is https://127.0.0.1:<port>. */
 function startTlsServer(t: TestContext, options: CreateServerOptions = {}) {
   return startServer(t, { tlsCertFile: cert!.certFile, tlsKeyFile: cert!.keyFile, ...options });
+}
+
+/**
+ * Resolves with the next request `server` gets, once the first bytes of its body arrived: from
+ * then on the hub is reading a body that is not whole yet.
+ */
+function bodyArriving(server: EventEmitter): Promise<EventEmitter> {
+  return new Promise((resolve) => {
+    server.prependOnceListener("request", (req: EventEmitter) => {
+      req.once("data", () => resolve(req));
+    });
+  });
 }
 
 /** An HTTP/2 connection trusting the test certificate, closed after the test. */
@@ -120,7 +133,8 @@ class H2EventStream {
     });
   }
 
-  waitFor(needle: string, timeoutMs = 3000): Promise<void> {
+  /** Resolves once the text contains `needle`; `timeoutMs` only stops a hung test. */
+  waitFor(needle: string, timeoutMs = HUNG_AFTER_MS): Promise<void> {
     if (this.text.includes(needle)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -229,14 +243,6 @@ function openHttpsStream(
   });
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 describe("TLS and HTTP/2 listener", { skip }, () => {
   test("listen() answers an https:// URL and serves HTTP/2 and HTTP/1.1 on it", async (t) => {
     const { url } = await startTlsServer(t);
@@ -285,9 +291,9 @@ describe("TLS and HTTP/2 listener", { skip }, () => {
     assert.equal(stream.response.headers["content-type"], "text/event-stream; charset=utf-8");
     // The public path frames the body in chunks; a taken-over socket writes it raw.
     assert.equal(stream.response.headers["transfer-encoding"], "chunked");
-    await until(() => stream.text().includes("retry:"), "the stream to open");
+    await waitFor(() => stream.text().includes("retry:"), "the stream to open");
     await ssehub.hub.publish({ topic: "news", data: "hello" });
-    await until(() => stream.text().includes("data: hello\n\n"), "the event");
+    await waitFor(() => stream.text().includes("data: hello\n\n"), "the event");
   });
 
   test("20 streams on one HTTP/2 connection all receive every event", async (t) => {
@@ -328,14 +334,18 @@ describe("TLS and HTTP/2 listener", { skip }, () => {
     const session = await connectH2(t, url);
     const stream = openH2Stream(session, "/events?topic=quiet");
     await stream.waitFor("retry:");
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    // Two heartbeats are at least one heartbeat interval (200 ms) apart: twice keepAliveTimeoutMs.
+    await waitFor(
+      () => (stream.text.match(/^:\n\n/gm) ?? []).length >= 2 || session.closed,
+      "two heartbeats",
+    );
     assert.ok(!session.closed && !session.destroyed, "the session with a stream stays open");
-    assert.ok((stream.text.match(/^:\n\n/gm) ?? []).length >= 2, stream.text);
 
     const goaway = once(session, "goaway");
+    const closed = once(session, "close");
     stream.stream.close();
-    await goaway;
-    await once(session, "close");
+    await within(goaway, "GOAWAY on the idle session");
+    await within(closed, "the idle session to close");
   });
 
   test("every route answers over HTTP/2: topics, metrics, errors, CORS and the Mercure hub", async (t) => {
@@ -430,6 +440,8 @@ describe("TLS and HTTP/2 listener", { skip }, () => {
     const { ssehub, url } = await startTlsServer(t, { requestTimeoutMs: 300 });
     const session = await connectH2(t, url);
     const body = JSON.stringify({ topic: "slow", data: "never whole" });
+    // The timeout runs from the request's arrival: start counting before it is sent.
+    const started = Date.now();
     const stream = session.request({
       ":method": "POST",
       ":path": "/publish",
@@ -438,11 +450,11 @@ describe("TLS and HTTP/2 listener", { skip }, () => {
     });
     stream.on("error", () => {});
     stream.write(body.slice(0, 10));
-    const started = Date.now();
-    await once(stream, "close");
+    await within(once(stream, "close"), "the stream to be cancelled");
     const elapsed = Date.now() - started;
     assert.equal(stream.rstCode, http2.constants.NGHTTP2_CANCEL);
-    assert.ok(elapsed >= 250 && elapsed < 2000, `cancelled after ${elapsed} ms`);
+    // Not before the timeout (300 ms; slack for the clock).
+    assert.ok(elapsed >= 250, `cancelled after ${elapsed} ms`);
     assert.equal(ssehub.hub.stats().eventsPublished, 0);
     assert.equal((await h2Request(session, "GET", "/healthz")).status, 200);
   });
@@ -464,6 +476,7 @@ describe("TLS and HTTP/2 listener", { skip }, () => {
     assert.notEqual(short.rstCode, http2.constants.NGHTTP2_NO_ERROR);
 
     const lost = await connectH2(t, url);
+    const arriving = bodyArriving(ssehub.server);
     const cut = lost.request({
       ":method": "POST",
       ":path": "/.well-known/mercure",
@@ -471,9 +484,11 @@ describe("TLS and HTTP/2 listener", { skip }, () => {
     });
     cut.on("error", () => {});
     cut.write(form.slice(0, 14));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const req = await within(arriving, "the first bytes of the body to reach the hub");
+    const gone = new Promise((resolve) => req.once("close", resolve));
     lost.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The hub's own close listener, added before this one, has run by then.
+    await within(gone, "the hub to see the connection lost");
     assert.equal(ssehub.hub.stats().eventsPublished, 0);
   });
 
@@ -487,7 +502,7 @@ describe("TLS and HTTP/2 listener", { skip }, () => {
     const h2 = openH2Stream(session, "/events?topic=a");
     await h2.waitFor("retry:");
     const h1 = await openHttpsStream(t, `${url}/events?topic=a`);
-    await until(() => h1.text().includes("retry:"), "the HTTPS/1.1 stream");
+    await waitFor(() => h1.text().includes("retry:"), "the HTTPS/1.1 stream");
     assert.deepEqual(seen, [false, false]);
     if (socketTakeoverSupported) {
       // The same check on a plain listener says yes: the refusal above is TLS's.
@@ -505,13 +520,14 @@ describe("TLS and HTTP/2 listener", { skip }, () => {
   test("slow clients are cut: a TLS handshake never finished, HTTPS/1.1 headers never finished, an HTTP/2 session with no request", async (t) => {
     const short = { headersTimeoutMs: 300, requestTimeoutMs: 300, keepAliveTimeoutMs: 200 };
     const { port, url } = await startTlsServer(t, short);
+    const started = Date.now();
     const silent = net.connect(port, "127.0.0.1");
     t.after(() => silent.destroy());
     silent.on("error", () => {});
-    const started = Date.now();
-    await once(silent, "close");
+    await within(once(silent, "close"), "the silent connection to be cut");
     const handshakeMs = Date.now() - started;
-    assert.ok(handshakeMs >= 250 && handshakeMs < 2000, `closed after ${handshakeMs} ms`);
+    // Not before the timeout (300 ms; slack for the clock).
+    assert.ok(handshakeMs >= 250, `closed after ${handshakeMs} ms`);
 
     const slow = tls.connect({
       port,
@@ -529,35 +545,37 @@ describe("TLS and HTTP/2 listener", { skip }, () => {
       received += chunk;
     });
     slow.write("GET /healthz HTTP/1.1\r\nHost: x\r\n");
-    await once(slow, "close");
+    await within(once(slow, "close"), "the slow HTTPS/1.1 client to be cut");
     assert.match(received, /^HTTP\/1\.1 408 /);
 
     // HTTP/2 opens a stream only once its headers are complete: a session that sends none has
     // no open stream and gets GOAWAY after keepAliveTimeoutMs.
+    // The session's idle time runs from the server's side of the handshake: count from before.
+    const connecting = Date.now();
     const idle = await connectH2(t, url);
-    const connected = Date.now();
-    await once(idle, "close");
-    const idleMs = Date.now() - connected;
-    assert.ok(idleMs >= 150 && idleMs < 2000, `closed after ${idleMs} ms`);
+    await within(once(idle, "close"), "the idle session to be closed");
+    const idleMs = Date.now() - connecting;
+    // Not before the timeout (200 ms; slack for the clock).
+    assert.ok(idleMs >= 150, `closed after ${idleMs} ms`);
   });
 
   test("close() tells HTTP/2 and HTTPS/1.1 subscribers when to come back, sends GOAWAY and closes", async (t) => {
+    // A shutdown timeout the test cannot reach: close() must finish without waiting for it.
     const { ssehub, url, port } = await startTlsServer(t, {
       retryMs: 1000,
       shutdownRetryJitterMs: 500,
+      shutdownTimeoutMs: 10 * HUNG_AFTER_MS,
     });
     const session = await connectH2(t, url);
     const streams = [1, 2, 3].map(() => openH2Stream(session, "/events?topic=a"));
     for (const stream of streams) await stream.waitFor("retry: 1000\n\n");
     const h1 = await openHttpsStream(t, `${url}/events?topic=a`);
-    await until(() => h1.text().includes("retry: 1000\n\n"), "the HTTPS/1.1 stream");
+    await waitFor(() => h1.text().includes("retry: 1000\n\n"), "the HTTPS/1.1 stream");
     let goawayCode: number | undefined;
     session.once("goaway", (code: number) => {
       goawayCode = code;
     });
-    const started = Date.now();
-    await ssehub.close();
-    assert.ok(Date.now() - started < 1500, "closed without waiting for a timeout");
+    await within(ssehub.close(), "close() to finish without waiting for shutdownTimeoutMs");
     assert.equal(ssehub.server.listening, false);
     for (const stream of streams) {
       await stream.closed;
@@ -568,7 +586,7 @@ describe("TLS and HTTP/2 listener", { skip }, () => {
     }
     await h1.ended;
     assert.equal([...h1.text().matchAll(/retry: /g)].length, 2, h1.text());
-    if (!session.closed) await once(session, "close");
+    if (!session.closed) await within(once(session, "close"), "the session to close");
     assert.equal(goawayCode, http2.constants.NGHTTP2_NO_ERROR);
     await assert.rejects(connectH2(t, `https://127.0.0.1:${port}`));
   });
@@ -580,6 +598,7 @@ describe("TLS and HTTP/2 listener", { skip }, () => {
     });
     const session = await connectH2(t, url);
     // A publish whose body never finishes keeps its stream, so its session, open.
+    const arriving = bodyArriving(ssehub.server);
     const stream = session.request({
       ":method": "POST",
       ":path": "/publish",
@@ -588,12 +607,14 @@ describe("TLS and HTTP/2 listener", { skip }, () => {
     });
     stream.on("error", () => {});
     stream.write("{");
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await within(arriving, "the first bytes of the body to reach the hub");
+    const closed = once(session, "close");
     const started = Date.now();
     await ssehub.close();
     const elapsed = Date.now() - started;
-    assert.ok(elapsed >= 250 && elapsed < 2000, `closed after ${elapsed} ms`);
-    if (!session.destroyed) await once(session, "close");
+    // It waited for the busy session (300 ms; slack for the clock), then destroyed it.
+    assert.ok(elapsed >= 250, `closed after ${elapsed} ms`);
+    await within(closed, "the busy session to be destroyed");
   });
 });
 

@@ -4,13 +4,9 @@ import { connectRedisEngine } from "../../src/bus/redis-engine.js";
 import { createHub, type Hub } from "../../src/hub/hub.js";
 import type { HubStatus } from "../../src/hub/types.js";
 import { RecordingSink } from "../helpers/recording-sink.js";
-import {
-  findRedisServer,
-  REDIS_MISSING,
-  type RedisServer,
-  redisCommand,
-  startRedis,
-} from "../helpers/redis-server.js";
+import { type RedisServer, redisCommand, startRedis } from "../helpers/redis-server.js";
+import { requireTools } from "../helpers/require-tool.js";
+import { HUNG_AFTER_MS, waitFor } from "../helpers/wait-for.js";
 
 async function hubOn(t: TestContext, redis: RedisServer): Promise<Hub> {
   const engine = await connectRedisEngine({
@@ -19,6 +15,7 @@ async function hubOn(t: TestContext, redis: RedisServer): Promise<Hub> {
     historyMaxEvents: 100,
     historyMaxAgeMs: 60_000,
     logMaxEvents: 10_000,
+    connectTimeoutMs: HUNG_AFTER_MS, // only against a hung test
   });
   const hub = createHub({ retryMs: 1000, shutdownRetryJitterMs: 0 }, engine);
   t.after(async () => {
@@ -28,23 +25,15 @@ async function hubOn(t: TestContext, redis: RedisServer): Promise<Hub> {
   return hub;
 }
 
-async function until(what: string, done: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-describe("Hub on Redis", { skip: findRedisServer() === undefined ? REDIS_MISSING : false }, () => {
+describe("Hub on Redis", { skip: requireTools(["redis-server"]) }, () => {
   it("is not ready while Redis is down, and ready again when it is back", async (t) => {
     const redis = await startRedis(t);
     const hub = await hubOn(t, redis);
     assert.equal(hub.isReady, true);
     await redis.stop();
-    await until("not ready", () => !hub.isReady);
+    await waitFor(() => !hub.isReady, "not ready");
     await redis.start();
-    await until("ready again", () => hub.isReady);
+    await waitFor(() => hub.isReady, "ready again");
   });
 
   it("ends every stream with a retry hint when Redis loses its data, and ids move to the new epoch", async (t) => {
@@ -55,7 +44,7 @@ describe("Hub on Redis", { skip: findRedisServer() === undefined ? REDIS_MISSING
     const sink = new RecordingSink();
     hub.subscribe({ topics: ["a"], sink });
     const before = await hub.publish({ topic: "a", data: "before" });
-    await until("the first event", () => sink.data().includes("before"));
+    await waitFor(() => sink.data().includes("before"), "the first event");
     assert.equal(await redisCommand(redis.port, ["FLUSHALL"]), "OK");
     const after = await hub.publish({ topic: "a", data: "after" });
     assert.ok(sink.isClosed, "the stream was ended so that its client resumes");
@@ -71,7 +60,7 @@ describe("Hub on Redis", { skip: findRedisServer() === undefined ? REDIS_MISSING
     // A client coming back with its old id learns that its epoch is gone.
     const back = new RecordingSink();
     hub.subscribe({ topics: ["a"], sink: back, lastEventId: before.id });
-    await until("the reset", () => back.events().length > 0);
+    await waitFor(() => back.events().length > 0, "the reset");
     assert.equal(back.events()[0]!.event, "ssehub-reset");
     assert.match(back.events()[0]!.data, /"reason":"unknown-epoch"/);
   });

@@ -4,7 +4,8 @@ import { ClusterBus, type IpcChannel } from "../../src/bus/cluster-bus.js";
 import { createHub, type Hub } from "../../src/hub/hub.js";
 import type { HubOptions } from "../../src/hub/hub-options.js";
 import { type HubStatus, RESET_EVENT } from "../../src/hub/types.js";
-import { nextTurn, RecordingSink, waitFor } from "../helpers/recording-sink.js";
+import { nextTurn, RecordingSink } from "../helpers/recording-sink.js";
+import { sleep, waitFor } from "../helpers/wait-for.js";
 
 function hubFor(t: { after(fn: () => unknown): void }, options: HubOptions = {}): Hub {
   const hub = createHub(options);
@@ -172,17 +173,20 @@ describe("Hub.subscribe()", () => {
 
 describe("Hub with writeDelayMs", () => {
   it("writes the events of several turns once, after the delay", async (t) => {
+    // The delay is a setTimeout: mocked, so that a slow machine cannot stretch three turns
+    // past it. setImmediate (one turn) stays real.
+    t.mock.timers.enable({ apis: ["setTimeout"] });
     const hub = hubFor(t, { writeDelayMs: 60 });
     const sink = new RecordingSink();
     hub.subscribe({ topics: ["a"], sink });
-    const started = Date.now();
     for (let i = 0; i < 3; i++) {
       await hub.publish({ topic: "a", data: `e${i}` });
       await nextTurn();
     }
     assert.equal(sink.chunks.length, 1, "only the retry hint before the delay is over");
-    await waitFor(() => sink.chunks.length > 1, 2000, "the delayed write");
-    assert.ok(Date.now() - started >= 50, "not written before the delay");
+    t.mock.timers.tick(59);
+    assert.equal(sink.chunks.length, 1, "not written before the delay");
+    t.mock.timers.tick(1);
     assert.equal(sink.chunks.length, 2, "the retry hint, then one write for three turns");
     assert.deepEqual(sink.data(), ["e0", "e1", "e2"]);
   });
@@ -207,8 +211,10 @@ describe("Hub with writeDelayMs", () => {
     hub.subscribe({ topics: ["a"], sink: resumed, lastEventId: first.id });
     hub.subscribe({ topics: ["a"], sink: fresh });
     await hub.publish({ topic: "a", data: "3" });
-    await waitFor(() => resumed.data().length === 2 && fresh.data().length === 1, 2000);
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    await waitFor(() => resumed.data().length === 2 && fresh.data().length === 1);
+    // A duplicate would come in a later write, whose timer (40 ms) was set before this one:
+    // timers fire in order of their due time, so it would be here however slow the machine.
+    await sleep(80);
     assert.deepEqual(resumed.data(), ["2", "3"], "2 by replay, 3 live, nothing twice");
     assert.deepEqual(fresh.data(), ["3"], "only what was published after it came");
   });
@@ -264,7 +270,7 @@ describe("Hub.subscribe() with lastEventId", () => {
       hub.publish({ topic: "a", data: `${i} ${payload}` });
       await nextTurn();
     }
-    await waitFor(() => sink.data().length >= 3100, 10_000);
+    await waitFor(() => sink.data().length >= 3100);
     const numbers = sink.data().map((d) => Number(d.split(" ")[0]));
     assert.deepEqual(
       numbers,
@@ -325,7 +331,7 @@ describe("Hub.subscribe() with lastEventId", () => {
     const hub = hubFor(t, { historyMaxAgeMs: 50 });
     const first = await hub.publish({ topic: "a", data: "1" });
     hub.publish({ topic: "a", data: "2" });
-    await waitFor(() => hub.topic("a") === undefined, 2000, "topic a to expire");
+    await waitFor(() => hub.topic("a") === undefined, "topic a to expire");
     const sink = new RecordingSink();
     hub.subscribe({ topics: ["a"], lastEventId: first.id, sink });
     await waitFor(() => sink.events().length >= 1);
@@ -398,7 +404,7 @@ describe("Hub slow consumers under policy conflate", () => {
     assert.equal(statuses[0]?.type, "slow-consumer-conflating");
     slow.stalled = false;
     slow.queuedBytes = 0;
-    await waitFor(() => slow.data().length > before, 2000, "the conflated events");
+    await waitFor(() => slow.data().length > before, "the conflated events");
     const after = slow
       .data()
       .slice(before)
@@ -466,7 +472,7 @@ describe("Hub lifecycle", () => {
     const hub = hubFor(t, { heartbeatMs: 160 });
     const sink = new RecordingSink();
     hub.subscribe({ topics: ["a"], sink });
-    await waitFor(() => sink.text().includes(":\n\n"), 2000, "a heartbeat");
+    await waitFor(() => sink.text().includes(":\n\n"), "a heartbeat");
   });
 
   it("drops a topic once it has no subscriber and no history", async (t) => {
@@ -478,7 +484,7 @@ describe("Hub lifecycle", () => {
     assert.equal(hub.topic("a")?.historySize, 1);
     subscription.close();
     assert.equal(hub.topic("a")?.subscribers, 0);
-    await waitFor(() => hub.topic("a") === undefined, 2000, "topic a to be dropped");
+    await waitFor(() => hub.topic("a") === undefined, "topic a to be dropped");
     assert.deepEqual(hub.topics(), []);
   });
 

@@ -4,6 +4,7 @@ import { SignJWT } from "jose";
 import { SOCKET_TAKEOVER_ENV } from "../../src/http/transport/socket-takeover.js";
 import { encodeSegment, subscriptionsPath } from "../../src/mercure/presence.js";
 import { type FetchStream, openFetchStream } from "../helpers/fetch-stream.js";
+import { sleep, waitFor } from "../helpers/wait-for.js";
 import { expectError } from "../http/expect-error.js";
 import { startServer } from "../http/start-server.js";
 
@@ -19,6 +20,12 @@ const KEY = "subscriber-secret-of-at-least-32-bytes";
 const OPTIONS = { subscriberJwtKey: KEY, subscriptionEvents: true, shutdownTimeoutMs: 100 };
 const BOOKS = "https://example.com/books/{id}";
 const A_TOPIC = "https://example.com/a-topic";
+/**
+ * How long a test listens for an event that must not come before it asserts that none did.
+ * There is no event to wait for when nothing should happen; a slow machine only makes such a
+ * check weaker, never false.
+ */
+const NOTHING_MORE_MS = 50;
 const UUID_URN = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 function subscriberToken(subscribe: string[], payload?: unknown): Promise<string> {
@@ -58,17 +65,6 @@ async function get(url: string, token: string): Promise<Answer> {
     headers: response.headers,
     body: (await response.json()) as Record<string, unknown>,
   };
-}
-
-/** Retries `probe` until it returns a value (a stream registers just after its head leaves). */
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 /** Waits until the hub has taken `count` events: its lastEventId no longer moves. */
@@ -409,7 +405,7 @@ describe("Mercure's subscription events", () => {
           [A_TOPIC, subscriber, false],
         ],
       );
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(NOTHING_MORE_MS);
       assert.equal(outsider.events.length, 0);
     });
   }
@@ -444,7 +440,7 @@ describe("Mercure's subscription events", () => {
     await waitFor(async () => (ssehub.hub.stats().subscribers === 2 ? true : undefined));
     stream.close();
     await waitFor(async () => (ssehub.hub.stats().subscribers === 1 ? true : undefined));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(NOTHING_MORE_MS);
     assert.equal(ssehub.hub.stats().eventsPublished, 0);
     assert.equal(watcher.events.length, 0);
   });
@@ -459,7 +455,7 @@ describe("Mercure's subscription events", () => {
     assert.ok(subscriptionsPath(long, `urn:uuid:${"0".repeat(36)}`).length > 200);
     await openMercure(t, url, [long, "short"]);
     await watcher.waitForEvents(2);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(NOTHING_MORE_MS);
     assert.deepEqual(
       dataOf(watcher).map((d) => d.topic),
       [EVERY_SUBSCRIPTION, "short"],

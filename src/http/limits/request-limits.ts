@@ -20,8 +20,15 @@ export class RequestLimits {
   readonly #streams: ConnectionLimiter;
   readonly #publishes: RateLimiter | undefined;
 
-  /** Throws SSEHUB_ERR_OPTIONS_INVALID for a trusted proxy entry that is not an IP or CIDR. */
-  constructor(options: ResolvedHandlerOptions) {
+  /**
+   * Throws SSEHUB_ERR_OPTIONS_INVALID for a trusted proxy entry that is not an IP or CIDR.
+   * @param clock.now the clock of the publish rate limit, in ms (`performance.now` by default):
+   * tests pass their own, so that a slow machine cannot refill a bucket between two requests.
+   */
+  constructor(
+    options: ResolvedHandlerOptions,
+    clock: { readonly now?: (() => number) | undefined } = {},
+  ) {
     this.maxBodyBytes = options.maxBodyBytes;
     this.#proxies = parseTrustedProxies(options.trustedProxies, {
       header: options.trustedProxyHeader,
@@ -36,6 +43,7 @@ export class RequestLimits {
         : new RateLimiter({
             perSecond: options.maxPublishesPerSecond,
             burst: options.maxPublishesPerSecond,
+            now: clock.now,
           });
   }
 
