@@ -27,25 +27,23 @@ function version(): string {
   return manifest.version;
 }
 
+/** Each command, loaded when it runs: `ssehub publish` never loads the server. */
+const COMMANDS: Readonly<
+  Record<string, () => Promise<(argv: readonly string[]) => Promise<number>>>
+> = {
+  serve: async () => (await import("./commands/serve.js")).serveCommand,
+  publish: async () => (await import("./commands/publish.js")).publishCommand,
+  subscribe: async () => (await import("./commands/subscribe.js")).subscribeCommand,
+  bench: async () => (await import("./commands/bench.js")).benchCommand,
+};
+
 async function run(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
+  // Own keys only: `ssehub toString` is an unknown command, not a method of every object.
+  const load =
+    command !== undefined && Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (load !== undefined) return (await load())(rest);
   switch (command) {
-    case "serve": {
-      const { serveCommand } = await import("./commands/serve.js");
-      return serveCommand(rest);
-    }
-    case "publish": {
-      const { publishCommand } = await import("./commands/publish.js");
-      return publishCommand(rest);
-    }
-    case "subscribe": {
-      const { subscribeCommand } = await import("./commands/subscribe.js");
-      return subscribeCommand(rest);
-    }
-    case "bench": {
-      const { benchCommand } = await import("./commands/bench.js");
-      return benchCommand(rest);
-    }
     case "-v":
     case "--version":
     case "version":

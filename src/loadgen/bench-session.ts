@@ -26,7 +26,7 @@ import type {
   ServerSummary,
   VerifySummary,
 } from "./result.js";
-import { summarizeLatency } from "./result.js";
+import { type DeliveryCounts, summarizeLatency } from "./result.js";
 import { createTarget, type Target } from "./targets.js";
 import { WorkerGroup } from "./worker-group.js";
 
@@ -59,14 +59,8 @@ export interface WindowSample {
 }
 
 /** The workers' phase reports, added up. */
-export interface PhaseTotals {
+export interface PhaseTotals extends DeliveryCounts {
   readonly subscribers: number;
-  readonly expected: number;
-  readonly delivered: number;
-  readonly lost: number;
-  readonly duplicated: number;
-  readonly reordered: number;
-  readonly foreign: number;
   readonly dropped: number;
   readonly latency: Histogram;
   readonly lastEventUs: number;

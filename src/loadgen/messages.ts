@@ -22,6 +22,7 @@
  * @module
  */
 import type { HistogramSnapshot } from "./histogram.js";
+import type { DeliveryCounts } from "./result.js";
 import type { TargetSpec } from "./targets.js";
 
 /** How a subscriber's streams map onto topics. */
@@ -98,15 +99,9 @@ export interface ConnectReport {
 }
 
 /** What a worker's subscribers got during a phase. */
-export interface PhaseReport {
+export interface PhaseReport extends DeliveryCounts {
   /** Subscribers counted: those established when the phase started. */
   readonly subscribers: number;
-  readonly expected: number;
-  readonly delivered: number;
-  readonly lost: number;
-  readonly duplicated: number;
-  readonly reordered: number;
-  readonly foreign: number;
   readonly dropped: number;
   readonly latency: HistogramSnapshot;
   /** Monotonic µs of the last event received; 0 when none. */

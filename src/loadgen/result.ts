@@ -85,18 +85,11 @@ export interface ConnectionsSummary {
   readonly synRetransmits: number | null;
 }
 
-/** Events published and delivered during the measured window. */
-export interface DeliverySummary {
-  /** The rate asked for, in events/s; null when publishing as fast as possible. */
-  readonly offeredRatePerSec: number | null;
-  /** Events the server accepted (2xx). */
-  readonly published: number;
-  /** Publish requests that failed (non-2xx or connection lost); their events count as lost. */
-  readonly publishErrors: number;
-  /** published / publishSeconds. */
-  readonly publishedRatePerSec: number;
-  /** How long the publisher ran, in seconds. */
-  readonly publishSeconds: number;
+/**
+ * What subscribers got against what they were owed: the counts a worker reports for a phase,
+ * the session adds up, and the result shows.
+ */
+export interface DeliveryCounts {
   /** Deliveries owed: for every subscriber, the events published on its streams. */
   readonly expected: number;
   /** Deliveries received, duplicates included. */
@@ -109,6 +102,20 @@ export interface DeliverySummary {
   readonly reordered: number;
   /** Events that did not carry the tool's payload (another publisher, a reset notice). */
   readonly foreign: number;
+}
+
+/** Events published and delivered during the measured window. */
+export interface DeliverySummary extends DeliveryCounts {
+  /** The rate asked for, in events/s; null when publishing as fast as possible. */
+  readonly offeredRatePerSec: number | null;
+  /** Events the server accepted (2xx). */
+  readonly published: number;
+  /** Publish requests that failed (non-2xx or connection lost); their events count as lost. */
+  readonly publishErrors: number;
+  /** published / publishSeconds. */
+  readonly publishedRatePerSec: number;
+  /** How long the publisher ran, in seconds. */
+  readonly publishSeconds: number;
   /** From the start of publishing to the last delivery, in seconds. */
   readonly windowSeconds: number;
   /** delivered / windowSeconds. */
