@@ -1,7 +1,7 @@
 /**
- * The subscriber's cheap reader of an SSE response: the HTTP/1.1 response head, chunked
- * transfer decoding when the server uses it, then SSE lines, counting events and reading the
- * load tool's payload fields (payload.ts) straight from the bytes.
+ * The subscriber's cheap reader of an SSE response: the HTTP/1.1 response, framed by
+ * HttpResponseDecoder (http-response-decoder.ts), then SSE lines, counting events and reading
+ * the load tool's payload fields (payload.ts) straight from the bytes.
  *
  * It does per event what an EventSource must do at the least, and nothing more: it finds line
  * ends with `Buffer#indexOf` (native), looks at the first bytes of a line to tell `data` from
@@ -11,15 +11,21 @@
  * servers measured never send one; `--verify` runs the full SseParser beside it to prove that).
  *
  * A line cut by a read or by a chunk boundary is copied aside and completed by the next bytes.
+ * The scanner reads one response: it stops at a status other than 200, at the end of the body
+ * and at bytes that are not HTTP.
  * @module
  */
+import {
+  HttpResponseDecoder,
+  type HttpResponseHandler,
+  type ResponseHead,
+} from "./http-response-decoder.js";
 
 const LF = 0x0a;
 const CR = 0x0d;
 const SPACE = 0x20;
 const COLON = 0x3a;
 const EQUALS = 0x3d;
-const SEMICOLON = 0x3b;
 const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 const CHAR_A = 0x61;
@@ -28,25 +34,18 @@ const CHAR_I = 0x69;
 const CHAR_K = 0x6b;
 const CHAR_S = 0x73;
 const CHAR_T = 0x74;
-const HEAD_END = Buffer.from("\r\n\r\n", "latin1");
 
 /** Phases of the response. */
 const PHASE_HEAD = 0;
 const PHASE_BODY = 1;
 const PHASE_DONE = 2;
 
-/** States of the chunked decoder. */
-const CHUNK_SIZE = 0;
-const CHUNK_EXTENSION = 1;
-const CHUNK_DATA = 2;
-const CHUNK_DATA_END = 3;
-
-/** A response head or a line longer than this is not an SSE stream worth reading. */
-const MAX_CARRY_BYTES = 1 << 20;
+/** A line longer than this is not an SSE stream worth reading. */
+const MAX_LINE_BYTES = 1 << 20;
 
 /** What the scanner reports. Calls are synchronous, from inside `feed()`. */
 export interface ScanHandler {
-  /** The response head arrived, with its status code (0 when it is not HTTP). */
+  /** The response head arrived, with its status code (0 when it is not an HTTP/1.x head). */
   onHead(status: number): void;
   /** An event whose first data line is a payload of the load tool. */
   onEvent(stream: number, seq: number, sentUs: number): void;
@@ -65,17 +64,17 @@ export interface StreamScannerOptions {
 /**
  * Reads one SSE response, as bytes arrive, and calls its handler per event. `reset()` makes it
  * ready for the next response of a reconnect; the last event id survives.
+ *
+ * The `onResponse*` methods are its decoder's callbacks, not for callers.
  */
-export class StreamScanner {
+export class StreamScanner implements HttpResponseHandler {
   readonly #handler: ScanHandler;
   readonly #trackIds: boolean;
   readonly #tap: ((bytes: Uint8Array) => void) | undefined;
+  readonly #decoder: HttpResponseDecoder;
   #phase = PHASE_HEAD;
-  /** Bytes of an unfinished head or line, copied out of the read buffer. */
+  /** Bytes of an unfinished line, copied out of the read buffer. */
   #carry: Buffer | undefined;
-  #chunked = false;
-  #chunkState = CHUNK_SIZE;
-  #chunkRemaining = 0;
   /** The current event has data. */
   #hasData = false;
   /** The current event's first data line was a payload. */
@@ -91,6 +90,7 @@ export class StreamScanner {
     this.#handler = handler;
     this.#trackIds = options.trackIds ?? false;
     this.#tap = options.tap;
+    this.#decoder = new HttpResponseDecoder(this);
   }
 
   /** True once the head was read and the body is being scanned. */
@@ -100,11 +100,9 @@ export class StreamScanner {
 
   /** Forgets the current response, to read a new one; the last event id stays. */
   reset(): void {
+    this.#decoder.reset();
     this.#phase = PHASE_HEAD;
     this.#carry = undefined;
-    this.#chunked = false;
-    this.#chunkState = CHUNK_SIZE;
-    this.#chunkRemaining = 0;
     this.#hasData = false;
     this.#valid = false;
     this.#idBuffer = this.lastEventId;
@@ -112,111 +110,23 @@ export class StreamScanner {
 
   /** Reads `buf[start..end)`. The bytes may be overwritten once this returns. */
   feed(buf: Buffer, start: number, end: number): void {
-    let pos = start;
-    if (this.#phase === PHASE_HEAD) {
-      pos = this.#readHead(buf, start, end);
-      if (pos < 0) return;
-    }
-    if (this.#phase !== PHASE_BODY || pos >= end) return;
-    if (this.#chunked) this.#dechunk(buf, pos, end);
-    else this.#scan(buf, pos, end);
+    this.#decoder.feed(buf, start, end);
   }
 
-  /** Reads the head; returns where the body starts, or -1 when the head is not complete. */
-  #readHead(buf: Buffer, start: number, end: number): number {
-    let head: Buffer;
-    let bodyAt: number;
-    if (this.#carry === undefined) {
-      const at = buf.indexOf(HEAD_END, start);
-      if (at < 0 || at + 4 > end) {
-        this.#keep(buf, start, end);
-        return -1;
-      }
-      head = buf.subarray(start, at);
-      bodyAt = at + 4;
+  /** The head: a 200 starts the stream; any other status ends the reading. */
+  onResponseHead(head: ResponseHead): void {
+    const { status } = head;
+    if (status === 200) {
+      this.#phase = PHASE_BODY;
     } else {
-      const joined = Buffer.concat([this.#carry, buf.subarray(start, end)]);
-      this.#carry = undefined;
-      const at = joined.indexOf(HEAD_END);
-      if (at < 0) {
-        this.#keep(joined, 0, joined.length);
-        return -1;
-      }
-      head = joined.subarray(0, at);
-      // The body bytes of this read start after the head's end, counted in `buf`.
-      bodyAt = start + (at + 4 - (joined.length - (end - start)));
-    }
-    const text = head.toString("latin1");
-    const status = /^HTTP\/1\.[01] (\d{3})/.exec(text);
-    this.#chunked = /\r\ntransfer-encoding:[^\r]*chunked/i.test(text);
-    this.#phase = PHASE_BODY;
-    const code = status === null ? 0 : Number(status[1]);
-    if (code !== 200) this.#phase = PHASE_DONE;
-    this.#handler.onHead(code);
-    return bodyAt;
-  }
-
-  /** Copies `buf[start..end)` aside (appending to what is kept), to finish with the next read. */
-  #keep(buf: Buffer, start: number, end: number): void {
-    const part = Buffer.from(buf.subarray(start, end));
-    const carry = this.#carry === undefined ? part : Buffer.concat([this.#carry, part]);
-    if (carry.length > MAX_CARRY_BYTES) {
-      // Not an event stream: stop reading rather than grow without bound.
-      this.#carry = undefined;
       this.#phase = PHASE_DONE;
-      return;
+      this.#decoder.stop();
     }
-    this.#carry = carry;
+    this.#handler.onHead(status);
   }
 
-  /** Chunked transfer decoding: hands every data slice of `buf[start..end)` to #scan. */
-  #dechunk(buf: Buffer, start: number, end: number): void {
-    let pos = start;
-    while (pos < end && this.#phase === PHASE_BODY) {
-      switch (this.#chunkState) {
-        case CHUNK_DATA: {
-          const take = Math.min(this.#chunkRemaining, end - pos);
-          this.#scan(buf, pos, pos + take);
-          pos += take;
-          this.#chunkRemaining -= take;
-          if (this.#chunkRemaining === 0) this.#chunkState = CHUNK_DATA_END;
-          break;
-        }
-        case CHUNK_DATA_END: {
-          if (buf[pos++] === LF) this.#chunkState = CHUNK_SIZE;
-          break;
-        }
-        case CHUNK_SIZE: {
-          const c = buf[pos++]!;
-          const digit = hexValue(c);
-          if (digit >= 0) {
-            this.#chunkRemaining = this.#chunkRemaining * 16 + digit;
-          } else if (c === LF) {
-            this.#endOfSizeLine();
-          } else if (c === SEMICOLON || c === SPACE) {
-            this.#chunkState = CHUNK_EXTENSION;
-          }
-          break;
-        }
-        default: {
-          // CHUNK_EXTENSION: skipped up to the line end.
-          if (buf[pos++] === LF) this.#endOfSizeLine();
-        }
-      }
-    }
-  }
-
-  #endOfSizeLine(): void {
-    if (this.#chunkRemaining === 0) {
-      // The last chunk: the server ended the stream.
-      this.#phase = PHASE_DONE;
-      return;
-    }
-    this.#chunkState = CHUNK_DATA;
-  }
-
-  /** Splits event-stream bytes into lines. */
-  #scan(buf: Buffer, start: number, end: number): void {
+  /** Splits event-stream bytes (the body, after chunked decoding) into lines. */
+  onResponseBody(buf: Buffer, start: number, end: number): void {
     this.#tap?.(buf.subarray(start, end));
     let pos = start;
     if (this.#carry !== undefined) {
@@ -239,6 +149,36 @@ export class StreamScanner {
       this.#line(buf, pos, lf);
       pos = lf + 1;
     }
+  }
+
+  /** The server ended the stream. */
+  onResponseEnd(): void {
+    this.#stop();
+  }
+
+  /** Bytes that are not HTTP end the reading; before the head, they count as status 0. */
+  onResponseError(): void {
+    const headless = this.#phase === PHASE_HEAD;
+    this.#stop();
+    if (headless) this.#handler.onHead(0);
+  }
+
+  #stop(): void {
+    this.#phase = PHASE_DONE;
+    this.#carry = undefined;
+    this.#decoder.stop();
+  }
+
+  /** Copies `buf[start..end)` aside (appending to what is kept), to finish with the next read. */
+  #keep(buf: Buffer, start: number, end: number): void {
+    const part = Buffer.from(buf.subarray(start, end));
+    const carry = this.#carry === undefined ? part : Buffer.concat([this.#carry, part]);
+    if (carry.length > MAX_LINE_BYTES) {
+      // Not an event stream: stop reading rather than grow without bound.
+      this.#stop();
+      return;
+    }
+    this.#carry = carry;
   }
 
   /** One line, `buf[start..end)` without its LF. */
@@ -317,12 +257,4 @@ export class StreamScanner {
     this.#stream = stream;
     return true;
   }
-}
-
-/** The value of a hex digit, or -1. */
-function hexValue(c: number): number {
-  if (c >= DIGIT_0 && c <= DIGIT_9) return c - DIGIT_0;
-  const lower = c | 0x20;
-  if (lower >= CHAR_A && lower <= 0x66) return lower - CHAR_A + 10;
-  return -1;
 }

@@ -110,6 +110,28 @@ describe("StreamScanner", () => {
     assert.equal(seen.events.length, 1);
     assert.equal(s.isStreaming, false);
   });
+
+  test("bytes that are not an HTTP/1.x response count as status 0 and stop the scanner", () => {
+    const { scanner: s, seen } = scanner();
+    feedInPieces(
+      s,
+      Buffer.from(`SSH-2.0-OpenSSH_9.6\r\n\r\ndata: ${formatPayload(1, 1, 0, 0)}\n\n`),
+      5,
+    );
+    assert.equal(seen.status, 0);
+    assert.deepEqual(seen.events, []);
+    assert.equal(s.isStreaming, false);
+  });
+
+  test("a malformed chunk stops the scanner after the events before it", () => {
+    const { scanner: s, seen } = scanner();
+    const event = `data: ${formatPayload(1, 1, 0, 0)}\n\n`;
+    const wire = `${HEAD_CHUNKED}${chunked(event, 1)}zz\r\n${chunked(event, 1)}`;
+    feedInPieces(s, Buffer.from(wire), 4);
+    assert.equal(seen.status, 200);
+    assert.equal(seen.events.length, 1);
+    assert.equal(s.isStreaming, false);
+  });
 });
 
 describe("payload", () => {
