@@ -230,7 +230,7 @@ export class HttpResponseDecoder {
     else if (head.contentLength > 0) this.#state = BODY_LENGTH;
     else if (head.contentLength === 0) hasBody = false;
     else this.#state = BODY_UNTIL_CLOSE;
-    this.#remaining = head.contentLength > 0 && !head.chunked ? head.contentLength : 0;
+    this.#remaining = Math.max(0, head.contentLength);
     this.#sizeDigits = 0;
     this.#handler.onResponseHead(head);
     if (!hasBody && this.#state === HEAD) this.#complete();
