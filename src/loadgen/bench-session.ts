@@ -6,6 +6,7 @@
  * @module
  */
 import type { ResolvedBenchOptions } from "./bench-options.js";
+import { addCounts } from "./counts.js";
 import { Histogram } from "./histogram.js";
 import type { ConnectReport, PhaseReport, WorkerConfig, WorkerStats } from "./messages.js";
 import { monotonicMicros } from "./payload.js";
@@ -17,7 +18,7 @@ import {
   sampleProcesses,
   type TcpCounters,
 } from "./proc-stats.js";
-import type { Publisher, PublishReport } from "./publisher.js";
+import { Publisher, type PublishReport } from "./publisher.js";
 import type {
   BenchResult,
   ConnectionsSummary,
@@ -193,6 +194,20 @@ export class BenchSession {
   /** The name of topic `index`. */
   topicName(index: number): string {
     return `${this.topicPrefix}${index}`;
+  }
+
+  /**
+   * A publisher of the tool's payload to this session's target, over `connections` connections
+   * spread over `streams` topics.
+   */
+  createPublisher(connections: number, streams: number): Publisher {
+    return new Publisher({
+      target: this.target,
+      topicName: (index) => this.topicName(index),
+      sizeBytes: this.options.sizeBytes,
+      connections,
+      streams,
+    });
   }
 
   /** Tells the progress line what is going on, and which publisher to count. */
@@ -447,6 +462,20 @@ function tcpCountersSince(start: TcpCounters | null): {
 }
 
 /** Adds up the workers' phase reports. */
+/** The fields of the workers' phase reports that add up across workers. */
+const SUMMED_REPORT_FIELDS = [
+  "subscribers",
+  "expected",
+  "delivered",
+  "lost",
+  "duplicated",
+  "reordered",
+  "foreign",
+  "dropped",
+  "reconnects",
+  "failedReconnects",
+] as const;
+
 function addUp(reports: readonly PhaseReport[], verifyAll: boolean): PhaseTotals {
   const latency = new Histogram();
   const reconnectLatency = new Histogram();
@@ -470,23 +499,12 @@ function addUp(reports: readonly PhaseReport[], verifyAll: boolean): PhaseTotals
     for (const [code, count] of Object.entries(report.reconnectErrors)) {
       reconnectErrors[code] = (reconnectErrors[code] ?? 0) + count;
     }
-    totals.subscribers += report.subscribers;
-    totals.expected += report.expected;
-    totals.delivered += report.delivered;
-    totals.lost += report.lost;
-    totals.duplicated += report.duplicated;
-    totals.reordered += report.reordered;
-    totals.foreign += report.foreign;
-    totals.dropped += report.dropped;
+    addCounts(totals, report, SUMMED_REPORT_FIELDS);
     totals.lastEventUs = Math.max(totals.lastEventUs, report.lastEventUs);
-    totals.reconnects += report.reconnects;
-    totals.failedReconnects += report.failedReconnects;
     totals.eventLoopDelayP99Ms = Math.max(totals.eventLoopDelayP99Ms, report.eventLoopDelayP99Ms);
     latency.mergeSnapshot(report.latency);
     reconnectLatency.mergeSnapshot(report.reconnectLatency);
-    verify.subscribers += report.verify.subscribers;
-    verify.events += report.verify.events;
-    verify.mismatches += report.verify.mismatches;
+    addCounts(verify, report.verify, ["subscribers", "events", "mismatches"]);
   }
   return {
     ...totals,

@@ -3,8 +3,10 @@
  * config, and turns their messages into promises. A worker that dies fails every pending call.
  * @module
  */
+
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { addCounts } from "./counts.js";
 import type {
   ConnectReport,
   ControllerMessage,
@@ -29,6 +31,8 @@ const ZERO_STATS: WorkerStats = {
   reconnects: 0,
   failedReconnects: 0,
 };
+/** Every field of WorkerStats: all of them add up across workers. */
+const STAT_FIELDS = Object.keys(ZERO_STATS) as (keyof WorkerStats)[];
 
 interface Waiter {
   readonly type: WorkerMessage["type"];
@@ -152,16 +156,7 @@ export class WorkerGroup {
   /** The latest counters of every worker, added up. */
   stats(): WorkerStats {
     const total = { ...ZERO_STATS };
-    for (const { stats } of this.#workers) {
-      total.open += stats.open;
-      total.connecting += stats.connecting;
-      total.established += stats.established;
-      total.failed += stats.failed;
-      total.dropped += stats.dropped;
-      total.events += stats.events;
-      total.reconnects += stats.reconnects;
-      total.failedReconnects += stats.failedReconnects;
-    }
+    for (const { stats } of this.#workers) addCounts(total, stats, STAT_FIELDS);
     return total;
   }
 

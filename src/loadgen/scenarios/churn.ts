@@ -6,19 +6,12 @@
  * @module
  */
 import type { BenchSession, ScenarioOutcome } from "../bench-session.js";
-import { Publisher } from "../publisher.js";
 import { summarizeLatency } from "../result.js";
 
 /** Publishes at the rate asked while the workers reconnect subscribers. */
 export async function runChurn(session: BenchSession): Promise<ScenarioOutcome> {
   const { options } = session;
-  const publisher = new Publisher({
-    target: session.target,
-    topicName: (index) => session.topicName(index),
-    sizeBytes: options.sizeBytes,
-    connections: options.publishers,
-    streams: options.topics,
-  });
+  const publisher = session.createPublisher(options.publishers, options.topics);
   try {
     session.setPhase(
       `publishing ${options.rate}/s, reconnecting ${options.reconnectRate}/s`,

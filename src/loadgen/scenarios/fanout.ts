@@ -6,7 +6,6 @@
  * @module
  */
 import type { BenchSession, PhaseOutcome, ScenarioOutcome } from "../bench-session.js";
-import { Publisher } from "../publisher.js";
 import { type LadderStep, summarizeLatency } from "../result.js";
 
 /** A step is clean only if the publisher reached this share of the offered rate. */
@@ -50,13 +49,7 @@ function outcomeOf(
 /** Runs fanout or topics, as the session's options say (`--ladder` included). */
 export async function runFanout(session: BenchSession): Promise<ScenarioOutcome> {
   const { options } = session;
-  const publisher = new Publisher({
-    target: session.target,
-    topicName: (index) => session.topicName(index),
-    sizeBytes: options.sizeBytes,
-    connections: options.publishers,
-    streams: options.topics,
-  });
+  const publisher = session.createPublisher(options.publishers, options.topics);
   const run = (rate: number): Promise<PhaseOutcome> => {
     session.setPhase(`publishing ${rate}/s`, publisher);
     return session.measurePhase(publisher, () =>

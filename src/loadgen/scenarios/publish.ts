@@ -6,19 +6,12 @@
  * @module
  */
 import type { BenchSession, ScenarioOutcome } from "../bench-session.js";
-import { Publisher } from "../publisher.js";
 import { summarizeLatency } from "../result.js";
 
 /** Floods the server with publish requests and reports the rate it sustained. */
 export async function runPublish(session: BenchSession): Promise<ScenarioOutcome> {
   const { options } = session;
-  const publisher = new Publisher({
-    target: session.target,
-    topicName: (index) => session.topicName(index),
-    sizeBytes: options.sizeBytes,
-    connections: options.connections,
-    streams: options.connections,
-  });
+  const publisher = session.createPublisher(options.connections, options.connections);
   try {
     session.setPhase(`publishing on ${options.connections} connections`, publisher);
     const phase = await session.measurePhase(publisher, () =>
