@@ -14,7 +14,7 @@
  * @module
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { createRemoteJWKSet, type JWTPayload, jwtVerify } from "jose";
+import type { createRemoteJWKSet, JWTPayload, RemoteJWKSetOptions } from "jose";
 import { SsehubError } from "../errors.js";
 import {
   algorithmNames,
@@ -86,6 +86,22 @@ export interface JwtVerifier {
 }
 
 type VerifyKey = Uint8Array | KeyObject | ReturnType<typeof createRemoteJWKSet>;
+
+/** Where a JWKS comes from: the key set itself is made by the first verification. */
+interface RemoteKeySetSource {
+  readonly url: URL;
+  readonly options: RemoteJWKSetOptions;
+}
+
+/**
+ * jose, loaded by the first verification: a hub without tokens never loads it, nor does
+ * `import "ssehub"`. It is ESM only, hence the dynamic import.
+ */
+let jose: typeof import("jose") | undefined;
+async function loadJose(): Promise<typeof import("jose")> {
+  jose ??= await import("jose");
+  return jose;
+}
 
 /** Public key types (node:crypto `asymmetricKeyType`, and EC curve) each algorithm needs. */
 function keyFits(algorithm: string, key: KeyObject): boolean {
@@ -163,11 +179,8 @@ function staticKey(key: string, algorithm: string): Uint8Array | KeyObject {
   return publicKey;
 }
 
-/** The key set resolver of a JWKS configuration. */
-function remoteKeySet(
-  url: string,
-  config: JwtVerifierConfig,
-): ReturnType<typeof createRemoteJWKSet> {
+/** The checked source of a JWKS configuration. */
+function remoteKeySet(url: string, config: JwtVerifierConfig): RemoteKeySetSource {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -179,11 +192,14 @@ function remoteKeySet(
   if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
     throw optionsError(`jwksUrl must be an http:// or https:// URL: got ${JSON.stringify(url)}`);
   }
-  return createRemoteJWKSet(parsed, {
-    cacheMaxAge: checkMs("jwksCacheMs", config.jwksCacheMs, DEFAULT_JWKS_CACHE_MS),
-    cooldownDuration: checkMs("jwksCooldownMs", config.jwksCooldownMs, DEFAULT_JWKS_COOLDOWN_MS),
-    timeoutDuration: checkMs("jwksTimeoutMs", config.jwksTimeoutMs, DEFAULT_JWKS_TIMEOUT_MS),
-  });
+  return {
+    url: parsed,
+    options: {
+      cacheMaxAge: checkMs("jwksCacheMs", config.jwksCacheMs, DEFAULT_JWKS_CACHE_MS),
+      cooldownDuration: checkMs("jwksCooldownMs", config.jwksCooldownMs, DEFAULT_JWKS_COOLDOWN_MS),
+      timeoutDuration: checkMs("jwksTimeoutMs", config.jwksTimeoutMs, DEFAULT_JWKS_TIMEOUT_MS),
+    },
+  };
 }
 
 // jose error codes that blame the token (anything else, with a key set, is a failed fetch).
@@ -251,7 +267,8 @@ export function createJwtVerifier(config: JwtVerifierConfig): JwtVerifier {
     DEFAULT_CLOCK_TOLERANCE_MS,
   );
 
-  let verifyKey: VerifyKey;
+  let verifyKey: VerifyKey | undefined;
+  let remoteSource: RemoteKeySetSource | undefined;
   let algorithms: string[];
   if (key !== undefined) {
     const chosen = algorithm ?? DEFAULT_ALGORITHM;
@@ -261,7 +278,7 @@ export function createJwtVerifier(config: JwtVerifierConfig): JwtVerifier {
     if (algorithm !== undefined && (HMAC_ALGORITHMS as readonly string[]).includes(algorithm)) {
       throw optionsError(`${algorithm} needs a shared secret (key), not a JWKS URL`);
     }
-    verifyKey = remoteKeySet(jwksUrl!, config);
+    remoteSource = remoteKeySet(jwksUrl!, config);
     algorithms = algorithm === undefined ? [...PUBLIC_KEY_ALGORITHMS] : algorithmNames(algorithm);
   }
   const remote = jwksUrl !== undefined;
@@ -276,6 +293,9 @@ export function createJwtVerifier(config: JwtVerifierConfig): JwtVerifier {
       }
       let payload: JWTPayload;
       try {
+        const { createRemoteJWKSet, jwtVerify } = await loadJose();
+        // One key set per verifier, made once: it caches the keys it fetched.
+        verifyKey ??= createRemoteJWKSet(remoteSource!.url, remoteSource!.options);
         payload = (await jwtVerify(token, verifyKey, options)).payload;
       } catch (error) {
         throw translate(error, remote);
