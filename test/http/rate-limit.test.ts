@@ -143,7 +143,7 @@ describe("RateLimiter", () => {
   });
 
   test("RateLimiter's sweep timer does not keep the process alive", async () => {
-    const moduleUrl = new URL("../../src/http/rate-limit.js", import.meta.url).href;
+    const moduleUrl = new URL("../../src/http/limits/rate-limit.js", import.meta.url).href;
     const script = [
       `import { RateLimiter } from ${JSON.stringify(moduleUrl)};`,
       "const limiter = new RateLimiter({ perSecond: 1, burst: 1, sweepIntervalMs: 600000 });",
