@@ -30,6 +30,8 @@ export const ERROR_CATALOGUE = {
   SSEHUB_ERR_PUBLISH_TOO_MANY_EVENTS: { status: 413, base: "RangeError" },
   SSEHUB_ERR_PUBLISH_TOO_MANY_TOPICS: { status: 400, base: "RangeError" },
   SSEHUB_ERR_PUBLISH_UNSUPPORTED_MEDIA_TYPE: { status: 415, base: "TypeError" },
+  SSEHUB_ERR_PUBLISH_IDEMPOTENCY_KEY_INVALID: { status: 400, base: "SyntaxError" },
+  SSEHUB_ERR_PUBLISH_IDEMPOTENCY_KEY_REUSED: { status: 422, base: "Error" },
   SSEHUB_ERR_ROUTE_NOT_FOUND: { status: 404, base: "Error" },
   SSEHUB_ERR_METHOD_NOT_ALLOWED: { status: 405, base: "Error" },
   SSEHUB_ERR_CORS_ORIGIN_FORBIDDEN: { status: 403, base: "Error" },

@@ -34,7 +34,7 @@ export { SOCKET_TAKEOVER_ENV } from "./http/transport/socket-takeover.js";
 export { createHub, Hub } from "./hub/hub.js";
 export type { HubOptions, ResolvedHubOptions, SlowConsumerPolicy } from "./hub/hub-options.js";
 export { HUB_DEFAULTS, resolveHubOptions } from "./hub/hub-options.js";
-export type { PublishInput } from "./hub/publish-input.js";
+export type { PublishBatchOptions, PublishInput } from "./hub/publish-input.js";
 export type { Sink } from "./hub/sink.js";
 export type { PrivateAccess, TopicPattern } from "./hub/subscriber.js";
 export type {

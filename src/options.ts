@@ -40,6 +40,8 @@ export const OPTION_LAYERS = Object.freeze({
   shutdownRetryJitterMs: "hub",
   maxPublishBacklog: "hub",
   writeDelayMs: "hub",
+  idempotencyWindowMs: "hub",
+  idempotencyMaxKeys: "hub",
   host: "server",
   port: "server",
   maxBodyBytes: "server",

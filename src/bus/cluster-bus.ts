@@ -17,6 +17,7 @@
 import { SsehubError } from "../errors.js";
 import type { PreparedEvent, SequencedEvent } from "../history/stored-event.js";
 import { type Bus, type BusStart, sequenced } from "./bus.js";
+import { IdempotencyMemory, idempotencyKeyReused, KEY_REUSED, NEW_KEY } from "./idempotency.js";
 
 /** Messages on the IPC channel; `type` tags keep them apart from anything else sent there. */
 export type ClusterMessage =
@@ -28,7 +29,10 @@ export type ClusterMessage =
   | {
       readonly type: "ssehub:events";
       readonly events: readonly SequencedEvent[];
-      /** [ref, seq of its first event] for the receiving worker's own requests. */
+      /**
+       * [ref, seq of its first event] for the receiving worker's own requests; KEY_REUSED
+       * (idempotency.ts) refuses a request whose idempotency key was given with other events.
+       */
       readonly acks: readonly (readonly [number, number])[];
     };
 
@@ -54,6 +58,7 @@ function isClusterMessage(message: unknown): message is ClusterMessage {
 
 interface PendingPublish {
   readonly count: number;
+  readonly idempotencyKey: string | undefined;
   readonly resolve: (firstSeq: number) => void;
   readonly reject: (error: Error) => void;
 }
@@ -119,7 +124,8 @@ export class ClusterBus implements Bus {
       setImmediate(this.#flushBound);
     }
     return new Promise((resolve, reject) => {
-      this.#pending.set(ref, { count: events.length, resolve, reject });
+      const idempotencyKey = events[0]?.idempotency?.key;
+      this.#pending.set(ref, { count: events.length, idempotencyKey, resolve, reject });
     });
   }
 
@@ -151,7 +157,8 @@ export class ClusterBus implements Bus {
       if (pending === undefined) continue;
       this.#pending.delete(ref);
       this.#backlog -= pending.count;
-      pending.resolve(firstSeq);
+      if (firstSeq === KEY_REUSED) pending.reject(idempotencyKeyReused(pending.idempotencyKey));
+      else pending.resolve(firstSeq);
     }
   }
 }
@@ -166,7 +173,9 @@ interface Member {
 
 /**
  * The primary side of the cluster bus: the one sequencer of the machine. Add each worker with
- * `add()` right after forking it, with the env from `joinEnv()` taken at that moment.
+ * `add()` right after forking it, with the env from `joinEnv()` taken at that moment. It keeps
+ * the idempotency keys of every worker's publishes (idempotency.ts), so a retry that lands on
+ * another worker, or outlives the worker of the first attempt, is answered the first seq.
  */
 export class ClusterSequencer {
   readonly epoch: string;
@@ -176,9 +185,16 @@ export class ClusterSequencer {
   #ordered: SequencedEvent[] = [];
   #scheduled = false;
   readonly #flushBound = (): void => this.#flush();
+  readonly #idempotency: IdempotencyMemory;
 
-  constructor(epoch: string) {
+  /**
+   * @param epoch the epoch of every id of the cluster
+   * @param idempotencyMaxKeys most idempotency keys remembered at once
+   * @param now the clock of the idempotency window, in ms (for tests)
+   */
+  constructor(epoch: string, idempotencyMaxKeys = 100_000, now: () => number = Date.now) {
     this.epoch = epoch;
+    this.#idempotency = new IdempotencyMemory(idempotencyMaxKeys, now);
   }
 
   /** Seq of the newest event ordered. */
@@ -221,6 +237,15 @@ export class ClusterSequencer {
     if (message.type !== "ssehub:publish") return;
     const publishedAt = Date.now();
     for (const request of message.requests) {
+      const claim = request.events[0]?.idempotency;
+      if (claim !== undefined) {
+        const recalled = this.#idempotency.recall(claim, this.#seq + 1);
+        if (recalled !== NEW_KEY) {
+          // Already ordered (or refused): the ack goes out after the events it names.
+          member.acks.push([request.ref, recalled]);
+          continue;
+        }
+      }
       member.acks.push([request.ref, this.#seq + 1]);
       for (const event of request.events) {
         this.#ordered.push(sequenced(event, ++this.#seq, publishedAt));

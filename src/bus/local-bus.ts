@@ -6,6 +6,15 @@
 import type { PreparedEvent, SequencedEvent } from "../history/stored-event.js";
 import { newEpoch } from "../protocol/event-id.js";
 import { type Bus, type BusStart, sequenced } from "./bus.js";
+import { IdempotencyMemory, idempotencyKeyReused, KEY_REUSED, NEW_KEY } from "./idempotency.js";
+
+/** Options of a LocalBus. */
+export interface LocalBusOptions {
+  /** Most idempotency keys remembered at once (see idempotency.ts). @default 100000 */
+  readonly idempotencyMaxKeys?: number;
+  /** The clock of the idempotency window, in ms (for tests). @default Date.now */
+  readonly now?: () => number;
+}
 
 /** A bus with one member: events are ordered and delivered synchronously. */
 export class LocalBus implements Bus {
@@ -15,9 +24,11 @@ export class LocalBus implements Bus {
   readonly #epoch: string;
   #seq = 0;
   #deliver: ((events: readonly SequencedEvent[]) => void) | undefined;
+  readonly #idempotency: IdempotencyMemory;
 
-  constructor(epoch: string = newEpoch()) {
+  constructor(epoch: string = newEpoch(), options: LocalBusOptions = {}) {
     this.#epoch = epoch;
+    this.#idempotency = new IdempotencyMemory(options.idempotencyMaxKeys ?? 100_000, options.now);
   }
 
   start(deliver: (events: readonly SequencedEvent[]) => void): BusStart {
@@ -26,12 +37,26 @@ export class LocalBus implements Bus {
   }
 
   publish(events: readonly PreparedEvent[]): Promise<number> {
-    return Promise.resolve(this.publishNow(events));
+    try {
+      return Promise.resolve(this.publishNow(events));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
-  /** Orders and delivers at once; returns the seq of the first event. */
+  /**
+   * Orders and delivers at once; returns the seq of the first event. A publish whose
+   * idempotency key is remembered is not ordered again: the first seq it got is returned.
+   * Throws SSEHUB_ERR_PUBLISH_IDEMPOTENCY_KEY_REUSED for a key remembered with other events.
+   */
   publishNow(events: readonly PreparedEvent[]): number {
     const first = this.#seq + 1;
+    const claim = events[0]?.idempotency;
+    if (claim !== undefined) {
+      const recalled = this.#idempotency.recall(claim, first);
+      if (recalled === KEY_REUSED) throw idempotencyKeyReused(claim.key);
+      if (recalled !== NEW_KEY) return recalled;
+    }
     const publishedAt = Date.now();
     const ordered: SequencedEvent[] = events.map((event) =>
       sequenced(event, ++this.#seq, publishedAt),

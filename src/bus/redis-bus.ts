@@ -28,12 +28,17 @@ import { EVICT_LUA, entryFields, parseEntry, type RedisKeys } from "../history/r
 import type { PreparedEvent, SequencedEvent } from "../history/stored-event.js";
 import { newEpoch } from "../protocol/event-id.js";
 import type { Bus, BusMetricsSource, BusRestartReason, BusStart } from "./bus.js";
+import { idempotencyKeyReused } from "./idempotency.js";
 
 /**
- * The ordering step. KEYS: meta, log, then the topic streams of the batch (each once). ARGV:
- * epoch to create if the hub has none, events kept per topic, max age ms, log length, event
- * count; then per event: its topic keys' count and KEYS indexes, its field count and fields.
- * Returns {epoch, first seq, publish ms}.
+ * The ordering step. KEYS: meta, log, then the topic streams and idempotency keys of the batch
+ * (each once). ARGV: epoch to create if the hub has none, events kept per topic, max age ms,
+ * log length, event count, idempotency claim count; then per claim: the index (1-based) of the
+ * first event of its publish, its key's KEYS index, fingerprint, window ms and event count;
+ * then per event: its topic keys' count and KEYS indexes, its field count and fields.
+ * Returns {epoch, first seq given, publish ms, then per claim: "" when the key is new (it is
+ * now remembered with the seq of its first event), else what the key holds ("<seq>
+ * <fingerprint>"; the events of that publish were not ordered)}.
  */
 export const PUBLISH_SCRIPT = `${EVICT_LUA}
 local meta, log = KEYS[1], KEYS[2]
@@ -47,17 +52,33 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local last = tonumber(redis.call('HGET', meta, 'ms') or '0')
 if now < last then now = last end
 local n = tonumber(ARGV[5])
-local seq = redis.call('HINCRBY', meta, 'seq', n) - n
+local seq = tonumber(redis.call('HGET', meta, 'seq') or '0')
 redis.call('HSET', meta, 'ms', string.format('%.0f', now))
 local first = seq + 1
 local maxEvents = tonumber(ARGV[2])
 local cutoff = now - tonumber(ARGV[3])
 local logMax = ARGV[4]
-local at = 6
+local claims = {}
+local at = 7
+for _ = 1, tonumber(ARGV[6]) do
+  claims[tonumber(ARGV[at])] = {KEYS[tonumber(ARGV[at + 1])], ARGV[at + 2], ARGV[at + 3], tonumber(ARGV[at + 4])}
+  at = at + 5
+end
+local recalled = {}
+local skip = 0
 local touched = {}
-for _ = 1, n do
-  seq = seq + 1
-  local id = string.format('%.0f-%.0f', now, seq)
+for i = 1, n do
+  local claim = claims[i]
+  if claim then
+    local prior = redis.call('GET', claim[1])
+    if prior then
+      skip = claim[4]
+      recalled[#recalled + 1] = prior
+    else
+      redis.call('SET', claim[1], string.format('%.0f', seq + 1) .. ' ' .. claim[2], 'PX', claim[3])
+      recalled[#recalled + 1] = ''
+    end
+  end
   local m = tonumber(ARGV[at])
   local keys = {}
   for j = 1, m do keys[j] = KEYS[tonumber(ARGV[at + j])] end
@@ -66,14 +87,23 @@ for _ = 1, n do
   local fields = {}
   for j = 1, f do fields[j] = ARGV[at + j] end
   at = at + f + 1
-  redis.call('XADD', log, 'MAXLEN', '~', logMax, id, unpack(fields))
-  for j = 1, m do
-    redis.call('XADD', keys[j], id, unpack(fields))
-    touched[keys[j]] = true
+  if skip > 0 then
+    skip = skip - 1
+  else
+    seq = seq + 1
+    local id = string.format('%.0f-%.0f', now, seq)
+    redis.call('XADD', log, 'MAXLEN', '~', logMax, id, unpack(fields))
+    for j = 1, m do
+      redis.call('XADD', keys[j], id, unpack(fields))
+      touched[keys[j]] = true
+    end
   end
 end
+if seq >= first then redis.call('HSET', meta, 'seq', string.format('%.0f', seq)) end
 for key in pairs(touched) do evict(key, maxEvents, cutoff) end
-return {epoch, first, now}
+local out = {epoch, first, now}
+for j = 1, #recalled do out[3 + j] = recalled[j] end
+return out
 `;
 
 /**
@@ -93,7 +123,9 @@ return {epoch, tonumber(h[1] or '0'), tonumber(h[2] or '0')}
 /** The commands of a connection the bus uses (ioredis `defineCommand` adds the scripts). */
 export interface RedisBusConnection {
   readonly status: string;
-  ssehubPublish(...args: (string | number)[]): Promise<[string, number, number]>;
+  ssehubPublish(
+    ...args: (string | number)[]
+  ): Promise<[epoch: string, first: number, ms: number, ...recalled: string[]]>;
   ssehubJoin(...args: (string | number)[]): Promise<[string, number, number]>;
   xread(...args: (string | number)[]): Promise<[string, [string, string[]][]][] | null>;
   on(event: "ready" | "close", listener: () => void): unknown;
@@ -290,8 +322,16 @@ export class RedisBus implements Bus, BusMetricsSource {
     const topicKeys = new Map<string, number>();
     const keyList = [keys.meta, keys.log];
     const perEvent: (string | number)[] = [];
+    const claims: (string | number)[] = [];
     let count = 0;
     for (const pending of batch) {
+      const claim = pending.events[0]?.idempotency;
+      if (claim !== undefined) {
+        keyList.push(keys.idempotency(claim.key));
+        // Lua's KEYS and the event index are 1-based.
+        claims.push(count + 1, keyList.length, claim.fingerprint, claim.windowMs);
+        claims.push(pending.events.length);
+      }
       for (const event of pending.events) {
         count++;
         perEvent.push(event.topics.length);
@@ -311,7 +351,7 @@ export class RedisBus implements Bus, BusMetricsSource {
     }
     const started = performance.now();
     try {
-      const [epoch, first] = await this.#commands.ssehubPublish(
+      const [epoch, first, , ...recalled] = await this.#commands.ssehubPublish(
         keyList.length,
         ...keyList,
         newEpoch(),
@@ -319,14 +359,30 @@ export class RedisBus implements Bus, BusMetricsSource {
         this.#options.historyMaxAgeMs,
         this.#options.logMaxEvents,
         count,
+        claims.length / 5,
+        ...claims,
         ...perEvent,
       );
       this.onPublishRoundTrip?.((performance.now() - started) / 1000);
       let seq = first;
+      let claimIndex = 0;
       for (const pending of batch) {
-        pending.firstSeq = seq;
-        seq += pending.events.length;
-        pending.lastSeq = seq - 1;
+        const claim = pending.events[0]?.idempotency;
+        const prior = claim === undefined ? "" : (recalled[claimIndex++] ?? "");
+        if (prior === "") {
+          pending.firstSeq = seq;
+          seq += pending.events.length;
+        } else {
+          // Ordered before, under this key: answer its first seq, or refuse other events.
+          const [priorSeq = "", fingerprint] = prior.split(" ");
+          if (fingerprint !== claim?.fingerprint) {
+            this.#backlog -= pending.events.length;
+            pending.reject(idempotencyKeyReused(claim?.key));
+            continue;
+          }
+          pending.firstSeq = Number(priorSeq);
+        }
+        pending.lastSeq = pending.firstSeq + pending.events.length - 1;
         pending.epoch = epoch;
         this.#ordered.push(pending);
       }

@@ -18,6 +18,8 @@ export interface ClusterPrimaryOptions {
   readonly port: number;
   /** How long workers get to shut down gracefully before they are killed, in ms. */
   readonly shutdownTimeoutMs: number;
+  /** Most idempotency keys the sequencer remembers at once. */
+  readonly idempotencyMaxKeys: number;
 }
 
 /** Extra time after shutdownTimeoutMs before remaining workers are killed, in ms. */
@@ -30,7 +32,7 @@ export async function runClusterPrimary(
   options: ClusterPrimaryOptions,
   logger: Logger,
 ): Promise<number> {
-  const sequencer = new ClusterSequencer(newEpoch());
+  const sequencer = new ClusterSequencer(newEpoch(), options.idempotencyMaxKeys);
   const started = new Map<Worker, number>();
   let stopping = false;
   let failed = false;

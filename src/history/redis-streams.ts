@@ -9,6 +9,7 @@
  * | `{p}:meta` | hash | `epoch` of the ids, `seq` (newest seq given), `ms` (newest publish time) |
  * | `{p}:log` | stream | every event, in seq order: the bus every node reads (bounded) |
  * | `{p}:t:<topic>` | stream | the events of one topic: its history (count and age limits) |
+ * | `{p}:i:<key>` | string | an idempotency key: `<first seq> <fingerprint>`, expiring with its window (bus/idempotency.ts) |
  *
  * Stream entry ids are `<publishedAt ms>-<seq>`: seqs increase and publish times never go back
  * (the publish script keeps `ms` from decreasing), so ids increase in every stream, a range up
@@ -28,11 +29,18 @@ export class RedisKeys {
   readonly meta: string;
   readonly log: string;
   readonly #topicPrefix: string;
+  readonly #idempotencyPrefix: string;
 
   constructor(prefix: string) {
     this.meta = `{${prefix}}:meta`;
     this.log = `{${prefix}}:log`;
     this.#topicPrefix = `{${prefix}}:t:`;
+    this.#idempotencyPrefix = `{${prefix}}:i:`;
+  }
+
+  /** Where the publish script remembers the idempotency key `key`. */
+  idempotency(key: string): string {
+    return this.#idempotencyPrefix + key;
   }
 
   /** The history stream of `topic`. */

@@ -27,6 +27,26 @@ export interface PreparedEvent {
   readonly private?: boolean | undefined;
   /** The id the publisher gave (Mercure), sent instead of `<epoch>-<seq>`. */
   readonly id?: string | undefined;
+  /**
+   * On the first event of a publish only: the publisher's idempotency key for the whole
+   * publish (its events are one unit), checked by the sequencer (bus/idempotency.ts). Never
+   * copied into a SequencedEvent.
+   */
+  readonly idempotency?: IdempotencyClaim | undefined;
+}
+
+/**
+ * An idempotency key as the sequencer of a bus sees it: the key, a digest of the events it
+ * stands for, and how long it is remembered. A publish whose key the sequencer remembers gets
+ * the first seq given the first time and is not ordered again.
+ */
+export interface IdempotencyClaim {
+  /** The publisher's key (hub/publish-input.ts checks its form). */
+  readonly key: string;
+  /** A digest of the prepared events of the publish (bus/idempotency.ts). */
+  readonly fingerprint: string;
+  /** How long the sequencer remembers the key, in ms (the publishing hub's option). */
+  readonly windowMs: number;
 }
 
 /**

@@ -53,6 +53,16 @@ export interface ResolvedHubOptions {
    * leave in one write per subscriber (fewer syscalls, at most this much more latency).
    */
   readonly writeDelayMs: number;
+  /**
+   * How long the sequencer remembers a publish's idempotency key, in ms: a retry with the
+   * same key within it answers the first publish's ids and publishes nothing.
+   */
+  readonly idempotencyWindowMs: number;
+  /**
+   * Most idempotency keys a process remembers at once (one process, or the primary of
+   * `--workers`); past it the oldest is forgotten early. With Redis, keys live in Redis.
+   */
+  readonly idempotencyMaxKeys: number;
 }
 
 /** The options of createHub: any subset of the hub's. */
@@ -73,6 +83,8 @@ export const HUB_DEFAULTS: ResolvedHubOptions = Object.freeze({
   shutdownRetryJitterMs: 5_000, // 5 seconds
   maxPublishBacklog: 10_000, // events
   writeDelayMs: 0, // write at the end of each event-loop turn
+  idempotencyWindowMs: 300_000, // 5 minutes
+  idempotencyMaxKeys: 100_000, // keys
 } satisfies ResolvedHubOptions);
 
 /** The check of every hub option. */
@@ -154,6 +166,18 @@ export const HUB_OPTION_SPECS: { readonly [K in keyof ResolvedHubOptions]: Optio
       min: 0,
       max: 1000,
       help: "Time the first queued event waits for others before the hub writes, in ms; 0 writes every event-loop turn",
+    },
+    idempotencyWindowMs: {
+      kind: "integer",
+      min: 1,
+      max: 86_400_000,
+      help: "How long a publish's Idempotency-Key is remembered, in ms: a retry within it answers the first ids and publishes nothing",
+    },
+    idempotencyMaxKeys: {
+      kind: "integer",
+      min: 1,
+      max: 10_000_000,
+      help: "Most idempotency keys one process (or the primary of --workers) remembers; past it the oldest is forgotten",
     },
   } satisfies { readonly [K in LayerOptionName<"hub">]: OptionSpec });
 

@@ -14,6 +14,7 @@
  */
 import { EventEmitter } from "node:events";
 import type { Bus, BusMetricsSource, BusRestartReason, BusStart } from "../bus/bus.js";
+import { claimIdempotency } from "../bus/idempotency.js";
 import { LocalBus } from "../bus/local-bus.js";
 import { SsehubError } from "../errors.js";
 import type { HistoryStore } from "../history/history-store.js";
@@ -24,7 +25,12 @@ import { formatEventId } from "../protocol/event-id.js";
 import { Dispatcher } from "./dispatcher.js";
 import { HeartbeatWheel } from "./heartbeat-wheel.js";
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from "./hub-options.js";
-import { type PublishInput, preparePublish } from "./publish-input.js";
+import {
+  batchIdempotencyKey,
+  type PublishBatchOptions,
+  type PublishInput,
+  preparePublish,
+} from "./publish-input.js";
 import { Resumer, type ResumeSource } from "./resume.js";
 import { type DeliveryCounters, Subscriber, type SubscriberHost } from "./subscriber.js";
 import { TopicIndex } from "./topic-index.js";
@@ -104,7 +110,9 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     this.#retryHint = Buffer.from(encodeRetry(this.options.retryMs));
     this.#host = this.#createHost();
     this.#resumer = new Resumer(this.#createResumeSource());
-    this.#bus = plugins.bus ?? new LocalBus();
+    this.#bus =
+      plugins.bus ??
+      new LocalBus(undefined, { idempotencyMaxKeys: this.options.idempotencyMaxKeys });
     const start = this.#bus.start(
       (events) => this.#take(events),
       (restart, reason) => this.#startOver(restart, reason),
@@ -149,21 +157,29 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
 
   /**
    * Publishes one event; resolves once the event has its id and is in this hub's history.
-   * Rejects with SsehubError on bad input, SSEHUB_ERR_HUB_CLOSED after close.
+   * Rejects with SsehubError on bad input, SSEHUB_ERR_HUB_CLOSED after close. With an
+   * `idempotencyKey` already used within `idempotencyWindowMs`, publishes nothing and answers
+   * the first publish's id (SSEHUB_ERR_PUBLISH_IDEMPOTENCY_KEY_REUSED if the event differs).
    */
   async publish(input: PublishInput): Promise<PublishResult> {
     this.#assertOpen();
     this.#assertNotOverloaded(1);
     const prepared = preparePublish(input, this.options);
-    const seq = await this.#bus.publish([prepared]);
+    const seq = await this.#bus.publish(
+      claimIdempotency([prepared], input.idempotencyKey, "event", this.options.idempotencyWindowMs),
+    );
     return { id: prepared.id ?? this.#idOf(seq), topics: prepared.topics };
   }
 
   /**
    * Publishes several events in order. Every input is checked first: if one is bad, none is
-   * published. Throws SSEHUB_ERR_PUBLISH_TOO_MANY_EVENTS past `maxBatchEvents`.
+   * published. Throws SSEHUB_ERR_PUBLISH_TOO_MANY_EVENTS past `maxBatchEvents`. The batch is
+   * one unit for `options.idempotencyKey` (a retry answers the same ids, publishing nothing).
    */
-  async publishBatch(inputs: readonly PublishInput[]): Promise<PublishResult[]> {
+  async publishBatch(
+    inputs: readonly PublishInput[],
+    options?: PublishBatchOptions,
+  ): Promise<PublishResult[]> {
     this.#assertOpen();
     if (!Array.isArray(inputs)) {
       throw new SsehubError("SSEHUB_ERR_PUBLISH_MALFORMED", "Cannot publish: expected a list");
@@ -176,9 +192,12 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       );
     }
     this.#assertNotOverloaded(inputs.length);
+    const key = batchIdempotencyKey(inputs, options);
     const prepared = inputs.map((input, i) => preparePublish(input, this.options, `event ${i}`));
     if (prepared.length === 0) return [];
-    const first = await this.#bus.publish(prepared);
+    const first = await this.#bus.publish(
+      claimIdempotency(prepared, key, "batch", this.options.idempotencyWindowMs),
+    );
     return prepared.map((event, i) => ({
       id: event.id ?? this.#idOf(first + i),
       topics: event.topics,

@@ -14,6 +14,8 @@
  * | `event` not a string, or holding CR, LF or a lone surrogate | SSEHUB_ERR_EVENT_INVALID_TYPE |
  * | `retry` not an integer from 0 to 2147483647 | SSEHUB_ERR_EVENT_INVALID_RETRY |
  * | `id` not 1 to 1024 characters, holding CR, LF, NUL or a lone surrogate, or of the hub's form | SSEHUB_ERR_EVENT_INVALID_ID |
+ * | `idempotencyKey` not 1 to 255 characters among `A-Z a-z 0-9 - _ . : ~ + / = @` | SSEHUB_ERR_PUBLISH_IDEMPOTENCY_KEY_INVALID |
+ * | `idempotencyKey` on an event of a batch (the batch's key is one, in its options) | SSEHUB_ERR_PUBLISH_MALFORMED |
  *
  * Text that UTF-8 cannot carry (a lone surrogate, which JSON can escape as `"\ud800"` and a
  * library caller can pass) is refused wherever it would reach the wire as text, never replaced
@@ -64,6 +66,24 @@ export interface PublishInput {
    * NUL. The hub does not check that ids are unique: the newest event with an id wins.
    */
   readonly id?: string;
+  /**
+   * Makes the publish safe to retry: within `idempotencyWindowMs`, a publish with the same key
+   * and the same event is not published again and answers the first publish's id; the same
+   * key with another event is refused (SSEHUB_ERR_PUBLISH_IDEMPOTENCY_KEY_REUSED). Keys are
+   * shared by every publisher of the hub: use a random one (a UUID) per publish. 1 to 255
+   * characters among `A-Z a-z 0-9 - _ . : ~ + / = @`. Not allowed on the events of a batch:
+   * see PublishBatchOptions.
+   */
+  readonly idempotencyKey?: string;
+}
+
+/** Options of a batch publish. */
+export interface PublishBatchOptions {
+  /**
+   * The batch's idempotency key: the batch is one unit, remembered under the key with its
+   * events; a retry of the same batch answers the same ids (see PublishInput.idempotencyKey).
+   */
+  readonly idempotencyKey?: string;
 }
 
 /** The fields a PublishInput may have; any other is refused by name. */
@@ -76,11 +96,17 @@ export const PUBLISH_INPUT_KEYS: readonly (keyof PublishInput)[] = Object.freeze
   "key",
   "private",
   "id",
+  "idempotencyKey",
 ]);
 const KEYS: ReadonlySet<string> = new Set(PUBLISH_INPUT_KEYS);
 
 /** Longest id a publisher may give, in characters. */
 export const MAX_PUBLISHER_ID_LENGTH = 1024;
+
+/** Longest idempotency key, in characters (Stripe's bound; the IETF draft sets none). */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+/** What an idempotency key may hold: enough for UUIDs, ULIDs, base64 and `order:42`. */
+const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9\-_.:~+/=@]+$/;
 
 /** The limits the rules read; a hub passes its resolved options. */
 export interface PublishLimits {
@@ -128,6 +154,8 @@ export function preparePublish(
     maxTopics: limits.maxTopicsPerPublish,
     maxTopicLength: limits.maxTopicLength,
   });
+  // Checked here, carried by the hub: the key is the publish's, not a field of the event.
+  checkIdempotencyKey(input.idempotencyKey, where);
   return {
     topics,
     data: checkData(input.data, where),
@@ -137,6 +165,50 @@ export function preparePublish(
     private: checkPrivate(input.private, where),
     id: checkId(input.id, where),
   };
+}
+
+/**
+ * Checks an idempotency key (see PublishInput.idempotencyKey) and returns it. Throws
+ * SSEHUB_ERR_PUBLISH_IDEMPOTENCY_KEY_INVALID.
+ * @param where names the publish in messages
+ */
+export function checkIdempotencyKey(key: unknown, where = "the event"): string | undefined {
+  if (key === undefined) return undefined;
+  if (
+    typeof key !== "string" ||
+    key.length === 0 ||
+    key.length > MAX_IDEMPOTENCY_KEY_LENGTH ||
+    !IDEMPOTENCY_KEY_PATTERN.test(key)
+  ) {
+    const shown = typeof key === "string" ? JSON.stringify(key.slice(0, 64)) : typeof key;
+    throw new SsehubError(
+      "SSEHUB_ERR_PUBLISH_IDEMPOTENCY_KEY_INVALID",
+      `Cannot publish ${where} with the idempotency key ${shown}: a key is 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters among A-Z a-z 0-9 - _ . : ~ + / = @ (a UUID fits)`,
+      { details: { field: "idempotencyKey" } },
+    );
+  }
+  return key;
+}
+
+/**
+ * The idempotency key of a batch, checked: the one in its options, never one on its events (a
+ * batch is one unit). Throws SSEHUB_ERR_PUBLISH_IDEMPOTENCY_KEY_INVALID, or
+ * SSEHUB_ERR_PUBLISH_MALFORMED for a key on an event.
+ */
+export function batchIdempotencyKey(
+  inputs: readonly PublishInput[],
+  options: PublishBatchOptions | undefined,
+): string | undefined {
+  inputs.forEach((input, i) => {
+    if (typeof input === "object" && input !== null && input.idempotencyKey !== undefined) {
+      throw malformed(
+        `event ${i}`,
+        "idempotencyKey belongs to the whole batch: give it once, as the batch's idempotencyKey option (over HTTP, the Idempotency-Key header)",
+        "idempotencyKey",
+      );
+    }
+  });
+  return checkIdempotencyKey(options?.idempotencyKey, "the batch");
 }
 
 function checkData(data: unknown, where: string): string {

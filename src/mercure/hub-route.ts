@@ -11,6 +11,7 @@
  *   canonical topic, the others alternates; the event is delivered once to a subscriber of
  *   several), `data` (may be absent: empty data), `private` (present: private), `id` (the
  *   publisher's id, honoured), `type`, `retry`. Answers 200 `text/plain` with the event's id.
+ *   An `Idempotency-Key` header (ssehub's addition) makes it safe to retry, as on POST /publish.
  *
  * Authorization is the hub's (see authorizer.ts): Mercure's `mercure.publish` and
  * `mercure.subscribe` claims, tokens from `Authorization: Bearer`, the `mercureAuthorization`
@@ -30,6 +31,7 @@ import {
   formPublishInput,
   publishMediaType,
 } from "../http/messages/publish-body.js";
+import { idempotencyKeyOf, withIdempotencyKey } from "../http/messages/idempotency-key.js";
 import { readBody } from "../http/messages/read-body.js";
 import { lastEventIdOf, openStream } from "../http/routes/events.js";
 import type { Route, RouteContext } from "../http/routes/route.js";
@@ -126,7 +128,7 @@ async function publish(ctx: RouteContext): Promise<void> {
   const input = parseMercureForm(body);
   const grant = await ctx.auth.publisher(req, ctx.query, input.topics);
   ctx.limits.takePublish(req, grant.tokenKey);
-  const result = await hub.publish(input);
+  const result = await hub.publish(withIdempotencyKey(input, idempotencyKeyOf(req)));
   const text = result.id;
   res.writeHead(200, {
     "Content-Type": "text/plain; charset=utf-8",

@@ -1,6 +1,8 @@
 /**
  * `POST /publish`: one event or a batch, as JSON or as a Mercure-style form. Answers 200 with
- * `{"id", "topics"}` for one event and `{"ids": [...]}` for a batch.
+ * `{"id", "topics"}` for one event and `{"ids": [...]}` for a batch. An `Idempotency-Key`
+ * header makes the publish (a batch as a whole) safe to retry: the retry gets the same answer
+ * and publishes nothing (messages/idempotency-key.ts, bus/idempotency.ts).
  *
  * The body is mapped onto PublishInputs (publish-body.ts), the token is checked for the topics
  * they name, then the hub checks every field as it publishes: a request without a valid token
@@ -8,6 +10,7 @@
  * @module
  */
 import type { PublishInput } from "../../hub/publish-input.js";
+import { idempotencyKeyOf, withIdempotencyKey } from "../messages/idempotency-key.js";
 import { parsePublishBody, publishMediaType } from "../messages/publish-body.js";
 import { readBody } from "../messages/read-body.js";
 import { sendJson } from "../messages/send-json.js";
@@ -38,11 +41,15 @@ export const publishRoute: Route = {
     const inputs = parsed.batch ? parsed.inputs : [parsed.input];
     const grant = await ctx.auth.publisher(req, ctx.query, topicsOf(inputs));
     ctx.limits.takePublish(req, grant.tokenKey);
+    const idempotencyKey = idempotencyKeyOf(req);
     if (parsed.batch) {
-      const results = await hub.publishBatch(parsed.inputs);
+      const results = await hub.publishBatch(
+        parsed.inputs,
+        idempotencyKey === undefined ? undefined : { idempotencyKey },
+      );
       sendJson(res, 200, { ids: results.map((result) => result.id) });
     } else {
-      const result = await hub.publish(parsed.input);
+      const result = await hub.publish(withIdempotencyKey(parsed.input, idempotencyKey));
       sendJson(res, 200, { id: result.id, topics: result.topics });
     }
   },
