@@ -24,6 +24,7 @@
  */
 import { compileTopicSelector } from "../auth/index.js";
 import { SsehubError } from "../errors.js";
+import { idempotencyKeyOf, withIdempotencyKey } from "../http/messages/idempotency-key.js";
 import {
   decodeForm,
   FORM_MEDIA_TYPE,
@@ -31,7 +32,6 @@ import {
   formPublishInput,
   publishMediaType,
 } from "../http/messages/publish-body.js";
-import { idempotencyKeyOf, withIdempotencyKey } from "../http/messages/idempotency-key.js";
 import { readBody } from "../http/messages/read-body.js";
 import { lastEventIdOf, openStream } from "../http/routes/events.js";
 import type { Route, RouteContext } from "../http/routes/route.js";

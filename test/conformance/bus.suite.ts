@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import type { Bus } from "../../src/bus/bus.js";
+import { claimIdempotency } from "../../src/bus/idempotency.js";
 import type { PreparedEvent, SequencedEvent } from "../../src/history/stored-event.js";
 import { waitFor } from "../helpers/wait-for.js";
 
@@ -84,6 +85,66 @@ export function runBusConformance(
         ["1", "2", "3"],
       );
       assert.equal(bus.backlog, 0, "nothing left waiting once answered");
+    });
+
+    it("orders a publish once per idempotency key, on any member, and answers its first seq", async (t) => {
+      const fixture = await create(maxMembers, t);
+      t.after(() => fixture.close());
+      const seen = fixture.buses.map(() => [] as SequencedEvent[]);
+      fixture.buses.forEach((bus, i) => {
+        bus.start((events) => seen[i]!.push(...events));
+      });
+      const unit = (key: string, data: string[]) =>
+        claimIdempotency(
+          data.map((d) => event(d)),
+          key,
+          "batch",
+          60_000,
+        );
+      const first = await fixture.buses[0]!.publish(unit("k1", ["a", "b"]));
+      // Retries: on every member, and two in the same turn (they meet in one step).
+      const retries = await Promise.all([
+        ...fixture.buses.map((bus) => bus.publish(unit("k1", ["a", "b"]))),
+        fixture.buses.at(-1)!.publish(unit("k1", ["a", "b"])),
+      ]);
+      assert.deepEqual(
+        retries,
+        retries.map(() => first),
+      );
+      // Two new keys in one turn, one of them twice, between events without a key.
+      const [other, plain, again, last] = await Promise.all([
+        fixture.buses[0]!.publish(unit("k2", ["c"])),
+        fixture.buses[0]!.publish([event("d")]),
+        fixture.buses[0]!.publish(unit("k2", ["c"])),
+        fixture.buses[0]!.publish(unit("k3", ["e"])),
+      ]);
+      assert.equal(again, other);
+      assert.deepEqual([other, plain, last], [first + 2, first + 3, first + 4]);
+      await assert.rejects(fixture.buses.at(-1)!.publish(unit("k1", ["a", "other"])), {
+        code: "SSEHUB_ERR_PUBLISH_IDEMPOTENCY_KEY_REUSED",
+      });
+      await waitFor(
+        () => seen.every((events) => events.length >= 5),
+        "every member to be handed the events",
+      );
+      for (const events of seen) {
+        assert.deepEqual(
+          events.map((e) => [e.seq, e.data]),
+          [
+            [first, "a"],
+            [first + 1, "b"],
+            [first + 2, "c"],
+            [first + 3, "d"],
+            [first + 4, "e"],
+          ],
+          "each event once",
+        );
+        assert.ok(
+          events.every((e) => !("idempotency" in e)),
+          "the claim stays with the sequencer",
+        );
+      }
+      for (const bus of fixture.buses) assert.equal(bus.backlog, 0);
     });
   });
 }
