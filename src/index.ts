@@ -14,7 +14,11 @@ export { connectRedisEngine } from "./bus/redis-engine.js";
 export type { ErrorCode } from "./errors.js";
 export { ERROR_CATALOGUE, isSsehubError, SsehubError } from "./errors.js";
 export type { HistoryRead, HistoryStore, StoredEvent } from "./history/history-store.js";
-export type { PreparedEvent, SequencedEvent } from "./history/stored-event.js";
+export type {
+  IdempotencyClaim,
+  PreparedEvent,
+  SequencedEvent,
+} from "./history/stored-event.js";
 export type { Authorizer } from "./http/access/authorizer.js";
 export type { RequestHandler, RequestHandlerOptions } from "./http/handler.js";
 export { createRequestHandler } from "./http/handler.js";
