@@ -126,12 +126,12 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
 
 /**
  * Call before answering a request whose body may not have arrived in full, so that the client
- * reads the answer whatever its body (see lingering-close.ts). Up to DRAIN_LIMIT_BYTES of the
- * rest is read and discarded and the connection stays usable. A body declared longer than that
- * is answered with `Connection: close`; then, as for a chunked body that runs past the limit, the
- * connection closes lingeringly once the answer has gone: the write side first, then the rest
- * of the body read and thrown away within `linger`'s bounds. Over HTTP/2, the request's stream
- * alone is reset once the answer has gone.
+ * reads the answer whatever its body (see lingering-close.ts). A body declared no longer than
+ * DRAIN_LIMIT_BYTES is read and discarded and the connection stays usable. A longer one, or a
+ * chunked one (its length is unknown), is answered with `Connection: close`, and the connection
+ * closes lingeringly once the answer has gone: the write side first, then the rest of the body
+ * read and thrown away within `linger`'s bounds. Over HTTP/2, the request's stream alone is
+ * reset once the answer has gone.
  */
 export function settleUnreadBody(
   req: IncomingMessage,
@@ -150,19 +150,12 @@ export function settleUnreadBody(
     return;
   }
   const declared = declaredLength(req);
-  if (declared !== undefined && declared > DRAIN_LIMIT_BYTES) {
+  if (declared === undefined || declared > DRAIN_LIMIT_BYTES) {
+    // A chunked body may run on for ever: the answer cannot promise to keep the connection,
+    // or the client would send its next request on a socket about to close.
     if (!res.headersSent) res.setHeader("Connection", "close");
     lingerAfterAnswer(req.socket, req, res, linger);
     return;
   }
-  let discarded = 0;
-  const drain = (chunk: Buffer): void => {
-    discarded += chunk.length;
-    if (discarded <= DRAIN_LIMIT_BYTES) return;
-    // A chunked body past the limit: the answer went out keeping the connection; it closes now.
-    req.off("data", drain);
-    lingerAfterAnswer(req.socket, req, res, linger);
-  };
-  req.on("data", drain);
   req.resume();
 }
