@@ -18,7 +18,7 @@
  * @see https://nginx.org/en/docs/http/ngx_http_core_module.html#lingering_close
  * @module
  */
-import type { Duplex } from "node:stream";
+import type { Socket } from "node:net";
 
 /** How long and how much a refused body is read after the answer before the socket closes. */
 export interface LingerLimits {
@@ -34,9 +34,6 @@ export const LINGER_LIMITS: LingerLimits = Object.freeze({
   maxMs: 5_000, // 5 seconds
 });
 
-/** The socket of an HTTP/1.1 request, with what net.Socket has beyond a Duplex. */
-type ConnectionSocket = Duplex & { readonly writableFinished: boolean };
-
 /**
  * Reads and discards what remains of `body` (an HTTP/1.1 request's body, or the socket itself
  * when no parser reads it any more) once `answer` has gone, then closes `socket`: when the body
@@ -45,7 +42,7 @@ type ConnectionSocket = Duplex & { readonly writableFinished: boolean };
  *   or the socket itself for a raw answer written with `socket.end()`).
  */
 export function lingerAfterAnswer(
-  socket: ConnectionSocket,
+  socket: Socket,
   body: NodeJS.ReadableStream & { readonly readableEnded: boolean },
   answer: NodeJS.EventEmitter & { readonly writableFinished: boolean },
   limits: LingerLimits = LINGER_LIMITS,
