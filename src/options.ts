@@ -46,6 +46,7 @@ export const OPTION_LAYERS = Object.freeze({
   port: "server",
   maxBodyBytes: "server",
   corsOrigins: "server",
+  publishOrigins: "server",
   headersTimeoutMs: "server",
   requestTimeoutMs: "server",
   keepAliveTimeoutMs: "server",

@@ -34,6 +34,13 @@ export interface ResolvedServerOptions {
   readonly maxBodyBytes: number;
   /** Origins allowed by CORS; `*` allows any. Empty: no CORS headers. */
   readonly corsOrigins: readonly string[];
+  /**
+   * Origins a publish may come from when the cookie authenticates it, or nothing does (Mercure's
+   * `publish_origins`): its `Origin`, else its `Referer`'s origin, must be listed (403
+   * otherwise); `*` allows any. Empty: the `corsOrigins`. A cookie publish naming no origin is
+   * refused; an anonymous one passes. See docs/security.md, "Cross-site request forgery".
+   */
+  readonly publishOrigins: readonly string[];
   /** Time a client has to send its request headers (slowloris protection), in ms. */
   readonly headersTimeoutMs: number;
   /** Time a client has to send a whole request (headers and body), in ms. */
@@ -111,6 +118,7 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   port: 8080,
   maxBodyBytes: 1_048_576, // 1 MiB
   corsOrigins: Object.freeze([]) as readonly string[],
+  publishOrigins: Object.freeze([]) as readonly string[], // empty: corsOrigins
   headersTimeoutMs: 10_000, // 10 seconds
   requestTimeoutMs: 30_000, // 30 seconds
   keepAliveTimeoutMs: 5_000, // 5 seconds
@@ -148,6 +156,10 @@ export const SERVER_OPTION_SPECS: { readonly [K in keyof ResolvedServerOptions]:
       help: "Largest publish request body, in bytes",
     },
     corsOrigins: { kind: "list", help: "Origins allowed by CORS, comma separated; * allows any" },
+    publishOrigins: {
+      kind: "list",
+      help: "Origins a cookie-authenticated or anonymous publish may come from (Origin, else Referer), comma separated; * allows any; empty: corsOrigins",
+    },
     headersTimeoutMs: {
       kind: "integer",
       min: 1,
@@ -308,6 +320,7 @@ export const resolveServerOptions: (input?: unknown) => ResolvedHubOptions & Res
 export const HANDLER_OPTION_NAMES = Object.freeze([
   "maxBodyBytes",
   "corsOrigins",
+  "publishOrigins",
   "logLevel",
   "publisherJwtKey",
   "publisherJwtAlgorithm",

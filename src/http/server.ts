@@ -29,6 +29,7 @@ import {
 } from "./server-options.js";
 import { createLogger, type Logger } from "./telemetry/logger.js";
 import { HubMetrics } from "./telemetry/metrics.js";
+import { answerClientError } from "./transport/client-error.js";
 import {
   ConnectionSet,
   createSecureHubServer,
@@ -174,6 +175,7 @@ export class SsehubServer {
     };
     if (credentials === undefined) {
       const server = createHttpServer(timeouts, handler);
+      server.on("clientError", answerClientError);
       server.keepAliveTimeout = this.#options.keepAliveTimeoutMs;
       this.server = server;
       this.#secure = undefined;

@@ -23,6 +23,7 @@ import {
   canPublish,
   canSubscribe,
   createJwtVerifier,
+  type FoundToken,
   type Grants,
   grantsOf,
   type JwtVerifier,
@@ -31,6 +32,7 @@ import {
 import { SsehubError } from "../../errors.js";
 import type { PrivateAccess } from "../../hub/subscriber.js";
 import type { ResolvedHandlerOptions } from "../server-options.js";
+import { PublishOriginPolicy } from "./publish-origin.js";
 
 /** What a subscriber's request earns. */
 export interface SubscriberGrant {
@@ -80,10 +82,12 @@ export class Authorizer {
   readonly #publishers: JwtVerifier | undefined;
   readonly #subscribers: JwtVerifier | undefined;
   readonly #options: ResolvedHandlerOptions;
+  readonly #publishOrigins: PublishOriginPolicy;
 
   /** Throws SSEHUB_ERR_OPTIONS_INVALID for a key that cannot be used. */
   constructor(options: ResolvedHandlerOptions) {
     this.#options = options;
+    this.#publishOrigins = new PublishOriginPolicy(options.publishOrigins, options.corsOrigins);
     this.#publishers = verifierOf(
       options.publisherJwtKey,
       options.publisherJwtAlgorithm,
@@ -101,12 +105,16 @@ export class Authorizer {
     return this.#publishers === undefined;
   }
 
-  #token(req: IncomingMessage, query: URLSearchParams): string | undefined {
+  #found(req: IncomingMessage, query: URLSearchParams): FoundToken | undefined {
     const { authCookieName, authQueryParam } = this.#options;
     return tokenFromRequest(req.headers, query, {
       cookieName: authCookieName,
       queryParam: authQueryParam === "" ? undefined : authQueryParam,
-    })?.token;
+    });
+  }
+
+  #token(req: IncomingMessage, query: URLSearchParams): string | undefined {
+    return this.#found(req, query)?.token;
   }
 
   /** Checks a subscriber's request; throws 401 for a missing (when required) or bad token. */
@@ -173,21 +181,33 @@ export class Authorizer {
    * 401 without a valid token when one is required, 403 when the token's claims do not grant
    * every topic. A request that names no topic has no topic to refuse: it passes here, and the
    * hub answers it as it answers every publish without a topic (SSEHUB_ERR_TOPIC_MISSING).
+   *
+   * A publish authenticated by the cookie, or by nothing, must come from an allowed origin
+   * (403 SSEHUB_ERR_AUTH_ORIGIN_REFUSED otherwise: see publish-origin.ts); the origin is checked
+   * before the token, so that a forged request learns nothing of the cookie's worth.
    */
   async publisher(
     req: IncomingMessage,
     query: URLSearchParams,
     topics: readonly string[],
   ): Promise<PublisherGrant> {
-    const token = this.#token(req, query);
-    if (this.#publishers === undefined) return { tokenKey: undefined };
-    if (token === undefined) {
-      if (this.#options.anonymousPublish) return { tokenKey: undefined };
+    const found = this.#found(req, query);
+    if (this.#publishers === undefined) {
+      this.#publishOrigins.check(req, "none");
+      return { tokenKey: undefined };
+    }
+    if (found === undefined) {
+      if (this.#options.anonymousPublish) {
+        this.#publishOrigins.check(req, "none");
+        return { tokenKey: undefined };
+      }
       throw new SsehubError(
         "SSEHUB_ERR_AUTH_MISSING",
         "Cannot publish without a token: send Authorization: Bearer <token>",
       );
     }
+    if (found.from === "cookie") this.#publishOrigins.check(req, "cookie");
+    const { token } = found;
     const verified = await this.#publishers.verify(token);
     const grants = grantsOf(verified.payload);
     if (topics.length > 0 && !canPublish(grants, topics)) {

@@ -17,7 +17,7 @@ export const CORS_ALLOWED_HEADERS = "Content-Type, Last-Event-ID, Authorization,
 export const CORS_MAX_AGE_SECONDS = 7200;
 
 /** Lowercase and without a final slash, the way browsers serialize an origin. */
-function normalizeOrigin(origin: string): string {
+export function normalizeOrigin(origin: string): string {
   const lower = origin.trim().toLowerCase();
   return lower.endsWith("/") ? lower.slice(0, -1) : lower;
 }

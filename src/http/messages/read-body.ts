@@ -6,12 +6,18 @@
  * A request answered before its body arrived in full leaves the rest of the body on the wire.
  * `settleUnreadBody` decides what happens to it: a small remainder is read and thrown away, so
  * that the client reads our answer and the connection serves its next request; a large one
- * closes the connection after the answer, so that we never read megabytes for nothing.
+ * closes the connection lingeringly after the answer (transport/lingering-close.ts), so that
+ * the client still reads the answer and we never read more than a bounded amount for nothing.
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Http2Stream } from "node:http2";
 import { SsehubError } from "../../errors.js";
+import {
+  LINGER_LIMITS,
+  type LingerLimits,
+  lingerAfterAnswer,
+} from "../transport/lingering-close.js";
 
 /** Most bytes of a refused body read and discarded to keep the connection, in bytes. */
 export const DRAIN_LIMIT_BYTES = 1_048_576; // 1 MiB
@@ -119,13 +125,19 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Buff
 }
 
 /**
- * Call before answering a request whose body may not have arrived in full. Up to
- * DRAIN_LIMIT_BYTES of the rest is read and discarded (the connection stays usable); past that,
- * or when the declared length already says so, the answer carries `Connection: close` or the
- * connection is destroyed once the answer has gone. Over HTTP/2, the request's stream alone is
+ * Call before answering a request whose body may not have arrived in full, so that the client
+ * reads the answer whatever its body (see lingering-close.ts). A body declared no longer than
+ * DRAIN_LIMIT_BYTES is read and discarded and the connection stays usable. A longer one, or a
+ * chunked one (its length is unknown), is answered with `Connection: close`, and the connection
+ * closes lingeringly once the answer has gone: the write side first, then the rest of the body
+ * read and thrown away within `linger`'s bounds. Over HTTP/2, the request's stream alone is
  * reset once the answer has gone.
  */
-export function settleUnreadBody(req: IncomingMessage, res: ServerResponse): void {
+export function settleUnreadBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  linger: LingerLimits = LINGER_LIMITS,
+): void {
   if (req.complete || req.destroyed) return;
   const stream = (req as { stream?: Http2Stream }).stream;
   if (req.httpVersionMajor >= 2 && stream !== undefined) {
@@ -138,14 +150,12 @@ export function settleUnreadBody(req: IncomingMessage, res: ServerResponse): voi
     return;
   }
   const declared = declaredLength(req);
-  if (declared !== undefined && declared > DRAIN_LIMIT_BYTES) {
+  if (declared === undefined || declared > DRAIN_LIMIT_BYTES) {
+    // A chunked body may run on for ever: the answer cannot promise to keep the connection,
+    // or the client would send its next request on a socket about to close.
     if (!res.headersSent) res.setHeader("Connection", "close");
+    lingerAfterAnswer(req.socket, req, res, linger);
     return;
   }
-  let discarded = 0;
-  req.on("data", (chunk: Buffer) => {
-    discarded += chunk.length;
-    if (discarded > DRAIN_LIMIT_BYTES) req.destroy();
-  });
   req.resume();
 }
