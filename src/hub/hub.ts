@@ -24,7 +24,8 @@ import { formatEventId } from "../protocol/event-id.js";
 import { Dispatcher } from "./dispatcher.js";
 import { HeartbeatWheel } from "./heartbeat-wheel.js";
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from "./hub-options.js";
-import { type PublishInput, preparePublish } from "./publish-input.js";
+import { PUBLISH_AS_HUB } from "./publish-as-hub.js";
+import { type PublishAuthor, type PublishInput, preparePublish } from "./publish-input.js";
 import { Resumer, type ResumeSource } from "./resume.js";
 import { type DeliveryCounters, Subscriber, type SubscriberHost } from "./subscriber.js";
 import { TopicIndex } from "./topic-index.js";
@@ -163,7 +164,23 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
    * Publishes several events in order. Every input is checked first: if one is bad, none is
    * published. Throws SSEHUB_ERR_PUBLISH_TOO_MANY_EVENTS past `maxBatchEvents`.
    */
-  async publishBatch(inputs: readonly PublishInput[]): Promise<PublishResult[]> {
+  publishBatch(inputs: readonly PublishInput[]): Promise<PublishResult[]> {
+    return this.#publishBatch(inputs, "publisher");
+  }
+
+  /**
+   * The hub's own events, such as Mercure's subscription events: as publishBatch, and they may
+   * use the hub's reserved topics. Keyed by a symbol that the package does not export (see
+   * publish-as-hub.ts).
+   */
+  [PUBLISH_AS_HUB](inputs: readonly PublishInput[]): Promise<PublishResult[]> {
+    return this.#publishBatch(inputs, "hub");
+  }
+
+  async #publishBatch(
+    inputs: readonly PublishInput[],
+    author: PublishAuthor,
+  ): Promise<PublishResult[]> {
     this.#assertOpen();
     if (!Array.isArray(inputs)) {
       throw new SsehubError("SSEHUB_ERR_PUBLISH_MALFORMED", "Cannot publish: expected a list");
@@ -176,7 +193,9 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       );
     }
     this.#assertNotOverloaded(inputs.length);
-    const prepared = inputs.map((input, i) => preparePublish(input, this.options, `event ${i}`));
+    const prepared = inputs.map((input, i) =>
+      preparePublish(input, this.options, `event ${i}`, author),
+    );
     if (prepared.length === 0) return [];
     const first = await this.#bus.publish(prepared);
     return prepared.map((event, i) => ({
