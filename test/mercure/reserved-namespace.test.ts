@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { SignJWT } from "jose";
+import { PUBLISH_AS_HUB } from "../../src/hub/publish-as-hub.js";
+import * as ssehub from "../../src/index.js";
 import { type FetchStream, openFetchStream } from "../helpers/fetch-stream.js";
 import { sleep } from "../helpers/wait-for.js";
 import { startServer } from "../http/start-server.js";
@@ -142,6 +144,11 @@ describe("the hub's topic namespace", () => {
       everything.events.map((event) => event.data),
       watcher.events.slice(1).map((event) => event.data),
     );
+  });
+
+  test("the key of the hub's own publish is not part of the package's API", () => {
+    assert.ok(!(Object.values(ssehub) as unknown[]).includes(PUBLISH_AS_HUB));
+    assert.ok(!Object.keys(ssehub).some((name) => /publishAsHub|PUBLISH_AS_HUB/i.test(name)));
   });
 
   test("a topic that only looks like the namespace is published as any other", async (t) => {
