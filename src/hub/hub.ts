@@ -25,8 +25,10 @@ import { formatEventId } from "../protocol/event-id.js";
 import { Dispatcher } from "./dispatcher.js";
 import { HeartbeatWheel } from "./heartbeat-wheel.js";
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from "./hub-options.js";
+import { PUBLISH_AS_HUB } from "./publish-as-hub.js";
 import {
   batchIdempotencyKey,
+  type PublishAuthor,
   type PublishBatchOptions,
   type PublishInput,
   preparePublish,
@@ -176,8 +178,25 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
    * published. Throws SSEHUB_ERR_PUBLISH_TOO_MANY_EVENTS past `maxBatchEvents`. The batch is
    * one unit for `options.idempotencyKey` (a retry answers the same ids, publishing nothing).
    */
-  async publishBatch(
+  publishBatch(
     inputs: readonly PublishInput[],
+    options?: PublishBatchOptions,
+  ): Promise<PublishResult[]> {
+    return this.#publishBatch(inputs, "publisher", options);
+  }
+
+  /**
+   * The hub's own events, such as Mercure's subscription events: as publishBatch, and they may
+   * use the hub's reserved topics. Keyed by a symbol that the package does not export (see
+   * publish-as-hub.ts).
+   */
+  [PUBLISH_AS_HUB](inputs: readonly PublishInput[]): Promise<PublishResult[]> {
+    return this.#publishBatch(inputs, "hub");
+  }
+
+  async #publishBatch(
+    inputs: readonly PublishInput[],
+    author: PublishAuthor,
     options?: PublishBatchOptions,
   ): Promise<PublishResult[]> {
     this.#assertOpen();
@@ -193,7 +212,9 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     }
     this.#assertNotOverloaded(inputs.length);
     const key = batchIdempotencyKey(inputs, options);
-    const prepared = inputs.map((input, i) => preparePublish(input, this.options, `event ${i}`));
+    const prepared = inputs.map((input, i) =>
+      preparePublish(input, this.options, `event ${i}`, author),
+    );
     if (prepared.length === 0) return [];
     const first = await this.#bus.publish(
       claimIdempotency(prepared, key, "batch", this.options.idempotencyWindowMs),

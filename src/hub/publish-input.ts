@@ -10,12 +10,17 @@
  * | no topic, or an empty list of them | SSEHUB_ERR_TOPIC_MISSING |
  * | `topics` not a list, a topic that is not a valid name (hub/topic-name.ts) | SSEHUB_ERR_TOPIC_INVALID |
  * | more topics than `maxTopicsPerPublish` | SSEHUB_ERR_PUBLISH_TOO_MANY_TOPICS |
+ * | a topic in the hub's own namespace, `/.well-known/mercure` and below, however spelled (hub/reserved-topic.ts) | SSEHUB_ERR_TOPIC_RESERVED (403) |
  * | no `data`, data JSON cannot serialize, string data with a lone surrogate | SSEHUB_ERR_EVENT_INVALID_DATA |
- * | `event` not a string, or holding CR, LF or a lone surrogate | SSEHUB_ERR_EVENT_INVALID_TYPE |
+ * | `event` not a string, or holding a control or format character (CR, LF, NUL, U+0085, U+200B...) or a lone surrogate | SSEHUB_ERR_EVENT_INVALID_TYPE |
+ * | `event` starting with `ssehub-` in any case, the prefix of the hub's own notices | SSEHUB_ERR_EVENT_RESERVED_TYPE |
  * | `retry` not an integer from 0 to 2147483647 | SSEHUB_ERR_EVENT_INVALID_RETRY |
- * | `id` not 1 to 1024 characters, holding CR, LF, NUL or a lone surrogate, or of the hub's form | SSEHUB_ERR_EVENT_INVALID_ID |
+ * | `id` not 1 to 1024 characters, holding a control or format character or a lone surrogate, `earliest`, or of the hub's form | SSEHUB_ERR_EVENT_INVALID_ID |
  * | `idempotencyKey` not 1 to 255 characters among `A-Z a-z 0-9 - _ . : ~ + / = @` | SSEHUB_ERR_PUBLISH_IDEMPOTENCY_KEY_INVALID |
  * | `idempotencyKey` on an event of a batch (the batch's key is one, in its options) | SSEHUB_ERR_PUBLISH_MALFORMED |
+ *
+ * Only the hub itself may publish in its namespace (its Mercure subscription events): it
+ * passes `author: "hub"`, which no door hands to a publisher (see Hub's PUBLISH_AS_HUB).
  *
  * Text that UTF-8 cannot carry (a lone surrogate, which JSON can escape as `"\ud800"` and a
  * library caller can pass) is refused wherever it would reach the wire as text, never replaced
@@ -30,9 +35,13 @@ import {
   assertValidEventType,
   assertValidId,
   assertValidRetry,
+  findControlOrFormat,
   isWellFormed,
 } from "../protocol/field-rules.js";
+import { HUB_EVENT_PREFIX, isHubEventType } from "../protocol/hub-events.js";
+import { HUB_TOPIC_NAMESPACE, isReservedTopic } from "./reserved-topic.js";
 import { checkTopicList } from "./topic-name.js";
+import { EARLIEST } from "./types.js";
 
 /**
  * Stage 1 of an event's life, input: one event as a publisher gives it. Its fields are typed for
@@ -46,7 +55,10 @@ export interface PublishInput {
   readonly topics?: readonly string[];
   /** A string, sent as it is, or any JSON value, serialized. */
   readonly data: unknown;
-  /** Event type; the default is `message`. */
+  /**
+   * Event type; the default is `message`. Printable (no control or format character), and not
+   * starting with `ssehub-`, the prefix of the hub's own notices.
+   */
   readonly event?: string;
   /** Reconnection delay to set on clients, in ms. */
   readonly retry?: number;
@@ -62,8 +74,9 @@ export interface PublishInput {
   readonly private?: boolean;
   /**
    * The event's id, chosen by the publisher (as Mercure allows), sent instead of
-   * `<epoch>-<seq>` and answered back; a client resumes from it like from any id. No CR, LF or
-   * NUL. The hub does not check that ids are unique: the newest event with an id wins.
+   * `<epoch>-<seq>` and answered back; a client resumes from it like from any id. Printable: no
+   * control or format character (CR, LF, NUL, U+0085, U+200B...); not `earliest`. The hub does
+   * not check that ids are unique: the newest event with an id wins.
    */
   readonly id?: string;
   /**
@@ -116,6 +129,12 @@ export interface PublishLimits {
   readonly maxTopicLength: number;
 }
 
+/**
+ * Who speaks: a publisher (every door: the library, POST /publish, Mercure), or the hub itself,
+ * which alone may publish in its own topic namespace.
+ */
+export type PublishAuthor = "publisher" | "hub";
+
 function malformed(where: string, problem: string, field?: string): SsehubError {
   return new SsehubError(
     "SSEHUB_ERR_PUBLISH_MALFORMED",
@@ -128,11 +147,13 @@ function malformed(where: string, problem: string, field?: string): SsehubError 
  * Checks `input` against every rule (see the module comment) and returns it prepared: its data
  * serialized once, its topics without duplicates, every field present. Throws SsehubError.
  * @param where names the input in messages: "the event", or "event 3" within a batch
+ * @param author "hub" only for the hub's own events: they may use its reserved topics
  */
 export function preparePublish(
   input: PublishInput,
   limits: PublishLimits,
   where = "the event",
+  author: PublishAuthor = "publisher",
 ): PreparedEvent {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw malformed(where, "expected an object with topic or topics, and data");
@@ -156,6 +177,7 @@ export function preparePublish(
   });
   // Checked here, carried by the hub: the key is the publish's, not a field of the event.
   checkIdempotencyKey(input.idempotencyKey, where);
+  if (author === "publisher") checkNotReserved(topics, where);
   return {
     topics,
     data: checkData(input.data, where),
@@ -211,6 +233,17 @@ export function batchIdempotencyKey(
   return checkIdempotencyKey(options?.idempotencyKey, "the batch");
 }
 
+function checkNotReserved(topics: readonly string[], where: string): void {
+  for (const topic of topics) {
+    if (!isReservedTopic(topic)) continue;
+    throw new SsehubError(
+      "SSEHUB_ERR_TOPIC_RESERVED",
+      `Cannot publish ${where} to topic ${JSON.stringify(topic)}: ${HUB_TOPIC_NAMESPACE} and the paths below it are the hub's own topics`,
+      { details: { topic } },
+    );
+  }
+}
+
 function checkData(data: unknown, where: string): string {
   if (data === undefined) {
     throw new SsehubError(
@@ -239,6 +272,20 @@ function checkEvent(event: unknown, where: string): string | undefined {
   }
   assertValidEventType(event);
   if (!isWellFormed(event)) throw loneSurrogate("SSEHUB_ERR_EVENT_INVALID_TYPE", "event", where);
+  const invisible = findControlOrFormat(event);
+  if (invisible !== undefined) {
+    throw new SsehubError(
+      "SSEHUB_ERR_EVENT_INVALID_TYPE",
+      `Cannot publish ${where}: the event type ${JSON.stringify(event)} holds ${invisible}, a control or format character: an event type must be printable`,
+    );
+  }
+  if (isHubEventType(event)) {
+    throw new SsehubError(
+      "SSEHUB_ERR_EVENT_RESERVED_TYPE",
+      `Cannot publish ${where} with event type ${JSON.stringify(event)}: types starting with ${HUB_EVENT_PREFIX} are the hub's own notices`,
+      { details: { reservedPrefix: HUB_EVENT_PREFIX } },
+    );
+  }
   return event;
 }
 
@@ -272,6 +319,20 @@ function checkId(id: unknown, where: string): string | undefined {
   }
   assertValidId(id);
   if (!isWellFormed(id)) throw loneSurrogate("SSEHUB_ERR_EVENT_INVALID_ID", "id", where);
+  const invisible = findControlOrFormat(id);
+  if (invisible !== undefined) {
+    throw new SsehubError(
+      "SSEHUB_ERR_EVENT_INVALID_ID",
+      `Cannot publish ${where}: the id ${JSON.stringify(id)} holds ${invisible}, a control or format character: an id must be printable`,
+    );
+  }
+  if (id === EARLIEST) {
+    // A client resuming from it would get the whole history instead of what follows it.
+    throw new SsehubError(
+      "SSEHUB_ERR_EVENT_INVALID_ID",
+      `Cannot publish ${where} with the id ${JSON.stringify(id)}: it is the keyword that asks for all the history kept`,
+    );
+  }
   if (parseEventId(id) !== undefined) {
     // Such an id would be read back as a position in the hub's own order on resume.
     throw new SsehubError(

@@ -12,6 +12,8 @@
  *   several), `data` (may be absent: empty data), `private` (present: private), `id` (the
  *   publisher's id, honoured), `type`, `retry`. Answers 200 `text/plain` with the event's id.
  *   An `Idempotency-Key` header (ssehub's addition) makes it safe to retry, as on POST /publish.
+ *   The hub checks every field as for any publish; Mercure adds one rule of its own: the type
+ *   `mercure` is refused (SSEHUB_ERR_EVENT_RESERVED_TYPE), Mercure keeps it for itself.
  *
  * Authorization is the hub's (see authorizer.ts): Mercure's `mercure.publish` and
  * `mercure.subscribe` claims, tokens from `Authorization: Bearer`, the `mercureAuthorization`
@@ -38,6 +40,9 @@ import type { Route, RouteContext } from "../http/routes/route.js";
 import type { TopicPattern } from "../hub/subscriber.js";
 import { EARLIEST } from "../hub/types.js";
 import type { MercurePresence } from "./presence.js";
+
+/** The event type a Mercure publisher may not use: Mercure keeps it for the protocol itself. */
+export const MERCURE_RESERVED_EVENT = "mercure";
 
 /** The path of the Mercure hub. */
 export const MERCURE_PATH = "/.well-known/mercure";
@@ -128,6 +133,14 @@ async function publish(ctx: RouteContext): Promise<void> {
   const input = parseMercureForm(body);
   const grant = await ctx.auth.publisher(req, ctx.query, input.topics);
   ctx.limits.takePublish(req, grant.tokenKey);
+  // After the token, as the hub's own checks: a request without one learns nothing of its fields.
+  if (input.event === MERCURE_RESERVED_EVENT) {
+    throw new SsehubError(
+      "SSEHUB_ERR_EVENT_RESERVED_TYPE",
+      `Cannot publish the event with event type ${JSON.stringify(input.event)}: Mercure keeps it for itself`,
+      { details: { reserved: MERCURE_RESERVED_EVENT } },
+    );
+  }
   const result = await hub.publish(withIdempotencyKey(input, idempotencyKeyOf(req)));
   const text = result.id;
   res.writeHead(200, {

@@ -26,6 +26,7 @@ import { randomUUID } from "node:crypto";
 import { isSsehubError } from "../errors.js";
 import type { Logger } from "../http/telemetry/logger.js";
 import type { Hub } from "../hub/hub.js";
+import { PUBLISH_AS_HUB } from "../hub/publish-as-hub.js";
 import { type PublishInput, preparePublish } from "../hub/publish-input.js";
 
 /** The path of Mercure's subscriptions API, and the prefix of subscription event topics. */
@@ -179,7 +180,7 @@ export class MercurePresence {
       // rather than the whole batch refused. The hub's own rules say so (checked twice, for
       // these rare events, so that no rule is written here).
       try {
-        preparePublish(update, hub.options);
+        preparePublish(update, hub.options, "the event", "hub");
       } catch (error) {
         this.#logger.warn(
           { topic, length: document.id.length, maxTopicLength, err: error },
@@ -190,9 +191,10 @@ export class MercurePresence {
       updates.push(update);
     }
     for (let i = 0; i < updates.length; i += maxBatchEvents) {
-      hub
-        .publishBatch(updates.slice(i, i + maxBatchEvents))
-        .catch((error: unknown) => this.#failed(error));
+      // The hub speaks here, in its reserved namespace, where no publisher may.
+      hub[PUBLISH_AS_HUB](updates.slice(i, i + maxBatchEvents)).catch((error: unknown) =>
+        this.#failed(error),
+      );
     }
   }
 

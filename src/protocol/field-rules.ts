@@ -10,6 +10,27 @@ import { SsehubError } from "../errors.js";
 
 const LINE_BREAK = /[\r\n]/;
 const LINE_BREAK_OR_NUL = /[\r\n\0]/;
+/**
+ * What a publisher's id or event type may not hold, beyond what breaks the framing: control
+ * characters (Cc: C0 U+0000-U+001F, DEL U+007F, C1 U+0080-U+009F), Unicode format characters
+ * (Cf: U+00AD, U+200B-U+200F, U+202A-U+202E, U+2060-U+2064, U+FEFF, ...) and the line and
+ * paragraph separators U+2028 and U+2029 (Zl, Zp). Browsers keep them, but they are invisible
+ * or move text around in logs, dashboards and the `Last-Event-ID` header, so that two ids or
+ * types that read the same could differ (Mercure asks hubs to refuse them too). Data may hold
+ * any text: it is split into `data:` lines, and never read as a name.
+ */
+const CONTROL_OR_FORMAT = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/**
+ * The first control, format or separator character of `text` as `U+XXXX` (see
+ * CONTROL_OR_FORMAT), or undefined when it holds none.
+ */
+export function findControlOrFormat(text: string): string | undefined {
+  const found = CONTROL_OR_FORMAT.exec(text)?.[0];
+  if (found === undefined) return undefined;
+  return `U+${found.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
 /** The largest delay a `retry:` field may carry, in ms (the largest setTimeout delay). */
 export const MAX_RETRY_MS = 2_147_483_647;
 

@@ -5,6 +5,22 @@
  * @module
  */
 
+/**
+ * The prefix of every event type the hub speaks itself, now and later: publishers may not use
+ * it, in any ASCII case (SSEHUB_ERR_EVENT_RESERVED_TYPE), so that a client can tell the hub's
+ * notices from published events by the type alone. Reserving the prefix rather than today's
+ * two types keeps a notice added later just as safe.
+ */
+export const HUB_EVENT_PREFIX = "ssehub-";
+
+/** True when `type` starts with HUB_EVENT_PREFIX in any ASCII case: the hub's, not a publisher's. */
+export function isHubEventType(type: string): boolean {
+  return (
+    type.length >= HUB_EVENT_PREFIX.length &&
+    type.slice(0, HUB_EVENT_PREFIX.length).toLowerCase() === HUB_EVENT_PREFIX
+  );
+}
+
 /** Event type of the notice sent when a resume cannot be exact. */
 export const RESET_EVENT = "ssehub-reset";
 

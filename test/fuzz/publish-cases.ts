@@ -4,8 +4,10 @@
  * worked out from those bytes, the way the contract reads them, never from the generator's
  * intent, so that a generator may produce anything:
  * - `refuse`: the contract forbids accepting it (wrong type, too large, not UTF-8, not JSON,
- *   CR or LF in an event type, CR, LF or NUL in an id, a control character in a topic, an
- *   unknown field such as `__proto__`, a lone surrogate that UTF-8 cannot carry...), with the
+ *   a control or format character in an event type or an id, a control character in a topic,
+ *   an event type of the hub's own (`ssehub-...`), the id `earliest`, a topic in the hub's own
+ *   namespace (`/.well-known/mercure` and below, however spelled), an unknown field such as
+ *   `__proto__`, a lone surrogate that UTF-8 cannot carry...), with the
  *   one code docs/errors.md gives that mistake: the first one, where there are several, in the
  *   order the hub checks the fields (src/hub/publish-input.ts).
  * - `either`: the hub may refuse it for a rule not modelled here, but if it accepts it, a
@@ -79,6 +81,51 @@ export const SUBSCRIBED_TOPICS: readonly string[] = [
 ];
 const SUBSCRIBED = new Set(SUBSCRIBED_TOPICS);
 
+/**
+ * Topics of the hub's own namespace the fuzz subscriber also listens to: were a forged event
+ * ever accepted there, the subscriber would see a record that no accepted publish explains.
+ */
+export const WATCHED_RESERVED_TOPICS: readonly string[] = [
+  "/.well-known/mercure/subscriptions/t0/forged",
+  "/.well-known/mercure",
+];
+
+/** Spellings of the hub's namespace (docs/security.md): a publisher gets 403 for each. */
+const RESERVED_TOPICS: readonly string[] = [
+  ...WATCHED_RESERVED_TOPICS,
+  "/.well-known/mercure/subscriptions",
+  "/.well-known/mercure/",
+  "https://example.com/.well-known/mercure/subscriptions/t0/forged",
+  "http://127.0.0.1:1/.well-known/mercure/subscriptions/x?y=1#z",
+  "wss://u@h/.well-known/mercure",
+  "//example.com/.well-known/mercure/subscriptions/x",
+  "/.well-known/%6Dercure/subscriptions/x",
+  "/.well-known/%6dercure/subscriptions/x",
+  "/%2Ewell-known/mercure/subscriptions",
+  "/%2e%77%65%6c%6c%2d%6b%6e%6f%77%6e/%6D%65%72%63%75%72%65",
+  "/a/../.well-known/mercure/subscriptions",
+  "/a/%2E%2E/.well-known/mercure/subscriptions",
+  "/./.well-known/./mercure/subscriptions",
+  "/.well-known/mercure/subscriptions/x/..",
+  "/.well-known//mercure//subscriptions",
+  "https://example.com/a/b/../../.well-known/mercure/subscriptions",
+  "/.well-known\\mercure\\subscriptions",
+];
+
+/** Names that only look like the namespace: a publisher may use them. */
+const LOOKALIKE_TOPICS: readonly string[] = [
+  "/.well-known/mercure-other",
+  "/.well-known/mercurex",
+  "/x/.well-known/mercure/subscriptions",
+  "/.well-known/Mercure/subscriptions",
+  "/.well-known/%4Dercure/subscriptions",
+  "/.well-known%2Fmercure%2Fsubscriptions",
+  "/.well-known/%256Dercure/subscriptions",
+  "/x#/.well-known/mercure",
+  "mercure/subscriptions/x",
+  "mercure",
+];
+
 /** Topic names the contract refuses: empty, too long, white space or control characters. */
 const INVALID_TOPICS: readonly string[] = [
   "",
@@ -106,6 +153,11 @@ const MAX_ID_LENGTH = 1024;
 const TOPIC_FORBIDDEN = /[\s\u0000-\u001f\u007f]/;
 const LINE_BREAK = /[\r\n]/;
 const LINE_BREAK_OR_NUL = /[\r\n\0]/;
+/** Control (C0, DEL, C1), format (Cf) and separator (U+2028, U+2029) characters. */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+const INVISIBLE_ALL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+/** The prefix of the hub's own event types, in any case. */
+const HUB_TYPE = /^ssehub-/i;
 const LONE_SURROGATE = /\p{Surrogate}/u;
 const ANY_LINE_BREAK = /\r\n|\r|\n/g;
 const DIGITS = /^\d+$/;
@@ -178,7 +230,7 @@ export function predict(kind: MediaKind, body: Buffer, limits: FuzzLimits): Pred
   if (!Array.isArray(value)) {
     const event = predictJsonEvent(value, limits);
     return "code" in event
-      ? refuse(event.why, 400, event.code)
+      ? refuse(event.why, statusOf(event.code), event.code)
       : { verdict: "either", batch: false, events: [event] };
   }
   if (value.length === 0) return refuse("empty batch", 400, "SSEHUB_ERR_PUBLISH_MALFORMED");
@@ -192,7 +244,9 @@ export function predict(kind: MediaKind, body: Buffer, limits: FuzzLimits): Pred
     if ("code" in event) {
       // An earlier event whose data may be too deep to serialize may be refused first.
       const sure = !value.slice(0, index).some((earlier) => isDeep(earlier));
-      return refuse(`batch event ${index}: ${event.why}`, 400, sure ? event.code : undefined);
+      return sure
+        ? refuse(`batch event ${index}: ${event.why}`, statusOf(event.code), event.code)
+        : refuse(`batch event ${index}: ${event.why}`);
     }
     events.push(event);
   }
@@ -212,6 +266,15 @@ const TOPIC_INVALID = "SSEHUB_ERR_TOPIC_INVALID";
 const INVALID_DATA = "SSEHUB_ERR_EVENT_INVALID_DATA";
 const INVALID_TYPE = "SSEHUB_ERR_EVENT_INVALID_TYPE";
 const INVALID_RETRY = "SSEHUB_ERR_EVENT_INVALID_RETRY";
+
+const TOPIC_RESERVED = "SSEHUB_ERR_TOPIC_RESERVED";
+const RESERVED_TYPE = "SSEHUB_ERR_EVENT_RESERVED_TYPE";
+
+/** The status docs/errors.md gives a code of a publish mistake (400 unless said otherwise). */
+function statusOf(code: string | undefined): number | undefined {
+  if (code === undefined) return undefined;
+  return code === TOPIC_RESERVED ? 403 : 400;
+}
 
 function mistake(why: string, code: string | undefined): Mistake {
   return { why, code };
@@ -258,6 +321,10 @@ function predictJsonEvent(item: unknown, limits: FuzzLimits): ExpectedEvent | Mi
   }
   if (typeof event === "string" && LONE_SURROGATE.test(event)) {
     return mistake("lone surrogate in event", later(INVALID_TYPE));
+  }
+  if (typeof event === "string") {
+    const problem = checkEventType(event);
+    if (problem !== undefined) return mistake(problem.why, problem.code && later(problem.code));
   }
   if (
     retry !== undefined &&
@@ -307,6 +374,41 @@ function checkTopics(list: unknown, limits: FuzzLimits): Mistake | undefined {
     }
     if (LONE_SURROGATE.test(topic)) return mistake("lone surrogate in topic", TOPIC_INVALID);
   }
+  // Every name is checked before any is looked up in the hub's namespace.
+  for (const topic of list as string[]) {
+    if (addressesHubNamespace(topic))
+      return mistake("topic in the hub's namespace", TOPIC_RESERVED);
+  }
+  return undefined;
+}
+
+/**
+ * Whether `topic` names `/.well-known/mercure` or a path below it, read as a URL reference:
+ * escapes of unreserved characters decoded, backslashes as slashes, scheme and authority,
+ * query and fragment dropped, repeated slashes collapsed, and dot segments removed by WHATWG's
+ * URL parser (not by the hub's code). A topic not starting at the root is a plain name.
+ */
+function addressesHubNamespace(topic: string): boolean {
+  const decoded = topic
+    .replace(/%([0-9A-Fa-f]{2})/g, (percentEscape, hex: string) => {
+      const char = String.fromCharCode(Number.parseInt(hex, 16));
+      return /[A-Za-z0-9._~-]/.test(char) ? char : percentEscape;
+    })
+    .replaceAll("\\", "/");
+  const withoutScheme = decoded.replace(/^[A-Za-z][A-Za-z0-9+.-]*:(?=\/)/, "");
+  const pathAndMore = withoutScheme.startsWith("//")
+    ? withoutScheme.replace(/^\/\/[^/?#]*/, "")
+    : withoutScheme;
+  if (!pathAndMore.startsWith("/")) return false;
+  const path = pathAndMore.replace(/[?#].*$/s, "").replace(/\/{2,}/g, "/");
+  const resolved = new URL(path, "http://hub.invalid").pathname;
+  return resolved === "/.well-known/mercure" || resolved.startsWith("/.well-known/mercure/");
+}
+
+/** The mistake in an event type that is a well-formed string, if any, in the hub's order. */
+function checkEventType(type: string): Mistake | undefined {
+  if (INVISIBLE.test(type)) return mistake("control or format character in event", INVALID_TYPE);
+  if (HUB_TYPE.test(type)) return mistake("event type of the hub's own", RESERVED_TYPE);
   return undefined;
 }
 
@@ -318,6 +420,8 @@ function checkId(id: unknown): Mistake | undefined {
   }
   if (LINE_BREAK_OR_NUL.test(id)) return mistake("CR, LF or NUL in id", code);
   if (LONE_SURROGATE.test(id)) return mistake("lone surrogate in id", code);
+  if (INVISIBLE.test(id)) return mistake("control or format character in id", code);
+  if (id === "earliest") return mistake("the id earliest", code);
   return undefined;
 }
 
@@ -372,12 +476,16 @@ function predictForm(text: string, limits: FuzzLimits): Prediction {
   }
   const topics = seen.get("topic") ?? [];
   const topicProblem = checkTopics(topics, limits);
-  if (topicProblem !== undefined) return refuse(topicProblem.why, 400, topicProblem.code);
+  if (topicProblem !== undefined) {
+    return refuse(topicProblem.why, statusOf(topicProblem.code), topicProblem.code);
+  }
   const data = seen.get("data")?.[0];
   if (data === undefined) return refuse("no data", 400, INVALID_DATA);
   const type = seen.get("type")?.[0];
   if (type !== undefined && LINE_BREAK.test(type))
     return refuse("CR or LF in type", 400, INVALID_TYPE);
+  const typeProblem = type === undefined ? undefined : checkEventType(type);
+  if (typeProblem !== undefined) return refuse(typeProblem.why, 400, typeProblem.code);
   const retryText = seen.get("retry")?.[0];
   if (retryText !== undefined && (!DIGITS.test(retryText) || Number(retryText) > MAX_RETRY_MS)) {
     return refuse("retry not digits in range", 400, INVALID_RETRY);
@@ -433,10 +541,37 @@ const PROTO_PAYLOAD = '{"polluted":"yes","isAdmin":true}';
 
 function topicName(rng: Random): string {
   return rng.weighted<() => string>([
-    [8, () => rng.pick(SUBSCRIBED_TOPICS)],
-    [1, () => rng.pick(INVALID_TOPICS)],
-    [1, () => rng.text(12)],
+    [16, () => rng.pick(SUBSCRIBED_TOPICS)],
+    [2, () => rng.pick(INVALID_TOPICS)],
+    [2, () => rng.text(12)],
+    [1, () => rng.pick(RESERVED_TOPICS)],
+    [1, () => rng.pick(LOOKALIKE_TOPICS)],
   ])();
+}
+
+/** Event types and ids a publisher may not use: the hub's own, and invisible characters. */
+const RESERVED_TYPES = ["ssehub-reset", "ssehub-gap", "ssehub-", "SSEHUB-Reset", "ssehub-later"];
+const INVISIBLES = [
+  "\0",
+  "\u0001",
+  "\u001b",
+  "\u007f",
+  "\u0085",
+  "\u009f",
+  "\u00ad",
+  "\u200b",
+  "\u200e",
+  "\u2028",
+  "\u2029",
+  "\u2060",
+  "\ufeff",
+  "\u{e0001}",
+];
+
+/** `base` with an invisible character put somewhere in it. */
+function withInvisible(rng: Random, base: string): string {
+  const at = rng.int(base.length + 1);
+  return `${base.slice(0, at)}${rng.pick(INVISIBLES)}${base.slice(at)}`;
 }
 
 /** A random JSON value as text, possibly with `__proto__` and friends as keys. */
@@ -513,6 +648,8 @@ function jsonEvent(rng: Random, limits: FuzzLimits): string {
         [1, () => '""'],
         [1, () => rng.pick(["1", "null", "[]", "{}"])],
         [1, () => '"bad\\udc00"'],
+        [1, () => JSON.stringify(rng.pick(RESERVED_TYPES))],
+        [1, () => JSON.stringify(withInvisible(rng, "type"))],
       ])(),
     ]);
   }
@@ -524,6 +661,8 @@ function jsonEvent(rng: Random, limits: FuzzLimits): string {
         [1, () => '""'],
         [1, () => JSON.stringify("i".repeat(MAX_ID_LENGTH + rng.between(-1, 1)))],
         [1, () => rng.pick(["1", "null", "[]"])],
+        [1, () => '"earliest"'],
+        [1, () => JSON.stringify(withInvisible(rng, "my-id"))],
       ])(),
     ]);
   }
@@ -566,10 +705,16 @@ function legalText(rng: Random, maxLength: number, forbidden?: RegExp): string {
   return text;
 }
 
+/** A printable event type that is not the hub's: `ssehub-` becomes `x-ssehub-`. */
+function legalType(rng: Random): string {
+  const type = legalText(rng, 24, INVISIBLE_ALL);
+  return HUB_TYPE.test(type) ? `x-${type}` : type;
+}
+
 /**
  * A JSON event the contract accepts, as an object: hostile but legal contents in every field
- * (control characters and forged SSE lines in data, NUL in event types, `__proto__` as a
- * topic), so that delivery is checked on what matters.
+ * (control characters and forged SSE lines in data, `__proto__` as a topic, `mercure` and
+ * `x-ssehub-reset` as event types), so that delivery is checked on what matters.
  */
 function legalJsonFields(rng: Random): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
@@ -583,10 +728,10 @@ function legalJsonFields(rng: Random): Record<string, unknown> {
     [2, () => JSON.parse(jsonValue(rng, 0)) as unknown],
     [1, () => ""],
   ])();
-  if (rng.chance(0.5)) fields.event = legalText(rng, 24, /[\r\n]/g);
+  if (rng.chance(0.5)) fields.event = legalType(rng);
   if (rng.chance(0.3)) {
-    const id = legalText(rng, 40, /[\r\n\0]/g);
-    fields.id = id === "" ? "i" : id.slice(0, MAX_ID_LENGTH);
+    const id = legalText(rng, 40, INVISIBLE_ALL);
+    fields.id = id === "" || id === "earliest" ? "i" : id.slice(0, MAX_ID_LENGTH);
   }
   if (rng.chance(0.2)) fields.retry = rng.pick([0, 1, 1500, MAX_RETRY_MS]);
   if (rng.chance(0.1)) fields.key = rng.plain(rng.between(1, 20));
@@ -598,8 +743,8 @@ function legalFormBody(rng: Random): string {
   const pairs: [string, string][] = [];
   for (let i = rng.between(1, 3); i > 0; i--) pairs.push(["topic", rng.pick(SUBSCRIBED_TOPICS)]);
   pairs.push(["data", legalText(rng, 200)]);
-  if (rng.chance(0.5)) pairs.push(["type", legalText(rng, 24, /[\r\n]/g)]);
-  if (rng.chance(0.3)) pairs.push(["id", `${legalText(rng, 30, /[\r\n\0]/g)}i`]);
+  if (rng.chance(0.5)) pairs.push(["type", legalType(rng)]);
+  if (rng.chance(0.3)) pairs.push(["id", `${legalText(rng, 30, INVISIBLE_ALL)}i`]);
   if (rng.chance(0.2)) pairs.push(["retry", String(rng.between(0, 100_000))]);
   if (rng.chance(0.1)) pairs.push(["private", ""]);
   shuffle(rng, pairs);
@@ -661,9 +806,27 @@ function formBody(rng: Random, limits: FuzzLimits): string {
     pairs.push(["topic", topicCount > 3 ? `many-${i}` : topicName(rng)]);
   }
   if (!rng.chance(0.05)) pairs.push(["data", rng.text(150)]);
-  if (rng.chance(0.4)) pairs.push(["type", rng.text(20)]);
+  if (rng.chance(0.4)) {
+    pairs.push([
+      "type",
+      rng.weighted<() => string>([
+        [6, () => rng.text(20)],
+        [1, () => rng.pick(RESERVED_TYPES)],
+        [1, () => withInvisible(rng, "type")],
+      ])(),
+    ]);
+  }
   if (rng.chance(0.2)) pairs.push(["retry", rng.pick(["0", "250", "007", "-1", "1.5", "1e3", ""])]);
-  if (rng.chance(0.2)) pairs.push(["id", rng.text(20)]);
+  if (rng.chance(0.2)) {
+    pairs.push([
+      "id",
+      rng.weighted<() => string>([
+        [6, () => rng.text(20)],
+        [1, () => "earliest"],
+        [1, () => withInvisible(rng, "my-id")],
+      ])(),
+    ]);
+  }
   if (rng.chance(0.1)) pairs.push(["private", rng.pick(["", "on", "false"])]);
   if (rng.chance(0.06)) {
     pairs.push([
@@ -739,7 +902,20 @@ function invalidUtf8Body(rng: Random, limits: FuzzLimits): Draft {
   };
 }
 
-const BREAKERS = ["\r", "\n", "\r\n", "\0", "\n\ndata: forged\n\n", "\u2028", "\x1b"];
+const BREAKERS = [
+  "\r",
+  "\n",
+  "\r\n",
+  "\0",
+  "\n\ndata: forged\n\n",
+  "\u2028",
+  "\x1b",
+  "\u0001",
+  "\u0085",
+  "\u200b",
+  "\ufeff",
+  "\u2060",
+];
 
 function controlCharBody(rng: Random): Draft {
   const breaker = rng.pick(BREAKERS);
@@ -758,6 +934,29 @@ function controlCharBody(rng: Random): Draft {
   const fields = new URLSearchParams({ topic: "t0", data: "plain", type: "e" });
   fields.set(name, spliced(name === "retry" ? "1000" : (fields.get(name) ?? "my-id")));
   return { kind: `control-form-${name}`, media, body: fields.toString() };
+}
+
+/**
+ * An otherwise good event that speaks in the hub's name or near it: a topic of its namespace or
+ * one that only looks like it, an event type of its own, `mercure`, `x-ssehub-reset`, the id
+ * `earliest`, an invisible character in the type or the id.
+ */
+function hostileNameBody(rng: Random): Draft {
+  const fields: Record<string, string> = { topic: rng.pick(SUBSCRIBED_TOPICS), data: "x" };
+  const twist = rng.pick(["topic", "lookalike", "type", "near-type", "id", "invisible"] as const);
+  if (twist === "topic") fields.topic = rng.pick(RESERVED_TOPICS);
+  if (twist === "lookalike") fields.topic = rng.pick(LOOKALIKE_TOPICS);
+  if (twist === "type") fields.event = rng.pick(RESERVED_TYPES);
+  if (twist === "near-type")
+    fields.event = rng.pick(["mercure", "x-ssehub-reset", "ssehub", "reset"]);
+  if (twist === "id") fields.id = "earliest";
+  if (twist === "invisible") fields[rng.pick(["event", "id"])] = withInvisible(rng, "name");
+  const media = rng.pick(["json", "form"] as const);
+  if (media === "json")
+    return { kind: `hostile-json-${twist}`, media, body: JSON.stringify(fields) };
+  const { event, ...rest } = fields;
+  const form = new URLSearchParams({ ...rest, ...(event === undefined ? {} : { type: event }) });
+  return { kind: `hostile-form-${twist}`, media, body: form.toString() };
 }
 
 const PROTO_BODIES: readonly Draft[] = [
@@ -841,6 +1040,7 @@ export function makeCase(seed: number, index: number, limits: FuzzLimits): Publi
     [2, () => deepBody(rng)],
     [3, () => invalidUtf8Body(rng, limits)],
     [4, () => controlCharBody(rng)],
+    [4, () => hostileNameBody(rng)],
     [2, () => rng.pick(PROTO_BODIES)],
     [
       2,

@@ -28,6 +28,7 @@ import {
   makeCase,
   type PublishCase,
   SUBSCRIBED_TOPICS,
+  WATCHED_RESERVED_TOPICS,
 } from "./publish-cases.js";
 import { Random } from "./random.js";
 
@@ -68,7 +69,10 @@ type StreamRecord =
     }
   | { readonly kind: "retry"; readonly ms: number };
 
-/** A subscriber of every SUBSCRIBED_TOPICS, parsed by eventsource-parser (not our parser). */
+/**
+ * A subscriber of every SUBSCRIBED_TOPICS, and of WATCHED_RESERVED_TOPICS, where nothing may
+ * arrive; parsed by eventsource-parser (not our parser).
+ */
 class Subscriber {
   readonly records: StreamRecord[] = [];
   closed = false;
@@ -95,7 +99,9 @@ class Subscriber {
   }
 
   static open(url: string): Promise<Subscriber> {
-    const query = SUBSCRIBED_TOPICS.map((topic) => `topic=${encodeURIComponent(topic)}`).join("&");
+    const query = [...SUBSCRIBED_TOPICS, ...WATCHED_RESERVED_TOPICS]
+      .map((topic) => `topic=${encodeURIComponent(topic)}`)
+      .join("&");
     return new Promise((resolve, reject) => {
       const request = http.get(`${url}/events?${query}`, { agent: false }, (response) => {
         if (response.statusCode !== 200) {

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { ERROR_CATALOGUE, type ErrorCode } from "../../src/errors.js";
 import type { PublishInput } from "../../src/hub/publish-input.js";
 import { startServer } from "./start-server.js";
 
@@ -63,7 +64,47 @@ const ROWS: readonly [string, string, Record<string, unknown>, string?][] = [
     "SSEHUB_ERR_EVENT_INVALID_DATA",
     { topic: "a", data: "x\ud800" },
   ],
+  ...controlCharacterRows(),
+  ["the id earliest", "SSEHUB_ERR_EVENT_INVALID_ID", { topic: "a", data: "x", id: "earliest" }],
+  ...["ssehub-reset", "ssehub-gap", "ssehub-later", "SSEHUB-Reset"].map((event) =>
+    row(`the event type ${event}`, "SSEHUB_ERR_EVENT_RESERVED_TYPE", { event }),
+  ),
+  ...[
+    "/.well-known/mercure/subscriptions/a/urn%3Auuid%3A1",
+    "/.well-known/mercure",
+    "https://example.com/.well-known/mercure/subscriptions/x",
+    "/.well-known/%6Dercure/subscriptions/x",
+    "/.well-known/%6dercure/subscriptions/x",
+    "/%2Ewell-known/mercure/subscriptions",
+    "/a/../.well-known/mercure/subscriptions",
+    "/./.well-known//mercure/./subscriptions",
+  ].map((topic) => row(`the reserved topic ${topic}`, "SSEHUB_ERR_TOPIC_RESERVED", { topic })),
 ];
+
+/** A mistake in one field of an otherwise good event, with its form written by URLSearchParams. */
+function row(
+  what: string,
+  code: string,
+  fields: Record<string, string>,
+): [string, string, Record<string, unknown>, string] {
+  const input = { topic: "a", data: "x", ...fields };
+  const { event, ...rest } = input as Record<string, string>;
+  const form = new URLSearchParams({ ...rest, ...(event === undefined ? {} : { type: event }) });
+  return [what, code, input, form.toString()];
+}
+
+/** Control, format and separator characters in event types and ids. */
+function controlCharacterRows(): [string, string, Record<string, unknown>, string][] {
+  const rows: [string, string, Record<string, unknown>, string][] = [];
+  for (const char of ["\0", "\u0001", "\u007f", "\u0085", "\u200b", "\u2028", "\ufeff"]) {
+    const name = `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+    rows.push(
+      row(`${name} in the event type`, "SSEHUB_ERR_EVENT_INVALID_TYPE", { event: `a${char}` }),
+    );
+    rows.push(row(`${name} in the id`, "SSEHUB_ERR_EVENT_INVALID_ID", { id: `a${char}b` }));
+  }
+  return rows;
+}
 
 const MISTAKES: readonly Mistake[] = ROWS.map(([what, code, input, form]) => ({
   what,
@@ -93,7 +134,10 @@ describe("publish doors", () => {
         { code: mistake.code },
         `${where}hub.publish()`,
       );
-      const wanted = { status: 400, code: mistake.code };
+      const wanted = {
+        status: ERROR_CATALOGUE[mistake.code as ErrorCode].status,
+        code: mistake.code,
+      };
       const json = JSON.stringify(mistake.input);
       assert.deepEqual(
         await codeOf(url, "/publish", "application/json", json),
@@ -111,6 +155,31 @@ describe("publish doors", () => {
       );
     }
     assert.equal(ssehub.hub.stats().eventsPublished, 0);
+  });
+
+  test("Mercure's form refuses the event type mercure, which the other doors accept", async (t) => {
+    const { ssehub, url } = await startServer(t);
+    const form = "application/x-www-form-urlencoded";
+    assert.deepEqual(await codeOf(url, MERCURE, form, "topic=a&data=x&type=mercure"), {
+      status: 400,
+      code: "SSEHUB_ERR_EVENT_RESERVED_TYPE",
+    });
+    assert.equal(ssehub.hub.stats().eventsPublished, 0);
+    // Elsewhere `mercure` is a type like any other.
+    await ssehub.hub.publish({ topic: "a", data: "x", event: "mercure" });
+    const json = await fetch(`${url}/publish`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ topic: "a", data: "x", event: "mercure" }),
+    });
+    assert.equal(json.status, 200);
+    const mercureLike = await fetch(`${url}${MERCURE}`, {
+      method: "POST",
+      headers: { "Content-Type": form },
+      body: "topic=a&data=x&type=mercure-update",
+    });
+    assert.equal(mercureLike.status, 200);
+    assert.equal(ssehub.hub.stats().eventsPublished, 3);
   });
 
   test("Mercure's form publishes an update without data as empty data", async (t) => {

@@ -120,6 +120,107 @@ describe("preparePublish()", () => {
     );
   });
 
+  it("refuses control and format characters in event types and ids, naming the character", () => {
+    const refused = [
+      "\0",
+      "\u0001",
+      "\u001f",
+      "\u007f",
+      "\u0080",
+      "\u0085",
+      "\u009f",
+      "\u00ad",
+      "\u200b",
+      "\u200e",
+      "\u200f",
+      "\u202e",
+      "\u2028",
+      "\u2029",
+      "\u2060",
+      "\u2064",
+      "\ufeff",
+      "\u{e0001}",
+    ];
+    for (const char of refused) {
+      const point = `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+      const type = refusal({ topic: "t", data: "x", event: `a${char}b` });
+      assert.equal(type.code, "SSEHUB_ERR_EVENT_INVALID_TYPE", point);
+      assert.match(type.message, new RegExp(`holds ${point.replace("+", "\\+")}`));
+      const id = refusal({ topic: "t", data: "x", id: `a${char}b` });
+      assert.equal(id.code, "SSEHUB_ERR_EVENT_INVALID_ID", point);
+      // Data may carry any text.
+      assert.equal(preparePublish({ topic: "t", data: `a${char}b` }, LIMITS).data, `a${char}b`);
+    }
+    // Printable text from every script passes, as do spaces and emoji.
+    for (const text of [
+      "a b",
+      "\u00a0x",
+      "é",
+      "日本",
+      "😀",
+      "\u2009x",
+      "\ufffd",
+      "\u{1f468}\u200d",
+    ]) {
+      const accepted = () => preparePublish({ topic: "t", data: "x", event: text }, LIMITS);
+      if (text.includes("\u200d"))
+        assert.throws(accepted, { code: "SSEHUB_ERR_EVENT_INVALID_TYPE" });
+      else assert.equal(accepted().event, text);
+    }
+  });
+
+  it("refuses the id earliest, which asks for the whole history on resume", () => {
+    assert.equal(
+      refusal({ topic: "t", data: "x", id: "earliest" }).code,
+      "SSEHUB_ERR_EVENT_INVALID_ID",
+    );
+    assert.equal(preparePublish({ topic: "t", data: "x", id: "Earliest" }, LIMITS).id, "Earliest");
+    assert.equal(
+      preparePublish({ topic: "t", data: "x", id: "earliest!" }, LIMITS).id,
+      "earliest!",
+    );
+  });
+
+  it("refuses event types starting with ssehub-, the hub's own notices, in any case", () => {
+    for (const event of [
+      "ssehub-reset",
+      "ssehub-gap",
+      "ssehub-",
+      "ssehub-future",
+      "SSEHUB-reset",
+      "SseHub-gap",
+    ]) {
+      const error = refusal({ topic: "t", data: "x", event });
+      assert.equal(error.code, "SSEHUB_ERR_EVENT_RESERVED_TYPE", event);
+      assert.equal((error as unknown as { status: number }).status, 400);
+    }
+    for (const event of ["ssehub", "ssehubreset", "my-ssehub-reset", " ssehub-reset", "mercure"]) {
+      assert.equal(preparePublish({ topic: "t", data: "x", event }, LIMITS).event, event);
+    }
+  });
+
+  it("refuses the hub's topic namespace to publishers, however spelled, but not to the hub", () => {
+    const limits = { maxTopicsPerPublish: 3, maxTopicLength: 200 };
+    for (const topic of [
+      "/.well-known/mercure/subscriptions/a/b",
+      "https://example.com/.well-known/mercure/subscriptions/a",
+      "/.well-known/%6Dercure/subscriptions",
+      "/a/../.well-known/mercure/subscriptions",
+    ]) {
+      const error = refusal({ topics: ["ok", topic], data: "x" }, limits);
+      assert.equal(error.code, "SSEHUB_ERR_TOPIC_RESERVED", topic);
+      assert.equal((error as unknown as { status: number }).status, 403);
+      assert.deepEqual(error.details, { topic });
+      assert.deepEqual(preparePublish({ topic, data: "x" }, limits, "the event", "hub").topics, [
+        topic,
+      ]);
+    }
+    assert.deepEqual(
+      preparePublish({ topic: "/.well-known/mercure-other", data: "x" }, limits).topics,
+      ["/.well-known/mercure-other"],
+    );
+  });
+
   it("counts topics against maxTopicsPerPublish, after removing duplicates", () => {
     const limits = { maxTopicsPerPublish: 2, maxTopicLength: 16 };
     assert.deepEqual(preparePublish({ topics: ["a", "b", "a"], data: "x" }, limits).topics, [
