@@ -74,6 +74,8 @@ export const OPTION_LAYERS = Object.freeze({
   redis: "serve",
   redisPrefix: "serve",
   redisLogMaxEvents: "serve",
+  redisTimeoutMs: "serve",
+  redisWaitReplicas: "serve",
 } as const satisfies Record<string, OptionLayer>);
 
 /** The name of an option of any layer. */

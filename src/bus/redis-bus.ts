@@ -20,7 +20,15 @@
  * through history (Redis streams) or get a reset. Nothing is skipped silently.
  *
  * Failures: publishes while Redis is unreachable fail at once with SSEHUB_ERR_BUS_UNAVAILABLE
- * (503); `isReady` is false until both connections are back.
+ * (503); `isReady` is false until both connections are back. A Redis that hangs with its
+ * connections open gets the same answer past a deadline (`timeoutMs`): a publish not handed back
+ * within it fails with 503, and so does every publish while the bus waits for Redis to answer a
+ * PING again; the reader's blocking XREAD has a deadline too (its block time plus `timeoutMs`),
+ * past which it rejoins and reads on from where it stopped, as after a disconnect.
+ *
+ * Replication: with `waitReplicas` N > 0, each publish step is followed by `WAIT N`, and the
+ * publishes of the step resolve only once N replicas hold them (else 503 at the deadline: the
+ * events are published on the master, but a failover may lose them).
  * @module
  */
 import { SsehubError } from "../errors.js";
@@ -128,6 +136,9 @@ export interface RedisBusConnection {
   ): Promise<[epoch: string, first: number, ms: number, ...recalled: string[]]>;
   ssehubJoin(...args: (string | number)[]): Promise<[string, number, number]>;
   xread(...args: (string | number)[]): Promise<[string, [string, string[]][]][] | null>;
+  ping(): Promise<string>;
+  /** Waits until `replicas` replicas hold this connection's writes, or `timeoutMs`; answers how many do. */
+  wait(replicas: number, timeoutMs: number): Promise<number>;
   on(event: "ready" | "close", listener: () => void): unknown;
 }
 
@@ -164,6 +175,13 @@ export interface RedisBusOptions {
   readonly historyMaxAgeMs: number;
   /** Entries the log keeps (about): how far behind a node may fall and still catch up. */
   readonly logMaxEvents: number;
+  /**
+   * Deadline of a publish (from its step sent to Redis to its events handed back), in ms; the
+   * reader's XREAD gets READ_BLOCK_MS more. Past it the publish fails with 503.
+   */
+  readonly timeoutMs: number;
+  /** Replicas that must hold a publish before it resolves (WAIT); 0 waits for none. */
+  readonly waitReplicas?: number;
   /** Called when the bus starts over (also after the hub's own `restart` callback). */
   readonly onRestart?: (epoch: string, afterSeq: number, reason: BusRestartReason) => void;
   /** Called with a message when a connection problem is noticed (for the log). */
@@ -173,7 +191,7 @@ export interface RedisBusOptions {
 /** Entries one XREAD takes at most. */
 const READ_COUNT = 1000;
 /** How long one XREAD blocks, in ms: also how soon a closed bus stops reading. */
-const READ_BLOCK_MS = 1000;
+export const READ_BLOCK_MS = 1000;
 /** Pause before reading again after a failed read, in ms. */
 const READ_RETRY_MS = 100;
 
@@ -186,6 +204,22 @@ interface PendingPublish {
   firstSeq: number;
   /** The epoch Redis ordered the events in. */
   epoch: string;
+  /** Resolved or rejected already (by its step, its deadline, a restart or close). */
+  settled: boolean;
+  /** The step that carries it, once sent. */
+  flight: Flight | undefined;
+}
+
+/** One publish step sent to Redis: its publishes share one deadline timer. */
+interface Flight {
+  readonly publishes: readonly PendingPublish[];
+  timer: NodeJS.Timeout | undefined;
+  /** Publishes of the step not settled yet; the timer is cleared when none is left. */
+  unsettled: number;
+  /** Redis answered the step (and WAIT, if asked): a deadline missed after it is the reader's. */
+  answered: boolean;
+  /** Redis ran the step and the bus waits for replicas (WAIT) to acknowledge it. */
+  waitingForReplicas: boolean;
 }
 
 /** A bus over Redis. Build it with connectRedisEngine (redis-engine.ts). */
@@ -208,6 +242,10 @@ export class RedisBus implements Bus, BusMetricsSource {
   #restart: ((start: BusStart, reason: BusRestartReason) => void) | undefined;
   #closed = false;
   #readerHealthy = true;
+  /** Steps sent and not yet settled. */
+  readonly #flights = new Set<Flight>();
+  /** A step missed its deadline: publishes are refused until Redis answers a PING again. */
+  #stalled = false;
   #disconnects = 0;
   #lagSeconds = 0;
   onPublishRoundTrip: ((seconds: number) => void) | undefined;
@@ -234,7 +272,9 @@ export class RedisBus implements Bus, BusMetricsSource {
   }
 
   get isReady(): boolean {
-    return !this.#closed && this.#commands.status === "ready" && this.#readerHealthy;
+    return (
+      !this.#closed && this.#commands.status === "ready" && this.#readerHealthy && !this.#stalled
+    );
   }
 
   get connected(): boolean {
@@ -279,8 +319,18 @@ export class RedisBus implements Bus, BusMetricsSource {
       );
     }
     if (this.#commands.status !== "ready") return Promise.reject(this.#unavailable());
+    if (this.#stalled) return Promise.reject(this.#unanswered());
     return new Promise((resolve, reject) => {
-      this.#outbox.push({ events, resolve, reject, lastSeq: 0, firstSeq: 0, epoch: "" });
+      this.#outbox.push({
+        events,
+        resolve,
+        reject,
+        lastSeq: 0,
+        firstSeq: 0,
+        epoch: "",
+        settled: false,
+        flight: undefined,
+      });
       this.#backlog += events.length;
       if (!this.#scheduled) {
         this.#scheduled = true;
@@ -297,10 +347,13 @@ export class RedisBus implements Bus, BusMetricsSource {
       "SSEHUB_ERR_HUB_CLOSED",
       "Cannot publish: the Redis bus closed before the event was handed back",
     );
-    for (const pending of [...this.#outbox, ...this.#ordered]) pending.reject(error);
+    for (const pending of this.#outbox) this.#settle(pending, error);
+    for (const flight of this.#flights) {
+      for (const pending of flight.publishes) this.#settle(pending, error);
+    }
+    this.#flights.clear();
     this.#outbox = [];
     this.#ordered = [];
-    this.#backlog = 0;
   }
 
   #unavailable(cause?: unknown): SsehubError {
@@ -310,6 +363,72 @@ export class RedisBus implements Bus, BusMetricsSource {
       `Cannot publish now: Redis is unreachable${why}; retry shortly`,
       { details: { retryAfterSeconds: 1 }, ...(cause === undefined ? {} : { cause }) },
     );
+  }
+
+  #unanswered(): SsehubError {
+    return new SsehubError(
+      "SSEHUB_ERR_BUS_UNAVAILABLE",
+      `Cannot publish now: Redis did not answer within ${this.#options.timeoutMs} ms; retry shortly`,
+      { details: { retryAfterSeconds: 1 } },
+    );
+  }
+
+  /** A publish step that ran on the master but that fewer replicas than asked acknowledged. */
+  #unreplicated(acknowledged: number | undefined): SsehubError {
+    const replicas = this.#options.waitReplicas ?? 0;
+    const count = acknowledged === undefined ? "not all" : `${acknowledged}`;
+    return new SsehubError(
+      "SSEHUB_ERR_BUS_UNAVAILABLE",
+      `Cannot confirm the publish: ${count} of the ${replicas} replicas asked for (redisWaitReplicas) acknowledged it within ${this.#options.timeoutMs} ms; it is on the Redis master, and a failover may lose it`,
+      { details: { retryAfterSeconds: 1 } },
+    );
+  }
+
+  /** Resolves (no error) or rejects `pending` once, and frees its share of the backlog. */
+  #settle(pending: PendingPublish, error?: Error): void {
+    if (pending.settled) return;
+    pending.settled = true;
+    this.#backlog -= pending.events.length;
+    const flight = pending.flight;
+    if (flight !== undefined && --flight.unsettled === 0) {
+      clearTimeout(flight.timer);
+      this.#flights.delete(flight);
+    }
+    if (error === undefined) pending.resolve(pending.firstSeq);
+    else pending.reject(error);
+  }
+
+  /**
+   * A step's deadline passed: its publishes not settled yet fail with 503. If Redis never
+   * answered the step, the bus refuses publishes until Redis answers a PING (#probe).
+   */
+  #expire(flight: Flight): void {
+    flight.timer = undefined;
+    const error = flight.waitingForReplicas ? this.#unreplicated(undefined) : this.#unanswered();
+    for (const pending of flight.publishes) this.#settle(pending, error);
+    this.#flights.delete(flight);
+    this.#ordered = this.#ordered.filter((pending) => !pending.settled);
+    if (!flight.answered && !this.#stalled && !this.#closed) {
+      this.#stalled = true;
+      this.#options.onProblem?.(
+        `Redis did not answer a publish within ${this.#options.timeoutMs} ms; publishes are refused until it answers again`,
+      );
+      void this.#probe();
+    }
+  }
+
+  /** PINGs Redis (each under the connection's deadline) until it answers, then takes publishes. */
+  async #probe(): Promise<void> {
+    while (!this.#closed) {
+      try {
+        await this.#commands.ping();
+        this.#stalled = false;
+        this.#options.onProblem?.("Redis answers again; publishes are taken");
+        return;
+      } catch {
+        await new Promise((resolve) => setTimeout(resolve, READ_RETRY_MS));
+      }
+    }
   }
 
   /** Sends the publishes of this turn in one step. */
@@ -349,6 +468,17 @@ export class RedisBus implements Bus, BusMetricsSource {
         perEvent.push(fields.length, ...fields);
       }
     }
+    const flight: Flight = {
+      publishes: batch,
+      timer: undefined,
+      unsettled: batch.length,
+      answered: false,
+      waitingForReplicas: false,
+    };
+    for (const pending of batch) pending.flight = flight;
+    this.#flights.add(flight);
+    const timeoutMs = this.#options.timeoutMs;
+    flight.timer = setTimeout(() => this.#expire(flight), timeoutMs);
     const started = performance.now();
     try {
       const [epoch, first, , ...recalled] = await this.#commands.ssehubPublish(
@@ -384,18 +514,41 @@ export class RedisBus implements Bus, BusMetricsSource {
         }
         pending.lastSeq = pending.firstSeq + pending.events.length - 1;
         pending.epoch = epoch;
-        this.#ordered.push(pending);
       }
       // Redis lost its data and began a new epoch: these publishes resolve once the reader has
       // started over in it (so their ids carry the new epoch); make it check now.
       if (epoch !== this.#epoch) this.#readerHealthy = false;
+      const replicas = this.#options.waitReplicas ?? 0;
+      if (replicas > 0 && flight.unsettled > 0) {
+        flight.waitingForReplicas = true;
+        const left = Math.max(1, Math.floor(timeoutMs - (performance.now() - started)));
+        const acknowledged = await this.#commands.wait(replicas, left);
+        if (acknowledged < replicas) {
+          flight.answered = true;
+          const error = this.#unreplicated(acknowledged);
+          for (const pending of batch) this.#settle(pending, error);
+          return;
+        }
+      }
+      flight.answered = true;
+      for (const pending of batch) if (!pending.settled) this.#ordered.push(pending);
       this.#settleOrdered();
     } catch (error) {
-      this.#backlog -= count;
+      if (
+        !this.#closed &&
+        !flight.answered &&
+        !flight.waitingForReplicas &&
+        /timed out/i.test(String(error))
+      ) {
+        // The connection's own deadline (the same length) fired before the step's.
+        clearTimeout(flight.timer);
+        this.#expire(flight);
+        return;
+      }
       const refused = this.#closed
         ? new SsehubError("SSEHUB_ERR_HUB_CLOSED", "Cannot publish: the Redis bus is closed")
         : this.#unavailable(error);
-      for (const pending of batch) pending.reject(refused);
+      for (const pending of batch) this.#settle(pending, refused);
     }
   }
 
@@ -404,9 +557,9 @@ export class RedisBus implements Bus, BusMetricsSource {
     if (this.#ordered.length === 0) return;
     const waiting: PendingPublish[] = [];
     for (const pending of this.#ordered) {
+      if (pending.settled) continue;
       if (pending.epoch === this.#epoch && pending.lastSeq <= this.#seq) {
-        this.#backlog -= pending.events.length;
-        pending.resolve(pending.firstSeq);
+        this.#settle(pending);
       } else {
         waiting.push(pending);
       }
@@ -497,8 +650,7 @@ export class RedisBus implements Bus, BusMetricsSource {
         if (pending.epoch === join.epoch) {
           kept.push(pending);
         } else {
-          this.#backlog -= pending.events.length;
-          pending.reject(this.#unavailable(new Error("Redis lost the event with its data")));
+          this.#settle(pending, this.#unavailable(new Error("Redis lost the event with its data")));
         }
       }
       this.#ordered = kept;

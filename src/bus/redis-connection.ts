@@ -171,17 +171,26 @@ function loadIoredis(): typeof import("ioredis") {
   return ioredis;
 }
 
-/** A connection to `target`, not yet connected (call `connect()`). */
-export function createRedisConnection(target: RedisTarget): RedisConnection {
+/**
+ * A connection to `target`, not yet connected (call `connect()`). Every command on it fails
+ * with "Command timed out" when Redis has not answered within `commandTimeoutMs` (a Redis that
+ * hangs with its connection open: stopped, swapping, a blocked script); the connection stays
+ * open, and replies that come late are matched to their commands and dropped.
+ */
+export function createRedisConnection(
+  target: RedisTarget,
+  commandTimeoutMs: number,
+): RedisConnection {
   const { Cluster, Redis } = loadIoredis();
+  const common = { ...COMMON, commandTimeout: commandTimeoutMs };
   switch (target.kind) {
     case "single":
       return target.tls
-        ? new Redis(target.url, { ...COMMON, tls: {} })
-        : new Redis(target.url, COMMON);
+        ? new Redis(target.url, { ...common, tls: {} })
+        : new Redis(target.url, common);
     case "sentinel":
       return new Redis({
-        ...COMMON,
+        ...common,
         sentinels: target.sentinels.map((s) => ({ host: s.host, port: s.port })),
         name: target.master,
         db: target.db,
@@ -195,7 +204,7 @@ export function createRedisConnection(target: RedisTarget): RedisConnection {
           lazyConnect: true,
           enableOfflineQueue: false,
           clusterRetryStrategy: retryDelay,
-          redisOptions: { ...COMMON, ...credentialsOf(target) },
+          redisOptions: { ...common, ...credentialsOf(target) },
         },
       );
   }

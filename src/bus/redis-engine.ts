@@ -12,7 +12,13 @@ import {
   type RedisHistoryConnection,
 } from "../history/redis-history.js";
 import { RedisKeys } from "../history/redis-streams.js";
-import { defineBusCommands, joinRedisHub, RedisBus, type RedisBusConnection } from "./redis-bus.js";
+import {
+  defineBusCommands,
+  joinRedisHub,
+  READ_BLOCK_MS,
+  RedisBus,
+  type RedisBusConnection,
+} from "./redis-bus.js";
 import {
   connectRedis,
   createRedisConnection,
@@ -33,6 +39,16 @@ export interface RedisEngineOptions {
   readonly logMaxEvents: number;
   /** How long to wait for Redis at start, in ms. */
   readonly connectTimeoutMs?: number;
+  /**
+   * Deadline of every Redis call, in ms (`redisTimeoutMs`): past it a publish answers 503 and
+   * the node is not ready until Redis answers again. Default REDIS_TIMEOUT_MS.
+   */
+  readonly timeoutMs?: number;
+  /**
+   * Replicas that must hold a publish before it is acknowledged (`redisWaitReplicas`: WAIT
+   * after each publish step); default 0. Not with a Redis Cluster.
+   */
+  readonly waitReplicas?: number;
   /** Told about connection problems and restarts (for the log). */
   readonly onProblem?: (message: string) => void;
 }
@@ -47,6 +63,9 @@ export interface RedisEngine {
   close(): Promise<void>;
 }
 
+/** Default deadline of a Redis call, in ms (see RedisEngineOptions.timeoutMs). */
+export const REDIS_TIMEOUT_MS = 3000;
+
 /** Oldest Redis that has what the engine uses (XINFO's max-deleted-entry-id). */
 const MIN_REDIS_MAJOR = 7;
 
@@ -59,8 +78,19 @@ export async function connectRedisEngine(options: RedisEngineOptions): Promise<R
   const target = parseRedisUrl(options.url);
   const description = redactPassword(options.url);
   const timeoutMs = options.connectTimeoutMs ?? 10_000;
-  const commands = createRedisConnection(target);
-  const reader = createRedisConnection(target);
+  const callTimeoutMs = options.timeoutMs ?? REDIS_TIMEOUT_MS;
+  const waitReplicas = options.waitReplicas ?? 0;
+  if (waitReplicas > 0 && target.kind === "cluster") {
+    // WAIT must go to the shard that took the write, on the same connection, and ioredis
+    // sends a keyless command to any node of a cluster.
+    throw new SsehubError(
+      "SSEHUB_ERR_OPTIONS_INVALID",
+      `Cannot wait for replicas (redisWaitReplicas ${waitReplicas}) on a Redis Cluster: use a single server or Sentinel, or set it to 0`,
+    );
+  }
+  const commands = createRedisConnection(target, callTimeoutMs);
+  // The reader's XREAD blocks READ_BLOCK_MS by design: its deadline comes after that.
+  const reader = createRedisConnection(target, callTimeoutMs + READ_BLOCK_MS);
   const connections: RedisConnection[] = [commands, reader];
   // ioredis reports every failed attempt as an `error` event; the bus and the log see them
   // through `close` events and failed commands instead.
@@ -92,6 +122,8 @@ export async function connectRedisEngine(options: RedisEngineOptions): Promise<R
       historyMaxEvents: options.historyMaxEvents,
       historyMaxAgeMs: options.historyMaxAgeMs,
       logMaxEvents: options.logMaxEvents,
+      timeoutMs: callTimeoutMs,
+      waitReplicas,
       onRestart: (epoch, afterSeq) => history.restart(epoch, afterSeq),
       ...(options.onProblem === undefined ? {} : { onProblem: options.onProblem }),
     },

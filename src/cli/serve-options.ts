@@ -30,6 +30,16 @@ export interface ResolvedServeOptions {
   readonly redisPrefix: string;
   /** Events the shared Redis log keeps (about): how far a node may fall behind and catch up. */
   readonly redisLogMaxEvents: number;
+  /**
+   * Deadline of every Redis call, in ms: past it a publish answers 503 and the node is not
+   * ready until Redis answers again (docs/redis.md, Failures).
+   */
+  readonly redisTimeoutMs: number;
+  /**
+   * Replicas that must hold a publish before it is acknowledged (Redis WAIT); 0 waits for none.
+   * Fewer within redisTimeoutMs: 503.
+   */
+  readonly redisWaitReplicas: number;
 }
 
 /** The defaults of the options of `ssehub serve` alone. */
@@ -38,6 +48,8 @@ export const SERVE_DEFAULTS: ResolvedServeOptions = Object.freeze({
   redis: "", // off: in-process bus and memory history
   redisPrefix: "ssehub",
   redisLogMaxEvents: 100_000, // events
+  redisTimeoutMs: 3000, // 3 seconds
+  redisWaitReplicas: 0, // acknowledge once the master has it
 } satisfies ResolvedServeOptions);
 
 /** The check of every option of `ssehub serve` alone. */
@@ -71,6 +83,18 @@ export const SERVE_OPTION_SPECS: { readonly [K in keyof ResolvedServeOptions]: O
       min: 1000,
       max: 100_000_000,
       help: "Events the shared Redis log keeps (about): how far behind a node may fall and still catch up",
+    },
+    redisTimeoutMs: {
+      kind: "integer",
+      min: 100,
+      max: 60_000,
+      help: "Deadline of every Redis call, in ms: past it a publish answers 503 and the node is not ready until Redis answers again",
+    },
+    redisWaitReplicas: {
+      kind: "integer",
+      min: 0,
+      max: 16,
+      help: "Replicas that must hold a publish before it is acknowledged (Redis WAIT); fewer within redisTimeoutMs answers 503. Not with a Redis Cluster",
     },
   } satisfies { readonly [K in LayerOptionName<"serve">]: OptionSpec });
 

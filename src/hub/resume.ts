@@ -6,7 +6,11 @@
  * point up to `head`, in chunks, and lets it go live: everything up to `head` comes from
  * history, everything after it live, so the seam has neither gap nor duplicate. Where history
  * cannot answer exactly (evicted, another epoch, an id nobody knows), the subscriber gets a
- * reset notice (RESET_EVENT) naming the reason instead, and goes live from `head`.
+ * reset notice (RESET_EVENT) naming the reason. A reset says where the gap is and never opens a
+ * new one: after it, the subscriber gets everything history still holds from that point on (for
+ * `history-evicted`, what is kept after its id; for `unknown-epoch`, the current epoch from its
+ * start), up to `head`, then goes live. Only `invalid-id` goes live from `head` at once: an id
+ * the hub never gave says nothing of where the client stands, so a replay could only guess.
  * @module
  */
 import type { HistoryStore, StoredEvent } from "../history/history-store.js";
@@ -77,7 +81,11 @@ export class Resumer {
     if (parsed === undefined) {
       this.#sendReset(subscriber, "invalid-id", lastEventId, head);
     } else if (parsed.epoch !== source.epoch) {
-      this.#sendReset(subscriber, "unknown-epoch", lastEventId, head);
+      // Every event of this epoch comes after the client's point: replay what history holds of it.
+      const read = await source.history.readAfter(this.#historyTopicsOf(subscriber), 0);
+      if (subscriber.isClosed) return;
+      await this.#resetAndReplay(subscriber, "unknown-epoch", lastEventId, read.events, head);
+      if (subscriber.isClosed) return;
     } else if (parsed.seq > head) {
       // On a distributed bus the client may have seen, on another hub, events that have not
       // reached this one yet: wait for them (they are held as live), then skip them.
@@ -88,13 +96,16 @@ export class Resumer {
       }
       if (subscriber.isClosed) return;
       this.#sendReset(subscriber, "invalid-id", lastEventId, head);
-    } else if (parsed.seq < source.historyFloor) {
-      this.#sendReset(subscriber, "history-evicted", lastEventId, head);
     } else if (parsed.seq < head) {
       const read = await source.history.readAfter(this.#historyTopicsOf(subscriber), parsed.seq);
       if (subscriber.isClosed) return;
-      if (!read.complete) this.#sendReset(subscriber, "history-evicted", lastEventId, head);
-      else await this.#replay(subscriber, visibleEvents(read.events, subscriber.access), head);
+      // Below the floor, history never held some events after the id; otherwise `complete`
+      // says whether it lost some. Either way what it still holds after the id follows.
+      if (parsed.seq < source.historyFloor || !read.complete) {
+        await this.#resetAndReplay(subscriber, "history-evicted", lastEventId, read.events, head);
+      } else {
+        await this.#replay(subscriber, visibleEvents(read.events, subscriber.access), head);
+      }
       if (subscriber.isClosed) return;
     }
     subscriber.goLive();
@@ -169,11 +180,32 @@ export class Resumer {
     }
   }
 
-  #sendReset(subscriber: Subscriber, reason: ResetReason, lastEventId: string, head: number): void {
+  /**
+   * Sends the reset notice, then replays `events` (what history still holds after the client's
+   * point) up to `head`. The notice's id is the seq just before the first event replayed, so the
+   * gap it announces ends where the replay begins, and a client cut off during the replay
+   * resumes from what it got; with nothing to replay, it is `head`.
+   */
+  async #resetAndReplay(
+    subscriber: Subscriber,
+    reason: ResetReason,
+    lastEventId: string,
+    events: readonly StoredEvent[],
+    head: number,
+  ): Promise<void> {
+    const visible = visibleEvents(events, subscriber.access);
+    const first = visible[0];
+    const from = first !== undefined && first.seq <= head ? first.seq - 1 : head;
+    this.#sendReset(subscriber, reason, lastEventId, from);
+    await this.#replay(subscriber, visible, head);
+  }
+
+  /** Writes the reset notice; the stream goes on after `from` (its id). */
+  #sendReset(subscriber: Subscriber, reason: ResetReason, lastEventId: string, from: number): void {
     this.#resets++;
-    const id = this.#source.idOf(head);
+    const id = this.#source.idOf(from);
     const data = JSON.stringify({ reason, lastEventId, currentEventId: id });
-    subscriber.writeDirect(encodeEvent({ id, event: RESET_EVENT, data }), head);
+    subscriber.writeDirect(encodeEvent({ id, event: RESET_EVENT, data }), from);
   }
 }
 

@@ -131,7 +131,7 @@ describe("resume after reconnect", () => {
     for (const subscriber of subscribers) subscriber.stop();
   });
 
-  it("sends a reset, then live events, when history no longer covers the gap", async (t) => {
+  it("sends a reset, then what history still holds, then live events, when history no longer covers the gap", async (t) => {
     const { url } = await startHub(t, { historyMaxEvents: 10 });
     const first = await SseReader.open(`${url}/events/news`);
     t.after(() => first.close());
@@ -144,10 +144,14 @@ describe("resume after reconnect", () => {
     const again = await SseReader.open(`${url}/events/news`, { lastEventId });
     t.after(() => again.close());
     await postJson(`${url}/publish`, { topic: "news", data: "live" });
-    await again.waitForEvents(2);
-    const [reset, live] = again.events;
+    await again.waitForEvents(12);
+    const [reset, ...rest] = again.events;
     assert.equal(reset?.type, "ssehub-reset");
     assert.equal(JSON.parse(reset!.data).reason, "history-evicted");
-    assert.equal(live?.data, "live");
+    // History keeps the newest 10 (20..29): they follow the notice, none skipped, then live.
+    assert.deepEqual(
+      rest.map((e) => e.data),
+      [...Array.from({ length: 10 }, (_, i) => `${20 + i}`), "live"],
+    );
   });
 });

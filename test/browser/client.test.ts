@@ -268,10 +268,10 @@ describe("the ssehub client in Chromium", () => {
     );
 
     const away = await takeHubAway(hub);
-    let newest = "";
-    // Four events on a topic that keeps two: the one after `kept` is gone from history.
+    const ids: string[] = [];
+    // Four events on a topic that keeps two: the two after `kept` are gone from history.
     for (let i = 0; i < 4; i++)
-      ({ id: newest } = await hub.server.hub.publish({ topic: "a", data: `${i}` }));
+      ids.push((await hub.server.hub.publish({ topic: "a", data: `${i}` })).id);
     await waitForFailedAttempt(browser);
     await away.comeBack();
     await waitFor(
@@ -285,15 +285,18 @@ describe("the ssehub client in Chromium", () => {
       browser,
       "the live event",
       (n) => (window as unknown as PageState).received.length >= n,
-      2,
+      4,
     );
 
     const state = await pageState(browser);
+    // The notice names the gap (the two evicted events); what history still holds follows it.
     assert.deepEqual(state.resets, [
-      { reason: "history-evicted", lastEventId: kept, currentEventId: newest, receivedBefore: 1 },
+      { reason: "history-evicted", lastEventId: kept, currentEventId: ids[1], receivedBefore: 1 },
     ]);
     assert.deepEqual(state.received, [
       { type: "message", data: "before", lastEventId: kept },
+      { type: "message", data: "2", lastEventId: ids[2] },
+      { type: "message", data: "3", lastEventId: ids[3] },
       { type: "message", data: "live", lastEventId: liveId },
     ]);
     assert.equal(state.lastEventId, liveId);

@@ -268,7 +268,8 @@ describe("Chromium's EventSource", () => {
       hub,
       [0, 1, 2, 3].map((i) => ({ topic: "a", data: `away ${i}` })),
     );
-    const newest = gone.ids.at(-1)!;
+    // The notice ends the gap (the two evicted events) where what history still holds begins.
+    const gapEnd = gone.ids[1]!;
     const publishedAwayAt = gone.publishedAt;
     await waitFor(
       browser,
@@ -281,7 +282,7 @@ describe("Chromium's EventSource", () => {
       browser,
       "the live event",
       (n) => (window as unknown as PageState).received.length >= n,
-      3,
+      5,
     );
 
     const got = await received(browser);
@@ -292,10 +293,12 @@ describe("Chromium's EventSource", () => {
         data: JSON.stringify({
           reason: "history-evicted",
           lastEventId: kept,
-          currentEventId: newest,
+          currentEventId: gapEnd,
         }),
-        lastEventId: newest,
+        lastEventId: gapEnd,
       },
+      { type: "message", data: "away 2", lastEventId: gone.ids[2] },
+      { type: "message", data: "away 3", lastEventId: gone.ids[3] },
       { type: "message", data: "live", lastEventId: liveId },
     ]);
     const streams = streamRequests(requests);

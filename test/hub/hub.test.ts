@@ -279,24 +279,61 @@ describe("Hub.subscribe() with lastEventId", () => {
     assert.ok(sink.chunks.length > 3, "the replay is written in several chunks");
   });
 
-  it("sends a reset when history no longer reaches back to the id", async (t) => {
+  it("sends a reset when history no longer reaches back to the id, then what it still holds", async (t) => {
     const hub = hubFor(t, { historyMaxEvents: 3 });
     const first = await hub.publish({ topic: "a", data: "1" });
     for (let i = 2; i <= 6; i++) hub.publish({ topic: "a", data: `${i}` });
     const sink = new RecordingSink();
     hub.subscribe({ topics: ["a"], lastEventId: first.id, sink });
     hub.publish({ topic: "a", data: "7" });
-    await waitFor(() => sink.data().length >= 1);
-    const [reset, live] = sink.events();
+    await waitFor(() => sink.data().length >= 4);
+    const [reset, ...rest] = sink.events();
     assert.equal(reset?.event, RESET_EVENT);
-    assert.equal(reset?.id, `${hub.epoch}-6`);
+    // The gap is 2..3 (evicted): the notice ends it where the replay of 4..6 begins.
+    assert.equal(reset?.id, `${hub.epoch}-3`);
     assert.deepEqual(JSON.parse(reset!.data), {
       reason: "history-evicted",
       lastEventId: first.id,
-      currentEventId: `${hub.epoch}-6`,
+      currentEventId: `${hub.epoch}-3`,
     });
-    assert.equal(live?.data, "7");
+    assert.deepEqual(
+      rest.map((e) => [e.id, e.data]),
+      [4, 5, 6, 7].map((seq) => [`${hub.epoch}-${seq}`, `${seq}`]),
+    );
     assert.equal(hub.stats().resets, 1);
+  });
+
+  it("after an unknown-epoch reset, replays the current epoch from its start, then goes live", async (t) => {
+    const hub = hubFor(t);
+    for (let i = 1; i <= 3; i++) await hub.publish({ topic: "a", data: `${i}` });
+    const sink = new RecordingSink();
+    hub.subscribe({ topics: ["a"], lastEventId: "zzzz-40", sink });
+    hub.publish({ topic: "a", data: "4" });
+    await waitFor(() => sink.data().length >= 4);
+    const [reset, ...rest] = sink.events();
+    assert.equal(reset?.event, RESET_EVENT);
+    assert.deepEqual(JSON.parse(reset!.data), {
+      reason: "unknown-epoch",
+      lastEventId: "zzzz-40",
+      currentEventId: `${hub.epoch}-0`,
+    });
+    assert.deepEqual(
+      rest.map((e) => e.data),
+      ["1", "2", "3", "4"],
+    );
+  });
+
+  it("goes live from the newest event after an invalid-id reset: nothing says where the client stands", async (t) => {
+    const hub = hubFor(t);
+    await hub.publish({ topic: "a", data: "1" });
+    const sink = new RecordingSink();
+    hub.subscribe({ topics: ["a"], lastEventId: "not an id", sink });
+    hub.publish({ topic: "a", data: "2" });
+    await waitFor(() => sink.data().length >= 1);
+    const [reset, live] = sink.events();
+    assert.equal(reset?.id, `${hub.epoch}-1`);
+    assert.equal(JSON.parse(reset!.data).reason, "invalid-id");
+    assert.equal(live?.data, "2");
   });
 
   it("replays exactly when the evicted events are older than the id", async (t) => {

@@ -99,6 +99,8 @@ export async function serveCommand(
         historyMaxEvents: options.historyMaxEvents,
         historyMaxAgeMs: options.historyMaxAgeMs,
         logMaxEvents: options.redisLogMaxEvents,
+        timeoutMs: options.redisTimeoutMs,
+        waitReplicas: options.redisWaitReplicas,
         onProblem: (message) => logger.warn(message),
       });
     } catch (error) {
