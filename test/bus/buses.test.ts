@@ -134,4 +134,26 @@ describe("ClusterSequencer", () => {
     await assert.rejects(pending, /closed before the primary answered/);
     assert.equal(bus.backlog, 0);
   });
+
+  it("refuses publishes, and fails those waiting, once the primary is gone", async () => {
+    const process = new EventEmitter(); // a worker's end; no primary answers
+    const worker: IpcChannel = {
+      send: () => true,
+      on: (event, listener) => process.on(event, listener),
+      off: (event, listener) => process.off(event, listener),
+    };
+    const bus = new ClusterBus(worker, { epoch: "e7", joinedAfterSeq: 0 });
+    bus.start(() => {});
+    assert.equal(bus.isReady, true);
+    const pending = bus.publish([{ topics: ["t"], data: "x", event: undefined, retry: undefined }]);
+    process.emit("disconnect");
+    await assert.rejects(pending, { code: "SSEHUB_ERR_BUS_UNAVAILABLE" });
+    assert.equal(bus.isReady, false);
+    assert.equal(bus.backlog, 0);
+    await assert.rejects(
+      bus.publish([{ topics: ["t"], data: "y", event: undefined, retry: undefined }]),
+      { code: "SSEHUB_ERR_BUS_UNAVAILABLE" },
+    );
+    bus.close();
+  });
 });
