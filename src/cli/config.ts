@@ -17,7 +17,6 @@
  * @module
  */
 import { readFileSync } from "node:fs";
-import { CLUSTER_ENV_NAMES } from "../cluster/index.js";
 import { SsehubError } from "../errors.js";
 import { SOCKET_TAKEOVER_ENV } from "../index.js";
 import { hintText, type OptionName, type OptionSpec, suggestName } from "../options.js";
@@ -35,13 +34,12 @@ const ENV_PREFIX = "SSEHUB_";
 
 /**
  * SSEHUB_* variables that are not options and that a process running `ssehub serve` may see:
- * the config file, the socket takeover switch, what a cluster primary hands its workers, and
- * the variables of the other commands (`ssehub publish`/`subscribe`, `ssehub bench`).
+ * the config file, the socket takeover switch, and the variables of the other commands
+ * (`ssehub publish`/`subscribe`, `ssehub bench`).
  */
 const OTHER_ENV_VARS: readonly string[] = [
   CONFIG_ENV,
   SOCKET_TAKEOVER_ENV,
-  ...CLUSTER_ENV_NAMES,
   "SSEHUB_URL",
   "SSEHUB_BENCH_WORKER_ARGS",
 ];

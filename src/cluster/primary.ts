@@ -2,7 +2,8 @@
  * `ssehub serve --workers N`: the primary process. It forks N workers that serve the same port
  * (node:cluster hands each new connection to a worker in turn), orders every event for all of
  * them (ClusterSequencer), replaces a worker that dies, and on SIGINT/SIGTERM shuts the workers
- * down gracefully before it exits.
+ * down gracefully before it exits. A worker that dies never takes the primary with it: sends to
+ * it are dropped (see the cluster bus), and its channel's errors are logged, not thrown.
  * @module
  */
 import cluster, { type Worker } from "node:cluster";
@@ -20,6 +21,9 @@ export interface ClusterPrimaryOptions {
   readonly shutdownTimeoutMs: number;
   /** Most idempotency keys the sequencer remembers at once. */
   readonly idempotencyMaxKeys: number;
+  /** The workers' history limits: they bound the recent events handed to a joining worker. */
+  readonly historyMaxEvents: number;
+  readonly historyMaxAgeMs: number;
 }
 
 /** Extra time after shutdownTimeoutMs before remaining workers are killed, in ms. */
@@ -32,17 +36,25 @@ export async function runClusterPrimary(
   options: ClusterPrimaryOptions,
   logger: Logger,
 ): Promise<number> {
-  const sequencer = new ClusterSequencer(newEpoch(), options.idempotencyMaxKeys);
+  const sequencer = new ClusterSequencer(newEpoch(), options, options.idempotencyMaxKeys);
   const started = new Map<Worker, number>();
   let stopping = false;
   let failed = false;
 
   const fork = (): Worker => {
-    const worker = cluster.fork(sequencer.joinEnv());
-    sequencer.add(worker as unknown as IpcChannel);
+    const worker = cluster.fork();
+    const channel = worker as unknown as IpcChannel;
+    sequencer.add(channel);
     started.set(worker, Date.now());
+    // A send to a worker that has just died fails on its channel (EPIPE, ERR_IPC_CHANNEL_CLOSED):
+    // the cluster bus passes a callback, and this listener takes any other, so that no such
+    // error is ever unhandled in the primary.
+    worker.on("error", (error: Error) => {
+      logger.warn({ pid: worker.process.pid, err: error.message }, "A worker's channel failed");
+    });
+    worker.on("disconnect", () => sequencer.remove(channel));
     worker.on("exit", (code, signal) => {
-      sequencer.remove(worker as unknown as IpcChannel);
+      sequencer.remove(channel);
       const lifetime = Date.now() - (started.get(worker) ?? 0);
       started.delete(worker);
       if (stopping) return;
@@ -53,7 +65,10 @@ export async function runClusterPrimary(
         process.kill(process.pid, "SIGTERM");
         return;
       }
-      fork();
+      const replacement = fork();
+      replacement.once("listening", () =>
+        logger.info({ pid: replacement.process.pid }, "A replacement worker serves the port"),
+      );
     });
     return worker;
   };

@@ -6,6 +6,7 @@ import {
   type ClusterMessage,
   ClusterSequencer,
   type IpcChannel,
+  joinClusterBus,
 } from "../../src/bus/cluster-bus.js";
 import { LocalBus } from "../../src/bus/local-bus.js";
 import type { SequencedEvent } from "../../src/history/stored-event.js";
@@ -61,7 +62,7 @@ runBusConformance(
 );
 
 describe("ClusterSequencer", () => {
-  it("holds the events ordered before a worker joins and sends them when it does", async () => {
+  it("welcomes a worker that joins late with the events its siblings hold", async () => {
     const sequencer = new ClusterSequencer("e3");
     const [aWorker, aPrimary] = channelPair();
     const [bWorker, bPrimary] = channelPair();
@@ -69,22 +70,58 @@ describe("ClusterSequencer", () => {
     const a = new ClusterBus(aWorker, { epoch: "e3", joinedAfterSeq: 0 });
     a.start(() => {});
     await a.publish([{ topics: ["t"], data: "before", event: undefined, retry: undefined }]);
-    sequencer.add(bPrimary); // forked now: joins after seq 1
-    const b = new ClusterBus(bWorker, { epoch: "e3", joinedAfterSeq: sequencer.current });
-    await a.publish([
-      { topics: ["t"], data: "while b starts", event: undefined, retry: undefined },
-    ]);
+    await a.publish([{ topics: ["u"], data: "before too", event: undefined, retry: undefined }]);
+    sequencer.add(bPrimary); // a replacement, forked now
+    const joining = joinClusterBus(bWorker, { historyMaxEvents: 10, historyMaxAgeMs: 60_000 });
+    const { bus: b, history } = await joining;
     const seen: SequencedEvent[] = [];
     const start = b.start((events) => seen.push(...events));
-    assert.equal(start.joinedAfterSeq, 1);
-    await waitFor(() => seen.length > 0, "b to be handed the held event");
-    // Seq 1 would have come first: b sees the events in seq order.
+    assert.deepEqual(start, { epoch: "e3", joinedAfterSeq: 2, historyFloor: 0 });
+    assert.deepEqual(
+      history.readAfter(["t", "u"], 0).events.map((e) => [e.id, e.data]),
+      [
+        ["e3-1", "before"],
+        ["e3-2", "before too"],
+      ],
+    );
+    await a.publish([{ topics: ["t"], data: "after", event: undefined, retry: undefined }]);
+    await waitFor(() => seen.length > 0, "b to be handed the next event");
     assert.deepEqual(
       seen.map((e) => [e.seq, e.data]),
-      [[2, "while b starts"]],
+      [[3, "after"]],
     );
     a.close();
     b.close();
+  });
+
+  it("drops a send to a worker whose channel has closed instead of throwing", async () => {
+    const sequencer = new ClusterSequencer("e6");
+    const [aWorker, aPrimary] = channelPair();
+    sequencer.add(aPrimary);
+    const a = new ClusterBus(aWorker, { epoch: "e6", joinedAfterSeq: 0 });
+    a.start(() => {});
+    // A channel as Node's ChildProcess has it once its process died: without a callback the
+    // failure is an 'error' event, unhandled here, so it is thrown.
+    const dead = new EventEmitter();
+    const deadChannel: IpcChannel = {
+      send(_message, callback) {
+        const error = Object.assign(new Error("Channel closed"), {
+          code: "ERR_IPC_CHANNEL_CLOSED",
+        });
+        if (callback === undefined) throw error;
+        setImmediate(() => callback(error));
+        return false;
+      },
+      on: (event, listener) => dead.on(event, listener),
+      off: (event, listener) => dead.off(event, listener),
+    };
+    sequencer.add(deadChannel);
+    dead.emit("message", { type: "ssehub:join" });
+    const first = await a.publish([
+      { topics: ["t"], data: "x", event: undefined, retry: undefined },
+    ]);
+    assert.equal(first, 1);
+    a.close();
   });
 
   it("rejects publishes still waiting when the bus closes", async () => {
@@ -98,13 +135,24 @@ describe("ClusterSequencer", () => {
     assert.equal(bus.backlog, 0);
   });
 
-  it("fromEnv() refuses to start without the primary's join point", () => {
-    const [worker] = channelPair();
-    assert.throws(() => ClusterBus.fromEnv({}, worker), /SSEHUB_CLUSTER_EPOCH/);
-    const bus = ClusterBus.fromEnv({ SSEHUB_CLUSTER_EPOCH: "e5", SSEHUB_CLUSTER_SEQ: "7" }, worker);
-    assert.deepEqual(
-      bus.start(() => {}),
-      { epoch: "e5", joinedAfterSeq: 7 },
+  it("refuses publishes, and fails those waiting, once the primary is gone", async () => {
+    const process = new EventEmitter(); // a worker's end; no primary answers
+    const worker: IpcChannel = {
+      send: () => true,
+      on: (event, listener) => process.on(event, listener),
+      off: (event, listener) => process.off(event, listener),
+    };
+    const bus = new ClusterBus(worker, { epoch: "e7", joinedAfterSeq: 0 });
+    bus.start(() => {});
+    assert.equal(bus.isReady, true);
+    const pending = bus.publish([{ topics: ["t"], data: "x", event: undefined, retry: undefined }]);
+    process.emit("disconnect");
+    await assert.rejects(pending, { code: "SSEHUB_ERR_BUS_UNAVAILABLE" });
+    assert.equal(bus.isReady, false);
+    assert.equal(bus.backlog, 0);
+    await assert.rejects(
+      bus.publish([{ topics: ["t"], data: "y", event: undefined, retry: undefined }]),
+      { code: "SSEHUB_ERR_BUS_UNAVAILABLE" },
     );
     bus.close();
   });

@@ -226,7 +226,6 @@ describe("loadServeConfig()", () => {
       SSEHUB_CONFG: "ssehub.json",
       SSEHUB_PORT: "0",
       SSEHUB_CONFIG: "",
-      SSEHUB_CLUSTER_EPOCH: "e1",
       SSEHUB_URL: "http://127.0.0.1:8080",
       MERCURE_PUBLISHER_JWT_KEY: "key",
       MERCURE_SOMETHING: "x",

@@ -4,7 +4,7 @@
  * @module
  */
 import cluster from "node:cluster";
-import { clusterWorkerPlugins, runClusterPrimary } from "../../cluster/index.js";
+import { joinClusterAsWorker, primaryGone, runClusterPrimary } from "../../cluster/index.js";
 import { CREATE_SERVER_OPTIONS } from "../../http/server-options.js";
 import {
   checkServerOptions,
@@ -87,6 +87,8 @@ export async function serveCommand(
   // SIGTERM to every worker, so a Ctrl-C reaching the whole process group is left to it.
   const isWorker = cluster.isWorker;
   if (isWorker) process.on("SIGINT", () => {});
+  // A worker whose primary dies shuts down as on SIGTERM: streams end with the retry hint.
+  const orphaned = isWorker ? primaryGone() : undefined;
   // With Redis, every process (each worker too) is a node of the hub on Redis; without it, a
   // worker joins the primary's cluster bus.
   let engine: RedisEngine | undefined;
@@ -110,7 +112,13 @@ export async function serveCommand(
     plugins = { bus: engine.bus, history: engine.history };
     logger.info({ redis: engine.description, prefix: options.redisPrefix }, "Joined Redis");
   } else if (isWorker) {
-    plugins = clusterWorkerPlugins();
+    try {
+      // Before the server listens: the worker starts with the history its siblings hold.
+      plugins = await joinClusterAsWorker(options);
+    } catch (error) {
+      io.stderr.write(errorLine(error));
+      return 1;
+    }
   }
   const server = createServer({ ...pickOptions(CREATE_SERVER_OPTIONS, options), logger }, plugins);
   // Listened for before the listening line goes out: whoever reads that line may signal at once.
@@ -124,15 +132,22 @@ export async function serveCommand(
     await engine?.close();
     return 1;
   }
-  const signal = await signals.first;
-  logger.info({ signal }, `Received ${signal}: shutting down`);
+  const signal = await (orphaned === undefined
+    ? signals.first
+    : Promise.race([signals.first, orphaned.then(() => "primary-gone" as const)]));
+  if (signal === "primary-gone") {
+    logger.error("The primary process is gone: shutting down this worker");
+  } else {
+    logger.info({ signal }, `Received ${signal}: shutting down`);
+  }
   // A shutdown that overruns its bound ends the process at once, as a second signal does.
   const overrun = setTimeout(() => process.exit(1), options.shutdownTimeoutMs + EXIT_GRACE_MS);
   overrun.unref();
   await server.close();
   await engine?.close();
   // A worker's IPC channel to the primary would keep the process alive: leave the cluster.
-  if (isWorker) cluster.worker?.disconnect();
+  if (isWorker && process.connected) cluster.worker?.disconnect();
+  if (signal === "primary-gone") logger.info("Worker stopped");
   clearTimeout(overrun);
   signals.stop();
   return 0;

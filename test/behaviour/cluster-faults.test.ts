@@ -1,0 +1,325 @@
+/**
+ * `ssehub serve --workers 2` on a bad day, with real processes: a worker killed mid-stream, a
+ * worker killed while publishers are busy, the primary killed. Every subscriber counts what it
+ * lost, got twice or got out of order; zero lost is the target wherever the events still exist.
+ */
+import assert from "node:assert/strict";
+import http from "node:http";
+import { describe, it } from "node:test";
+import type { ParsedEvent } from "../../src/protocol/parse.js";
+import { SseReader } from "../helpers/sse-reader.js";
+import { listeningUrl, logLine, type Run, ssehub } from "../helpers/ssehub-process.js";
+import { sleep, waitFor } from "../helpers/wait-for.js";
+
+/** How long a publisher waits for an answer before it gives up, in ms. */
+const PUBLISH_DEADLINE_MS = 5000;
+
+/** One publish on a new connection (the cluster hands each to the next worker); 0 on failure. */
+function publish(url: string, data: string): Promise<{ status: number; id?: string }> {
+  const payload = Buffer.from(JSON.stringify({ topic: "ticks", data }));
+  return new Promise((resolve) => {
+    const req = http.request(
+      `${url}/publish`,
+      { method: "POST", agent: false, headers: { "content-type": "application/json" } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const body = Buffer.concat(chunks).toString();
+          const id = res.statusCode === 200 ? (JSON.parse(body) as { id: string }).id : undefined;
+          resolve({ status: res.statusCode ?? 0, ...(id === undefined ? {} : { id }) });
+        });
+        res.on("error", () => resolve({ status: 0 }));
+      },
+    );
+    req.on("error", () => resolve({ status: 0 }));
+    // A publisher's own deadline: a connection that node:cluster handed to a worker just as it
+    // died is never answered (see docs/architecture.md, "Cluster mode").
+    req.setTimeout(PUBLISH_DEADLINE_MS, () => req.destroy());
+    req.end(payload);
+  });
+}
+
+function seqOf(id: string): number {
+  return Number(id.slice(id.lastIndexOf("-") + 1));
+}
+
+/** Publishers at a steady pace, each on fresh connections, until stopped. */
+class Publishers {
+  /** Ids of the publishes that were answered 200: these events exist. */
+  readonly acknowledged: string[] = [];
+  failed = 0;
+  #stopped = false;
+  readonly #loops: Promise<void>[] = [];
+
+  constructor(url: string, count: number, pauseMs: number) {
+    for (let p = 0; p < count; p++) {
+      this.#loops.push(
+        (async () => {
+          for (let i = 0; !this.#stopped; i++) {
+            const answer = await publish(url, `${p}:${i}`);
+            if (answer.id !== undefined) this.acknowledged.push(answer.id);
+            else this.failed++;
+            await sleep(pauseMs); // pacing, not waiting for a condition
+          }
+        })(),
+      );
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await Promise.all(this.#loops);
+  }
+}
+
+/**
+ * A client that reconnects with Last-Event-ID whenever its stream ends, as EventSource does,
+ * and keeps every event of all its connections.
+ */
+class ResumingSubscriber {
+  readonly events: ParsedEvent[] = [];
+  connections = 0;
+  #reader: SseReader | undefined;
+  #stopped = false;
+  readonly #loop: Promise<void>;
+
+  private constructor(url: string, first: SseReader) {
+    this.#reader = first;
+    this.connections = 1;
+    this.#loop = this.#run(url, first);
+  }
+
+  static async open(url: string): Promise<ResumingSubscriber> {
+    const subscriber = new ResumingSubscriber(url, await SseReader.open(url));
+    return subscriber;
+  }
+
+  get lastEventId(): string | undefined {
+    return this.events.at(-1)?.lastEventId;
+  }
+
+  async #run(url: string, first: SseReader): Promise<void> {
+    let reader: SseReader | undefined = first;
+    while (!this.#stopped) {
+      if (reader === undefined) {
+        const lastEventId = this.lastEventId;
+        try {
+          reader = await SseReader.open(url, lastEventId === undefined ? {} : { lastEventId });
+          this.#reader = reader;
+          this.connections++;
+        } catch {
+          await sleep(20); // the port refused for a moment: try again, as a browser would
+          continue;
+        }
+      }
+      const taken = reader;
+      const drained = new Promise<void>((resolve) => {
+        const poll = setInterval(() => {
+          while (taken.events.length > 0) this.events.push(taken.events.shift()!);
+          if (taken.isEnded || this.#stopped) {
+            clearInterval(poll);
+            resolve();
+          }
+        }, 5);
+      });
+      await drained;
+      while (taken.events.length > 0) this.events.push(taken.events.shift()!);
+      reader = undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#stopped = true;
+    this.#reader?.close();
+    await this.#loop;
+  }
+}
+
+/** Lost, duplicated and reordered events of `events` against the acknowledged ids. */
+function count(events: readonly ParsedEvent[], acknowledged: readonly string[], fromSeq: number) {
+  const resets = events.filter((e) => e.type === "ssehub-reset");
+  const seqs = events.filter((e) => e.type === "message").map((e) => seqOf(e.lastEventId));
+  const seen = new Set(seqs);
+  const duplicated = seqs.length - seen.size;
+  let reordered = 0;
+  for (let i = 1; i < seqs.length; i++) if (seqs[i]! < seqs[i - 1]!) reordered++;
+  const lost = acknowledged.map(seqOf).filter((seq) => seq > fromSeq && !seen.has(seq)).length;
+  return { lost, duplicated, reordered, resets: resets.map((e) => e.data) };
+}
+
+function workerPids(entry: { [key: string]: unknown }): number[] {
+  return entry.pids as number[];
+}
+
+async function startCluster(t: Parameters<typeof ssehub>[0], extra: string[] = []) {
+  const run = ssehub(t, [
+    "serve",
+    "--port",
+    "0",
+    "--workers",
+    "2",
+    "--retry-ms",
+    "50",
+    "--history-max-events",
+    "100000",
+    ...extra,
+  ]);
+  const url = await listeningUrl(run);
+  const ready = await logLine(run, (e) => e.msg?.includes("cluster of 2 workers") === true);
+  return { run, url, pids: workerPids(ready), startedAt: Date.now() };
+}
+
+/**
+ * The primary stops the whole cluster when a worker dies within 2 s of its start (it would loop
+ * otherwise): a test kills only workers older than that. A condition on the worker's age.
+ */
+const MIN_WORKER_LIFETIME_MS = 2000;
+
+async function pastMinimumLifetime(startedAt: number): Promise<void> {
+  await waitFor(
+    () => Date.now() - startedAt > MIN_WORKER_LIFETIME_MS + 500,
+    "the worker to be past the minimum lifetime",
+  );
+}
+
+function replacementsStarted(run: Run): number[] {
+  const pids: number[] = [];
+  for (const line of run.stdout) {
+    const entry = JSON.parse(line) as { msg?: string; pid?: number };
+    if (entry.msg === "A replacement worker serves the port") pids.push(entry.pid!);
+  }
+  return pids;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("ssehub serve --workers 2, when a worker dies", () => {
+  it("resumes the dead worker's clients on the others and its replacement with no loss", async (t) => {
+    const { run, url, pids, startedAt } = await startCluster(t);
+    const subscribers: ResumingSubscriber[] = [];
+    // Connections are handed out in turn: these spread over both workers.
+    for (let i = 0; i < 6; i++)
+      subscribers.push(await ResumingSubscriber.open(`${url}/events/ticks`));
+    const publishers = new Publishers(url, 2, 5);
+    t.after(async () => {
+      await publishers.stop();
+      for (const subscriber of subscribers) await subscriber.close();
+    });
+    await waitFor(() => publishers.acknowledged.length >= 100, "100 events published");
+    await pastMinimumLifetime(startedAt);
+
+    process.kill(pids[0]!, "SIGKILL");
+    await waitFor(() => replacementsStarted(run).length === 1, "the replacement worker");
+    const before = publishers.acknowledged.length;
+    await waitFor(() => publishers.acknowledged.length >= before + 100, "100 more events");
+
+    // Late comers resume from an early event: half of them land on the replacement.
+    const firstId = publishers.acknowledged[10]!;
+    const late: SseReader[] = [];
+    for (let i = 0; i < 4; i++)
+      late.push(await SseReader.open(`${url}/events/ticks`, { lastEventId: firstId }));
+    t.after(() => {
+      for (const reader of late) reader.close();
+    });
+
+    await publishers.stop();
+    const acknowledged = publishers.acknowledged;
+    const newest = Math.max(...acknowledged.map(seqOf));
+    for (const subscriber of subscribers) {
+      await waitFor(
+        () => subscriber.events.some((e) => e.lastEventId !== "" && seqOf(e.lastEventId) >= newest),
+        `subscriber to reach seq ${newest}`,
+      );
+    }
+    for (const reader of late) {
+      await waitFor(
+        () => reader.events.some((e) => e.lastEventId !== "" && seqOf(e.lastEventId) >= newest),
+        `late reader to reach seq ${newest}`,
+      );
+    }
+    const reconnected = subscribers.filter((s) => s.connections > 1).length;
+    assert.ok(reconnected > 0, "some subscribers were on the killed worker");
+    for (const subscriber of subscribers) {
+      assert.deepEqual(count(subscriber.events, acknowledged, 0), {
+        lost: 0,
+        duplicated: 0,
+        reordered: 0,
+        resets: [],
+      });
+    }
+    for (const reader of late) {
+      assert.deepEqual(count(reader.events, acknowledged, seqOf(firstId)), {
+        lost: 0,
+        duplicated: 0,
+        reordered: 0,
+        resets: [],
+      });
+    }
+    run.child.kill("SIGTERM");
+    assert.equal(await run.exited, 0, run.stderr.join("\n"));
+  });
+
+  it("never takes the primary down, however often a worker is killed while publishing", async (t) => {
+    const { run, url, pids, startedAt } = await startCluster(t);
+    const publishers = new Publishers(url, 4, 1);
+    t.after(() => publishers.stop());
+    const alive = pids.map((pid) => ({ pid, startedAt }));
+    for (let kill = 1; kill <= 5; kill++) {
+      const published = publishers.acknowledged.length;
+      await waitFor(() => publishers.acknowledged.length >= published + 100, "100 more events");
+      const victim = alive.shift()!;
+      await pastMinimumLifetime(victim.startedAt);
+      process.kill(victim.pid, "SIGKILL");
+      const replacement = await waitFor(
+        () => replacementsStarted(run)[kill - 1] ?? (run.child.exitCode !== null ? -1 : undefined),
+        `replacement ${kill}`,
+      );
+      assert.notEqual(replacement, -1, `the primary died: ${run.stderr.join("\n")}`);
+      alive.push({ pid: replacement, startedAt: Date.now() });
+    }
+    await publishers.stop();
+    assert.equal(run.child.exitCode, null, "the primary still runs");
+    assert.doesNotMatch(run.stderr.join("\n"), /ERR_IPC_CHANNEL_CLOSED|EPIPE|Error/);
+    run.child.kill("SIGTERM");
+    assert.equal(await run.exited, 0, run.stderr.join("\n"));
+  });
+});
+
+describe("ssehub serve --workers 2, when the primary dies", () => {
+  it("ends every stream with the retry hint and its workers exit cleanly", async (t) => {
+    const { run, url, pids } = await startCluster(t);
+    const readers: SseReader[] = [];
+    for (let i = 0; i < 4; i++) readers.push(await SseReader.open(`${url}/events/ticks`));
+    t.after(() => {
+      for (const reader of readers) reader.close();
+      for (const pid of pids) if (isAlive(pid)) process.kill(pid, "SIGKILL");
+    });
+    assert.equal((await publish(url, "before")).status, 200);
+    for (const reader of readers) await reader.waitForEvents(1);
+    // Publishers keep going while the primary dies: nothing they meet may crash a worker.
+    const publishers = new Publishers(url, 2, 2);
+    await waitFor(() => publishers.acknowledged.length >= 20, "20 events published");
+
+    run.child.kill("SIGKILL");
+    for (const reader of readers) await reader.ended;
+    await publishers.stop();
+    await waitFor(() => pids.every((pid) => !isAlive(pid)), "both workers to exit");
+    await run.exited; // every worker closed its end of the shared stdout and stderr
+
+    for (const reader of readers) {
+      // The first retry: line opens the stream; the second is the shutdown's hint.
+      assert.equal(reader.retries.length, 2, `retry lines: ${reader.retries.join(", ")}`);
+    }
+    const stopped = run.stdout.filter((line) => line.includes("Worker stopped"));
+    assert.equal(stopped.length, 2, run.stdout.join("\n"));
+    assert.doesNotMatch(run.stderr.join("\n"), /Error|\n\s+at /, run.stderr.join("\n"));
+  });
+});
