@@ -244,7 +244,9 @@ function mib(bytes: number): string {
 }
 
 function printTable(samples: readonly Sample[]): void {
-  console.log("| after | VmRSS MiB | heapUsed MiB | heapTotal MiB | external MiB | arrayBuffers MiB |");
+  console.log(
+    "| after | VmRSS MiB | heapUsed MiB | heapTotal MiB | external MiB | arrayBuffers MiB |",
+  );
   console.log("|---|---:|---:|---:|---:|---:|");
   for (const s of samples) {
     console.log(

@@ -89,6 +89,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       new MemoryHistory({
         maxEvents: this.options.historyMaxEvents,
         maxAgeMs: this.options.historyMaxAgeMs,
+        maxDroppedTopicBytes: this.options.historyMaxDroppedTopicBytes,
       });
     this.#dispatcher = new Dispatcher(
       this.#index,
