@@ -14,13 +14,14 @@
  * of BATCH events (POST /publish with a JSON array, topic `churn-<round>-<i>` padded to
  * TOPIC_LENGTH characters), waits until /metrics says history is empty (the age limit dropped
  * every topic), then samples: VmRSS from /proc/<pid>/status and the memoryUsage line. At the end
- * it reads `GET /topics` once and prints the size of the body. The environment is passed to
+ * it reads `GET /topics` once (its first page) and prints the size of the body. The environment is passed to
  * the server as it is, so glibc tunables (MALLOC_ARENA_MAX, MALLOC_TRIM_THRESHOLD_) apply to it.
  *
  * Sized by env: TOPICS (default 100000), ROUNDS (default 3), BATCH (default 1000 events per
  * POST; 1 sends single events, not arrays), CONCURRENCY (default 1 POST at a time),
  * HISTORY_MAX_AGE_MS (default 2000; past 60000 rounds are not waited out and pile up), TOPIC_LENGTH
- * (default 0: names as they come; more pads them with `x`), SERVER_ARGS (extra flags for
+ * (default 0: names as they come; more pads them with `x`), IDLE_MS (default 0; more samples
+ * once more after that long without a request, to see what V8 gives back by itself), SERVER_ARGS (extra flags for
  * `serve`, space separated). Loopback only; it stops the server it started, by its PID.
  * @module
  */
@@ -37,6 +38,7 @@ const BATCH = Number(process.env.BATCH ?? 1000);
 const HISTORY_MAX_AGE_MS = Number(process.env.HISTORY_MAX_AGE_MS ?? 2000);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 1);
 const TOPIC_LENGTH = Number(process.env.TOPIC_LENGTH ?? 0);
+const IDLE_MS = Number(process.env.IDLE_MS ?? 0);
 const SERVER_ARGS = (process.env.SERVER_ARGS ?? "").split(" ").filter((arg) => arg !== "");
 const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const MIB = 1024 * 1024;
@@ -272,6 +274,10 @@ async function main(): Promise<void> {
         samples.push(await sample(`round ${round} dropped`, child, reports));
       }
       console.error(`round ${round}: ${TOPICS} topics published in ${published} ms`);
+    }
+    if (IDLE_MS > 0) {
+      await sleep(IDLE_MS);
+      samples.push(await sample(`${IDLE_MS / 1000} s idle`, child, reports));
     }
     const topics = await request(port, "GET", "/topics");
     console.log(
