@@ -98,6 +98,7 @@ export async function serveCommand(
         prefix: options.redisPrefix,
         historyMaxEvents: options.historyMaxEvents,
         historyMaxAgeMs: options.historyMaxAgeMs,
+        historyMaxDroppedTopicBytes: options.historyMaxDroppedTopicBytes,
         logMaxEvents: options.redisLogMaxEvents,
         onProblem: (message) => logger.warn(message),
       });
