@@ -27,7 +27,7 @@ export interface ResolvedHubOptions {
   /**
    * Bytes that the memory history may spend remembering topics whose history aged out (so that
    * their readers still learn of the loss), besides a cap of 100,000 topics. Names count two
-   * bytes per character plus 64; past the cap the oldest are forgotten, and their readers may get
+   * bytes per character plus 160; past the cap the oldest are forgotten, and their readers may get
    * a reset they did not need (never a silent loss).
    */
   readonly historyMaxDroppedTopicBytes: number;

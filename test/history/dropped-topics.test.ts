@@ -65,7 +65,8 @@ describe("MemoryHistory: the memory of dropped topics", () => {
   });
 
   it("a topic forgotten past the count cap (100,000) reports its loss when it comes back", () => {
-    const history = new MemoryHistory({ maxEvents: 10, maxAgeMs: 100 });
+    const maxDroppedTopicBytes = 1 << 30; // so that the count cap binds first
+    const history = new MemoryHistory({ maxEvents: 10, maxAgeMs: 100, maxDroppedTopicBytes });
     churn(history, "t", 100_001, 1);
     assert.equal(history.droppedTopics.count, 100_000);
     history.append(event(200_000, "t0", 20_000));
