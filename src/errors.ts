@@ -25,6 +25,7 @@ export const ERROR_CATALOGUE = {
   SSEHUB_ERR_TOPIC_INVALID: { status: 400, base: "RangeError" },
   SSEHUB_ERR_TOPIC_RESERVED: { status: 403, base: "Error" },
   SSEHUB_ERR_TOPIC_NOT_FOUND: { status: 404, base: "Error" },
+  SSEHUB_ERR_QUERY_INVALID: { status: 400, base: "RangeError" },
   SSEHUB_ERR_SUBSCRIPTION_NOT_FOUND: { status: 404, base: "Error" },
   SSEHUB_ERR_SUBSCRIBE_TOO_MANY_TOPICS: { status: 400, base: "RangeError" },
   SSEHUB_ERR_PUBLISH_MALFORMED: { status: 400, base: "SyntaxError" },

@@ -50,6 +50,7 @@ export type {
   SubscribeRequest,
   Subscription,
   TopicInfo,
+  TopicPage,
 } from "./hub/types.js";
 export { EARLIEST } from "./hub/types.js";
 export { MERCURE_PATH, mercureLink } from "./mercure/index.js";

@@ -29,6 +29,7 @@ export const LAYER_ENTRY: Readonly<Record<OptionLayer, string>> = Object.freeze(
 export const OPTION_LAYERS = Object.freeze({
   historyMaxEvents: "hub",
   historyMaxAgeMs: "hub",
+  historyMaxDroppedTopicBytes: "hub",
   maxQueueBytes: "hub",
   slowConsumerPolicy: "hub",
   heartbeatMs: "hub",

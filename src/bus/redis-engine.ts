@@ -35,6 +35,8 @@ export interface RedisEngineOptions {
   readonly prefix: string;
   readonly historyMaxEvents: number;
   readonly historyMaxAgeMs: number;
+  /** The hub option historyMaxDroppedTopicBytes, for each node's cache of history. */
+  readonly historyMaxDroppedTopicBytes?: number;
   /** Entries the shared log keeps, about. */
   readonly logMaxEvents: number;
   /** How long to wait for Redis at start, in ms. */
@@ -110,7 +112,14 @@ export async function connectRedisEngine(options: RedisEngineOptions): Promise<R
   const join = await joinRedisHub(commands as unknown as RedisBusConnection, keys);
   const history = new RedisHistory(
     commands as unknown as RedisHistoryConnection,
-    { keys, maxEvents: options.historyMaxEvents, maxAgeMs: options.historyMaxAgeMs },
+    {
+      keys,
+      maxEvents: options.historyMaxEvents,
+      maxAgeMs: options.historyMaxAgeMs,
+      ...(options.historyMaxDroppedTopicBytes === undefined
+        ? {}
+        : { maxDroppedTopicBytes: options.historyMaxDroppedTopicBytes }),
+    },
     join.epoch,
     join.seq,
   );

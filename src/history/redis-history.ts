@@ -30,6 +30,8 @@ export interface RedisHistoryOptions {
   readonly maxEvents: number;
   /** Age after which an event leaves, in ms. */
   readonly maxAgeMs: number;
+  /** Bytes the node's cache spends remembering dropped topics (MemoryHistoryOptions). */
+  readonly maxDroppedTopicBytes?: number;
 }
 
 /** Defines the Lua commands the history uses on `connection` (ioredis `defineCommand`). */

@@ -24,6 +24,13 @@ export interface ResolvedHubOptions {
   readonly historyMaxEvents: number;
   /** Age after which an event leaves history, in milliseconds. */
   readonly historyMaxAgeMs: number;
+  /**
+   * Bytes that the memory history may spend remembering topics whose history aged out (so that
+   * their readers still learn of the loss), besides a cap of 100,000 topics. Names count two
+   * bytes per character plus 160; past the cap the oldest are forgotten, and their readers may get
+   * a reset they did not need (never a silent loss).
+   */
+  readonly historyMaxDroppedTopicBytes: number;
   /** Bytes a subscriber may have queued before the slow-consumer policy applies. */
   readonly maxQueueBytes: number;
   /**
@@ -72,6 +79,7 @@ export type HubOptions = OptionInput<ResolvedHubOptions>;
 export const HUB_DEFAULTS: ResolvedHubOptions = Object.freeze({
   historyMaxEvents: 1000, // events per topic
   historyMaxAgeMs: 3_600_000, // 1 hour
+  historyMaxDroppedTopicBytes: 16_777_216, // 16 MiB
   maxQueueBytes: 1_048_576, // 1 MiB per subscriber
   slowConsumerPolicy: "disconnect",
   heartbeatMs: 15_000, // 15 seconds
@@ -101,6 +109,12 @@ export const HUB_OPTION_SPECS: { readonly [K in keyof ResolvedHubOptions]: Optio
       min: 1,
       max: MAX_MS,
       help: "Age after which an event leaves history, in ms",
+    },
+    historyMaxDroppedTopicBytes: {
+      kind: "integer",
+      min: 0,
+      max: 1_073_741_824,
+      help: "Bytes the memory history spends remembering topics whose events aged out (at most 100,000 topics)",
     },
     maxQueueBytes: {
       kind: "integer",

@@ -37,6 +37,7 @@ import { Resumer, type ResumeSource } from "./resume.js";
 import { type DeliveryCounters, Subscriber, type SubscriberHost } from "./subscriber.js";
 import { TopicIndex } from "./topic-index.js";
 import { checkTopicList } from "./topic-name.js";
+import { pageOfNames } from "./topic-page.js";
 import type {
   HubPlugins,
   HubStats,
@@ -45,6 +46,7 @@ import type {
   SubscribeRequest,
   Subscription,
   TopicInfo,
+  TopicPage,
 } from "./types.js";
 
 /** How often history is trimmed by age, at most, in ms. */
@@ -97,6 +99,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       new MemoryHistory({
         maxEvents: this.options.historyMaxEvents,
         maxAgeMs: this.options.historyMaxAgeMs,
+        maxDroppedTopicBytes: this.options.historyMaxDroppedTopicBytes,
       });
     this.#dispatcher = new Dispatcher(
       this.#index,
@@ -281,6 +284,28 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     };
   }
 
+  /**
+   * Up to `limit` topics with a subscriber or history, in name order, after the topic named
+   * `after` (from the first when undefined); `next` is set when more follow. Costs one pass
+   * over the names, not a sort of them all (topic-page.ts). Topics that come or go between
+   * pages are seen or not; none is seen twice.
+   */
+  topicsPage(after: string | undefined, limit: number): TopicPage {
+    const page = pageOfNames(this.#topicNames(), after, limit);
+    return {
+      topics: page.names.map((name) => this.topic(name)!),
+      next: page.more ? page.names.at(-1) : undefined,
+    };
+  }
+
+  /** Every topic name with a subscriber or history, once each. */
+  *#topicNames(): Generator<string> {
+    yield* this.#index.topics();
+    for (const name of this.#history.topics()) {
+      if (this.#index.subscribersOf(name) === undefined) yield name;
+    }
+  }
+
   /** Every topic with a subscriber or history, sorted by name. */
   topics(): TopicInfo[] {
     const names = new Set<string>(this.#index.topics());
@@ -289,12 +314,15 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
   }
 
   stats(): HubStats {
-    const names = new Set<string>(this.#index.topics());
-    for (const name of this.#history.topics()) names.add(name);
+    // Counted, not collected: a Set of every name per scrape would hold them all twice.
+    let topics = this.#index.topicCount;
+    for (const name of this.#history.topics()) {
+      if (this.#index.subscribersOf(name) === undefined) topics++;
+    }
     return {
       subscribers: this.#subscriberCount,
       subscriptions: this.#index.subscriptionCount,
-      topics: names.size,
+      topics,
       eventsPublished: this.#eventsPublished,
       deliveries: this.#counters.deliveries,
       bytesWritten: this.#counters.bytesWritten,

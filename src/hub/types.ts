@@ -55,6 +55,16 @@ export interface TopicInfo {
   readonly lastEventId: string | null;
 }
 
+/** One page of Hub.topicsPage(): topics in name order after a cursor. */
+export interface TopicPage {
+  readonly topics: TopicInfo[];
+  /**
+   * The name of the last topic of this page when more follow (pass it as `after` for the next
+   * page), else undefined.
+   */
+  readonly next: string | undefined;
+}
+
 /** Counters and gauges of the hub. */
 export interface HubStats {
   /** Open subscriptions (connections). */

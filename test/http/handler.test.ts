@@ -88,7 +88,7 @@ describe("createRequestHandler()", () => {
     });
     const handler = createRequestHandler(hub, { logger: createLogger("info", destination) });
     t.after(() => handler.metrics.close());
-    hub.topics = () => {
+    hub.topicsPage = () => {
       throw new Error("disk on fire at /srv/secret");
     };
     const server = http.createServer(handler);

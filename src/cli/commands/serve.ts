@@ -100,6 +100,7 @@ export async function serveCommand(
         prefix: options.redisPrefix,
         historyMaxEvents: options.historyMaxEvents,
         historyMaxAgeMs: options.historyMaxAgeMs,
+        historyMaxDroppedTopicBytes: options.historyMaxDroppedTopicBytes,
         logMaxEvents: options.redisLogMaxEvents,
         timeoutMs: options.redisTimeoutMs,
         waitReplicas: options.redisWaitReplicas,
