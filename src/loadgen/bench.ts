@@ -11,19 +11,19 @@ import {
   resolveBenchOptions,
 } from "./bench-options.js";
 import { type BenchHooks, BenchSession, type ScenarioOutcome } from "./bench-session.js";
+import { type FaultPlan, planFaults } from "./faults.js";
 import {
   type BenchResult,
   type ConnectionsSummary,
   RESULT_SCHEMA,
   type ThresholdsSummary,
 } from "./result.js";
-import { type FaultPlan, planFaults } from "./faults.js";
-import { createTarget } from "./targets.js";
 import { runChurn } from "./scenarios/churn.js";
-import { runFaults } from "./scenarios/faults.js";
 import { runFanout } from "./scenarios/fanout.js";
+import { runFaults } from "./scenarios/faults.js";
 import { runIdle } from "./scenarios/idle.js";
 import { runPublish } from "./scenarios/publish.js";
+import { createTarget } from "./targets.js";
 
 function runScenario(session: BenchSession, plan: FaultPlan | null): Promise<ScenarioOutcome> {
   switch (session.options.scenario) {

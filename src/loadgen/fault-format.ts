@@ -48,7 +48,8 @@ function details(report: FaultReport): string {
     `${report.subscribers} subscribers, ${report.recovery.subscribersRecovered} recovered`,
     `${report.dropped} dropped, ${report.reconnects} reconnects, ${report.failedReconnects} failed`,
   ];
-  if (report.publishErrors > 0) parts.push(`publish statuses ${JSON.stringify(report.publishStatusCodes)}`);
+  if (report.publishErrors > 0)
+    parts.push(`publish statuses ${JSON.stringify(report.publishStatusCodes)}`);
   if (report.resets > 0) parts.push(`resets ${JSON.stringify(report.resetReasons)}`);
   return `    ${report.fault}: ${parts.join("; ")}`;
 }

@@ -333,16 +333,7 @@ async function restartRedis(plan: FaultPlan): Promise<FaultInjection> {
     plan.redisRestartCommand === null
       ? spawn(
           executable,
-          [
-            "--bind",
-            redis.host,
-            "--port",
-            String(redis.port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-          ],
+          ["--bind", redis.host, "--port", String(redis.port), "--save", "", "--appendonly", "no"],
           { cwd, detached: true, stdio: "ignore" },
         )
       : spawn("/bin/sh", ["-c", plan.redisRestartCommand], { detached: true, stdio: "ignore" });

@@ -5,8 +5,8 @@
  * @module
  */
 import type { Socket } from "node:net";
-import { SseParser } from "../protocol/parse.js";
 import { RESET_EVENT } from "../protocol/hub-events.js";
+import { SseParser } from "../protocol/parse.js";
 import { parsePayload } from "./payload.js";
 import { SeqTracker } from "./seq-tracker.js";
 import { type ScanHandler, StreamScanner } from "./stream-scanner.js";
