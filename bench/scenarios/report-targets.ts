@@ -12,7 +12,8 @@ import net from "node:net";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { findListeningPids, programNameOf } from "../../src/loadgen/proc-stats.js";
+import { isRedisServer } from "../../src/loadgen/faults.js";
+import { findListeningPids } from "../../src/loadgen/proc-stats.js";
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -198,7 +199,7 @@ async function startRedis(port: number): Promise<{ pid: number; stop: () => Prom
     await stopChild(child);
     // The faults case restarts Redis (restart-redis): the one it started holds the port now.
     for (const pid of findListeningPids(port, new Set([process.pid]), true)) {
-      if (programNameOf(pid)?.startsWith("redis-server") === true) process.kill(pid, "SIGTERM");
+      if (isRedisServer(pid)) process.kill(pid, "SIGTERM");
     }
     rmSync(dir, { recursive: true, force: true });
   };

@@ -136,8 +136,14 @@ function redisServerOn(port: number, exclude: ReadonlySet<number>): number | und
   return findListeningPids(port, exclude, true).find((pid) => isRedisServer(pid));
 }
 
-function isRedisServer(pid: number): boolean {
-  return programNameOf(pid)?.startsWith("redis-server") === true;
+/**
+ * True when `pid` is a redis-server: by its program name, or by its command line, which
+ * redis-server rewrites to `redis-server <address>:<port>` (the program name of one started
+ * through the real file behind Debian's link is `redis-check-rdb`).
+ */
+export function isRedisServer(pid: number): boolean {
+  if (programNameOf(pid)?.startsWith("redis-server") === true) return true;
+  return commandLineOf(pid)?.[0]?.startsWith("redis-server") === true;
 }
 
 /** The port a process listens on among the loopback `port` given: true when it holds it. */
@@ -334,7 +340,8 @@ async function restartRedis(plan: FaultPlan): Promise<FaultInjection> {
       ? spawn(
           executable,
           ["--bind", redis.host, "--port", String(redis.port), "--save", "", "--appendonly", "no"],
-          { cwd, detached: true, stdio: "ignore" },
+          // Debian's redis-server is a link to redis-check-rdb, which acts by its argv[0].
+          { cwd, detached: true, stdio: "ignore", argv0: "redis-server" },
         )
       : spawn("/bin/sh", ["-c", plan.redisRestartCommand], { detached: true, stdio: "ignore" });
   child.on("error", () => {
