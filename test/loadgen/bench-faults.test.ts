@@ -5,6 +5,7 @@
  * timing, and never zero loss: the hub does not promise that through these faults on main.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { describe, type TestContext, test } from "node:test";
 import { runBench } from "../../src/loadgen/bench.js";
 import { childPidsOf } from "../../src/loadgen/proc-stats.js";
@@ -76,6 +77,29 @@ function assertTotals(result: BenchResult): void {
   for (const report of faults.faults) assert.match(text, new RegExp(`^  ${report.fault} `, "m"));
 }
 
+/** Clock ticks per second of /proc/<pid>/stat's start time. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** Seconds since `pid` started, from /proc. */
+function processAgeSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+  // starttime is field 22 of the line: 20 after the command name.
+  const startTicks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+  const uptime = Number(readFileSync("/proc/uptime", "latin1").split(" ")[0]);
+  return uptime - startTicks / CLOCK_TICKS_PER_SECOND;
+}
+
+/**
+ * Waits until every pid is older than `seconds`. The primary stops the cluster when a worker
+ * dies within 2 s of its start (a crash loop, src/cluster/primary.ts): the worker killed here
+ * must have outlived that.
+ */
+async function waitUntilOlder(pids: readonly number[], seconds: number): Promise<void> {
+  while (pids.some((pid) => processAgeSeconds(pid) < seconds)) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** Reports what a run lost, for whoever reads the test's output. */
 function note(t: TestContext, result: BenchResult): void {
   for (const r of result.faults?.faults ?? []) {
@@ -93,6 +117,7 @@ describe("ssehub bench faults", () => {
     const primary = run.child.pid!;
     const workersBefore = childPidsOf(primary);
     assert.equal(workersBefore.length, 2);
+    await waitUntilOlder(workersBefore, 3);
 
     const result = await runBench({
       scenario: "faults",
@@ -117,6 +142,7 @@ describe("ssehub bench faults", () => {
     // (ERR_IPC_CHANNEL_CLOSED), which is the hub's to fix: say so, do not fail on it.
     assert.equal(run.child.signalCode, null, "nothing signalled the primary");
     if (run.child.exitCode !== null) {
+      // Not the crash-loop guard (the workers were older than it): a crash of the primary.
       t.diagnostic(
         `the primary exited with ${run.child.exitCode} after its worker was killed: ${[...run.stdout.slice(-3), ...run.stderr.slice(-3)].join(" | ")}`,
       );
