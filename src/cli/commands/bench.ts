@@ -63,7 +63,7 @@ Load:
   --p99-bound-ms MS          p99 latency bound of a clean step (default ${DEFAULTS.p99BoundMs})
 
 Faults (the faults scenario; each is refused before the run when the target lacks it):
-  --faults LIST              which faults, in order (default ${FAULT_NAMES.join(",")}):
+  --faults LIST              which faults, comma-separated, in order (default: all):
                              kill-worker    SIGKILL one worker of ssehub serve --workers N
                              pause-redis    SIGSTOP redis-server for --pause-ms, then SIGCONT
                              restart-redis  SIGKILL redis-server, start it again on the same
