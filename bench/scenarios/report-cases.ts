@@ -47,6 +47,18 @@ export interface BenchJson {
     rssBytes: number;
   } | null;
   loadgen: { coreShare: number } | null;
+  /** `faults` only; absent from results of before the scenario existed. */
+  faults?: {
+    faults: readonly {
+      fault: string;
+      published: number;
+      publishErrors: number;
+      lost: number;
+      duplicated: number;
+      resets: number;
+      recovery: { allSubscribersSeconds: number | null };
+    }[];
+  } | null;
 }
 
 const ms = (us: number | undefined | null): number | null => (us == null ? null : us / 1000);
@@ -136,6 +148,59 @@ function fanoutCase(name: string, subscribers: number, rate: number): Case {
       { label: "p99 ms", read: (r) => ms(r.latency?.p99Us), better: "lower", digits: 2 },
       SERVER_CPU_PER_DELIVERY,
     ],
+  };
+}
+
+/** The report of `fault` in a `faults` result, if it ran. */
+function faultOf(result: BenchJson, fault: string) {
+  return result.faults?.faults.find((report) => report.fault === fault);
+}
+
+/**
+ * A `faults` case: each fault in turn during a fanout of 200 events/s to 200 subscribers with
+ * 10 reconnects/s, 8 s of publishing per fault (the fault 2 s in); per fault, what was lost,
+ * duplicated, reset and refused, and when every subscriber had an event published after it.
+ */
+function faultsCase(name: string, targets: readonly string[], faults: readonly string[]): Case {
+  return {
+    name,
+    targets,
+    title: `faults: ${faults.join(", ")} during a fanout, 200 subscribers, 200 events/s, 10 reconnects/s`,
+    args: [
+      "faults",
+      "--faults",
+      faults.join(","),
+      "--subscribers",
+      "200",
+      "--rate",
+      "200",
+      "--reconnect-rate",
+      "10",
+      "--fault-interval-ms",
+      "8000",
+      "--pause-ms",
+      "5000",
+    ],
+    figures: faults.flatMap((fault): Figure[] => [
+      { label: `${fault} lost`, read: (r) => faultOf(r, fault)?.lost, better: "lower" },
+      {
+        label: `${fault} duplicated`,
+        read: (r) => faultOf(r, fault)?.duplicated,
+        better: "lower",
+      },
+      { label: `${fault} resets`, read: (r) => faultOf(r, fault)?.resets, better: "lower" },
+      {
+        label: `${fault} publish errors`,
+        read: (r) => faultOf(r, fault)?.publishErrors,
+        better: "lower",
+      },
+      {
+        label: `${fault} recovered (s)`,
+        read: (r) => faultOf(r, fault)?.recovery.allSubscribersSeconds,
+        better: "lower",
+        digits: 2,
+      },
+    ]),
   };
 }
 
@@ -237,6 +302,8 @@ export const CASES: readonly Case[] = [
       { label: "duplicated", read: (r) => r.delivery?.duplicated, better: "lower" },
     ],
   },
+  faultsCase("faults-workers", ["ssehub-w2"], ["kill-worker"]),
+  faultsCase("faults-redis", ["ssehub-redis-2"], ["pause-redis", "restart-redis"]),
 ];
 
 /** True when `target` runs `testCase` (see Case.targets and Target.cases). */

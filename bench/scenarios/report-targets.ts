@@ -12,6 +12,8 @@ import net from "node:net";
 import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isRedisServer } from "../../src/loadgen/faults.js";
+import { findListeningPids } from "../../src/loadgen/proc-stats.js";
 
 /** The repository root. */
 export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -195,6 +197,10 @@ async function startRedis(port: number): Promise<{ pid: number; stop: () => Prom
   );
   const stop = async (): Promise<void> => {
     await stopChild(child);
+    // The faults case restarts Redis (restart-redis): the one it started holds the port now.
+    for (const pid of findListeningPids(port, new Set([process.pid]), true)) {
+      if (isRedisServer(pid)) process.kill(pid, "SIGTERM");
+    }
     rmSync(dir, { recursive: true, force: true });
   };
   const failed = new Promise<never>((_, reject) => {

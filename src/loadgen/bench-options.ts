@@ -5,11 +5,19 @@
  * @module
  */
 import { SsehubError } from "../errors.js";
+import { FAULT_NAMES, type FaultName, loopbackRedisEndpoint } from "./faults.js";
 import type { ScenarioName } from "./result.js";
 import { createTarget, type PublishBodyKind, type TargetName, type TargetSpec } from "./targets.js";
 
 /** The scenarios, in the order `--help` lists them. */
-export const SCENARIOS: readonly ScenarioName[] = ["idle", "fanout", "publish", "churn", "topics"];
+export const SCENARIOS: readonly ScenarioName[] = [
+  "idle",
+  "fanout",
+  "publish",
+  "churn",
+  "topics",
+  "faults",
+];
 
 /** URLs one run spreads its subscribers over, at most. */
 const MAX_URLS = 64;
@@ -39,6 +47,9 @@ export const DEFAULTS = Object.freeze({
   connectTimeoutMs: 10_000, // from connect() to the response head, in ms
   drainMs: 5000, // after publishing, wait up to this for late events, in ms
   maxFailedRatio: 0.01, // failed / attempted connections before the run fails
+  faultIntervalMs: 8000, // faults: publishing window per fault, in ms
+  pauseMs: 5000, // faults: pause-redis keeps Redis stopped this long, in ms
+  faultsReconnectRate: 10, // faults: reconnects per second besides those the faults cause
 });
 
 /** Per scenario: subscribers, events/s, topics, topics per subscriber. */
@@ -53,6 +64,7 @@ const SCENARIO_DEFAULTS: Readonly<
   publish: { subscribers: 10, rate: 0, topics: 1, topicsPerSubscriber: 1 },
   churn: { subscribers: 200, rate: 100, topics: 1, topicsPerSubscriber: 1 },
   topics: { subscribers: 1000, rate: 1000, topics: 100, topicsPerSubscriber: 2 },
+  faults: { subscribers: 50, rate: 200, topics: 1, topicsPerSubscriber: 1 },
 };
 
 /** What a bench run may be given; every field but `scenario` has a default. */
@@ -119,6 +131,18 @@ export interface BenchOptions {
   readonly maxDuplicated?: number | undefined;
   /** Parse every stream fully with SseParser too, not only one per worker. @default false */
   readonly verify?: boolean | undefined;
+  /** faults: the faults to inject, in order. @default every one in FAULT_NAMES */
+  readonly faults?: readonly FaultName[] | undefined;
+  /** faults: publishing window per fault, in ms; the fault comes a quarter into it. */
+  readonly faultIntervalMs?: number | undefined;
+  /** faults: how long pause-redis keeps Redis stopped, in ms. @default 5000 */
+  readonly pauseMs?: number | undefined;
+  /** faults: the redis-server to pause or restart (it must listen on loopback). */
+  readonly redisPid?: number | undefined;
+  /** faults: the target's Redis (loopback); default: the server's own `--redis` URL. */
+  readonly redisUrl?: string | undefined;
+  /** faults: a shell command that starts Redis again after restart-redis killed it. */
+  readonly redisRestartCommand?: string | undefined;
 }
 
 /** BenchOptions with every default applied, checked. */
@@ -153,6 +177,12 @@ export interface ResolvedBenchOptions {
   readonly maxLost: number | null;
   readonly maxDuplicated: number | null;
   readonly verify: boolean;
+  readonly faults: readonly FaultName[];
+  readonly faultIntervalMs: number;
+  readonly pauseMs: number;
+  readonly redisPid: number | null;
+  readonly redisUrl: string | null;
+  readonly redisRestartCommand: string | null;
 }
 
 /** Checks a number option and collects a problem when it is out of range. */
@@ -257,7 +287,12 @@ export function resolveBenchOptions(input: BenchOptions): ResolvedBenchOptions {
     problems.push("sourceAddresses must be 1 for an IPv6 target: ::1 is the only loopback address");
   }
   const rate = input.rate ?? defaults.rate;
-  if (scenario === "fanout" || scenario === "churn" || scenario === "topics") {
+  if (
+    scenario === "fanout" ||
+    scenario === "churn" ||
+    scenario === "topics" ||
+    scenario === "faults"
+  ) {
     check(problems, "rate", rate, 0.1, 1_000_000, false);
   }
   const holdSeconds = input.holdSeconds ?? DEFAULTS.holdSeconds;
@@ -278,7 +313,9 @@ export function resolveBenchOptions(input: BenchOptions): ResolvedBenchOptions {
   check(problems, "connections", connections, 1, 1024);
   const publishers = input.publishers ?? Math.min(topics, 4);
   check(problems, "publishers", publishers, 1, 256);
-  const reconnectRate = input.reconnectRate ?? DEFAULTS.reconnectRate;
+  const reconnectRate =
+    input.reconnectRate ??
+    (scenario === "faults" ? DEFAULTS.faultsReconnectRate : DEFAULTS.reconnectRate);
   check(problems, "reconnectRate", reconnectRate, 0, 100_000, false);
   const ladder = input.ladder ?? false;
   if (ladder && scenario !== "fanout" && scenario !== "topics") {
@@ -305,6 +342,35 @@ export function resolveBenchOptions(input: BenchOptions): ResolvedBenchOptions {
     check(problems, "maxDuplicated", maxDuplicated, 0, Number.MAX_SAFE_INTEGER);
   const serverPids = input.serverPids ?? null;
   for (const pid of serverPids ?? []) check(problems, "serverPids", pid, 1, 2 ** 22);
+  const faults = input.faults ?? FAULT_NAMES;
+  const unknownFault = faults.find((fault) => !FAULT_NAMES.includes(fault));
+  if (unknownFault !== undefined) {
+    problems.push(
+      `faults must name ${FAULT_NAMES.join(", ")}, got ${JSON.stringify(unknownFault)}`,
+    );
+  }
+  if (faults.length === 0) problems.push("faults must name at least one fault");
+  if (input.faults !== undefined && scenario !== "faults") {
+    problems.push(`faults apply to the faults scenario, not to ${scenario}`);
+  }
+  const faultIntervalMs = input.faultIntervalMs ?? DEFAULTS.faultIntervalMs;
+  check(problems, "faultIntervalMs", faultIntervalMs, 100, 600_000);
+  const pauseMs = input.pauseMs ?? DEFAULTS.pauseMs;
+  check(problems, "pauseMs", pauseMs, 1, 600_000);
+  const redisPid = input.redisPid ?? null;
+  if (redisPid !== null) check(problems, "redisPid", redisPid, 2, 2 ** 22);
+  const redisUrl = input.redisUrl ?? null;
+  if (redisUrl !== null) {
+    try {
+      loopbackRedisEndpoint(redisUrl);
+    } catch (error) {
+      problems.push((error as Error).message.replace(/^Cannot run bench faults: /, ""));
+    }
+  }
+  const redisRestartCommand = input.redisRestartCommand ?? null;
+  if (redisRestartCommand !== null && redisRestartCommand.trim() === "") {
+    problems.push("redisRestartCommand must not be empty");
+  }
 
   if (problems.length > 0) {
     throw new SsehubError(
@@ -344,5 +410,11 @@ export function resolveBenchOptions(input: BenchOptions): ResolvedBenchOptions {
     maxLost,
     maxDuplicated,
     verify: input.verify ?? false,
+    faults: Object.freeze([...faults]),
+    faultIntervalMs,
+    pauseMs,
+    redisPid,
+    redisUrl,
+    redisRestartCommand,
   });
 }

@@ -23,6 +23,7 @@ import type {
   BenchResult,
   ConnectionsSummary,
   DeliverySummary,
+  FaultsSummary,
   LoadgenSummary,
   ServerSummary,
   VerifySummary,
@@ -48,7 +49,7 @@ export interface BenchHooks {
 export type ScenarioOutcome = Pick<
   BenchResult,
   "delivery" | "latency" | "publish" | "churn" | "ladder" | "server" | "loadgen" | "verify"
->;
+> & { readonly faults?: FaultsSummary | null };
 
 /** The server and the load tool, read at one moment. */
 export interface WindowSample {
@@ -71,6 +72,14 @@ export interface PhaseTotals extends DeliveryCounts {
   readonly reconnectErrors: Readonly<Record<string, number>>;
   readonly verify: VerifySummary;
   readonly eventLoopDelayP99Ms: number;
+  /** `ssehub-reset` notices by reason (faults). */
+  readonly resetReasons: Readonly<Record<string, number>>;
+  /** After the phase's mark: the earliest first delivery of a later event (0: none). */
+  readonly firstAfterMarkUs: number;
+  /** After the mark: when the last counted subscriber got its first later event (0: none). */
+  readonly allAfterMarkUs: number;
+  /** Counted subscribers that got an event sent after the mark. */
+  readonly subscribersAfterMark: number;
 }
 
 /** One measured phase of publishing. */
@@ -173,8 +182,9 @@ export class BenchSession {
         processes,
         connectConcurrency: Math.max(1, Math.ceil(options.connectConcurrency / processes)),
         connectTimeoutMs: options.connectTimeoutMs,
-        trackIds: options.scenario === "churn",
-        reconnectOnClose: options.scenario === "churn",
+        trackIds: options.scenario === "churn" || options.scenario === "faults",
+        reconnectOnClose: options.scenario === "churn" || options.scenario === "faults",
+        trackNotices: options.scenario === "faults",
         verify: options.verify ? "all" : "sample",
         statsIntervalMs: STATS_INTERVAL_MS,
       });
@@ -495,7 +505,22 @@ function addUp(reports: readonly PhaseReport[], verifyAll: boolean): PhaseTotals
   };
   const verify = { subscribers: 0, events: 0, mismatches: 0 };
   const reconnectErrors: Record<string, number> = {};
+  const resetReasons: Record<string, number> = {};
+  let firstAfterMarkUs = 0;
+  let allAfterMarkUs = 0;
+  let subscribersAfterMark = 0;
   for (const report of reports) {
+    for (const [reason, count] of Object.entries(report.resetReasons)) {
+      resetReasons[reason] = (resetReasons[reason] ?? 0) + count;
+    }
+    if (report.firstAfterMarkUs > 0) {
+      firstAfterMarkUs =
+        firstAfterMarkUs === 0
+          ? report.firstAfterMarkUs
+          : Math.min(firstAfterMarkUs, report.firstAfterMarkUs);
+    }
+    allAfterMarkUs = Math.max(allAfterMarkUs, report.allAfterMarkUs);
+    subscribersAfterMark += report.subscribersAfterMark;
     for (const [code, count] of Object.entries(report.reconnectErrors)) {
       reconnectErrors[code] = (reconnectErrors[code] ?? 0) + count;
     }
@@ -512,5 +537,10 @@ function addUp(reports: readonly PhaseReport[], verifyAll: boolean): PhaseTotals
     reconnectLatency,
     reconnectErrors,
     verify: { mode: verifyAll ? "all" : "sample", ...verify },
+    resetReasons,
+    firstAfterMarkUs,
+    // Every counted subscriber must have recovered for the last one's time to mean anything.
+    allAfterMarkUs: subscribersAfterMark === totals.subscribers ? allAfterMarkUs : 0,
+    subscribersAfterMark,
   };
 }

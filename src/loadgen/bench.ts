@@ -11,6 +11,7 @@ import {
   resolveBenchOptions,
 } from "./bench-options.js";
 import { type BenchHooks, BenchSession, type ScenarioOutcome } from "./bench-session.js";
+import { type FaultPlan, planFaults } from "./faults.js";
 import {
   type BenchResult,
   type ConnectionsSummary,
@@ -19,11 +20,15 @@ import {
 } from "./result.js";
 import { runChurn } from "./scenarios/churn.js";
 import { runFanout } from "./scenarios/fanout.js";
+import { runFaults } from "./scenarios/faults.js";
 import { runIdle } from "./scenarios/idle.js";
 import { runPublish } from "./scenarios/publish.js";
+import { createTarget } from "./targets.js";
 
-function runScenario(session: BenchSession): Promise<ScenarioOutcome> {
+function runScenario(session: BenchSession, plan: FaultPlan | null): Promise<ScenarioOutcome> {
   switch (session.options.scenario) {
+    case "faults":
+      return runFaults(session, plan!);
     case "idle":
       return runIdle(session);
     case "publish":
@@ -64,12 +69,20 @@ function judge(
       `${delivery.duplicated} deliveries duplicated, more than --max-duplicated ${options.maxDuplicated}`,
     );
   }
+  for (const report of outcome.faults?.faults ?? []) {
+    if (report.error !== null) failures.push(`${report.fault} failed: ${report.error}`);
+  }
   if (outcome.verify !== null && outcome.verify.mismatches > 0) {
     failures.push(
       `the fast scanner and the full parser disagree on ${outcome.verify.mismatches} subscribers: the counts are not trustworthy`,
     );
   }
   return { passed: failures.length === 0, failures };
+}
+
+/** The plan, with the load tool's worker processes among those never signalled. */
+function withWorkers(plan: FaultPlan, session: BenchSession): FaultPlan {
+  return { ...plan, untouchable: new Set([...plan.untouchable, ...session.group.pids]) };
 }
 
 /** The options of a run as the result reports them. */
@@ -85,7 +98,14 @@ function paramsOf(options: ResolvedBenchOptions): BenchResult["params"] {
     connections: options.scenario === "publish" ? options.connections : null,
     publishers:
       options.scenario === "publish" || options.scenario === "idle" ? null : options.publishers,
-    reconnectRate: options.scenario === "churn" ? options.reconnectRate : null,
+    reconnectRate:
+      options.scenario === "churn" || options.scenario === "faults" ? options.reconnectRate : null,
+    faults: options.scenario === "faults" ? options.faults.join(",") : null,
+    faultIntervalMs: options.scenario === "faults" ? options.faultIntervalMs : null,
+    pauseMs:
+      options.scenario === "faults" && options.faults.includes("pause-redis")
+        ? options.pauseMs
+        : null,
     ladder: options.ladder,
     ladderFactor: options.ladder ? options.ladderFactor : null,
     ladderSteps: options.ladder ? options.ladderSteps : null,
@@ -118,6 +138,19 @@ function paramsOf(options: ResolvedBenchOptions): BenchResult["params"] {
  */
 export async function runBench(input: BenchOptions, hooks: BenchHooks = {}): Promise<BenchResult> {
   const options = resolveBenchOptions(input);
+  // The faults that do not apply to the target are refused before anything starts.
+  const plan =
+    options.scenario === "faults"
+      ? planFaults({
+          faults: options.faults,
+          serverPorts: options.targets.map((spec) => createTarget(spec).subscribe.port),
+          redisPid: options.redisPid,
+          redisUrl: options.redisUrl,
+          pauseMs: options.pauseMs,
+          redisRestartCommand: options.redisRestartCommand,
+          selfPids: [process.pid],
+        })
+      : null;
   const startedAt = new Date();
   const loadAverageStart = loadavg()[0] ?? 0;
   const started = performance.now();
@@ -126,7 +159,7 @@ export async function runBench(input: BenchOptions, hooks: BenchHooks = {}): Pro
   let final: Awaited<ReturnType<BenchSession["close"]>>;
   try {
     await session.connect();
-    outcome = await runScenario(session);
+    outcome = await runScenario(session, plan === null ? null : withWorkers(plan, session));
   } finally {
     final = await session.close();
   }
@@ -163,6 +196,7 @@ export async function runBench(input: BenchOptions, hooks: BenchHooks = {}): Pro
     publish: outcome.publish,
     churn: outcome.churn,
     ladder: outcome.ladder,
+    faults: outcome.faults ?? null,
     server: outcome.server,
     loadgen: outcome.loadgen,
     verify: outcome.verify,

@@ -1,5 +1,5 @@
 /**
- * The load tool behind `ssehub bench`: scenarios (idle, fanout, publish, churn, topics) against
+ * The load tool behind `ssehub bench`: scenarios (idle, fanout, publish, churn, topics, faults) against
  * ssehub or any SSE server through a target adapter, on loopback only.
  * @module
  */
@@ -13,6 +13,8 @@ export {
   SCENARIOS,
 } from "./bench-options.js";
 export type { BenchHooks } from "./bench-session.js";
+export type { FaultName } from "./faults.js";
+export { FAULT_NAMES } from "./faults.js";
 export type { HistogramSnapshot } from "./histogram.js";
 export { Histogram } from "./histogram.js";
 export type {
@@ -20,6 +22,9 @@ export type {
   ChurnSummary,
   ConnectionsSummary,
   DeliverySummary,
+  FaultRecovery,
+  FaultReport,
+  FaultsSummary,
   LadderStep,
   LadderSummary,
   LatencySummary,

@@ -16,6 +16,7 @@
  *   phase-end {final, drainMs} --------> waits until nothing is owed, or drainMs
  *   <------------------------------------ phase-result {report}
  *   churn {ratePerSec} ----------------> reconnects with Last-Event-ID (0 stops)
+ *   mark {atUs} -----------------------> recovery times count from events sent after atUs
  *   close -----------------------------> closes every socket
  *   <------------------------------------ closed {stats}, then exits
  * ```
@@ -64,8 +65,10 @@ export interface WorkerConfig {
   readonly connectTimeoutMs: number;
   /** Keep the last event id of each subscriber (for resuming). */
   readonly trackIds: boolean;
-  /** Reconnect with Last-Event-ID when the server closes a stream (churn). */
+  /** Reconnect with Last-Event-ID when the server closes a stream (churn, faults). */
   readonly reconnectOnClose: boolean;
+  /** Read the event type of foreign events and count `ssehub-reset` notices (faults). */
+  readonly trackNotices: boolean;
   /** Run the full SseParser beside the scanner on the first subscriber only, or on all. */
   readonly verify: "sample" | "all";
   readonly statsIntervalMs: number;
@@ -118,6 +121,14 @@ export interface PhaseReport extends DeliveryCounts {
   };
   /** p99 event-loop delay of the worker over the phase, in ms. */
   readonly eventLoopDelayP99Ms: number;
+  /** `ssehub-reset` notices received in the phase, by reason (trackNotices only). */
+  readonly resetReasons: Readonly<Record<string, number>>;
+  /** Monotonic µs of the first delivery of an event sent after the phase's mark; 0: none. */
+  readonly firstAfterMarkUs: number;
+  /** Monotonic µs when the last counted subscriber got its first such event; 0: none. */
+  readonly allAfterMarkUs: number;
+  /** Counted subscribers that got an event sent after the mark. */
+  readonly subscribersAfterMark: number;
 }
 
 /** Controller -> worker. */
@@ -127,6 +138,8 @@ export type ControllerMessage =
   | { readonly type: "phase-start"; readonly base: readonly number[] }
   | { readonly type: "phase-end"; readonly final: readonly number[]; readonly drainMs: number }
   | { readonly type: "churn"; readonly ratePerSec: number }
+  /** Events sent from `atUs` on (monotonic µs) count for the recovery times of the phase. */
+  | { readonly type: "mark"; readonly atUs: number }
   | { readonly type: "close" };
 
 /** Worker -> controller. */

@@ -87,6 +87,33 @@ export function processTree(roots: readonly number[]): number[] {
   return [...found].sort((a, b) => a - b);
 }
 
+/** The parent pid of `pid`, or undefined when it is gone. */
+export function parentPidOf(pid: number): number | undefined {
+  const ppid = Number(statFields(pid)?.[1]);
+  return Number.isInteger(ppid) ? ppid : undefined;
+}
+
+/** The direct children of `pid` alive now, in pid order. */
+export function childPidsOf(pid: number): number[] {
+  return allPids()
+    .filter((child) => parentPidOf(child) === pid)
+    .sort((a, b) => a - b);
+}
+
+/** The command line of `pid` as its arguments (argv), or undefined when it is gone. */
+export function commandLineOf(pid: number): string[] | undefined {
+  const text = readText(`/proc/${pid}/cmdline`);
+  if (text === undefined) return undefined;
+  const args = text.split("\0");
+  if (args.at(-1) === "") args.pop();
+  return args;
+}
+
+/** The name of the program of `pid` (/proc/<pid>/comm), or undefined when it is gone. */
+export function programNameOf(pid: number): string | undefined {
+  return readText(`/proc/${pid}/comm`)?.trim();
+}
+
 /** CPU seconds (utime + stime) of one process, or undefined when it is gone. */
 export function cpuSecondsOf(pid: number): number | undefined {
   const fields = statFields(pid);
@@ -145,8 +172,28 @@ export function readTcpCounters(): TcpCounters | null {
   return { listenOverflows: value("ListenOverflows"), synRetransmits: value("TCPSynRetrans") };
 }
 
-/** Socket inodes in LISTEN state on `port`, from /proc/net/tcp and /proc/net/tcp6. */
-function listeningInodes(port: number): Set<string> {
+/**
+ * True for a local address of /proc/net/tcp or tcp6 (hex, as the kernel prints it) that a
+ * loopback client reaches: 127.0.0.0/8, ::1, ::ffff:127.x.y.z, or the wildcard of either family.
+ */
+export function isLoopbackOrWildcardHex(address: string): boolean {
+  if (address.length === 8) {
+    // IPv4 in host byte order (little-endian here): the first octet is the last two digits.
+    return address === "00000000" || address.slice(6, 8) === "7F";
+  }
+  const v6 = address.toUpperCase();
+  return (
+    v6 === "00000000000000000000000000000000" ||
+    v6 === "00000000000000000000000001000000" ||
+    (v6.startsWith("0000000000000000FFFF0000") && v6.slice(30, 32) === "7F")
+  );
+}
+
+/**
+ * Socket inodes in LISTEN state on `port`, from /proc/net/tcp and /proc/net/tcp6; with
+ * `loopbackOnly`, only sockets that listen on a loopback address or the wildcard.
+ */
+function listeningInodes(port: number, loopbackOnly = false): Set<string> {
   const inodes = new Set<string>();
   const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
   for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
@@ -157,7 +204,9 @@ function listeningInodes(port: number): Set<string> {
       // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
       const local = fields[1];
       if (local === undefined || fields[3] !== TCP_LISTEN) continue;
-      if (local.slice(local.lastIndexOf(":") + 1) === hexPort && fields[9] !== undefined) {
+      const colon = local.lastIndexOf(":");
+      if (loopbackOnly && !isLoopbackOrWildcardHex(local.slice(0, colon))) continue;
+      if (local.slice(colon + 1) === hexPort && fields[9] !== undefined) {
         inodes.add(fields[9]);
       }
     }
@@ -169,8 +218,12 @@ function listeningInodes(port: number): Set<string> {
  * The processes that hold a listening socket on `port`, among those this user may inspect,
  * without `exclude` (the load tool itself). Empty when none is found.
  */
-export function findListeningPids(port: number, exclude: ReadonlySet<number>): number[] {
-  const inodes = listeningInodes(port);
+export function findListeningPids(
+  port: number,
+  exclude: ReadonlySet<number>,
+  loopbackOnly = false,
+): number[] {
+  const inodes = listeningInodes(port, loopbackOnly);
   if (inodes.size === 0) return [];
   const found: number[] = [];
   for (const pid of allPids()) {

@@ -70,9 +70,20 @@ export class PublishConnection implements HttpResponseHandler {
     socket.write(text);
   }
 
-  /** Closes the connection; requests in flight count as lost. */
+  /**
+   * Closes the connection; requests in flight count as lost, before this returns: a publisher
+   * that gives up on a server that does not answer reports right after, and the close event
+   * comes later (it then finds nothing to count).
+   */
   close(): void {
-    this.#socket?.destroy();
+    const socket = this.#socket;
+    if (socket === undefined) return;
+    this.#socket = undefined;
+    const lost = this.inFlight;
+    this.#sentUs = [];
+    this.#head = 0;
+    socket.destroy();
+    if (lost > 0) this.#handler.onLost(this, lost);
   }
 
   #open(): Socket {

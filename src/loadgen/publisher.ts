@@ -68,6 +68,9 @@ export class Publisher implements PublishConnectionHandler {
   #errors = 0;
   /** Set while flooding: an answer triggers the next request. */
   #flooding = false;
+  /** Monotonic µs from which a 2xx answer counts for firstOkAfterUs; 0: not watching. */
+  #watchFromUs = 0;
+  #firstOkAfterUs = 0;
 
   constructor(options: PublisherOptions) {
     this.#options = options;
@@ -89,6 +92,10 @@ export class Publisher implements PublishConnectionHandler {
     if (status >= 200 && status < 300) {
       this.#ok++;
       this.#latency.record(latencyUs);
+      if (this.#watchFromUs > 0 && this.#firstOkAfterUs === 0) {
+        const nowUs = monotonicMicros();
+        if (nowUs - latencyUs >= this.#watchFromUs) this.#firstOkAfterUs = nowUs;
+      }
     } else {
       this.#errors++;
     }
@@ -103,6 +110,20 @@ export class Publisher implements PublishConnectionHandler {
         if (this.#flooding) this.#sendFlood(connection);
       }, FLOOD_RETRY_MS);
     }
+  }
+
+  /**
+   * Watches for the first 2xx answer to a request written at or after `atUs` (monotonic µs):
+   * when the publisher recovered after a fault. 0 stops watching.
+   */
+  watchFrom(atUs: number): void {
+    this.#watchFromUs = atUs;
+    this.#firstOkAfterUs = 0;
+  }
+
+  /** Monotonic µs of the first 2xx answer to a request written since watchFrom(); 0: none. */
+  get firstOkAfterUs(): number {
+    return this.#firstOkAfterUs;
   }
 
   /** The HTTP request of one event on topic `topic`. */

@@ -3,6 +3,7 @@
  * `toCsv()`: a table per section for people, one row per run for spreadsheets and scripts.
  * @module
  */
+import { formatFaultsText } from "./fault-format.js";
 import type { BenchResult, LatencySummary } from "./result.js";
 
 function num(value: number, digits = 0): string {
@@ -122,6 +123,7 @@ export function formatResultText(result: BenchResult): string {
       ]),
     );
   }
+  if (result.faults !== null) sections.push(formatFaultsText(result.faults));
   const l = result.ladder;
   if (l !== null) {
     const rows: [string, string][] = l.steps.map((step) => [

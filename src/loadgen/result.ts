@@ -22,6 +22,8 @@
  * ├─ publish       publish: connections, requests, ok, errors, statusCodes, ratePerSec, latency
  * ├─ churn         churn: reconnects asked/done/failed, ratePerSec, reconnectLatency
  * ├─ ladder        fanout/topics --ladder: steps[], bestCleanRate
+ * ├─ faults        faults: per fault injected, published, delivered, lost, duplicated,
+ * │                reordered, resets by reason, publish errors by status, recovery times
  * ├─ server        pids, rssBaselineBytes, rssBytes, rssPerConnectionBytes, cpuSeconds,
  * │                cpuMicrosPerDelivery, windowSeconds, connectCpuSeconds
  * ├─ loadgen       the tool's own CPU: processes, cpuSeconds, coreShare, busiestProcessCoreShare
@@ -36,7 +38,7 @@ import type { Histogram } from "./histogram.js";
 export const RESULT_SCHEMA = "ssehub-bench/1";
 
 /** The scenarios of `ssehub bench`. */
-export type ScenarioName = "idle" | "fanout" | "publish" | "churn" | "topics";
+export type ScenarioName = "idle" | "fanout" | "publish" | "churn" | "topics" | "faults";
 
 /** Percentiles of a latency histogram, in integer microseconds. */
 export interface LatencySummary {
@@ -183,6 +185,67 @@ export interface LadderSummary {
   readonly bestCleanDeliveriesPerSec: number | null;
 }
 
+/** Recovery after a fault: from its injection, in seconds; null when it never happened. */
+export interface FaultRecovery {
+  /** To the first 2xx answer to a publish sent after the fault. */
+  readonly firstPublishSeconds: number | null;
+  /** To the first delivery, to any subscriber, of an event published after the fault. */
+  readonly firstDeliverySeconds: number | null;
+  /** To the moment every counted subscriber had an event published after the fault. */
+  readonly allSubscribersSeconds: number | null;
+  /** Counted subscribers that got an event published after the fault. */
+  readonly subscribersRecovered: number;
+}
+
+/** One fault of the `faults` scenario and what the subscribers and the publisher saw. */
+export interface FaultReport {
+  /** `kill-worker`, `pause-redis` or `restart-redis`. */
+  readonly fault: string;
+  /** The process signalled; for restart-redis, `newPid` is the redis-server started after. */
+  readonly pid: number | null;
+  readonly newPid: number | null;
+  /** Why the fault could not be injected; null when it was. */
+  readonly error: string | null;
+  /** From the start of the fault's window to the injection, and how long the fault lasted. */
+  readonly injectedAfterSeconds: number;
+  readonly faultSeconds: number;
+  /** Subscribers counted: those open when the window started. */
+  readonly subscribers: number;
+  /** Publish requests written, answered 2xx, and the others (by status, `closed` when lost). */
+  readonly publishRequests: number;
+  readonly published: number;
+  readonly publishErrors: number;
+  readonly publishStatusCodes: Readonly<Record<string, number>>;
+  /**
+   * Delivery counts over the counted subscribers (as DeliveryCounts). `expected` counts every
+   * publish request, so a failed publish owes its deliveries too: expected = delivered -
+   * duplicated + lost, and lost includes at most publishErrors x subscribers of failed publishes.
+   */
+  readonly expected: number;
+  readonly delivered: number;
+  readonly lost: number;
+  readonly duplicated: number;
+  readonly reordered: number;
+  readonly foreign: number;
+  /** `ssehub-reset` notices received, in all and by reason. */
+  readonly resets: number;
+  readonly resetReasons: Readonly<Record<string, number>>;
+  /** Streams the server closed, reconnects that got a 200 again, and those that failed. */
+  readonly dropped: number;
+  readonly reconnects: number;
+  readonly failedReconnects: number;
+  readonly recovery: FaultRecovery;
+}
+
+/** The `faults` scenario: faults injected one after another during a fanout with churn. */
+export interface FaultsSummary {
+  /** Publishing window per fault, in ms; the fault comes a quarter into it. */
+  readonly faultIntervalMs: number;
+  /** pause-redis: how long Redis stays stopped, in ms. */
+  readonly pauseMs: number;
+  readonly faults: readonly FaultReport[];
+}
+
 /** The server's processes, read from /proc. */
 export interface ServerSummary {
   /** The pids measured: those given or found listening, and all their descendants. */
@@ -287,6 +350,7 @@ export interface BenchResult {
   readonly publish: PublishSummary | null;
   readonly churn: ChurnSummary | null;
   readonly ladder: LadderSummary | null;
+  readonly faults: FaultsSummary | null;
   readonly server: ServerSummary | null;
   readonly loadgen: LoadgenSummary;
   readonly verify: VerifySummary | null;

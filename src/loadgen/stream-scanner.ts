@@ -30,6 +30,7 @@ const DIGIT_0 = 0x30;
 const DIGIT_9 = 0x39;
 const CHAR_A = 0x61;
 const CHAR_D = 0x64;
+const CHAR_E = 0x65;
 const CHAR_I = 0x69;
 const CHAR_K = 0x6b;
 const CHAR_S = 0x73;
@@ -51,6 +52,11 @@ export interface ScanHandler {
   onEvent(stream: number, seq: number, sentUs: number): void;
   /** An event whose data is not a payload of the load tool. */
   onForeignEvent(): void;
+  /**
+   * With `trackNotices`, after onForeignEvent for an event that had an `event:` type: its type
+   * and its first data line (the hub's notices, such as `ssehub-reset`).
+   */
+  onNotice?(type: string, data: string): void;
 }
 
 /** Options of a StreamScanner. */
@@ -59,6 +65,11 @@ export interface StreamScannerOptions {
   readonly trackIds?: boolean;
   /** Gets every byte of the event stream (after chunked decoding): a full parser, to verify. */
   readonly tap?: ((bytes: Uint8Array) => void) | undefined;
+  /**
+   * Read the `event:` type and the first data line of events that are not payloads, and report
+   * them through onNotice. Payload events cost one byte compare more. @default false
+   */
+  readonly trackNotices?: boolean;
 }
 
 /**
@@ -70,6 +81,10 @@ export interface StreamScannerOptions {
 export class StreamScanner implements HttpResponseHandler {
   readonly #handler: ScanHandler;
   readonly #trackIds: boolean;
+  readonly #trackNotices: boolean;
+  /** The current event's type and first data line, when it is not a payload (trackNotices). */
+  #type = "";
+  #noticeData = "";
   readonly #tap: ((bytes: Uint8Array) => void) | undefined;
   readonly #decoder: HttpResponseDecoder;
   #phase = PHASE_HEAD;
@@ -89,6 +104,7 @@ export class StreamScanner implements HttpResponseHandler {
   constructor(handler: ScanHandler, options: StreamScannerOptions = {}) {
     this.#handler = handler;
     this.#trackIds = options.trackIds ?? false;
+    this.#trackNotices = options.trackNotices ?? false;
     this.#tap = options.tap;
     this.#decoder = new HttpResponseDecoder(this);
   }
@@ -105,6 +121,7 @@ export class StreamScanner implements HttpResponseHandler {
     this.#carry = undefined;
     this.#hasData = false;
     this.#valid = false;
+    this.#type = "";
     this.#idBuffer = this.lastEventId;
   }
 
@@ -202,6 +219,7 @@ export class StreamScanner implements HttpResponseHandler {
         let value = start + 5;
         if (value < end && buf[value] === SPACE) value++;
         this.#valid = this.#readPayload(buf, value, end);
+        if (!this.#valid && this.#trackNotices) this.#noticeData = buf.toString("utf8", value, end);
       }
     } else if (
       first === CHAR_I &&
@@ -213,16 +231,31 @@ export class StreamScanner implements HttpResponseHandler {
       let value = start + 3;
       if (value < end && buf[value] === SPACE) value++;
       this.#idBuffer = value < end ? buf.toString("latin1", value, end) : "";
+    } else if (
+      first === CHAR_E &&
+      this.#trackNotices &&
+      end - start >= 5 &&
+      buf.toString("latin1", start, start + 5) === "event" &&
+      (end - start === 5 || buf[start + 5] === COLON)
+    ) {
+      let value = start + 6;
+      if (value < end && buf[value] === SPACE) value++;
+      this.#type = value < end ? buf.toString("utf8", value, end) : "";
     }
   }
 
   /** A blank line: the end of an event, dispatched when it had data. */
   #dispatch(): void {
     this.lastEventId = this.#idBuffer;
+    const type = this.#type;
+    this.#type = "";
     if (!this.#hasData) return;
     this.#hasData = false;
     if (this.#valid) this.#handler.onEvent(this.#stream, this.#seq, this.#sentUs);
-    else this.#handler.onForeignEvent();
+    else {
+      this.#handler.onForeignEvent();
+      if (type !== "") this.#handler.onNotice?.(type, this.#noticeData);
+    }
   }
 
   /** Reads `s=<digits> t=<digits> k=<digits>` at `pos`; false when the data is something else. */

@@ -61,6 +61,7 @@ const PORT_TAKEN = new Set(["EADDRINUSE", "EADDRNOTAVAIL"]);
 export class SubscriberPool implements SubscriberHost {
   readonly config: WorkerConfig;
   readonly trackIds: boolean;
+  readonly trackNotices: boolean;
   /** One target per URL. */
   readonly #targets: readonly Target[];
   /** Subscribers established per URL (first connections). */
@@ -87,6 +88,10 @@ export class SubscriberPool implements SubscriberHost {
   #lastEstablishedUs = 0;
   /** Foreign events of the phase. */
   foreign = 0;
+  /** `ssehub-reset` notices of the phase, by reason. */
+  #resetReasons: Record<string, number> = {};
+  /** The phase's mark (monotonic µs), 0 when none. */
+  #markUs = 0;
   #events = 0;
   #established = 0;
   #failed = 0;
@@ -103,6 +108,7 @@ export class SubscriberPool implements SubscriberHost {
   constructor(config: WorkerConfig) {
     this.config = config;
     this.trackIds = config.trackIds;
+    this.trackNotices = config.trackNotices;
     this.#targets = config.targets.map((spec) => createTarget(spec));
     this.#establishedByUrl = this.#targets.map(() => 0);
     this.#nextPort = config.sourceAddresses.map(() => FIRST_PORT + config.workerIndex);
@@ -129,10 +135,24 @@ export class SubscriberPool implements SubscriberHost {
     return (sub.topicBase + slot) % this.config.topics;
   }
 
-  recordDelivery(sentUs: number): void {
+  recordDelivery(sentUs: number, sub: Subscriber): void {
     this.#events++;
     this.#lastEventUs = this.#nowUs;
     this.#latency.record(this.#nowUs - sentUs);
+    if (this.#markUs > 0 && sentUs >= this.#markUs && sub.firstAfterMarkUs === 0) {
+      sub.firstAfterMarkUs = this.#nowUs;
+    }
+  }
+
+  recordReset(reason: string): void {
+    const key = reason === "" ? "unknown" : reason;
+    this.#resetReasons[key] = (this.#resetReasons[key] ?? 0) + 1;
+  }
+
+  /** From now on, the first arrival per subscriber of an event sent at or after `atUs` counts. */
+  mark(atUs: number): void {
+    this.#markUs = atUs;
+    for (const sub of this.#subscribers) sub.firstAfterMarkUs = 0;
   }
 
   /** Counters right now. */
@@ -349,6 +369,8 @@ export class SubscriberPool implements SubscriberHost {
     this.#latency.reset();
     this.#reconnectLatency.reset();
     this.foreign = 0;
+    this.#resetReasons = {};
+    this.mark(0);
     this.#lastEventUs = 0;
     this.#phaseReconnects = 0;
     this.#phaseFailedReconnects = 0;
@@ -386,6 +408,9 @@ export class SubscriberPool implements SubscriberHost {
     let lost = 0;
     let duplicated = 0;
     let reordered = 0;
+    let firstAfterMarkUs = 0;
+    let allAfterMarkUs = 0;
+    let subscribersAfterMark = 0;
     const verify = { subscribers: 0, events: 0, mismatches: 0 };
     for (const sub of this.#subscribers) {
       const v = sub.verifier;
@@ -405,6 +430,12 @@ export class SubscriberPool implements SubscriberHost {
       lost += tracker.lost(finalOf);
       duplicated += tracker.duplicated;
       reordered += tracker.reordered;
+      const first = sub.firstAfterMarkUs;
+      if (first > 0) {
+        subscribersAfterMark++;
+        firstAfterMarkUs = firstAfterMarkUs === 0 ? first : Math.min(firstAfterMarkUs, first);
+        allAfterMarkUs = Math.max(allAfterMarkUs, first);
+      }
     }
     return {
       subscribers,
@@ -423,6 +454,10 @@ export class SubscriberPool implements SubscriberHost {
       reconnectErrors: { ...this.#reconnectErrors },
       verify,
       eventLoopDelayP99Ms: loopDelayP99Ms,
+      resetReasons: { ...this.#resetReasons },
+      firstAfterMarkUs,
+      allAfterMarkUs: subscribersAfterMark === subscribers ? allAfterMarkUs : 0,
+      subscribersAfterMark,
     };
   }
 

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Socket } from "node:net";
+import { RESET_EVENT } from "../protocol/hub-events.js";
 import { SseParser } from "../protocol/parse.js";
 import { parsePayload } from "./payload.js";
 import { SeqTracker } from "./seq-tracker.js";
@@ -14,14 +15,18 @@ import { type ScanHandler, StreamScanner } from "./stream-scanner.js";
 export interface SubscriberHost {
   /** Keep the last event id, for Last-Event-ID on reconnect. */
   readonly trackIds: boolean;
+  /** Read the hub's notices (`ssehub-reset`) and report them with recordReset. */
+  readonly trackNotices: boolean;
   /** Foreign events of the phase, counted by the pool. */
   foreign: number;
   /** The response head of `sub` arrived with `status`. */
   onHead(sub: Subscriber, status: number): void;
   /** The tracker slot of `stream` for `sub`, or -1 when the subscriber does not follow it. */
   slotOf(sub: Subscriber, stream: number): number;
-  /** An event sent at `sentUs` arrived (for the latency histogram). */
-  recordDelivery(sentUs: number): void;
+  /** An event sent at `sentUs` arrived at `sub` (latency histogram, recovery after a mark). */
+  recordDelivery(sentUs: number, sub: Subscriber): void;
+  /** A `ssehub-reset` notice arrived, with the reason it gave ("" when none could be read). */
+  recordReset(reason: string): void;
 }
 
 /**
@@ -94,6 +99,8 @@ export class Subscriber implements ScanHandler {
   portTaken = false;
   /** Ports tried in a row for the current connect. */
   portAttempts = 0;
+  /** Monotonic µs of the first event sent after the phase's mark that arrived; 0: none yet. */
+  firstAfterMarkUs = 0;
   /** The scanner's own counts, compared with the verifier's. */
   events = 0;
   foreign = 0;
@@ -116,6 +123,7 @@ export class Subscriber implements ScanHandler {
     const verifier = this.verifier;
     this.scanner = new StreamScanner(this, {
       trackIds: pool.trackIds,
+      trackNotices: pool.trackNotices,
       tap: verifier === undefined ? undefined : (bytes) => verifier.parser.feed(bytes),
     });
   }
@@ -133,11 +141,25 @@ export class Subscriber implements ScanHandler {
     this.events++;
     this.seqSum += seq;
     this.tracker.record(slot, seq);
-    this.pool.recordDelivery(sentUs);
+    this.pool.recordDelivery(sentUs, this);
   }
 
   onForeignEvent(): void {
     this.foreign++;
     this.pool.foreign++;
+  }
+
+  onNotice(type: string, data: string): void {
+    if (type !== RESET_EVENT) return;
+    let reason = "";
+    try {
+      const parsed: unknown = JSON.parse(data);
+      if (typeof parsed === "object" && parsed !== null && "reason" in parsed) {
+        reason = String(parsed.reason);
+      }
+    } catch {
+      // A reset whose data is not JSON: counted, with no reason.
+    }
+    this.pool.recordReset(reason);
   }
 }

@@ -187,6 +187,11 @@ export class WorkerGroup {
     for (const worker of this.#workers) worker.send({ type: "churn", ratePerSec: share });
   }
 
+  /** Marks the moment of a fault: the phase report says when events sent after it arrived. */
+  mark(atUs: number): void {
+    for (const worker of this.#workers) worker.send({ type: "mark", atUs });
+  }
+
   /** Closes every subscriber and waits for the workers to exit; kills those that do not. */
   async close(): Promise<WorkerStats> {
     const live = this.#workers.filter((worker) => worker.isAlive);

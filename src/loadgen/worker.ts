@@ -64,6 +64,9 @@ async function handle(message: ControllerMessage): Promise<void> {
     case "churn":
       pool!.churn(message.ratePerSec);
       return;
+    case "mark":
+      pool!.mark(message.atUs);
+      return;
     case "close": {
       if (statsTimer !== undefined) clearInterval(statsTimer);
       const stats = pool === undefined ? undefined : await pool.close();

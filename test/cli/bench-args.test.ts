@@ -72,4 +72,44 @@ describe("parseBenchArgs()", () => {
   test("parseBenchArgs() answers help for --help", () => {
     assert.equal(parseBenchArgs(["--help"]), "help");
   });
+
+  test("parseBenchArgs() maps the faults flags, and refuses an unknown fault or a Redis off loopback", () => {
+    const { options } = parsed([
+      "faults",
+      "--faults",
+      "pause-redis,kill-worker",
+      "--fault-interval-ms",
+      "3000",
+      "--pause-ms",
+      "1500",
+      "--redis-url",
+      "redis://127.0.0.1:6390",
+      "--redis-pid",
+      "4242",
+      "--redis-restart-command",
+      "redis-server --port 6390",
+    ]);
+    const resolved = resolveBenchOptions(options);
+    assert.deepEqual(resolved.faults, ["pause-redis", "kill-worker"]);
+    assert.equal(resolved.faultIntervalMs, 3000);
+    assert.equal(resolved.pauseMs, 1500);
+    assert.equal(resolved.redisUrl, "redis://127.0.0.1:6390");
+    assert.equal(resolved.redisPid, 4242);
+    assert.equal(resolved.redisRestartCommand, "redis-server --port 6390");
+    assert.equal(resolved.maxLost, null, "faults report losses, they do not fail on them");
+
+    const defaults = resolveBenchOptions(parsed(["faults"]).options);
+    assert.deepEqual(defaults.faults, ["kill-worker", "pause-redis", "restart-redis"]);
+
+    assert.throws(() => parseBenchArgs(["faults", "--faults", "kill-primary"]), /kill-primary/);
+    assert.throws(() => parseBenchArgs(["faults", "--redis-pid", "1"]), /--redis-pid/);
+    assert.throws(
+      () => resolveBenchOptions(parsed(["faults", "--redis-url", "redis://10.1.2.3:6379"]).options),
+      /not on loopback/,
+    );
+    assert.throws(
+      () => resolveBenchOptions(parsed(["fanout", "--faults", "kill-worker"]).options),
+      /faults apply to the faults scenario/,
+    );
+  });
 });

@@ -116,4 +116,25 @@ describe("PublishConnection", () => {
     assert.deepEqual(lost, [2]);
     assert.equal(publish.inFlight, 0);
   });
+
+  test("close() counts the requests still in flight as lost before it returns", async (t) => {
+    // A server that takes the requests and never answers, as a process that hangs does: the
+    // publisher gives up on them and reports at once, so they must be counted by then.
+    let arrived = (): void => {};
+    const received = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const port = await rawServer(t, 3, () => arrived());
+    const seen = recorder(3);
+    const endpoint = { host: "127.0.0.1", port, hostHeader: "test", isIpv6: false };
+    const publish = new PublishConnection(0, endpoint, undefined, seen.handler);
+    publish.send(REQUEST.repeat(3), 3);
+    await received;
+    publish.close();
+    assert.deepEqual(seen.lost, [3]);
+    assert.equal(publish.inFlight, 0);
+    // The close event that follows counts nothing twice.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(seen.lost, [3]);
+  });
 });

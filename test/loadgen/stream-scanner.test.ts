@@ -142,4 +142,48 @@ describe("payload", () => {
     assert.equal(formatPayload(1, 2, 3, 5), "s=1 t=2 k=3");
     assert.equal(parsePayload("s=1 t=2"), undefined);
   });
+
+  test("with trackNotices, reports the type and first data line of events that are not payloads", () => {
+    const notices: [string, string][] = [];
+    let foreign = 0;
+    const events: number[] = [];
+    const handler: ScanHandler = {
+      onHead: () => {},
+      onEvent: (_stream, seq) => {
+        events.push(seq);
+      },
+      onForeignEvent: () => {
+        foreign++;
+      },
+      onNotice: (type, data) => {
+        notices.push([type, data]);
+      },
+    };
+    const reset = JSON.stringify({
+      reason: "history-evicted",
+      lastEventId: "a-1",
+      currentEventId: "a-9",
+    });
+    const body =
+      `id: a-9\nevent: ssehub-reset\ndata: ${reset}\n\n` +
+      // The type of one event does not stick to the next.
+      `data: ${formatPayload(1, 1000, 0, 10)}\n\n` +
+      "data: untyped\n\n" +
+      `event:tick\r\ndata:${formatPayload(2, 2000, 0, 10)}\r\n\r\n` +
+      "event: ssehub-gap\ndata: {}\n\n" +
+      "eventual: nothing\ndata: x\n\n";
+    const target = new StreamScanner(handler, { trackNotices: true });
+    feedInPieces(target, Buffer.from(HEAD_RAW + body), 7);
+    assert.deepEqual(events, [1, 2]);
+    assert.equal(foreign, 4);
+    assert.deepEqual(notices, [
+      ["ssehub-reset", reset],
+      ["ssehub-gap", "{}"],
+    ]);
+
+    // Without the option nothing is read beyond what it reads today.
+    notices.length = 0;
+    feedInPieces(new StreamScanner(handler), Buffer.from(HEAD_RAW + body), 7);
+    assert.deepEqual(notices, []);
+  });
 });

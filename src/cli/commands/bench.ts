@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { isSsehubError } from "../../errors.js";
 import { runBench } from "../../loadgen/bench.js";
 import { type BenchOptions, DEFAULTS, SCENARIOS } from "../../loadgen/bench-options.js";
+import { FAULT_NAMES, type FaultName } from "../../loadgen/faults.js";
 import type { ScenarioName } from "../../loadgen/result.js";
 import { csvHeader, formatResultCsv, formatResultText } from "../../loadgen/result-format.js";
 import { type PublishBodyKind, TARGET_NAMES, type TargetName } from "../../loadgen/targets.js";
@@ -25,6 +26,9 @@ Scenarios:
             subscribers attached: publishes/s and latency
   churn     reconnects per second with Last-Event-ID while publishing: zero loss required
   topics    many topics, each subscriber on M of them, publishing spread over topics
+  faults    a fanout with churn while faults are injected one after another: per fault,
+            events published, delivered, lost, duplicated, reordered, ssehub-reset
+            notices by reason, publish errors by status, and time to recover
 
 Target:
   --target NAME              ${TARGET_NAMES.join(" | ")} (default ${DEFAULTS.target})
@@ -57,6 +61,24 @@ Load:
   --ladder-factor F          rate multiplier per step (default ${DEFAULTS.ladderFactor})
   --ladder-steps N           steps at most (default ${DEFAULTS.ladderSteps})
   --p99-bound-ms MS          p99 latency bound of a clean step (default ${DEFAULTS.p99BoundMs})
+
+Faults (the faults scenario; each is refused before the run when the target lacks it):
+  --faults LIST              which faults, comma-separated, in order (default: all):
+                             kill-worker    SIGKILL one worker of ssehub serve --workers N
+                             pause-redis    SIGSTOP redis-server for --pause-ms, then SIGCONT
+                             restart-redis  SIGKILL redis-server, start it again on the same
+                                            address and port without persistence
+  --fault-interval-ms MS     publishing window per fault, the fault a quarter in (default
+                             ${DEFAULTS.faultIntervalMs}; pause-redis adds the pause)
+  --pause-ms MS              pause-redis: how long Redis stays stopped (default ${DEFAULTS.pauseMs})
+  --redis-url URL            the target's Redis, redis://127.x.y.z:port (default: the
+                             server's own --redis); its redis-server is found by the port
+  --redis-pid PID            the redis-server to act on (it must listen on that port)
+  --redis-restart-command C  restart-redis: start Redis with this shell command instead
+  Faults signal only processes found listening on loopback ports of the target: the
+  children (workers) of the server's primary, and the redis-server of the Redis port.
+  Never the primary itself, never the load tool, never any other process.
+  (churn's --reconnect-rate defaults to ${DEFAULTS.faultsReconnectRate}/s here; drops reconnect at once)
 
 Load tool:
   --processes N              worker processes holding the subscribers
@@ -112,6 +134,12 @@ const OPTIONS = {
   "max-failed-ratio": { type: "string" },
   "max-lost": { type: "string" },
   "max-duplicated": { type: "string" },
+  faults: { type: "string" },
+  "fault-interval-ms": { type: "string" },
+  "pause-ms": { type: "string" },
+  "redis-url": { type: "string" },
+  "redis-pid": { type: "string" },
+  "redis-restart-command": { type: "string" },
   json: { type: "boolean", default: false },
   csv: { type: "boolean", default: false },
   progress: { type: "boolean", default: false },
@@ -191,6 +219,20 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs | "help
     }
     return pid;
   });
+  const faultList = values.faults?.split(",").map((name) => name.trim());
+  const unknownFault = faultList?.find((name) => !FAULT_NAMES.includes(name as FaultName));
+  if (unknownFault !== undefined) {
+    throw new UsageError(
+      `Cannot use --faults ${JSON.stringify(values.faults)}: ${JSON.stringify(unknownFault)} is not one of ${FAULT_NAMES.join(", ")}`,
+    );
+  }
+  const redisPidText = values["redis-pid"];
+  const redisPid = redisPidText === undefined ? undefined : Number(redisPidText);
+  if (redisPid !== undefined && (!Number.isInteger(redisPid) || redisPid <= 1)) {
+    throw new UsageError(
+      `Cannot use --redis-pid ${JSON.stringify(redisPidText)}: give a process id`,
+    );
+  }
   const options: BenchOptions = {
     scenario,
     target: target as TargetName | undefined,
@@ -222,6 +264,12 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs | "help
     maxFailedRatio: numberFlag(values, "max-failed-ratio"),
     maxLost: numberFlag(values, "max-lost"),
     maxDuplicated: numberFlag(values, "max-duplicated"),
+    faults: faultList as FaultName[] | undefined,
+    faultIntervalMs: numberFlag(values, "fault-interval-ms"),
+    pauseMs: numberFlag(values, "pause-ms"),
+    redisUrl: values["redis-url"],
+    redisPid,
+    redisRestartCommand: values["redis-restart-command"],
   };
   const format = values.json ? "json" : values.csv ? "csv" : "text";
   return { options, format, progress: values.progress || process.stderr.isTTY === true };
