@@ -271,14 +271,7 @@ function checkEvent(event: unknown, where: string): string | undefined {
     );
   }
   assertValidEventType(event);
-  if (!isWellFormed(event)) throw loneSurrogate("SSEHUB_ERR_EVENT_INVALID_TYPE", "event", where);
-  const invisible = findControlOrFormat(event);
-  if (invisible !== undefined) {
-    throw new SsehubError(
-      "SSEHUB_ERR_EVENT_INVALID_TYPE",
-      `Cannot publish ${where}: the event type ${JSON.stringify(event)} holds ${invisible}, a control or format character: an event type must be printable`,
-    );
-  }
+  assertPrintable(event, "event", where);
   if (isHubEventType(event)) {
     throw new SsehubError(
       "SSEHUB_ERR_EVENT_RESERVED_TYPE",
@@ -287,6 +280,28 @@ function checkEvent(event: unknown, where: string): string | undefined {
     );
   }
   return event;
+}
+
+/** How ids and event types are named in messages, and the code of each. */
+const PRINTABLE_FIELDS = {
+  event: { code: "SSEHUB_ERR_EVENT_INVALID_TYPE", name: "the event type", noun: "an event type" },
+  id: { code: "SSEHUB_ERR_EVENT_INVALID_ID", name: "the id", noun: "an id" },
+} as const;
+
+/**
+ * The text rules that ids and event types share beyond the wire's: UTF-8 can carry them (no
+ * lone surrogate), and they hold no control or format character, which a reader could not see.
+ */
+function assertPrintable(value: string, field: keyof typeof PRINTABLE_FIELDS, where: string): void {
+  const { code, name, noun } = PRINTABLE_FIELDS[field];
+  if (!isWellFormed(value)) throw loneSurrogate(code, field, where);
+  const invisible = findControlOrFormat(value);
+  if (invisible !== undefined) {
+    throw new SsehubError(
+      code,
+      `Cannot publish ${where}: ${name} ${JSON.stringify(value)} holds ${invisible}, a control or format character: ${noun} must be printable`,
+    );
+  }
 }
 
 function checkRetry(retry: unknown): number | undefined {
@@ -318,14 +333,7 @@ function checkId(id: unknown, where: string): string | undefined {
     );
   }
   assertValidId(id);
-  if (!isWellFormed(id)) throw loneSurrogate("SSEHUB_ERR_EVENT_INVALID_ID", "id", where);
-  const invisible = findControlOrFormat(id);
-  if (invisible !== undefined) {
-    throw new SsehubError(
-      "SSEHUB_ERR_EVENT_INVALID_ID",
-      `Cannot publish ${where}: the id ${JSON.stringify(id)} holds ${invisible}, a control or format character: an id must be printable`,
-    );
-  }
+  assertPrintable(id, "id", where);
   if (id === EARLIEST) {
     // A client resuming from it would get the whole history instead of what follows it.
     throw new SsehubError(
