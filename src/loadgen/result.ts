@@ -17,13 +17,15 @@
  * ├─ connections   attempted, established, failed, failedRatio, establishedByUrl[], dropped,
  * │                errors{code: n}, connectSeconds, connectRatePerSec, connectLatency
  * ├─ delivery      fanout/topics/churn/publish: offered vs published events, expected vs
- * │                delivered, lost, duplicated, reordered, foreign, deliveriesPerSec
+ * │                delivered, lost (acknowledged publishes), refusedNotDelivered,
+ * │                refusedDelivered, duplicated, reordered, foreign, deliveriesPerSec
  * ├─ latency       publish-to-receive: count, minUs, meanUs, p50Us, p90Us, p99Us, p999Us, maxUs
  * ├─ publish       publish: connections, requests, ok, errors, statusCodes, ratePerSec, latency
  * ├─ churn         churn: reconnects asked/done/failed, ratePerSec, reconnectLatency
  * ├─ ladder        fanout/topics --ladder: steps[], bestCleanRate
- * ├─ faults        faults: per fault injected, published, delivered, lost, duplicated,
- * │                reordered, resets by reason, publish errors by status, recovery times
+ * ├─ faults        faults: per fault injected, published, delivered, lost, refused (not)
+ * │                delivered, duplicated, reordered, resets by reason, publish errors by
+ * │                status, recovery times
  * ├─ server        pids, rssBaselineBytes, rssBytes, rssPerConnectionBytes, cpuSeconds,
  * │                cpuMicrosPerDelivery, windowSeconds, connectCpuSeconds
  * ├─ loadgen       the tool's own CPU: processes, cpuSeconds, coreShare, busiestProcessCoreShare
