@@ -14,6 +14,8 @@ export interface Case {
   readonly args: readonly string[];
   /** Figures to tabulate: label, how to read it from a result, unit, which way is better. */
   readonly figures: readonly Figure[];
+  /** What the figures mean, where their labels cannot say it all; printed under the table. */
+  readonly note?: string;
 }
 
 /** A figure of a case: label, how to read it from a result, which way is better, digits shown. */
@@ -53,7 +55,11 @@ export interface BenchJson {
       fault: string;
       published: number;
       publishErrors: number;
+      /** Since the split: of acknowledged publishes only; before, refused ones' too. */
       lost: number;
+      /** Absent from results recorded before the split of `lost`. */
+      refusedNotDelivered?: number;
+      refusedDelivered?: number;
       duplicated: number;
       resets: number;
       recovery: { allSubscribersSeconds: number | null };
@@ -157,6 +163,22 @@ function faultOf(result: BenchJson, fault: string) {
 }
 
 /**
+ * A count of the split of a fault's missing deliveries, from `report`. A result recorded before
+ * the split has no refused counts and a `lost` that includes the refused publishes' events: it
+ * still reads exactly when no publish was refused (then nothing is refused and all is lost);
+ * otherwise the figure is unknown (n/a).
+ */
+function splitCount(
+  report: ReturnType<typeof faultOf>,
+  pick: "lost" | "refusedNotDelivered" | "refusedDelivered",
+): number | undefined {
+  if (report === undefined) return undefined;
+  if (report.refusedNotDelivered !== undefined) return report[pick];
+  if (report.publishErrors > 0) return undefined;
+  return pick === "lost" ? report.lost : 0;
+}
+
+/**
  * A `faults` case: each fault in turn during a fanout of 200 events/s to 200 subscribers with
  * 10 reconnects/s, 8 s of publishing per fault (the fault 2 s in); per fault, what was lost,
  * duplicated, reset and refused, and when every subscriber had an event published after it.
@@ -182,7 +204,21 @@ function faultsCase(name: string, targets: readonly string[], faults: readonly s
       "5000",
     ],
     figures: faults.flatMap((fault): Figure[] => [
-      { label: `${fault} lost`, read: (r) => faultOf(r, fault)?.lost, better: "lower" },
+      {
+        label: `${fault} lost (acknowledged)`,
+        read: (r) => splitCount(faultOf(r, fault), "lost"),
+        better: "lower",
+      },
+      {
+        label: `${fault} refused`,
+        read: (r) => splitCount(faultOf(r, fault), "refusedNotDelivered"),
+        better: "lower",
+      },
+      {
+        label: `${fault} refused but delivered`,
+        read: (r) => splitCount(faultOf(r, fault), "refusedDelivered"),
+        better: "lower",
+      },
       {
         label: `${fault} duplicated`,
         read: (r) => faultOf(r, fault)?.duplicated,
@@ -201,6 +237,12 @@ function faultsCase(name: string, targets: readonly string[], faults: readonly s
         digits: 2,
       },
     ]),
+    note:
+      "Deliveries, counted per subscriber. lost (acknowledged): owed by publishes answered 2xx, " +
+      "never received; refused: of publishes refused (non-2xx, connection closed), never " +
+      "received; refused but delivered: of refused publishes, received all the same (the " +
+      "server applied them). Results recorded before this split counted both in lost: where " +
+      "a publish was refused, those show n/a.",
   };
 }
 

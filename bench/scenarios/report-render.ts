@@ -82,7 +82,7 @@ function whenMeasured(rows: readonly Row[]): string {
   return `Measured on ${clauses.join("; on ")}.`;
 }
 
-/** The section of one case: the command, when, a row per target, then the ratios. */
+/** The section of one case: the command, when, a row per target, the ratios, then its note. */
 function caseSection(testCase: Case, results: CaseResults): string[] {
   const rows = new Map<string, Row>();
   for (const target of TARGETS) {
@@ -130,6 +130,8 @@ function caseSection(testCase: Case, results: CaseResults): string[] {
       }
     }
   }
+  // After the ratio rows, which continue the table.
+  if (testCase.note !== undefined) lines.push("", testCase.note);
   lines.push("");
   return lines;
 }

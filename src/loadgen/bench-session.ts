@@ -373,7 +373,8 @@ export class BenchSession {
 
   /**
    * One measured phase: the workers reset their counters at the publisher's current sequence
-   * numbers, `publish` runs, then the workers wait for what is still owed and report.
+   * numbers, `publish` runs, then the workers wait for what is still owed and report (told
+   * which publishes were refused, so that their missing events are not counted lost).
    */
   async measurePhase(
     publisher: Publisher,
@@ -383,7 +384,11 @@ export class BenchSession {
     const before = this.sample();
     const publishStartUs = monotonicMicros();
     const report = await publish();
-    const reports = await this.group.endPhase(publisher.sequences, this.options.drainMs);
+    const reports = await this.group.endPhase(
+      publisher.sequences,
+      this.options.drainMs,
+      publisher.refused,
+    );
     const after = this.sample();
     return {
       publish: report,
@@ -411,6 +416,8 @@ export class BenchSession {
       expected: totals.expected,
       delivered: totals.delivered,
       lost: totals.lost,
+      refusedNotDelivered: totals.refusedNotDelivered,
+      refusedDelivered: totals.refusedDelivered,
       duplicated: totals.duplicated,
       reordered: totals.reordered,
       foreign: totals.foreign,
@@ -471,13 +478,14 @@ function tcpCountersSince(start: TcpCounters | null): {
   };
 }
 
-/** Adds up the workers' phase reports. */
 /** The fields of the workers' phase reports that add up across workers. */
 const SUMMED_REPORT_FIELDS = [
   "subscribers",
   "expected",
   "delivered",
   "lost",
+  "refusedNotDelivered",
+  "refusedDelivered",
   "duplicated",
   "reordered",
   "foreign",
@@ -486,6 +494,7 @@ const SUMMED_REPORT_FIELDS = [
   "failedReconnects",
 ] as const;
 
+/** Adds up the workers' phase reports. */
 function addUp(reports: readonly PhaseReport[], verifyAll: boolean): PhaseTotals {
   const latency = new Histogram();
   const reconnectLatency = new Histogram();
@@ -494,6 +503,8 @@ function addUp(reports: readonly PhaseReport[], verifyAll: boolean): PhaseTotals
     expected: 0,
     delivered: 0,
     lost: 0,
+    refusedNotDelivered: 0,
+    refusedDelivered: 0,
     duplicated: 0,
     reordered: 0,
     foreign: 0,

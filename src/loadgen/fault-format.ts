@@ -1,6 +1,8 @@
 /**
  * The text form of the `faults` section of a BenchResult: one row per fault, then per fault the
  * details that do not fit a column (publish errors by status, resets by reason, the process).
+ * `lost` counts the events of acknowledged (2xx) publishes only; `refused` those of refused
+ * publishes that never arrived, `refused dlv` those that arrived anyway.
  * @module
  */
 import type { FaultReport, FaultsSummary } from "./result.js";
@@ -11,6 +13,8 @@ const COLUMNS = [
   "pub errors",
   "delivered",
   "lost",
+  "refused",
+  "refused dlv",
   "dup",
   "reord",
   "resets",
@@ -31,6 +35,8 @@ function cells(report: FaultReport): string[] {
     count(report.publishErrors),
     count(report.delivered),
     count(report.lost),
+    count(report.refusedNotDelivered),
+    count(report.refusedDelivered),
     count(report.duplicated),
     count(report.reordered),
     count(report.resets),

@@ -13,7 +13,7 @@
  *   phase-start {base} ----------------> resets counters
  *   <------------------------------------ phase-started
  *   (publishes over HTTP)
- *   phase-end {final, drainMs} --------> waits until nothing is owed, or drainMs
+ *   phase-end {final, refused, drainMs} > waits until nothing is owed, or drainMs
  *   <------------------------------------ phase-result {report}
  *   churn {ratePerSec} ----------------> reconnects with Last-Event-ID (0 stops)
  *   mark {atUs} -----------------------> recovery times count from events sent after atUs
@@ -24,6 +24,7 @@
  */
 import type { HistogramSnapshot } from "./histogram.js";
 import type { DeliveryCounts } from "./result.js";
+import type { StreamSeq } from "./seq-tracker.js";
 import type { TargetSpec } from "./targets.js";
 
 /** How a subscriber's streams map onto topics. */
@@ -136,7 +137,13 @@ export type ControllerMessage =
   | { readonly type: "init"; readonly config: WorkerConfig }
   | { readonly type: "connect" }
   | { readonly type: "phase-start"; readonly base: readonly number[] }
-  | { readonly type: "phase-end"; readonly final: readonly number[]; readonly drainMs: number }
+  | {
+      readonly type: "phase-end";
+      readonly final: readonly number[];
+      /** The stream and seq of every publish of the phase that was refused (or lost). */
+      readonly refused: readonly StreamSeq[];
+      readonly drainMs: number;
+    }
   | { readonly type: "churn"; readonly ratePerSec: number }
   /** Events sent from `atUs` on (monotonic µs) count for the recovery times of the phase. */
   | { readonly type: "mark"; readonly atUs: number }

@@ -7,11 +7,16 @@
  * holds whatever the timer's jitter; the events of one tick leave in one write per connection.
  * A stream's events always travel on the same connection, pipelined, so the server receives
  * them in sequence order: any reordering a subscriber sees happened inside the server.
+ *
+ * Answers come back in the order of the requests, so the publisher keeps, per connection, the
+ * stream and sequence number of every request in flight and knows which ones the server
+ * refused (non-2xx) or never answered (connection closed): `refused`.
  * @module
  */
 import { Histogram } from "./histogram.js";
 import { formatPayload, monotonicMicros } from "./payload.js";
 import { PublishConnection, type PublishConnectionHandler } from "./publish-connection.js";
+import type { StreamSeq } from "./seq-tracker.js";
 import type { Target } from "./targets.js";
 
 /** Requests in flight per connection before the rate publisher holds back. */
@@ -51,6 +56,29 @@ export interface PublishReport {
   readonly seconds: number;
 }
 
+/** The stream and sequence number of each request of one connection in flight, oldest first. */
+class InFlightEvents {
+  /** Pairs: stream, seq, stream, seq, ... */
+  #pairs: number[] = [];
+  #head = 0;
+
+  push(stream: number, seq: number): void {
+    this.#pairs.push(stream, seq);
+  }
+
+  /** Takes the oldest request's pair off; undefined when none is known. */
+  shift(): StreamSeq | undefined {
+    if (this.#head >= this.#pairs.length) return undefined;
+    const pair: StreamSeq = [this.#pairs[this.#head]!, this.#pairs[this.#head + 1]!];
+    this.#head += 2;
+    if (this.#head > 2048 && this.#head * 2 > this.#pairs.length) {
+      this.#pairs = this.#pairs.slice(this.#head);
+      this.#head = 0;
+    }
+    return pair;
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -71,6 +99,10 @@ export class Publisher implements PublishConnectionHandler {
   /** Monotonic µs from which a 2xx answer counts for firstOkAfterUs; 0: not watching. */
   #watchFromUs = 0;
   #firstOkAfterUs = 0;
+  /** Per connection, the events of the requests in flight. */
+  readonly #inFlight: InFlightEvents[];
+  /** The events of the requests refused or lost since the run started. */
+  #refused: StreamSeq[] = [];
 
   constructor(options: PublisherOptions) {
     this.#options = options;
@@ -79,6 +111,15 @@ export class Publisher implements PublishConnectionHandler {
       { length: options.connections },
       (_, id) => new PublishConnection(id, options.target.publish, undefined, this),
     );
+    this.#inFlight = this.#connections.map(() => new InFlightEvents());
+  }
+
+  /**
+   * The stream and sequence number of every event whose publish was refused (non-2xx) or lost
+   * with its connection since the current run started: the publisher was told they failed.
+   */
+  get refused(): readonly StreamSeq[] {
+    return [...this.#refused];
   }
 
   /** The last sequence number sent on every stream. */
@@ -89,6 +130,7 @@ export class Publisher implements PublishConnectionHandler {
   onAnswer(connection: PublishConnection, status: number, latencyUs: number): void {
     const key = String(status);
     this.#statusCodes[key] = (this.#statusCodes[key] ?? 0) + 1;
+    const event = this.#inFlight[connection.id]!.shift();
     if (status >= 200 && status < 300) {
       this.#ok++;
       this.#latency.record(latencyUs);
@@ -98,6 +140,7 @@ export class Publisher implements PublishConnectionHandler {
       }
     } else {
       this.#errors++;
+      if (event !== undefined) this.#refused.push(event);
     }
     if (this.#flooding) this.#sendFlood(connection);
   }
@@ -105,6 +148,11 @@ export class Publisher implements PublishConnectionHandler {
   onLost(connection: PublishConnection, count: number): void {
     this.#statusCodes.closed = (this.#statusCodes.closed ?? 0) + count;
     this.#errors += count;
+    const inFlight = this.#inFlight[connection.id]!;
+    for (let i = 0; i < count; i++) {
+      const event = inFlight.shift();
+      if (event !== undefined) this.#refused.push(event);
+    }
     if (this.#flooding) {
       setTimeout(() => {
         if (this.#flooding) this.#sendFlood(connection);
@@ -126,10 +174,11 @@ export class Publisher implements PublishConnectionHandler {
     return this.#firstOkAfterUs;
   }
 
-  /** The HTTP request of one event on topic `topic`. */
-  #request(topic: number, stream: number, sentUs: number): string {
+  /** The HTTP request of one event on topic `topic`, to be sent on connection `connection`. */
+  #request(topic: number, stream: number, sentUs: number, connection: number): string {
     const { target, sizeBytes, topicName } = this.#options;
     const seq = ++this.#sequences[stream]!;
+    this.#inFlight[connection]!.push(stream, seq);
     const request = target.publishRequest(
       topicName(topic),
       formatPayload(seq, sentUs, stream, sizeBytes),
@@ -148,6 +197,7 @@ export class Publisher implements PublishConnectionHandler {
     this.#statusCodes = {};
     this.#ok = 0;
     this.#errors = 0;
+    this.#refused = [];
   }
 
   async #settle(): Promise<void> {
@@ -201,7 +251,7 @@ export class Publisher implements PublishConnectionHandler {
           const c = topic % connections.length;
           // A connection that falls that far behind holds the rest back, in order.
           if (connections[c]!.inFlight + counts[c]! >= MAX_IN_FLIGHT) break;
-          batches[c] += this.#request(topic, topic, nowUs);
+          batches[c] += this.#request(topic, topic, nowUs, c);
           counts[c]!++;
           next++;
           sent++;
@@ -225,7 +275,7 @@ export class Publisher implements PublishConnectionHandler {
   #sendFlood(connection: PublishConnection): void {
     const nowUs = monotonicMicros();
     this.#floodSent++;
-    connection.send(this.#request(0, connection.id, nowUs), 1, nowUs);
+    connection.send(this.#request(0, connection.id, nowUs, connection.id), 1, nowUs);
   }
 
   /**

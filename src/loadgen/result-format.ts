@@ -89,6 +89,15 @@ export function formatResultText(result: BenchResult): string {
           `${num(d.delivered)} of ${num(d.expected)} owed, ${num(d.deliveriesPerSec)} /s${d.offeredDeliveriesPerSec === null ? "" : ` (offered ${num(d.offeredDeliveriesPerSec)} /s)`}`,
         ],
         ["lost", num(d.lost)],
+        // Only when a publish was refused: other runs read as before.
+        ...(d.refusedNotDelivered > 0 || d.refusedDelivered > 0
+          ? [
+              [
+                "refused publishes",
+                `${num(d.refusedNotDelivered)} deliveries missing, ${num(d.refusedDelivered)} delivered anyway`,
+              ] as [string, string],
+            ]
+          : []),
         ["duplicated", num(d.duplicated)],
         ["reordered", num(d.reordered)],
         ["foreign events", num(d.foreign)],

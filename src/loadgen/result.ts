@@ -17,13 +17,15 @@
  * ├─ connections   attempted, established, failed, failedRatio, establishedByUrl[], dropped,
  * │                errors{code: n}, connectSeconds, connectRatePerSec, connectLatency
  * ├─ delivery      fanout/topics/churn/publish: offered vs published events, expected vs
- * │                delivered, lost, duplicated, reordered, foreign, deliveriesPerSec
+ * │                delivered, lost (acknowledged publishes), refusedNotDelivered,
+ * │                refusedDelivered, duplicated, reordered, foreign, deliveriesPerSec
  * ├─ latency       publish-to-receive: count, minUs, meanUs, p50Us, p90Us, p99Us, p999Us, maxUs
  * ├─ publish       publish: connections, requests, ok, errors, statusCodes, ratePerSec, latency
  * ├─ churn         churn: reconnects asked/done/failed, ratePerSec, reconnectLatency
  * ├─ ladder        fanout/topics --ladder: steps[], bestCleanRate
- * ├─ faults        faults: per fault injected, published, delivered, lost, duplicated,
- * │                reordered, resets by reason, publish errors by status, recovery times
+ * ├─ faults        faults: per fault injected, published, delivered, lost, refused (not)
+ * │                delivered, duplicated, reordered, resets by reason, publish errors by
+ * │                status, recovery times
  * ├─ server        pids, rssBaselineBytes, rssBytes, rssPerConnectionBytes, cpuSeconds,
  * │                cpuMicrosPerDelivery, windowSeconds, connectCpuSeconds
  * ├─ loadgen       the tool's own CPU: processes, cpuSeconds, coreShare, busiestProcessCoreShare
@@ -92,12 +94,19 @@ export interface ConnectionsSummary {
  * the session adds up, and the result shows.
  */
 export interface DeliveryCounts {
-  /** Deliveries owed: for every subscriber, the events published on its streams. */
+  /**
+   * Deliveries owed: for every subscriber, the events of every publish request on its streams,
+   * refused ones included: expected = delivered - duplicated + lost + refusedNotDelivered.
+   */
   readonly expected: number;
   /** Deliveries received, duplicates included. */
   readonly delivered: number;
-  /** Owed deliveries never received (after the drain wait). */
+  /** Owed deliveries of acknowledged (2xx) publishes never received (after the drain wait). */
   readonly lost: number;
+  /** Owed deliveries of refused publishes (non-2xx, connection closed) never received. */
+  readonly refusedNotDelivered: number;
+  /** Deliveries of refused publishes that arrived anyway (a refusal the server applied). */
+  readonly refusedDelivered: number;
   /** Deliveries of an event the subscriber had already received. */
   readonly duplicated: number;
   /** Deliveries that arrived after a later event of the same stream (a gap filled late). */
@@ -112,7 +121,10 @@ export interface DeliverySummary extends DeliveryCounts {
   readonly offeredRatePerSec: number | null;
   /** Events the server accepted (2xx). */
   readonly published: number;
-  /** Publish requests that failed (non-2xx or connection lost); their events count as lost. */
+  /**
+   * Publish requests that failed (non-2xx or connection lost); their events count as
+   * refusedNotDelivered or refusedDelivered, not lost.
+   */
   readonly publishErrors: number;
   /** published / publishSeconds. */
   readonly publishedRatePerSec: number;
@@ -218,12 +230,17 @@ export interface FaultReport {
   readonly publishStatusCodes: Readonly<Record<string, number>>;
   /**
    * Delivery counts over the counted subscribers (as DeliveryCounts). `expected` counts every
-   * publish request, so a failed publish owes its deliveries too: expected = delivered -
-   * duplicated + lost, and lost includes at most publishErrors x subscribers of failed publishes.
+   * publish request, refused ones included: expected = delivered - duplicated + lost +
+   * refusedNotDelivered. `lost` counts only events of acknowledged (2xx) publishes; the events
+   * of refused publishes are refusedNotDelivered (at most publishErrors x subscribers) or, when
+   * they arrived anyway, refusedDelivered. Results written before the split lack the two
+   * refused fields, and their `lost` includes the refused events.
    */
   readonly expected: number;
   readonly delivered: number;
   readonly lost: number;
+  readonly refusedNotDelivered: number;
+  readonly refusedDelivered: number;
   readonly duplicated: number;
   readonly reordered: number;
   readonly foreign: number;

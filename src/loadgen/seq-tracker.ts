@@ -11,11 +11,26 @@
  *          then 3 arrives      duplicated=1
  * at the end, final=7          lost = |holes| + (final - max) = 1 + 1 = 2
  * ```
+ * The missing numbers of publishes the server refused (non-2xx, connection closed) are told
+ * apart by `missing()`: the publisher was told those failed, so they are not lost.
  * @module
  */
 
 /** Holes kept per stream; beyond, missing events are counted lost at once and not tracked. */
 const MAX_HOLES = 65_536;
+
+/** A publisher's stream and one of its sequence numbers: the identity of one published event. */
+export type StreamSeq = readonly [stream: number, seq: number];
+
+/** The owed deliveries never received, and the refused ones received, as SeqTracker.missing(). */
+export interface MissingCounts {
+  /** Owed, never received, of publishes not refused. */
+  readonly lost: number;
+  /** Never received, of publishes refused. */
+  readonly refusedNotDelivered: number;
+  /** Received although their publish was refused. */
+  readonly refusedDelivered: number;
+}
 
 /** Sequence accounting of one subscriber over a fixed number of streams. */
 export class SeqTracker {
@@ -99,6 +114,37 @@ export class SeqTracker {
       lost += (this.#holes[slot]?.size ?? 0) + Math.max(0, final(slot) - this.#max[slot]!);
     }
     return lost;
+  }
+
+  /**
+   * The deliveries owed and never received, split by whether the publish of the event was
+   * acknowledged: `lost` (2xx, or not refused) and `refusedNotDelivered`; and the refused
+   * events that arrived anyway (`refusedDelivered`: a refused publish the server applied).
+   * `lost + refusedNotDelivered` equals `lost(final)`. A refused number hidden among the holes
+   * not tracked (beyond MAX_HOLES) counts as delivered: the tracker no longer knows.
+   * @param final the last sequence number published on the stream at `slot`
+   * @param refused the numbers of refused publishes on the stream at `slot`, if any
+   */
+  missing(
+    final: (slot: number) => number,
+    refused: (slot: number) => Iterable<number> | undefined,
+  ): MissingCounts {
+    let refusedNotDelivered = 0;
+    let refusedDelivered = 0;
+    for (let slot = 0; slot < this.#max.length; slot++) {
+      const seqs = refused(slot);
+      if (seqs === undefined) continue;
+      const base = this.#base[slot]!;
+      const max = this.#max[slot]!;
+      const last = final(slot);
+      const holes = this.#holes[slot];
+      for (const seq of seqs) {
+        if (seq <= base || seq > last) continue;
+        if (seq > max || holes?.has(seq) === true) refusedNotDelivered++;
+        else refusedDelivered++;
+      }
+    }
+    return { lost: this.lost(final) - refusedNotDelivered, refusedNotDelivered, refusedDelivered };
   }
 
   /**

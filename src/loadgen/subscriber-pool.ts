@@ -25,6 +25,7 @@ import { connect, type Socket } from "node:net";
 import { Histogram } from "./histogram.js";
 import type { ConnectReport, PhaseReport, WorkerConfig, WorkerStats } from "./messages.js";
 import { monotonicMicros } from "./payload.js";
+import type { StreamSeq } from "./seq-tracker.js";
 import {
   CLOSED,
   CONNECTING,
@@ -378,34 +379,53 @@ export class SubscriberPool implements SubscriberHost {
     this.#reconnectErrors = {};
   }
 
-  #owed(final: readonly number[]): number {
+  /**
+   * Deliveries still owed to the counted subscribers: the events of acknowledged publishes
+   * only. The events of refused publishes are not waited for: the publisher was told they
+   * failed, and the drain would otherwise always run to its end when one is never applied.
+   */
+  #owed(final: readonly number[], refused: ReadonlyMap<number, readonly number[]>): number {
     let owed = 0;
     const canReturn = this.config.reconnectOnClose;
     for (const sub of this.#subscribers) {
       // A stream the server closed gets nothing more, unless it reconnects.
       if (!sub.inPhase || (sub.state === CLOSED && !canReturn)) continue;
-      owed += sub.tracker.lost((slot) => final[this.#streamOf(sub, slot)] ?? 0);
+      const finalOf = (slot: number): number => final[this.#streamOf(sub, slot)] ?? 0;
+      owed +=
+        refused.size === 0
+          ? sub.tracker.lost(finalOf)
+          : sub.tracker.missing(finalOf, (slot) => refused.get(this.#streamOf(sub, slot))).lost;
     }
     return owed;
   }
 
   /**
-   * Waits until no counted subscriber is owed an event up to `final[stream]`, or `drainMs`,
-   * then reports the phase.
+   * Waits until no counted subscriber is owed an event of an acknowledged publish up to
+   * `final[stream]`, or `drainMs`, then reports the phase. The missing events of `refused` publishes (stream, seq) count as
+   * refusedNotDelivered, not lost; those that arrived, as refusedDelivered.
    */
   async endPhase(
     final: readonly number[],
     drainMs: number,
     loopDelayP99Ms: number,
+    refused: readonly StreamSeq[] = [],
   ): Promise<PhaseReport> {
+    const refusedByStream = new Map<number, number[]>();
+    for (const [stream, seq] of refused) {
+      const seqs = refusedByStream.get(stream);
+      if (seqs === undefined) refusedByStream.set(stream, [seq]);
+      else seqs.push(seq);
+    }
     const deadline = performance.now() + drainMs;
-    while (this.#owed(final) > 0 && performance.now() < deadline) {
+    while (this.#owed(final, refusedByStream) > 0 && performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, DRAIN_CHECK_MS));
     }
     let subscribers = 0;
     let expected = 0;
     let delivered = 0;
     let lost = 0;
+    let refusedNotDelivered = 0;
+    let refusedDelivered = 0;
     let duplicated = 0;
     let reordered = 0;
     let firstAfterMarkUs = 0;
@@ -427,7 +447,12 @@ export class SubscriberPool implements SubscriberHost {
       const finalOf = (slot: number): number => final[this.#streamOf(sub, slot)] ?? 0;
       expected += tracker.expected(finalOf);
       delivered += tracker.received;
-      lost += tracker.lost(finalOf);
+      const missing = tracker.missing(finalOf, (slot) =>
+        refusedByStream.get(this.#streamOf(sub, slot)),
+      );
+      lost += missing.lost;
+      refusedNotDelivered += missing.refusedNotDelivered;
+      refusedDelivered += missing.refusedDelivered;
       duplicated += tracker.duplicated;
       reordered += tracker.reordered;
       const first = sub.firstAfterMarkUs;
@@ -442,6 +467,8 @@ export class SubscriberPool implements SubscriberHost {
       expected,
       delivered,
       lost,
+      refusedNotDelivered,
+      refusedDelivered,
       duplicated,
       reordered,
       foreign: this.foreign,

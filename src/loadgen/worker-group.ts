@@ -15,6 +15,7 @@ import type {
   WorkerMessage,
   WorkerStats,
 } from "./messages.js";
+import type { StreamSeq } from "./seq-tracker.js";
 
 /** How long a worker may take to start, in ms. */
 const START_TIMEOUT_MS = 15_000;
@@ -175,9 +176,15 @@ export class WorkerGroup {
   }
 
   /** Ends a phase: the workers wait for what is still owed (up to drainMs) and report. */
-  endPhase(final: readonly number[], drainMs: number): Promise<PhaseReport[]> {
+  endPhase(
+    final: readonly number[],
+    drainMs: number,
+    refused: readonly StreamSeq[] = [],
+  ): Promise<PhaseReport[]> {
     const results = this.#workers.map((worker) => worker.next("phase-result"));
-    for (const worker of this.#workers) worker.send({ type: "phase-end", final, drainMs });
+    for (const worker of this.#workers) {
+      worker.send({ type: "phase-end", final, refused, drainMs });
+    }
     return Promise.all(results).then((messages) => messages.map((m) => m.report));
   }
 

@@ -57,7 +57,12 @@ async function handle(message: ControllerMessage): Promise<void> {
       await send({ type: "phase-started" });
       return;
     case "phase-end": {
-      const report = await pool!.endPhase(message.final, message.drainMs, loopDelayP99Ms());
+      const report = await pool!.endPhase(
+        message.final,
+        message.drainMs,
+        loopDelayP99Ms(),
+        message.refused,
+      );
       await send({ type: "phase-result", report });
       return;
     }

@@ -1,7 +1,8 @@
 /**
  * `ssehub bench faults` end to end, with real processes: a worker of `ssehub serve --workers 2`
  * killed, and the redis-server under two `ssehub serve --redis` nodes paused. Asserts the shape
- * of the report and that its counts add up (every delivery owed is delivered or lost), never a
+ * of the report and that its counts add up (every delivery owed is delivered, lost, or of a
+ * refused publish and not delivered), never a
  * timing, and never zero loss: the hub does not promise that through these faults on main.
  */
 import assert from "node:assert/strict";
@@ -28,7 +29,8 @@ const BOUNDS = { drainMs: 5000, connectTimeoutMs: 10_000 } as const;
 
 /**
  * The counts of one fault add up: every delivery owed to a counted subscriber arrived (once or
- * more) or is lost, and the publisher's requests are answered 2xx or counted as errors.
+ * more), is lost (an acknowledged publish) or is refusedNotDelivered (a refused one), and the
+ * publisher's requests are answered 2xx or counted as errors.
  */
 function assertConsistent(report: FaultReport): void {
   assert.equal(report.error, null, `the fault was injected: ${report.error}`);
@@ -40,7 +42,15 @@ function assertConsistent(report: FaultReport): void {
   assert.equal(statuses, report.publishRequests, "every request has a status or `closed`");
   // One topic: every counted subscriber is owed every request published in the window.
   assert.equal(report.expected, report.publishRequests * report.subscribers);
-  assert.equal(report.delivered - report.duplicated + report.lost, report.expected);
+  assert.equal(
+    report.delivered - report.duplicated + report.lost + report.refusedNotDelivered,
+    report.expected,
+  );
+  // Every counted subscriber either got or missed each refused publish's event.
+  assert.equal(
+    report.refusedNotDelivered + report.refusedDelivered,
+    report.publishErrors * report.subscribers,
+  );
   const resets = Object.values(report.resetReasons).reduce((a, b) => a + b, 0);
   assert.equal(resets, report.resets);
   assert.ok(report.recovery.subscribersRecovered <= report.subscribers);
@@ -68,12 +78,21 @@ function assertTotals(result: BenchResult): void {
     sum((r) => r.lost),
   );
   assert.equal(
+    delivery.refusedNotDelivered,
+    sum((r) => r.refusedNotDelivered),
+  );
+  assert.equal(
+    delivery.refusedDelivered,
+    sum((r) => r.refusedDelivered),
+  );
+  assert.equal(
     delivery.duplicated,
     sum((r) => r.duplicated),
   );
   assert.equal(result.verify?.mismatches, 0, "the scanner agrees with the full parser");
   const text = formatResultText(result);
   assert.match(text, /^Faults \(/m);
+  assert.match(text, /^ {2}fault +published +pub errors +delivered +lost +refused +refused dlv /m);
   for (const report of faults.faults) assert.match(text, new RegExp(`^  ${report.fault} `, "m"));
 }
 
@@ -104,7 +123,7 @@ async function waitUntilOlder(pids: readonly number[], seconds: number): Promise
 function note(t: TestContext, result: BenchResult): void {
   for (const r of result.faults?.faults ?? []) {
     t.diagnostic(
-      `${r.fault}: published ${r.published}, publish statuses ${JSON.stringify(r.publishStatusCodes)}, delivered ${r.delivered}, lost ${r.lost}, duplicated ${r.duplicated}, reordered ${r.reordered}, resets ${JSON.stringify(r.resetReasons)}, recovery ${JSON.stringify(r.recovery)}`,
+      `${r.fault}: published ${r.published}, publish statuses ${JSON.stringify(r.publishStatusCodes)}, delivered ${r.delivered}, lost ${r.lost}, refused not delivered ${r.refusedNotDelivered}, refused delivered ${r.refusedDelivered}, duplicated ${r.duplicated}, reordered ${r.reordered}, resets ${JSON.stringify(r.resetReasons)}, recovery ${JSON.stringify(r.recovery)}`,
     );
   }
 }

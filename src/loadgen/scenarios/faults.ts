@@ -3,7 +3,8 @@
  * drop (and churn at C/s besides), while faults are injected one after another (faults.ts).
  * Each fault gets a measured window of `faultIntervalMs` of publishing (longer by the pause for
  * pause-redis), the fault a quarter into it, then the usual drain; the report says per fault
- * what was published, delivered, lost, duplicated and reordered, the `ssehub-reset` notices
+ * what was published, delivered, lost (of acknowledged publishes), not delivered or delivered
+ * anyway of the refused publishes, duplicated and reordered, the `ssehub-reset` notices
  * with their reasons, the publish errors with their statuses, and how long the publisher and
  * the subscribers took to recover.
  * @module
@@ -42,6 +43,8 @@ function addUpDelivery(parts: readonly DeliverySummary[], rate: number): Deliver
     expected: sum((d) => d.expected),
     delivered,
     lost: sum((d) => d.lost),
+    refusedNotDelivered: sum((d) => d.refusedNotDelivered),
+    refusedDelivered: sum((d) => d.refusedDelivered),
     duplicated: sum((d) => d.duplicated),
     reordered: sum((d) => d.reordered),
     foreign: sum((d) => d.foreign),
@@ -127,6 +130,8 @@ export async function runFaults(session: BenchSession, plan: FaultPlan): Promise
         expected: totals.expected,
         delivered: totals.delivered,
         lost: totals.lost,
+        refusedNotDelivered: totals.refusedNotDelivered,
+        refusedDelivered: totals.refusedDelivered,
         duplicated: totals.duplicated,
         reordered: totals.reordered,
         foreign: totals.foreign,
