@@ -28,7 +28,7 @@ import type {
   ServerSummary,
   VerifySummary,
 } from "./result.js";
-import { type DeliveryCounts, summarizeLatency } from "./result.js";
+import { type DeliveryCounts, deliveryCountsOf, summarizeLatency } from "./result.js";
 import { createTarget, type Target } from "./targets.js";
 import { WorkerGroup } from "./worker-group.js";
 
@@ -413,14 +413,7 @@ export class BenchSession {
       publishErrors: publish.errors,
       publishedRatePerSec: publish.seconds > 0 ? publish.ok / publish.seconds : 0,
       publishSeconds: publish.seconds,
-      expected: totals.expected,
-      delivered: totals.delivered,
-      lost: totals.lost,
-      refusedNotDelivered: totals.refusedNotDelivered,
-      refusedDelivered: totals.refusedDelivered,
-      duplicated: totals.duplicated,
-      reordered: totals.reordered,
-      foreign: totals.foreign,
+      ...deliveryCountsOf(totals),
       windowSeconds,
       deliveriesPerSec: totals.delivered / windowSeconds,
       offeredDeliveriesPerSec:

@@ -115,6 +115,20 @@ export interface DeliveryCounts {
   readonly foreign: number;
 }
 
+/** The DeliveryCounts fields of `counts`, and nothing else (a result carries no extra keys). */
+export function deliveryCountsOf(counts: DeliveryCounts): DeliveryCounts {
+  return {
+    expected: counts.expected,
+    delivered: counts.delivered,
+    lost: counts.lost,
+    refusedNotDelivered: counts.refusedNotDelivered,
+    refusedDelivered: counts.refusedDelivered,
+    duplicated: counts.duplicated,
+    reordered: counts.reordered,
+    foreign: counts.foreign,
+  };
+}
+
 /** Events published and delivered during the measured window. */
 export interface DeliverySummary extends DeliveryCounts {
   /** The rate asked for, in events/s; null when publishing as fast as possible. */
@@ -210,7 +224,7 @@ export interface FaultRecovery {
 }
 
 /** One fault of the `faults` scenario and what the subscribers and the publisher saw. */
-export interface FaultReport {
+export interface FaultReport extends DeliveryCounts {
   /** `kill-worker`, `pause-redis` or `restart-redis`. */
   readonly fault: string;
   /** The process signalled; for restart-redis, `newPid` is the redis-server started after. */
@@ -228,22 +242,10 @@ export interface FaultReport {
   readonly published: number;
   readonly publishErrors: number;
   readonly publishStatusCodes: Readonly<Record<string, number>>;
-  /**
-   * Delivery counts over the counted subscribers (as DeliveryCounts). `expected` counts every
-   * publish request, refused ones included: expected = delivered - duplicated + lost +
-   * refusedNotDelivered. `lost` counts only events of acknowledged (2xx) publishes; the events
-   * of refused publishes are refusedNotDelivered (at most publishErrors x subscribers) or, when
-   * they arrived anyway, refusedDelivered. Results written before the split lack the two
-   * refused fields, and their `lost` includes the refused events.
-   */
-  readonly expected: number;
-  readonly delivered: number;
-  readonly lost: number;
-  readonly refusedNotDelivered: number;
-  readonly refusedDelivered: number;
-  readonly duplicated: number;
-  readonly reordered: number;
-  readonly foreign: number;
+  // Its DeliveryCounts are over the counted subscribers: the events of refused publishes are
+  // refusedNotDelivered (at most publishErrors x subscribers) or, when they arrived anyway,
+  // refusedDelivered. Results written before that split lack the two refused fields, and
+  // their `lost` includes the refused events.
   /** `ssehub-reset` notices received, in all and by reason. */
   readonly resets: number;
   readonly resetReasons: Readonly<Record<string, number>>;

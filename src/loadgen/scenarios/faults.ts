@@ -14,7 +14,7 @@ import { type FaultInjection, type FaultPlan, injectFault } from "../faults.js";
 import { Histogram } from "../histogram.js";
 import { monotonicMicros } from "../payload.js";
 import type { DeliverySummary, FaultReport } from "../result.js";
-import { summarizeLatency } from "../result.js";
+import { deliveryCountsOf, summarizeLatency } from "../result.js";
 
 /** Where in its window a fault comes: a quarter in, so the stream is steady before it. */
 const LEAD_SHARE = 0.25;
@@ -127,14 +127,7 @@ export async function runFaults(session: BenchSession, plan: FaultPlan): Promise
         published: phase.publish.ok,
         publishErrors: phase.publish.errors,
         publishStatusCodes: { ...phase.publish.statusCodes },
-        expected: totals.expected,
-        delivered: totals.delivered,
-        lost: totals.lost,
-        refusedNotDelivered: totals.refusedNotDelivered,
-        refusedDelivered: totals.refusedDelivered,
-        duplicated: totals.duplicated,
-        reordered: totals.reordered,
-        foreign: totals.foreign,
+        ...deliveryCountsOf(totals),
         resets,
         resetReasons: { ...totals.resetReasons },
         dropped: totals.dropped,
