@@ -7,15 +7,20 @@
  * Skipped, with the reason, on a machine without redis-server.
  */
 import assert from "node:assert/strict";
-import http from "node:http";
 import { describe, it, type TestContext } from "node:test";
 import { parseEventId } from "../../src/protocol/event-id.js";
 import type { ParsedEvent } from "../../src/protocol/parse.js";
+import {
+  type Answer,
+  type HubNode,
+  request,
+  startRedisNodes,
+  waitForStatus,
+} from "../helpers/hub-nodes.js";
 import { startRedis } from "../helpers/redis-server.js";
 import { requireTools } from "../helpers/require-tool.js";
 import { SseReader } from "../helpers/sse-reader.js";
-import { listeningUrl, type Run, ssehub } from "../helpers/ssehub-process.js";
-import { HUNG_AFTER_MS, sleep, waitFor } from "../helpers/wait-for.js";
+import { sleep, waitFor } from "../helpers/wait-for.js";
 
 const skip = requireTools(["redis-server"]);
 
@@ -27,112 +32,14 @@ const REDIS_TIMEOUT_MS = 800;
  */
 const DUPLICATE_WAIT_MS = 100;
 
-interface HubNode {
-  readonly name: string;
-  readonly url: string;
-  readonly run: Run;
-}
-
-interface Answer {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly json: Record<string, unknown>;
-}
-
-/** One request on a new connection; the bound only stops a hung test. */
-function request(url: string, method: string, body?: unknown): Promise<Answer> {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      {
-        method,
-        agent: false,
-        headers: payload ? { "content-type": "application/json" } : {},
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => {
-          clearTimeout(timer);
-          const text = Buffer.concat(chunks).toString("utf8");
-          let json: Record<string, unknown>;
-          try {
-            json = text === "" ? {} : (JSON.parse(text) as Record<string, unknown>);
-          } catch {
-            json = { unparsed: text };
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, json });
-        });
-        res.on("error", reject);
-      },
-    );
-    const timer = setTimeout(
-      () => req.destroy(new Error(`${method} ${url} got no answer within ${HUNG_AFTER_MS} ms`)),
-      HUNG_AFTER_MS,
-    );
-    req.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    req.end(payload);
-  });
-}
-
-async function startNodes(
-  t: TestContext,
-  redisUrl: string,
-  count: number,
-  extraArgs: readonly string[] = [],
-): Promise<HubNode[]> {
-  const nodes = Array.from({ length: count }, (_, i) => ({
-    name: `node ${String.fromCharCode(65 + i)}`,
-    run: ssehub(t, [
-      "serve",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--redis",
-      redisUrl,
-      "--retry-ms",
-      "50",
-      "--heartbeat-ms",
-      "200",
-      "--redis-timeout-ms",
-      String(REDIS_TIMEOUT_MS),
-      ...extraArgs,
-    ]),
-  }));
-  const urls = await Promise.all(nodes.map(({ run }) => listeningUrl(run)));
-  const started = nodes.map((node, i) => ({ ...node, url: urls[i]! }));
-  for (const node of started) await waitForReady(node, 200);
-  return started;
-}
-
-/** Polls /readyz until it answers `status`. */
-async function waitForReady(node: HubNode, status: number): Promise<void> {
-  let last = "no answer";
-  try {
-    await waitFor(
-      async () => {
-        try {
-          const answer = await request(`${node.url}/readyz`, "GET");
-          last = `${answer.status} ${JSON.stringify(answer.json)}`;
-          return answer.status === status;
-        } catch (error) {
-          last = (error as Error).message;
-          return false;
-        }
-      },
-      `/readyz on ${node.name} to answer ${status}`,
-      { intervalMs: 50 },
-    );
-  } catch (error) {
-    assert.fail(
-      `${(error as Error).message} (last: ${last}); ${node.name} stdout: ${node.run.stdout.slice(-5).join(" | ")}`,
-    );
-  }
+/** Starts `count` nodes on one Redis, with a short heartbeat and Redis deadline. */
+function startNodes(t: TestContext, redisUrl: string, count: number): Promise<HubNode[]> {
+  return startRedisNodes(t, Array<string>(count).fill(redisUrl), [
+    "--heartbeat-ms",
+    "200",
+    "--redis-timeout-ms",
+    String(REDIS_TIMEOUT_MS),
+  ]);
 }
 
 /** A publish and what it was answered. */
@@ -234,14 +141,14 @@ describe("ssehub serve --redis on a bad day", { skip }, () => {
       assert.equal(answer.json.code, "SSEHUB_ERR_BUS_UNAVAILABLE");
       assert.match(String(answer.headers["retry-after"]), /^\d+$/);
     }
-    for (const node of nodes) await waitForReady(node, 503);
+    for (const node of nodes) await waitForStatus(node, "/readyz", 503);
     for (const [i, reader] of readers.entries()) {
       assert.equal(reader.isEnded, false, `the stream on ${nodes[i]!.name} stays open`);
     }
     const refusedBeforeResume = attempts.length;
 
     process.kill(pid, "SIGCONT");
-    for (const node of nodes) await waitForReady(node, 200);
+    for (const node of nodes) await waitForStatus(node, "/readyz", 200);
     const okAfter = (): number =>
       attempts.slice(refusedBeforeResume).filter((x) => x.status === 200).length;
     await waitFor(() => okAfter() >= 20, "publishes after Redis answers again");
@@ -301,7 +208,7 @@ describe("ssehub serve --redis on a bad day", { skip }, () => {
     await redis.start();
     // The nodes notice the new epoch and end their streams, so that clients resume.
     await waitFor(() => firsts.every((reader) => reader.isEnded), "the old streams to end");
-    for (const node of [a, b]) await waitForReady(node, 200);
+    for (const node of [a, b]) await waitForStatus(node, "/readyz", 200);
 
     // Published after Redis came back and before the subscribers return: Redis holds them.
     const fresh: { data: string; topic: string; id: string }[] = [];

@@ -11,16 +11,20 @@
  * test/helpers/require-tool.ts).
  */
 import assert from "node:assert/strict";
-import http from "node:http";
-import { describe, it, type TestContext } from "node:test";
+import { describe, it } from "node:test";
 import { parseEventId } from "../../src/protocol/event-id.js";
 import type { ParsedEvent } from "../../src/protocol/parse.js";
+import {
+  type HubNode,
+  request,
+  startRedisNodes as startNodes,
+  waitForStatus,
+} from "../helpers/hub-nodes.js";
 import { startRedis } from "../helpers/redis-server.js";
 import { requireTools } from "../helpers/require-tool.js";
 import { SseReader } from "../helpers/sse-reader.js";
-import { listeningUrl, type Run, ssehub } from "../helpers/ssehub-process.js";
 import { startTcpProxy } from "../helpers/tcp-proxy.js";
-import { HUNG_AFTER_MS, sleep, waitFor } from "../helpers/wait-for.js";
+import { sleep, waitFor } from "../helpers/wait-for.js";
 
 const skip = requireTools(["redis-server"]);
 
@@ -56,70 +60,6 @@ async function waitUntil(check: () => boolean): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-/** One ssehub process. */
-interface HubNode {
-  readonly name: string;
-  /** http://127.0.0.1:<port> */
-  readonly url: string;
-  readonly run: Run;
-}
-
-/** The end of a node's output, for failure messages. */
-function tail(node: HubNode): string {
-  return `${node.name} stderr: ${node.run.stderr.slice(-5).join(" | ")}; stdout: ${node.run.stdout
-    .slice(-5)
-    .join(" | ")}`;
-}
-
-interface Answer {
-  readonly status: number;
-  readonly headers: http.IncomingHttpHeaders;
-  readonly json: Record<string, unknown>;
-}
-
-/**
- * One request on a new connection; rejects when no answer came within `timeoutMs`, which only
- * stops a hung test.
- */
-function request(url: string, method: string, body?: unknown, timeoutMs = HUNG_AFTER_MS) {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  return new Promise<Answer>((resolve, reject) => {
-    const req = http.request(
-      url,
-      {
-        method,
-        agent: false,
-        headers: payload ? { "content-type": "application/json" } : {},
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => {
-          clearTimeout(timer);
-          const text = Buffer.concat(chunks).toString("utf8");
-          let json: Record<string, unknown>;
-          try {
-            json = text === "" ? {} : (JSON.parse(text) as Record<string, unknown>);
-          } catch {
-            json = { unparsed: text };
-          }
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, json });
-        });
-        res.on("error", reject);
-      },
-    );
-    const timer = setTimeout(
-      () => req.destroy(new Error(`${method} ${url} got no answer within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    req.on("error", (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    req.end(payload);
-  });
 }
 
 /** An event as published, with the id its publish answered. */
@@ -176,64 +116,6 @@ function eventsPath(topics: readonly string[]): string {
   return topics.length === 1
     ? `/events/${topics[0]}`
     : `/events?${topics.map((topic) => `topic=${topic}`).join("&")}`;
-}
-
-/**
- * Polls `GET node.url + path` until it answers `status` and answers how long that took; fails
- * with the last answer only when the test is taken for hung.
- */
-async function waitForStatus(node: HubNode, path: string, status: number): Promise<number> {
-  const started = Date.now();
-  let last = "no answer";
-  try {
-    await waitFor(
-      async () => {
-        try {
-          const answer = await request(`${node.url}${path}`, "GET");
-          last = `${answer.status} ${JSON.stringify(answer.json)}`;
-          return answer.status === status;
-        } catch (error) {
-          last = (error as Error).message;
-          return false;
-        }
-      },
-      `GET ${path} on ${node.name} to answer ${status}`,
-      { intervalMs: 50 },
-    );
-  } catch (error) {
-    assert.fail(`${(error as Error).message} (last: ${last}); ${tail(node)}`);
-  }
-  return Date.now() - started;
-}
-
-/**
- * Starts one node per Redis URL (`ssehub serve --redis <url>` on a port of its own) and waits
- * until each is listening and ready.
- */
-async function startNodes(
-  t: TestContext,
-  redisUrls: readonly string[],
-  extraArgs: readonly string[] = [],
-): Promise<HubNode[]> {
-  const nodes = redisUrls.map((redisUrl, i) => {
-    const run = ssehub(t, [
-      "serve",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--redis",
-      redisUrl,
-      "--retry-ms",
-      "50",
-      ...extraArgs,
-    ]);
-    return { name: `node ${String.fromCharCode(65 + i)}`, run };
-  });
-  const urls = await Promise.all(nodes.map(({ run }) => listeningUrl(run)));
-  const started = nodes.map((node, i) => ({ ...node, url: urls[i]! }));
-  await Promise.all(started.map((node) => waitForStatus(node, "/readyz", 200)));
-  return started;
 }
 
 /** Opens a stream on `node` for `topics`, closed after the test. */
