@@ -5,6 +5,7 @@
  * refused publish and not delivered), never a
  * timing, and never zero loss: the hub does not promise that through these faults on main.
  */
+
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, type TestContext, test } from "node:test";
@@ -12,6 +13,7 @@ import { runBench } from "../../src/loadgen/bench.js";
 import { childPidsOf } from "../../src/loadgen/proc-stats.js";
 import type { BenchResult, FaultReport } from "../../src/loadgen/result.js";
 import { formatResultText } from "../../src/loadgen/result-format.js";
+import { startRedisNodes } from "../helpers/hub-nodes.js";
 import { redisCommand, startRedis } from "../helpers/redis-server.js";
 import { requireTools } from "../helpers/require-tool.js";
 import { listeningUrl, logLine, ssehub } from "../helpers/ssehub-process.js";
@@ -65,30 +67,20 @@ function assertTotals(result: BenchResult): void {
   assert.ok(delivery !== null);
   const sum = (pick: (r: FaultReport) => number): number =>
     faults.faults.reduce((total, report) => total + pick(report), 0);
-  assert.equal(
-    delivery.published,
-    sum((r) => r.published),
-  );
-  assert.equal(
-    delivery.delivered,
-    sum((r) => r.delivered),
-  );
-  assert.equal(
-    delivery.lost,
-    sum((r) => r.lost),
-  );
-  assert.equal(
-    delivery.refusedNotDelivered,
-    sum((r) => r.refusedNotDelivered),
-  );
-  assert.equal(
-    delivery.refusedDelivered,
-    sum((r) => r.refusedDelivered),
-  );
-  assert.equal(
-    delivery.duplicated,
-    sum((r) => r.duplicated),
-  );
+  for (const field of [
+    "published",
+    "delivered",
+    "lost",
+    "refusedNotDelivered",
+    "refusedDelivered",
+    "duplicated",
+  ] as const) {
+    assert.equal(
+      delivery[field],
+      sum((r) => r[field]),
+      field,
+    );
+  }
   assert.equal(result.verify?.mismatches, 0, "the scanner agrees with the full parser");
   const text = formatResultText(result);
   assert.match(text, /^Faults \(/m);
@@ -174,22 +166,8 @@ describe("ssehub bench faults", () => {
     skip: skipRedis,
   }, async (t) => {
     const redis = await startRedis(t, { args: ["--appendonly", "no", "--save", ""] });
-    const nodes = [0, 1].map(() =>
-      ssehub(t, [
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "0",
-        "--redis",
-        redis.url,
-        "--retry-ms",
-        "50",
-        "--redis-timeout-ms",
-        "500",
-      ]),
-    );
-    const urls = await Promise.all(nodes.map((node) => listeningUrl(node)));
+    const nodes = await startRedisNodes(t, [redis.url, redis.url], ["--redis-timeout-ms", "500"]);
+    const urls = nodes.map((node) => node.url);
 
     const result = await runBench({
       scenario: "faults",
@@ -216,20 +194,8 @@ describe("ssehub bench faults", () => {
     skip: skipRedis,
   }, async (t) => {
     const redis = await startRedis(t, { args: ["--appendonly", "no", "--save", ""] });
-    const node = ssehub(t, [
-      "serve",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--redis",
-      redis.url,
-      "--retry-ms",
-      "50",
-      "--redis-timeout-ms",
-      "500",
-    ]);
-    const url = await listeningUrl(node);
+    const [node] = await startRedisNodes(t, [redis.url], ["--redis-timeout-ms", "500"]);
+    const url = node!.url;
     let restarted: number | null = null;
     // The redis-server the tool starts replaces the test's: it goes after the test too.
     t.after(() => {
