@@ -38,6 +38,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import tls from "node:tls";
 import { fileURLToPath } from "node:url";
+import { freePort, sleep, stopServer, vmRss, waitUntilServing } from "./server-process.js";
 
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 18_000);
 const SETTLE_MS = Number(process.env.SETTLE_MS ?? 5000);
@@ -157,28 +158,6 @@ const GC_ON_SIGUSR2 = `data:text/javascript,process.on("SIGUSR2",()=>globalThis.
 /** Time given to the server for the GC and the kernel to settle RSS, in ms. */
 const GC_SETTLE_MS = 1000;
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A port free on 127.0.0.1 now. */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, "close");
-  return port;
-}
-
-function vmRss(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
-  if (match === null) throw new Error(`No VmRSS in /proc/${pid}/status`);
-  return Number(match[1]) * 1024;
-}
-
 function metric(text: string, pattern: RegExp): number {
   const match = pattern.exec(text);
   return match === null ? Number.NaN : Number(match[1]);
@@ -219,29 +198,7 @@ async function startServer(port: number, mode: string): Promise<ChildProcess> {
       stdio: ["ignore", "inherit", "inherit"],
     },
   );
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`The server exited with ${child.exitCode}`);
-    try {
-      if ((await getText(mode, port, "/healthz")).ok) return child;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error("The server did not start within 10 s");
-    }
-    await sleep(50);
-  }
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-  await exited;
-  clearTimeout(timer);
+  return waitUntilServing(child, async () => (await getText(mode, port, "/healthz")).ok);
 }
 
 function closeSocket(this: net.Socket): Promise<void> {

@@ -26,11 +26,10 @@
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import { fileURLToPath } from "node:url";
+import { freePort, sleep, stopServer, vmRss, waitUntilServing } from "./server-process.js";
 
 const TOPICS = Number(process.env.TOPICS ?? 100_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -62,20 +61,6 @@ interface Sample {
   readonly arrayBuffers: number;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, "close");
-  return port;
-}
-
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
 function request(
@@ -105,13 +90,6 @@ function request(
     req.on("error", reject);
     req.end(body);
   });
-}
-
-function vmRss(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const match = /^VmRSS:\s+(\d+) kB$/m.exec(status);
-  if (match === null) throw new Error(`No VmRSS in /proc/${pid}/status`);
-  return Number(match[1]) * 1024;
 }
 
 function metric(text: string, name: string): number {
@@ -182,29 +160,10 @@ async function startServer(port: number): Promise<ChildProcess> {
     ],
     { stdio: ["ignore", "inherit", "pipe"] },
   );
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`The server exited with ${child.exitCode}`);
-    try {
-      if ((await request(port, "GET", "/healthz")).status === 200) return child;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error("The server did not start within 10 s");
-    }
-    await sleep(50);
-  }
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, "exit");
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-  await exited;
-  clearTimeout(timer);
+  return waitUntilServing(
+    child,
+    async () => (await request(port, "GET", "/healthz")).status === 200,
+  );
 }
 
 function topicName(round: number, i: number): string {
