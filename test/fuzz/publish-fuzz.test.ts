@@ -30,7 +30,7 @@ import {
   SUBSCRIBED_TOPICS,
   WATCHED_RESERVED_TOPICS,
 } from "./publish-cases.js";
-import { Random } from "./random.js";
+import { envInteger, Random } from "./random.js";
 
 const DEFAULT_SEED = 20_261_122;
 const DEFAULT_RUNS = 3000;
@@ -47,13 +47,6 @@ const LIMITS: FuzzLimits = {
   // Below the default maxTopicsPerSubscription (64), so that a publish is held to its own limit.
   maxTopicsPerPublish: 8,
 };
-
-function envInteger(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === "") return fallback;
-  if (!/^\d+$/.test(text)) throw new Error(`${name} must be a non-negative integer, got ${text}`);
-  return Number(text);
-}
 
 const SEED = envInteger("SSEHUB_FUZZ_SEED", DEFAULT_SEED);
 const RUNS = envInteger("SSEHUB_FUZZ_RUNS", DEFAULT_RUNS);

@@ -131,3 +131,14 @@ export class Random {
     return out;
   }
 }
+
+/**
+ * A fuzz setting from the environment (a seed, a number of runs): `fallback` when unset, and an
+ * error for anything but a non-negative integer, so that a typo never runs a different suite.
+ */
+export function envInteger(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === "") return fallback;
+  if (!/^\d+$/.test(text)) throw new Error(`${name} must be a non-negative integer, got ${text}`);
+  return Number(text);
+}

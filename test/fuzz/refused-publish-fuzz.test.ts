@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { SignJWT } from "jose";
 import { listeningUrl, ssehub } from "../helpers/ssehub-process.js";
-import { Random } from "./random.js";
+import { envInteger, Random } from "./random.js";
 
 const DEFAULT_SEED = 20_261_206;
 const DEFAULT_RUNS = 60;
@@ -20,13 +20,6 @@ const MAX_BODY_BYTES = 65_536;
 const PUBLISHER_KEY = "publisher-secret-of-at-least-32-bytes!";
 const APP = "https://app.example";
 const FOREIGN = ["https://evil.example", "null", "http://app.example", "https://app.example.evil"];
-
-function envInteger(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === "") return fallback;
-  if (!/^\d+$/.test(text)) throw new Error(`${name} must be a non-negative integer, got ${text}`);
-  return Number(text);
-}
 
 const SEED = envInteger("SSEHUB_FUZZ_SEED", DEFAULT_SEED);
 const RUNS = envInteger("SSEHUB_FUZZ_HOSTILE_RUNS", DEFAULT_RUNS);
