@@ -46,6 +46,7 @@ export const ERROR_CATALOGUE = {
   SSEHUB_ERR_AUTH_INVALID: { status: 401, base: "Error" },
   SSEHUB_ERR_AUTH_FORBIDDEN: { status: 403, base: "Error" },
   SSEHUB_ERR_AUTH_ORIGIN_REFUSED: { status: 403, base: "Error" },
+  SSEHUB_ERR_ADMIN_DISABLED: { status: 403, base: "Error" },
   SSEHUB_ERR_TOO_MANY_CONNECTIONS: { status: 429, base: "Error" },
   SSEHUB_ERR_RATE_LIMITED: { status: 429, base: "Error" },
   SSEHUB_ERR_INTERNAL: { status: 500, base: "Error" },

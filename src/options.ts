@@ -71,6 +71,7 @@ export const OPTION_LAYERS = Object.freeze({
   trustedProxyHeader: "server",
   tlsCertFile: "server",
   tlsKeyFile: "server",
+  adminToken: "server",
   workers: "serve",
   redis: "serve",
   redisPrefix: "serve",

@@ -10,6 +10,7 @@
  * | `/publish` | POST |
  * | `/topics`, `/topics/:topic` | GET, HEAD |
  * | `/healthz`, `/readyz`, `/metrics` | GET, HEAD |
+ * | `/admin/stats` | GET, HEAD: behind the admin gate (access/admin-access.ts) |
  * | `/.well-known/mercure` | GET (the stream), POST (publish): the Mercure protocol |
  * | `/.well-known/mercure/subscriptions{/topic}{/subscriber}` | GET: Mercure's subscriptions API (with `subscriptionEvents`) |
  * Every route also answers OPTIONS (CORS preflight). An unknown path answers 404
@@ -20,11 +21,13 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { SsehubError } from "../errors.js";
 import type { Hub } from "../hub/hub.js";
 import { createMercureRoutes, MERCURE_PATH, type MercureRoutes } from "../mercure/index.js";
+import { AdminAccess } from "./access/admin-access.js";
 import { Authorizer } from "./access/authorizer.js";
 import { CorsPolicy } from "./access/cors.js";
 import { RequestLimits } from "./limits/request-limits.js";
 import { sendError } from "./messages/error-response.js";
 import { settleUnreadBody } from "./messages/read-body.js";
+import { adminStatsRoute } from "./routes/admin-stats.js";
 import { eventsRoute } from "./routes/events.js";
 import { healthRoute, readyRoute } from "./routes/health.js";
 import { metricsRoute } from "./routes/metrics.js";
@@ -68,6 +71,7 @@ const EXACT_ROUTES: readonly (readonly [path: string, route: Route])[] = [
   ["/healthz", healthRoute],
   ["/readyz", readyRoute],
   ["/metrics", metricsRoute],
+  ["/admin/stats", adminStatsRoute],
 ];
 const TOPIC_ROUTES: readonly (readonly [prefix: string, route: Route])[] = [
   ["/events/", eventsRoute],
@@ -145,6 +149,15 @@ export function createRequestHandler(
   const cors = new CorsPolicy(resolved.corsOrigins);
   const auth = options.authorizer ?? new Authorizer(resolved);
   const limits = options.limits ?? new RequestLimits(resolved);
+  const admin = new AdminAccess({
+    adminToken: resolved.adminToken,
+    authIsOn: [
+      resolved.publisherJwtKey,
+      resolved.publisherJwksUrl,
+      resolved.subscriberJwtKey,
+      resolved.subscriberJwksUrl,
+    ].some((setting) => setting !== ""),
+  });
   const routes = new RouteTable(createMercureRoutes(hub, logger, resolved.subscriptionEvents));
 
   const fail = (req: IncomingMessage, res: ServerResponse, error: unknown, route?: Route): void => {
@@ -197,6 +210,7 @@ export function createRequestHandler(
         isReady,
         auth,
         limits,
+        admin,
       };
       const done = route.handle(ctx);
       if (done !== undefined) done.catch((error: unknown) => fail(req, res, error, route));

@@ -107,6 +107,12 @@ export interface ResolvedServerOptions {
   readonly tlsCertFile: string;
   /** PEM private key of `tlsCertFile`. Empty: plain HTTP. */
   readonly tlsKeyFile: string;
+  /**
+   * Token of the admin endpoints (`/admin/...`, the dashboard), sent as `Authorization: Bearer`.
+   * Empty: they are open while publishing and subscribing need no token, refused otherwise
+   * (see access/admin-access.ts).
+   */
+  readonly adminToken: string;
 }
 
 /** The server's own options: any subset of ResolvedServerOptions. */
@@ -142,6 +148,7 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   trustedProxyHeader: "x-forwarded-for", // what nginx and most proxies write
   tlsCertFile: "", // off: plain HTTP
   tlsKeyFile: "", // off: plain HTTP
+  adminToken: "", // none: admin endpoints open only while auth is off
 } satisfies ResolvedServerOptions);
 
 /** The check of every server option. */
@@ -278,6 +285,12 @@ export const SERVER_OPTION_SPECS: { readonly [K in keyof ResolvedServerOptions]:
       allowEmpty: true,
       help: "PEM private key file of tlsCertFile; empty: plain HTTP",
     },
+    adminToken: {
+      kind: "string",
+      allowEmpty: true,
+      secret: true,
+      help: "Bearer token of the admin endpoints and the dashboard (empty: open while publishing and subscribing need no token, refused otherwise)",
+    },
   } satisfies { readonly [K in LayerOptionName<"server">]: OptionSpec });
 
 /** A certificate is useless without its key and the other way round: no half-on TLS. */
@@ -338,6 +351,7 @@ export const HANDLER_OPTION_NAMES = Object.freeze([
   "maxPublishesPerSecond",
   "trustedProxies",
   "trustedProxyHeader",
+  "adminToken",
 ] as const);
 
 /** The name of an option the request handler reads. */

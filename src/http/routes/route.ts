@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Hub } from "../../hub/hub.js";
+import type { AdminAccess } from "../access/admin-access.js";
 import type { Authorizer } from "../access/authorizer.js";
 import type { RequestLimits } from "../limits/request-limits.js";
 import type { Logger } from "../telemetry/logger.js";
@@ -30,6 +31,8 @@ export interface RouteContext {
   readonly auth: Authorizer;
   /** Stream and publish limits, and the client's address. */
   readonly limits: RequestLimits;
+  /** Who may read the admin endpoints. */
+  readonly admin: AdminAccess;
 }
 
 /** One route. A route answers by writing to `ctx.res`, or throws an error for error-response.ts. */
