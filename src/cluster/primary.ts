@@ -28,8 +28,15 @@ export interface ClusterPrimaryOptions {
 
 /** Extra time after shutdownTimeoutMs before remaining workers are killed, in ms. */
 const KILL_GRACE_MS = 2000;
-/** A worker that dies sooner than this after its start is not replaced (it would loop), in ms. */
-const MIN_WORKER_LIFETIME_MS = 2000;
+/**
+ * A worker that dies sooner than this after its start died "early": a crash loop in the making,
+ * or an operator's kill right after a start; only a run of early deaths stops the cluster.
+ */
+const EARLY_DEATH_MS = 2000;
+/** This many early deaths in a row stop the cluster: its workers cannot stay up. */
+const CRASH_LOOP_DEATHS = 5;
+/** Wait before replacing the first early death of a run, doubled for each next one, in ms. */
+const EARLY_DEATH_BACKOFF_MS = 100;
 
 /** Runs the primary until a signal ends it; resolves with the exit code. */
 export async function runClusterPrimary(
@@ -40,6 +47,8 @@ export async function runClusterPrimary(
   const started = new Map<Worker, number>();
   let stopping = false;
   let failed = false;
+  /** Early deaths in a row; a worker that outlives EARLY_DEATH_MS resets the run. */
+  let earlyDeaths = 0;
 
   const fork = (): Worker => {
     const worker = cluster.fork();
@@ -59,16 +68,25 @@ export async function runClusterPrimary(
       started.delete(worker);
       if (stopping) return;
       logger.error({ pid: worker.process.pid, code, signal }, "A worker exited");
-      if (lifetime < MIN_WORKER_LIFETIME_MS) {
+      earlyDeaths = lifetime < EARLY_DEATH_MS ? earlyDeaths + 1 : 0;
+      if (earlyDeaths >= CRASH_LOOP_DEATHS) {
         failed = true;
-        logger.fatal("A worker failed right after its start: stopping");
+        logger.fatal(
+          { earlyDeaths },
+          `Workers died ${earlyDeaths} times in a row within ${EARLY_DEATH_MS} ms of their start: stopping`,
+        );
         process.kill(process.pid, "SIGTERM");
         return;
       }
-      const replacement = fork();
-      replacement.once("listening", () =>
-        logger.info({ pid: replacement.process.pid }, "A replacement worker serves the port"),
-      );
+      const replace = (): void => {
+        if (stopping) return;
+        const replacement = fork();
+        replacement.once("listening", () =>
+          logger.info({ pid: replacement.process.pid }, "A replacement worker serves the port"),
+        );
+      };
+      if (earlyDeaths === 0) replace();
+      else setTimeout(replace, EARLY_DEATH_BACKOFF_MS * 2 ** (earlyDeaths - 1));
     });
     return worker;
   };

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import http from "node:http";
 import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import type { ParsedEvent } from "../../src/protocol/parse.js";
 import { SseReader } from "../helpers/sse-reader.js";
 import { listeningUrl, logLine, type Run, ssehub } from "../helpers/ssehub-process.js";
@@ -171,8 +172,9 @@ async function startCluster(t: Parameters<typeof ssehub>[0], extra: string[] = [
 }
 
 /**
- * The primary stops the whole cluster when a worker dies within 2 s of its start (it would loop
- * otherwise): a test kills only workers older than that. A condition on the worker's age.
+ * Five workers in a row dying within 2 s of their start stop the cluster (a crash loop): a test
+ * that kills workers one after another waits until each is older than that. A condition on the
+ * worker's age.
  */
 const MIN_WORKER_LIFETIME_MS = 2000;
 
@@ -290,6 +292,35 @@ describe("ssehub serve --workers 2, when a worker dies", () => {
     assert.doesNotMatch(run.stderr.join("\n"), /ERR_IPC_CHANNEL_CLOSED|EPIPE|Error/);
     run.child.kill("SIGTERM");
     assert.equal(await run.exited, 0, run.stderr.join("\n"));
+  });
+});
+
+describe("ssehub serve --workers 2, when a worker dies right after its start", () => {
+  it("replaces it and goes on serving", async (t) => {
+    const { run, url, pids } = await startCluster(t);
+    process.kill(pids[0]!, "SIGKILL");
+    await waitFor(
+      () => replacementsStarted(run).length === 1 || run.child.exitCode !== null,
+      "the replacement worker, or the primary's exit",
+    );
+    assert.equal(run.child.exitCode, null, `the primary stopped: ${run.stdout.join("\n")}`);
+    assert.equal((await publish(url, "after")).status, 200);
+    run.child.kill("SIGTERM");
+    assert.equal(await run.exited, 0, run.stderr.join("\n"));
+  });
+
+  it("stops the cluster with exit code 1 when every worker dies at its start", async (t) => {
+    // Each worker (and only the workers) exits while it loads.
+    const crashAtStart = fileURLToPath(
+      new URL("../../../test/fixtures/crash-in-worker.cjs", import.meta.url),
+    );
+    const run = ssehub(t, ["serve", "--port", "0", "--workers", "2"], {
+      NODE_OPTIONS: `--require ${crashAtStart}`,
+    });
+    assert.equal(await run.exited, 1, run.stderr.join("\n"));
+    const fatal = run.stdout.find((line) => line.includes("in a row within"));
+    assert.ok(fatal !== undefined, run.stdout.join("\n"));
+    assert.equal((JSON.parse(fatal) as { earlyDeaths: number }).earlyDeaths, 5);
   });
 });
 
