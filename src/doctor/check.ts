@@ -33,6 +33,11 @@ export function count(value: number): string {
   return Number.isFinite(value) ? Math.round(value).toLocaleString("en-US") : "unlimited";
 }
 
+/** `1 process`, `28 processes`: a count and its noun, singular or plural. */
+export function counted(value: number, singular: string, plural: string): string {
+  return `${count(value)} ${value === 1 ? singular : plural}`;
+}
+
 /** `1.5 GiB`, `640 MiB`, `12 KiB`. */
 export function bytes(value: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];

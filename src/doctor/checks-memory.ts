@@ -4,7 +4,7 @@
  * V8 heap flags each process runs with.
  * @module
  */
-import { bytes, count, type DoctorCheck } from "./check.js";
+import { bytes, count, counted, type DoctorCheck } from "./check.js";
 import {
   type DoctorTarget,
   HEAP_BASE_BYTES,
@@ -115,7 +115,7 @@ function semiSpaceCheck(facts: HostFacts, target: DoctorTarget): DoctorCheck {
     found: flag === undefined ? "V8 default" : `--max-semi-space-size=${flag}`,
     needs: "-",
     status: "pass",
-    note: `The young generation grows to three semi-spaces per process (16 MiB each by default on 64-bit Node 20): ${count(target.workers)} process(es) hold that much even when idle. A smaller one trades a little CPU for RSS: --max-semi-space-size=2 cut RSS per idle subscriber from 3.95 to 2.36 KiB with 6 workers (docs/BENCHMARKS.md).`,
+    note: `The young generation grows to three semi-spaces per process (16 MiB each by default on 64-bit Node 20): ${counted(target.workers, "process", "processes")} hold that much even when idle. A smaller one trades a little CPU for RSS: --max-semi-space-size=2 cut RSS per idle subscriber from 3.95 to 2.36 KiB with 6 workers (docs/BENCHMARKS.md).`,
     fix: [],
   };
 }

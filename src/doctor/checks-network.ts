@@ -4,7 +4,7 @@
  * memory, connection tracking, and how long a dead client keeps its socket.
  * @module
  */
-import { bytes, count, type DoctorCheck, sysctlFix, unreadable } from "./check.js";
+import { bytes, count, counted, type DoctorCheck, sysctlFix, unreadable } from "./check.js";
 import { roundUpThousands } from "./checks-open-files.js";
 import type { DoctorTarget } from "./doctor-target.js";
 import type { HostFacts } from "./host-facts.js";
@@ -98,7 +98,7 @@ function portRangeCheck(facts: HostFacts, target: DoctorTarget): DoctorCheck {
     found: `${range[0]}-${range[1]} (${count(size)} ports)`,
     needs: `>= ${count(needed)} ports`,
   };
-  const why = `One source address reaches at most ${count(size)} connections to one address and port: a load tool or a proxy in front of the hub needs ${count(addresses)} source address(es) for ${count(target.connections)} connections (ssehub bench --source-addresses ${count(addresses)}; several upstream addresses for a proxy). Clients from many addresses are not limited.`;
+  const why = `One source address reaches at most ${count(size)} connections to one address and port: a load tool or a proxy in front of the hub needs ${counted(addresses, "source address", "source addresses")} for ${count(target.connections)} connections (ssehub bench --source-addresses ${count(addresses)}; several upstream addresses for a proxy). Clients from many addresses are not limited.`;
   if (size >= needed) return { ...base, status: "pass", note: why, fix: [] };
   return {
     ...base,

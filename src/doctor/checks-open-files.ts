@@ -5,7 +5,7 @@
  * `docker --ulimit`), `fs.nr_open` (the ceiling of any hard limit), `fs.file-max` (all processes).
  * @module
  */
-import { count, type DoctorCheck, sysctlFix, unreadable } from "./check.js";
+import { count, counted, type DoctorCheck, sysctlFix, unreadable } from "./check.js";
 import { connectionsUnder, type DoctorTarget, FD_BASE } from "./doctor-target.js";
 import type { HostFacts } from "./host-facts.js";
 
@@ -117,7 +117,7 @@ function fileMaxCheck(facts: HostFacts, target: DoctorTarget): DoctorCheck {
   const inUse = facts.filesAllocated ?? 0;
   const needed = target.workers * target.filesPerProcess + inUse;
   const base = { id, title, found: count(facts.fileMax), needs: `>= ${count(needed)}` };
-  const note = `The hub's ${count(target.workers)} process(es) x ${count(target.filesPerProcess)} files, plus the ${count(inUse)} the system has open now (fs.file-nr).`;
+  const note = `The hub's ${counted(target.workers, "process", "processes")} x ${count(target.filesPerProcess)} files, plus the ${count(inUse)} the system has open now (fs.file-nr).`;
   if (facts.fileMax >= needed) return { ...base, status: "pass", note, fix: [] };
   return { ...base, status: "fail", note, fix: sysctlFix(id, roundUpThousands(needed)) };
 }
@@ -138,9 +138,12 @@ function systemdCheck(facts: HostFacts, target: DoctorTarget): DoctorCheck {
       fix: [],
     };
   }
-  const found = unit.limitNofile === undefined ? "unknown" : count(unit.limitNofile);
-  const base = { id, title: `${title} ${unit.unit}`, found, needs };
-  if (unit.limitNofile === undefined) {
+  // Inside the unit, systemd has applied its LimitNOFILE to this process as its hard limit.
+  const inside = unit.detectedBy !== "--unit";
+  const limit = unit.limitNofile ?? (inside ? facts.openFiles?.hard : undefined);
+  const found = limit === undefined ? "unknown" : count(limit);
+  const base = { id, title: `${title} (${unit.unit})`, found, needs };
+  if (limit === undefined) {
     return {
       ...base,
       status: "warn",
@@ -148,14 +151,16 @@ function systemdCheck(facts: HostFacts, target: DoctorTarget): DoctorCheck {
       fix: [],
     };
   }
-  if (unit.limitNofile >= target.filesPerProcess)
-    return { ...base, status: "pass", note: "", fix: [] };
+  if (limit >= target.filesPerProcess) return { ...base, status: "pass", note: "", fix: [] };
   const files = roundUpThousands(target.filesPerProcess);
   return {
     ...base,
     status: "fail",
     note: "systemd sets the hub's limits from the unit, whatever limits.conf or ulimit say: put the line in its [Service] section.",
-    fix: [`LimitNOFILE=${files}`, `systemctl daemon-reload && systemctl restart ${unit.unit}`],
+    fix: [
+      `LimitNOFILE=${files}`,
+      `systemctl daemon-reload && systemctl restart ${unit.unit.endsWith(".service") ? unit.unit : "<unit>"}`,
+    ],
   };
 }
 

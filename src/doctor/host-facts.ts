@@ -125,7 +125,7 @@ function systemdFacts(reader: HostReader, unit: string | undefined): SystemdFact
     const invocation = reader.env("INVOCATION_ID");
     if (fromCgroup === undefined && invocation === undefined) return undefined;
     detectedBy = invocation !== undefined ? "INVOCATION_ID" : "the cgroup";
-    name = fromCgroup ?? "the unit running doctor";
+    name = fromCgroup ?? "this unit";
   }
   let limitNofile: number | undefined;
   if (name.endsWith(".service")) {

@@ -3,7 +3,7 @@
  * did not pass (why, and the lines that fix it), then a one-line summary.
  * @module
  */
-import { count } from "./check.js";
+import { count, counted } from "./check.js";
 import type { PreflightReport } from "./preflight.js";
 
 /** How formatPreflightText() words the report. */
@@ -28,7 +28,7 @@ export function formatPreflightText(
 ): string[] {
   const { target } = report;
   const lines = [
-    `Host preflight for ${count(target.connections)} connections over ${count(target.workers)} process(es): ${count(target.connectionsPerProcess)} connections and ${count(target.filesPerProcess)} open files each`,
+    `Host preflight for ${count(target.connections)} connections over ${counted(target.workers, "process", "processes")}: ${count(target.connectionsPerProcess)} connections and ${count(target.filesPerProcess)} open files each`,
     "",
     ...table([
       ["status", "check", "found", "needs"],

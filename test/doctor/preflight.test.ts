@@ -116,6 +116,19 @@ describe("runPreflight()", () => {
     assert.equal(check(preflight(t, host, { connections: 400_000 }), unit.id).status, "pass");
   });
 
+  it("runPreflight() takes its own hard limit as LimitNOFILE inside a unit systemctl cannot show", (t) => {
+    const unit = check(
+      preflight(t, { env: { INVOCATION_ID: "abc" } }, { connections: 100_000 }),
+      "systemd.LimitNOFILE",
+    );
+    assert.equal(unit.status, "fail");
+    assert.equal(unit.found, "20,000");
+    assert.deepEqual(unit.fix, [
+      "LimitNOFILE=111000",
+      "systemctl daemon-reload && systemctl restart <unit>",
+    ]);
+  });
+
   it("runPreflight() skips the systemd check outside systemd, and warns when systemctl cannot tell", (t) => {
     assert.equal(check(preflight(t, {}, {}), "systemd.LimitNOFILE").status, "skip");
     const unreadable = check(preflight(t, {}, { unit: "ssehub.service" }), "systemd.LimitNOFILE");
