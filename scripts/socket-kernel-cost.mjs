@@ -7,12 +7,14 @@
 // quotes its figure. Usage: node scripts/socket-kernel-cost.mjs [connections] (default: as many
 // as the open-files limit allows, at most 9,000). Linux only; closes every socket it opened.
 import { readFileSync } from "node:fs";
-import { createServer, connect } from "node:net";
+import { connect, createServer } from "node:net";
 
 const PAGE_BYTES = 4096;
 
 function meminfoKiB(field) {
-  const line = readFileSync("/proc/meminfo", "utf8").split("\n").find((l) => l.startsWith(`${field}:`));
+  const line = readFileSync("/proc/meminfo", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith(`${field}:`));
   return Number(line?.split(/\s+/)[1]);
 }
 
@@ -31,7 +33,9 @@ function slabBytes() {
 }
 
 function tcpMemPages() {
-  const line = readFileSync("/proc/net/sockstat", "utf8").split("\n").find((l) => l.startsWith("TCP:"));
+  const line = readFileSync("/proc/net/sockstat", "utf8")
+    .split("\n")
+    .find((l) => l.startsWith("TCP:"));
   return Number(/mem (\d+)/.exec(line ?? "")?.[1] ?? 0);
 }
 
@@ -39,7 +43,9 @@ function snapshot() {
   return { slabKiB: meminfoKiB("Slab"), caches: slabBytes(), tcpPages: tcpMemPages() };
 }
 
-const softLimit = Number(/Max open files\s+(\d+)/.exec(readFileSync("/proc/self/limits", "utf8"))?.[1]);
+const softLimit = Number(
+  /Max open files\s+(\d+)/.exec(readFileSync("/proc/self/limits", "utf8"))?.[1],
+);
 const connections = Number(process.argv[2] ?? Math.min(9_000, Math.floor((softLimit - 200) / 2)));
 const server = createServer();
 const accepted = [];
@@ -86,7 +92,9 @@ console.log(
       connections,
       sockets,
       slabKiBPerSocket: Number(((after.slabKiB - before.slabKiB) / sockets).toFixed(2)),
-      tcpBufferBytesPerSocket: Math.round(((after.tcpPages - before.tcpPages) * PAGE_BYTES) / sockets),
+      tcpBufferBytesPerSocket: Math.round(
+        ((after.tcpPages - before.tcpPages) * PAGE_BYTES) / sockets,
+      ),
       slabBytesPerSocketByCache: perCache,
       node: process.version,
     },

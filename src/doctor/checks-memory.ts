@@ -96,7 +96,7 @@ function heapCheck(facts: HostFacts, target: DoctorTarget): DoctorCheck {
     found: `${bytes(facts.heapSizeLimitBytes)}${flag === undefined ? " (default)" : ` (--max-old-space-size=${flag})`}`,
     needs: `>= ${bytes(needed)}`,
   };
-  const why = `Each idle connection keeps about 1.1 KiB on the V8 heap (counted as ${bytes(HEAP_BYTES_PER_CONNECTION)} with room for the collector), ${count(target.connectionsPerProcess)} per process. Doctor reads its own heap limit: run it with the NODE_OPTIONS of the hub.`;
+  const why = `Each idle connection keeps about 1.5 KiB on the V8 heap (counted as ${bytes(HEAP_BYTES_PER_CONNECTION)} with room for the collector), ${count(target.connectionsPerProcess)} per process. Doctor reads its own heap limit: run it with the NODE_OPTIONS of the hub.`;
   if (facts.heapSizeLimitBytes >= needed) return { ...base, status: "pass", note: why, fix: [] };
   const mib = Math.ceil(needed / MIB / 256) * 256;
   return {

@@ -20,7 +20,7 @@ export const RSS_BYTES_PER_CONNECTION = 4.8 * 1024;
  */
 export const KERNEL_BYTES_PER_SOCKET = 4.1 * 1024;
 
-/** V8 heap per idle subscriber, in bytes, with room for garbage collection (1.1 KiB measured). */
+/** V8 heap per idle subscriber, in bytes, with room for the collector (1.5 KiB in a heap snapshot, docs/principles.md). */
 export const HEAP_BYTES_PER_CONNECTION = 2 * 1024;
 
 /** The heap a process uses before its first subscriber: modules, buffers, history. */
