@@ -107,16 +107,32 @@ function heapCheck(facts: HostFacts, target: DoctorTarget): DoctorCheck {
   };
 }
 
+/** V8's largest semi-space on 64-bit Node 20 when no flag sets it, in MiB. */
+export const DEFAULT_SEMI_SPACE_MIB = 16;
+
 function semiSpaceCheck(facts: HostFacts, target: DoctorTarget): DoctorCheck {
   const flag = flagMiB(facts.nodeFlags, "--max-semi-space-size");
-  return {
+  const semiSpaceMiB = flag ?? DEFAULT_SEMI_SPACE_MIB;
+  // The young generation is three semi-spaces: two that take turns, and the one objects are
+  // promoted through.
+  const young = target.workers * 3 * semiSpaceMiB * MIB;
+  const budget = (facts.memAvailableBytes ?? Number.POSITIVE_INFINITY) / 10;
+  const base = {
     id: "node.max-semi-space-size",
     title: "V8 young generation (semi-space) of a process",
-    found: flag === undefined ? "V8 default" : `--max-semi-space-size=${flag}`,
-    needs: "-",
-    status: "pass",
-    note: `The young generation grows to three semi-spaces per process (16 MiB each by default on 64-bit Node 20): ${counted(target.workers, "process", "processes")} hold that much even when idle. A smaller one trades a little CPU for RSS: --max-semi-space-size=2 cut RSS per idle subscriber from 3.95 to 2.36 KiB with 6 workers (docs/BENCHMARKS.md).`,
-    fix: [],
+    found:
+      flag === undefined
+        ? `V8 default (${DEFAULT_SEMI_SPACE_MIB} MiB)`
+        : `--max-semi-space-size=${flag}`,
+    needs: `workers x 3 x semi-space <= ${bytes(budget)}`,
+  };
+  const why = `The young generation grows to three semi-spaces per process: ${counted(target.workers, "process", "processes")} hold up to ${bytes(young)} of it even when idle. A smaller one trades a little CPU for RSS: --max-semi-space-size=2 cut RSS per idle subscriber from 3.95 to 2.36 KiB with 6 workers (docs/BENCHMARKS.md).`;
+  if (young <= budget) return { ...base, status: "pass", note: why, fix: [] };
+  return {
+    ...base,
+    status: "warn",
+    note: `${why} That is over a tenth of the memory available.`,
+    fix: ["NODE_OPTIONS=--max-semi-space-size=2 ssehub serve ..."],
   };
 }
 

@@ -268,6 +268,17 @@ describe("runPreflight()", () => {
       "node.max-semi-space-size",
     );
     assert.equal(semi.found, "--max-semi-space-size=2");
+    const lowMemory = { files: { "/proc/meminfo": "MemAvailable:    4194304 kB\n" } };
+    // 10 workers x 3 x 16 MiB = 480 MiB, above a tenth of 4 GiB; with 2 MiB, 60 MiB.
+    const crowded = check(preflight(t, lowMemory, { connections: 10_000, workers: 10 }), semi.id);
+    assert.equal(crowded.status, "warn");
+    assert.deepEqual(crowded.fix, ["NODE_OPTIONS=--max-semi-space-size=2 ssehub serve ..."]);
+    const trimmed = preflight(
+      t,
+      { ...lowMemory, env: { NODE_OPTIONS: "--max-semi-space-size=2" } },
+      { connections: 10_000, workers: 10 },
+    );
+    assert.equal(check(trimmed, semi.id).status, "pass");
   });
 
   it("runPreflight() rejects a target that makes no sense", () => {
