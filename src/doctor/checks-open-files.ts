@@ -51,7 +51,7 @@ function hardLimitCheck(facts: HostFacts, target: DoctorTarget): DoctorCheck {
     };
   }
   const workers = workersUnder(hard, target.connections);
-  const spread = `A target above the hard limit needs several processes: ${count(connectionsUnder(hard))} connections fit under ${count(hard)} open files, so ${count(target.connections)} connections need ssehub serve --workers ${count(workers)} (and ssehub doctor --workers ${count(workers)}).`;
+  const spread = `A target above the hard limit needs several processes: ${count(connectionsUnder(hard))} connections fit under ${count(hard)} open files, so ${count(target.connections)} connections need ssehub serve --workers ${workers} (check it: ssehub doctor --connections ${target.connections} --workers ${workers}).`;
   const locked =
     facts.canRaiseHardLimit === false
       ? " This process lacks CAP_SYS_RESOURCE, so its hard limit cannot be raised from here (a container or sandbox set it): raise it where the hub is started, or use the workers."
