@@ -167,7 +167,7 @@ const LAYERS: readonly Layer[] = [
     holds: ["doctor"],
     owns: "`ssehub doctor`: the host preflight for a target, the live diagnosis of a running hub",
     imports: ["errors"],
-    builtins: ["fs", "os", "child_process", "net", "process"],
+    builtins: ["fs", "os", "child_process", "net", "process", "path", "v8"],
     packages: [],
   },
   {

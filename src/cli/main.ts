@@ -13,6 +13,7 @@ Commands:
   publish     Publishes an event to a running hub
   subscribe   Prints the events of topics of a running hub
   bench       Runs a load scenario against a hub or another SSE server on loopback
+  doctor      Checks this host against a target and prints the fixes, or diagnoses a hub
   help        Prints this help, or a command's: ssehub help serve
 
 Options:
@@ -35,6 +36,7 @@ const COMMANDS: Readonly<
   publish: async () => (await import("./commands/publish.js")).publishCommand,
   subscribe: async () => (await import("./commands/subscribe.js")).subscribeCommand,
   bench: async () => (await import("./commands/bench.js")).benchCommand,
+  doctor: async () => (await import("./commands/doctor.js")).doctorCommand,
 };
 
 async function run(argv: readonly string[]): Promise<number> {
