@@ -86,6 +86,7 @@ const LAYERS: readonly Layer[] = [
       "crypto",
       "events",
       "perf_hooks",
+      "os",
       "module",
       "_http_common",
     ],
