@@ -87,6 +87,7 @@ const LAYERS: readonly Layer[] = [
       "events",
       "perf_hooks",
       "os",
+      "cluster", // the dashboard names a worker's row (http/dashboard/process-snapshot.ts)
       "module",
       "_http_common",
     ],

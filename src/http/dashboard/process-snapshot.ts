@@ -10,6 +10,7 @@
  * the page open. /metrics still counts it: see docs/dashboard.md.
  * @module
  */
+import cluster from "node:cluster";
 import { hostname } from "node:os";
 import { type IntervalHistogram, monitorEventLoopDelay } from "node:perf_hooks";
 import type { Hub } from "../../hub/hub.js";
@@ -121,9 +122,8 @@ interface Previous {
 /** The identity of this process: host, pid, and its cluster worker id if it has one. */
 function processIdentity(): Pick<ProcessSnapshot, "process" | "node" | "worker" | "pid"> {
   const host = hostname();
-  // node:cluster sets NODE_UNIQUE_ID in every worker it forks; the primary is the parent.
-  const workerId = process.env.NODE_UNIQUE_ID;
-  const worker = workerId === undefined ? null : Number(workerId);
+  // Read only to name the row: a worker of `--workers N` belongs to its primary, its parent.
+  const worker = cluster.isWorker ? (cluster.worker?.id ?? null) : null;
   const nodePid = worker === null ? process.pid : process.ppid;
   return {
     process: `${host}:${process.pid}`,
