@@ -6,6 +6,7 @@
  * |---|---|
  * | `GET /dashboard` | the page (page-html.ts); open to anyone: it holds no data |
  * | `GET /dashboard/app.js`, `/dashboard/app.css` | its script and style, cached for good under `?v=<hash>` |
+ * | `GET /dashboard/favicon.svg` | its icon |
  * | `GET /admin/stats/stream` | an SSE stream, one `stats` event (DashboardStats) per second, behind the admin gate |
  *
  * Every answer of the page carries a Content-Security-Policy that lets it load its own script
@@ -16,7 +17,7 @@ import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Hub } from "../../hub/hub.js";
 import type { Route } from "../routes/route.js";
-import { DASHBOARD_PAGE_HTML } from "./page-html.js";
+import { DASHBOARD_ICON_SVG, DASHBOARD_PAGE_HTML } from "./page-html.js";
 import { DASHBOARD_SCRIPT } from "./page-script.js";
 import { DASHBOARD_STYLE } from "./page-style.js";
 import { StatsExchange, type StatsExchangeOptions } from "./stats-exchange.js";
@@ -73,6 +74,7 @@ function dashboardFiles(): ReadonlyMap<string, StaticFile> {
     [DASHBOARD_PATH, staticFile(html, "text/html; charset=utf-8")],
     [`${DASHBOARD_PATH}/app.js`, script],
     [`${DASHBOARD_PATH}/app.css`, style],
+    [`${DASHBOARD_PATH}/favicon.svg`, staticFile(DASHBOARD_ICON_SVG, "image/svg+xml")],
   ]);
 }
 

@@ -6,6 +6,10 @@
  * @module
  */
 
+/** The page's icon, so that the browser does not ask the hub for /favicon.ico (a 404). */
+export const DASHBOARD_ICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><rect width="16" height="16" rx="3" fill="#2563eb"/><polyline points="2,11 5,7 8,9 11,4 14,6" fill="none" stroke="#fff" stroke-width="1.6"/></svg>
+`;
+
 /** The page's HTML, with the two version placeholders. */
 export const DASHBOARD_PAGE_HTML = `<!doctype html>
 <html lang="en">
@@ -13,6 +17,7 @@ export const DASHBOARD_PAGE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ssehub dashboard</title>
+<link rel="icon" href="dashboard/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="dashboard/app.css?v={{styleVersion}}">
 <script type="module" src="dashboard/app.js?v={{scriptVersion}}"></script>
 </head>
