@@ -174,7 +174,7 @@ export class StatsExchange {
     this.#sampler = new SnapshotSampler(hub, options);
     this.#timer = setInterval(() => this.#tick(), this.#intervalMs);
     this.#timer.unref();
-    this.#subscribe();
+    if (!hub.isClosed) this.#subscribe();
   }
 
   /** Dashboard streams open on this process. */
