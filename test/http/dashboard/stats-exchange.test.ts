@@ -6,6 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import type { Bus, BusRestartReason, BusStart } from "../../../src/bus/bus.js";
+import { LocalBus } from "../../../src/bus/local-bus.js";
+import type { PreparedEvent, SequencedEvent } from "../../../src/history/stored-event.js";
 import type { ProcessSnapshot } from "../../../src/http/dashboard/process-snapshot.js";
 import {
   type DashboardStats,
@@ -87,6 +90,37 @@ function publishAsHub(hub: Hub, event: string, data: unknown): Promise<unknown> 
   ]);
 }
 
+/** A bus of this process whose restart the test calls, as Redis's does after a gap. */
+class RestartableBus implements Bus {
+  readonly #inner = new LocalBus();
+  restart: ((start: BusStart, reason: BusRestartReason) => void) | undefined;
+  readonly isDistributed = false;
+
+  start(
+    deliver: (events: readonly SequencedEvent[]) => void,
+    restart?: (start: BusStart, reason: BusRestartReason) => void,
+  ): BusStart {
+    this.restart = restart;
+    return this.#inner.start(deliver);
+  }
+
+  publish(events: readonly PreparedEvent[]): Promise<number> {
+    return this.#inner.publish(events);
+  }
+
+  get backlog(): number {
+    return this.#inner.backlog;
+  }
+
+  get isReady(): boolean {
+    return this.#inner.isReady;
+  }
+
+  close(): void {
+    this.#inner.close();
+  }
+}
+
 describe("StatsExchange", () => {
   it("publishes nothing until watched, and stops once the last watch has expired", async (t) => {
     const { hub, clock, exchange } = setUp(t);
@@ -145,6 +179,28 @@ describe("StatsExchange", () => {
     clock.ms += 3 * INTERVAL_MS + 1;
     await waitFor(() => latest() === undefined, "the quiet process's row to go");
     assert.ok(received.at(-1)!.processes.some((row) => row.process === received.at(-1)!.self));
+  });
+
+  it("subscribes again when the bus starts over and ends every stream", async (t) => {
+    const bus = new RestartableBus();
+    const hub = createHub({}, { bus });
+    const clock = new TestClock();
+    const exchange = new StatsExchange(hub, { intervalMs: INTERVAL_MS, now: clock.now });
+    t.after(async () => {
+      exchange.close();
+      await hub.close();
+    });
+    const received: DashboardStats[] = [];
+    watchInto(exchange, received);
+    assert.equal(hub.stats().subscribers, 1);
+    // The local bus counts on from the events it has ordered: the hub starts over from there.
+    bus.restart!({ epoch: "second", joinedAfterSeq: hub.stats().eventsPublished }, "gap");
+    await waitFor(() => hub.stats().subscribers === 1, "the internal subscription to come back");
+    await publishAsHub(hub, "stats", snapshotOf("other:1", 1));
+    await waitFor(
+      () => received.at(-1)?.processes.some((row) => row.process === "other:1"),
+      "a snapshot taken after the restart",
+    );
   });
 
   it("ends every stream and stops when the hub closes", async () => {
