@@ -59,7 +59,10 @@ tbody tr:last-child td { border-bottom: none; }
 td.topic { max-width: 40ch; overflow: hidden; text-overflow: ellipsis; }
 .try { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 12px; margin-top: 24px; }
 form { display: grid; gap: 8px; }
-#token-form { grid-template-columns: auto minmax(200px, 320px) auto; align-items: center; }
+#token-panel, #fatal { margin-bottom: 16px; }
+#token-form { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; }
+#token-form label { font-size: 14px; color: var(--text); }
+#token-form input { width: 320px; max-width: 100%; }
 label { display: grid; gap: 2px; color: var(--muted); font-size: 12px; }
 label.inline { display: flex; gap: 6px; align-items: center; }
 input, textarea, button { font: inherit; color: inherit; }
