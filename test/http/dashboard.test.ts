@@ -114,6 +114,7 @@ describe("the dashboard option", () => {
     );
     assert.equal(later.processes[0]!.totals.events, 0);
     assert.equal(later.processes[0]!.totals.deliveries, 0);
+    assert.equal(later.processes[0]!.totals.bytesWritten, 0);
     assert.equal(later.processes[0]!.eventsPerSecond, 0);
 
     // A real subscriber and a real publish show.
