@@ -72,6 +72,7 @@ export const OPTION_LAYERS = Object.freeze({
   tlsCertFile: "server",
   tlsKeyFile: "server",
   adminToken: "server",
+  dashboard: "server",
   workers: "serve",
   redis: "serve",
   redisPrefix: "serve",

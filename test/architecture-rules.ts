@@ -86,6 +86,8 @@ const LAYERS: readonly Layer[] = [
       "crypto",
       "events",
       "perf_hooks",
+      "os",
+      "cluster", // the dashboard names a worker's row (http/dashboard/process-snapshot.ts)
       "module",
       "_http_common",
     ],

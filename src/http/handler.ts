@@ -11,6 +11,7 @@
  * | `/topics`, `/topics/:topic` | GET, HEAD |
  * | `/healthz`, `/readyz`, `/metrics` | GET, HEAD |
  * | `/admin/stats` | GET, HEAD: behind the admin gate (access/admin-access.ts) |
+ * | `/dashboard`, `/admin/stats/stream` | GET: with the `dashboard` option only (dashboard/dashboard-routes.ts) |
  * | `/.well-known/mercure` | GET (the stream), POST (publish): the Mercure protocol |
  * | `/.well-known/mercure/subscriptions{/topic}{/subscriber}` | GET: Mercure's subscriptions API (with `subscriptionEvents`) |
  * Every route also answers OPTIONS (CORS preflight). An unknown path answers 404
@@ -24,6 +25,7 @@ import { createMercureRoutes, MERCURE_PATH, type MercureRoutes } from "../mercur
 import { AdminAccess } from "./access/admin-access.js";
 import { Authorizer } from "./access/authorizer.js";
 import { CorsPolicy } from "./access/cors.js";
+import { createDashboardRoutes } from "./dashboard/dashboard-routes.js";
 import { RequestLimits } from "./limits/request-limits.js";
 import { sendError } from "./messages/error-response.js";
 import { settleUnreadBody } from "./messages/read-body.js";
@@ -89,8 +91,8 @@ class RouteTable {
   /** Prefixes whose remainder is the parameter: percent-decoded, or as sent when `raw`. */
   readonly #prefixed: readonly (readonly [prefix: string, route: Route, raw: boolean])[];
 
-  constructor(mercure: MercureRoutes) {
-    this.#exact = new Map([...EXACT_ROUTES, ...mercure.exact]);
+  constructor(mercure: MercureRoutes, dashboard: readonly (readonly [string, Route])[]) {
+    this.#exact = new Map([...EXACT_ROUTES, ...dashboard, ...mercure.exact]);
     this.#prefixed = [
       ...TOPIC_ROUTES.map(([prefix, route]) => [prefix, route, false] as const),
       ...mercure.prefixed.map(([prefix, route]) => [prefix, route, true] as const),
@@ -158,7 +160,10 @@ export function createRequestHandler(
       resolved.subscriberJwksUrl,
     ].some((setting) => setting !== ""),
   });
-  const routes = new RouteTable(createMercureRoutes(hub, logger, resolved.subscriptionEvents));
+  const routes = new RouteTable(
+    createMercureRoutes(hub, logger, resolved.subscriptionEvents),
+    resolved.dashboard ? createDashboardRoutes(hub) : [],
+  );
 
   const fail = (req: IncomingMessage, res: ServerResponse, error: unknown, route?: Route): void => {
     settleUnreadBody(req, res);

@@ -113,6 +113,12 @@ export interface ResolvedServerOptions {
    * (see access/admin-access.ts).
    */
   readonly adminToken: string;
+  /**
+   * The live dashboard: `GET /dashboard` (a static page) and `GET /admin/stats/stream` (one
+   * stats event per second of every worker and node, behind the admin gate). Off: both answer
+   * 404 as unknown routes do. See docs/dashboard.md.
+   */
+  readonly dashboard: boolean;
 }
 
 /** The server's own options: any subset of ResolvedServerOptions. */
@@ -149,6 +155,7 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   tlsCertFile: "", // off: plain HTTP
   tlsKeyFile: "", // off: plain HTTP
   adminToken: "", // none: admin endpoints open only while auth is off
+  dashboard: false, // off: /dashboard answers 404
 } satisfies ResolvedServerOptions);
 
 /** The check of every server option. */
@@ -291,6 +298,10 @@ export const SERVER_OPTION_SPECS: { readonly [K in keyof ResolvedServerOptions]:
       secret: true,
       help: "Bearer token of the admin endpoints and the dashboard (empty: open while publishing and subscribing need no token, refused otherwise)",
     },
+    dashboard: {
+      kind: "boolean",
+      help: "Serve the live dashboard on /dashboard and its stats stream on /admin/stats/stream (behind adminToken)",
+    },
   } satisfies { readonly [K in LayerOptionName<"server">]: OptionSpec });
 
 /** A certificate is useless without its key and the other way round: no half-on TLS. */
@@ -352,6 +363,7 @@ export const HANDLER_OPTION_NAMES = Object.freeze([
   "trustedProxies",
   "trustedProxyHeader",
   "adminToken",
+  "dashboard",
 ] as const);
 
 /** The name of an option the request handler reads. */

@@ -39,7 +39,7 @@ import {
   isWellFormed,
 } from "../protocol/field-rules.js";
 import { HUB_EVENT_PREFIX, isHubEventType } from "../protocol/hub-events.js";
-import { HUB_TOPIC_NAMESPACE, isReservedTopic } from "./reserved-topic.js";
+import { HUB_TOPIC_NAMESPACE, isReservedTopic, SSEHUB_TOPIC_NAMESPACE } from "./reserved-topic.js";
 import { checkTopicList } from "./topic-name.js";
 import { EARLIEST } from "./types.js";
 
@@ -238,7 +238,7 @@ function checkNotReserved(topics: readonly string[], where: string): void {
     if (!isReservedTopic(topic)) continue;
     throw new SsehubError(
       "SSEHUB_ERR_TOPIC_RESERVED",
-      `Cannot publish ${where} to topic ${JSON.stringify(topic)}: ${HUB_TOPIC_NAMESPACE} and the paths below it are the hub's own topics`,
+      `Cannot publish ${where} to topic ${JSON.stringify(topic)}: ${HUB_TOPIC_NAMESPACE}, ${SSEHUB_TOPIC_NAMESPACE} and the paths below them are the hub's own topics`,
       { details: { topic } },
     );
   }

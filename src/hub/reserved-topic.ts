@@ -1,6 +1,7 @@
 /**
- * The topic namespace the hub writes into itself, which no publisher may speak in: the path of
- * the Mercure hub, `/.well-known/mercure`, and everything below it. The hub publishes its
+ * The topic namespaces the hub writes into itself, which no publisher may speak in: the path of
+ * the Mercure hub, `/.well-known/mercure`, and ssehub's own, `/.well-known/ssehub` (the
+ * dashboard's stats snapshots, http/dashboard/stats-exchange.ts), each with everything below it. The hub publishes its
  * subscription events on `/.well-known/mercure/subscriptions/{topic}/{subscriber}`; a watcher of
  * those events must be able to trust that the hub wrote them. As Mercure does (draft-08,
  * section "Publication"), the whole path of the hub is reserved, not only the part in use
@@ -21,8 +22,8 @@
  *   a path, and `%25` decodes to `%`, never to a second round of decoding);
  * - dot segments are removed (RFC 3986, section 5.2.4), both as written and after repeated
  *   slashes are collapsed into one, since some servers collapse them.
- * The resulting path is in the namespace when it equals `/.well-known/mercure` or starts with
- * `/.well-known/mercure/`. Paths are case-sensitive, as in URLs and in the hub's topic matching
+ * The resulting path is in a namespace when it equals `/.well-known/mercure` or starts with
+ * `/.well-known/mercure/` (and the same for `/.well-known/ssehub`). Paths are case-sensitive, as in URLs and in the hub's topic matching
  * (`/.well-known/Mercure` is another path).
  *
  * Not reserved: a topic whose path does not start at the root. ssehub compares topics as
@@ -40,8 +41,11 @@
 
 /** The path of the Mercure hub: it and every path below it are the hub's own topics. */
 export const HUB_TOPIC_NAMESPACE = "/.well-known/mercure";
+/** ssehub's own topics (the dashboard's stats snapshots): it and every path below it. */
+export const SSEHUB_TOPIC_NAMESPACE = "/.well-known/ssehub";
 
-const NAMESPACE_BELOW = `${HUB_TOPIC_NAMESPACE}/`;
+/** Every reserved namespace, both as it is and with the slash that starts the paths below it. */
+const NAMESPACES = [HUB_TOPIC_NAMESPACE, SSEHUB_TOPIC_NAMESPACE].map((path) => [path, `${path}/`]);
 /** A scheme (RFC 3986, section 3.1) and its colon. */
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
 /** Schemes whose URLs WHATWG parses with any number of slashes before the authority. */
@@ -50,8 +54,8 @@ const SPECIAL_SCHEME = /^(?:https?|wss?|ftp|file):$/i;
 const UNRESERVED_ESCAPE = /%(?:[46][1-9A-Fa-f]|[57][0-9Aa]|3[0-9]|2[Dd]|2[Ee]|5[Ff]|7[Ee])/g;
 
 /**
- * True when `topic` addresses the hub's own namespace, `/.well-known/mercure` and below, in
- * any spelling (see the module comment). Publishers may not publish there
+ * True when `topic` addresses one of the hub's own namespaces, `/.well-known/mercure` or
+ * `/.well-known/ssehub` and below, in any spelling (see the module comment). Publishers may not publish there
  * (SSEHUB_ERR_TOPIC_RESERVED); subscribing there is allowed.
  */
 export function isReservedTopic(topic: string): boolean {
@@ -66,7 +70,7 @@ export function isReservedTopic(topic: string): boolean {
 }
 
 function inNamespace(path: string): boolean {
-  return path === HUB_TOPIC_NAMESPACE || path.startsWith(NAMESPACE_BELOW);
+  return NAMESPACES.some(([root, below]) => path === root || path.startsWith(below!));
 }
 
 /** The path component of `reference` (its slashes already normalized), as each parser reads it. */

@@ -66,6 +66,11 @@ const RESERVED: readonly string[] = [
   "/.well-known\\mercure\\subscriptions",
   "https://example.com\\.well-known\\mercure\\subscriptions",
   "\\.well-known/mercure",
+  "/.well-known/ssehub",
+  "/.well-known/ssehub/stats",
+  "https://example.com/.well-known/ssehub/stats",
+  "/.well-known/%73sehub/stats",
+  "/x/../.well-known/ssehub/stats",
 ];
 
 /** Near misses: names a publisher may use. */
@@ -79,6 +84,8 @@ const NOT_RESERVED: readonly string[] = [
   "/.well-known/mercure-other",
   "/.well-known/mercurex/subscriptions",
   "/.well-known/mercur",
+  "/.well-known/ssehubx/stats",
+  "/x/.well-known/ssehub/stats",
   "/.well-known",
   "/.well-known/",
   "/.well-known/other/subscriptions",
