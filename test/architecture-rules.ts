@@ -88,6 +88,7 @@ const LAYERS: readonly Layer[] = [
       "perf_hooks",
       "module",
       "_http_common",
+      "diagnostics_channel",
     ],
     packages: ["pino", "prom-client"],
   },
@@ -159,7 +160,7 @@ const LAYERS: readonly Layer[] = [
     holds: ["cluster"],
     owns: "every core: the primary that orders events and forks workers, the workers' bus",
     imports: ["public API", "bus", "protocol", "errors"],
-    builtins: ["cluster"],
+    builtins: ["cluster", "diagnostics_channel"],
     packages: [],
   },
   {
