@@ -154,7 +154,10 @@ export class SnapshotGatherer {
     if (round.waiting.size === 0) finish();
   }
 
-  #answered(worker: GatherWorker, answer: Extract<GatherMessage, { type: "ssehub-gather:answer" }>) {
+  #answered(
+    worker: GatherWorker,
+    answer: Extract<GatherMessage, { type: "ssehub-gather:answer" }>,
+  ) {
     const round = this.#rounds.get(answer.ask);
     if (round === undefined || !round.waiting.delete(worker)) return;
     if (answer.ok) {

@@ -35,8 +35,8 @@ import {
 } from "./publish-input.js";
 import { Resumer, type ResumeSource } from "./resume.js";
 import { type DeliveryCounters, Subscriber, type SubscriberHost } from "./subscriber.js";
-import { TopicIndex } from "./topic-index.js";
 import { type ActivityWindow, TopicActivity } from "./topic-activity.js";
+import { TopicIndex } from "./topic-index.js";
 import { checkTopicList } from "./topic-name.js";
 import { pageOfNames } from "./topic-page.js";
 import type {

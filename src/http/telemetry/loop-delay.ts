@@ -53,7 +53,10 @@ export class LoopSampler {
     const histogram = this.#start();
     const delays = LOOP_DELAY_QUANTILES.map(
       (quantile) =>
-        [quantile, histogram === undefined ? 0 : realLoopDelaySeconds(histogram, quantile)] as const,
+        [
+          quantile,
+          histogram === undefined ? 0 : realLoopDelaySeconds(histogram, quantile),
+        ] as const,
     );
     histogram?.reset();
     return delays;

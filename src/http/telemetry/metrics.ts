@@ -100,7 +100,6 @@ export interface HubMetricsOptions {
 /** How a stream reaches its client. */
 export type StreamTransport = "socket" | "response";
 
-
 /** The policy behind each slow-consumer status of the hub. */
 const SLOW_CONSUMER_POLICY: Readonly<Record<string, string>> = {
   "slow-consumer-disconnected": "disconnect",
