@@ -77,6 +77,25 @@ function loadPromClient(): typeof import("prom-client") {
   return promClient;
 }
 
+/**
+ * The fallbacks from Node internals reported in this process, by feature, counted by one
+ * subscriber to INTERNALS_FALLBACK_CHANNEL from the first HubMetrics on. Process-wide on
+ * purpose: a fallback is a fact about this process's Node, whichever server met it, and one
+ * subscription for the process leaves nothing behind when a handler is dropped unclosed.
+ */
+let fallbackTally: Map<string, number> | undefined;
+function processFallbacks(): ReadonlyMap<string, number> {
+  if (fallbackTally === undefined) {
+    const tally = new Map<string, number>();
+    diagnosticsChannel.subscribe(INTERNALS_FALLBACK_CHANNEL, (message) => {
+      const { feature } = message as InternalsFallback;
+      tally.set(feature, (tally.get(feature) ?? 0) + 1);
+    });
+    fallbackTally = tally;
+  }
+  return fallbackTally;
+}
+
 /** The name under which a worker's metrics are gathered (see HubMetricsOptions.gather). */
 export const METRICS_SNAPSHOT = "metrics";
 
@@ -141,14 +160,10 @@ export class HubMetrics {
   readonly #openStreams = { socket: 0, response: 0 };
   readonly #takeoverFallbacks: Counter<"reason">;
   readonly #refusals: Counter<"status" | "code">;
-  readonly #internalsFallbacks: Counter<"feature">;
   readonly #slowConsumerActions: Counter<"policy" | "topic">;
   /** The busiest topics of the previous scrape: the topic labels of slow-consumer actions. */
   #busiest: ReadonlySet<string> = new Set();
   readonly #slowConsumerTopics = new Set<string>();
-  readonly #onFallback = (message: unknown): void => {
-    this.#internalsFallbacks.inc({ feature: (message as InternalsFallback).feature });
-  };
   readonly #onStatus = (status: HubStatus): void => this.#countSlowConsumer(status);
 
   constructor(hub: Hub, options: HubMetricsOptions = {}) {
@@ -185,14 +200,22 @@ export class HubMetrics {
       registers,
     });
     for (const reason of TAKEOVER_FALLBACK_REASONS) this.#takeoverFallbacks.inc({ reason }, 0);
-    this.#internalsFallbacks = new Counter({
+    const fallbacks = processFallbacks();
+    const seenFallbacks = new Map<string, number>();
+    const internalsFallbacks = new Counter({
       name: "ssehub_node_internals_fallback_total",
-      help: "Times a Node internal that ssehub relies on was not as expected and the public path was used, by feature: socket-takeover, lingering-close, cluster-disconnect",
+      help: "Times a Node internal that ssehub relies on was not as expected and the public path was used, in this process, by feature: socket-takeover, lingering-close, cluster-disconnect",
       labelNames: ["feature"],
       registers,
+      collect() {
+        for (const [feature, count] of fallbacks) {
+          const grown = count - (seenFallbacks.get(feature) ?? 0);
+          if (grown > 0) this.inc({ feature }, grown);
+          seenFallbacks.set(feature, count);
+        }
+      },
     });
-    for (const feature of INTERNALS_FEATURES) this.#internalsFallbacks.inc({ feature }, 0);
-    diagnosticsChannel.subscribe(INTERNALS_FALLBACK_CHANNEL, this.#onFallback);
+    for (const feature of INTERNALS_FEATURES) internalsFallbacks.inc({ feature }, 0);
     this.#refusals = new Counter({
       name: "ssehub_http_refusals_total",
       help: "Error answers, by HTTP status and ssehub error code (see docs/errors.md)",
@@ -356,7 +379,6 @@ export class HubMetrics {
     if (this.#isClosed) return;
     this.#isClosed = true;
     this.#loop.close();
-    diagnosticsChannel.unsubscribe(INTERNALS_FALLBACK_CHANNEL, this.#onFallback);
     this.#hub.off("status", this.#onStatus);
   }
 
@@ -388,6 +410,8 @@ export class HubMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
+        // Zeros rather than nothing while no subscriber is connected.
+        this.zero({});
         for (const bytes of hub.queuedBytes()) this.observe(bytes);
       },
     });
