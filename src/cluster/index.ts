@@ -42,7 +42,9 @@ export async function joinClusterAsWorker(options: ClusterWorkerOptions): Promis
  * This worker's side of gathering snapshots from every worker (gather.ts): provide a name, and
  * gather one from all. Call it once in a cluster worker.
  */
-export function joinWorkerSnapshots(channel: GatherChannel = process as unknown as GatherChannel) {
+export function joinWorkerSnapshots(
+  channel: GatherChannel = process as unknown as GatherChannel,
+): WorkerSnapshots {
   return new WorkerSnapshots(channel);
 }
 

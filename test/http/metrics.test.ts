@@ -288,3 +288,32 @@ describe("aggregateWorkers()", () => {
     assert.equal(seriesValue(text, "ssehub_workers"), 2);
   });
 });
+
+describe("HubMetrics with a gather function", () => {
+  test("scrape() merges what gather answers, and shows this process alone when nobody answered", async (t) => {
+    const hub = createHub();
+    let rows: { worker: number; pid: number; payload: unknown }[] = [];
+    const asked: string[] = [];
+    const metrics = new HubMetrics(hub, {
+      gather: async (name) => {
+        asked.push(name);
+        return rows;
+      },
+    });
+    t.after(() => {
+      metrics.close();
+      return hub.close();
+    });
+    const alone = await metrics.scrape();
+    assert.equal(seriesValue(alone, "ssehub_workers"), undefined);
+    assert.equal(seriesValue(alone, "ssehub_connections"), 0);
+    rows = [
+      { worker: 1, pid: 11, payload: await metrics.snapshot() },
+      { worker: 2, pid: 12, payload: await metrics.snapshot() },
+    ];
+    const merged = await metrics.scrape();
+    assert.equal(seriesValue(merged, "ssehub_workers"), 2);
+    assert.equal(seriesValue(merged, 'ssehub_connections{worker="2"}'), 0);
+    assert.deepEqual(asked, ["metrics", "metrics"]);
+  });
+});
