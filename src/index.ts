@@ -33,7 +33,10 @@ export type {
 export { resolveServerOptions, SERVER_DEFAULTS } from "./http/server-options.js";
 export type { Logger } from "./http/telemetry/logger.js";
 export { createLogger } from "./http/telemetry/logger.js";
-export type { HubMetrics } from "./http/telemetry/metrics.js";
+export type { GatherSnapshots, HubMetrics } from "./http/telemetry/metrics.js";
+export { METRICS_SNAPSHOT } from "./http/telemetry/metrics.js";
+export type { InternalsFallback } from "./http/transport/internals-fallback.js";
+export { INTERNALS_FALLBACK_CHANNEL } from "./http/transport/internals-fallback.js";
 export { SOCKET_TAKEOVER_ENV } from "./http/transport/socket-takeover.js";
 export { createHub, Hub } from "./hub/hub.js";
 export type { HubOptions, ResolvedHubOptions, SlowConsumerPolicy } from "./hub/hub-options.js";

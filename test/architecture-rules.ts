@@ -90,6 +90,7 @@ const LAYERS: readonly Layer[] = [
       "cluster", // the dashboard names a worker's row (http/dashboard/process-snapshot.ts)
       "module",
       "_http_common",
+      "diagnostics_channel",
     ],
     packages: ["pino", "prom-client"],
   },
@@ -161,7 +162,7 @@ const LAYERS: readonly Layer[] = [
     holds: ["cluster"],
     owns: "every core: the primary that orders events and forks workers, the workers' bus",
     imports: ["public API", "bus", "protocol", "errors"],
-    builtins: ["cluster"],
+    builtins: ["cluster", "diagnostics_channel"],
     packages: [],
   },
   {

@@ -6,9 +6,20 @@
  * @module
  */
 import cluster from "node:cluster";
+import diagnosticsChannel from "node:diagnostics_channel";
 import { type IpcChannel, joinClusterBus } from "../bus/cluster-bus.js";
-import type { HubPlugins } from "../index.js";
+import { type HubPlugins, INTERNALS_FALLBACK_CHANNEL, type InternalsFallback } from "../index.js";
+import { type GatherChannel, WorkerSnapshots } from "./gather.js";
 
+export {
+  DEFAULT_GATHER_TIMEOUT_MS,
+  type GatherChannel,
+  type GatherWorker,
+  SnapshotGatherer,
+  type SnapshotProvider,
+  type WorkerSnapshot,
+  WorkerSnapshots,
+} from "./gather.js";
 export { type ClusterPrimaryOptions, runClusterPrimary } from "./primary.js";
 
 /** What a worker reads of the serve command's options: its hub's history limits. */
@@ -28,20 +39,51 @@ export async function joinClusterAsWorker(options: ClusterWorkerOptions): Promis
 }
 
 /**
+ * This worker's side of gathering snapshots from every worker (gather.ts): provide a name, and
+ * gather one from all. Call it once in a cluster worker.
+ */
+export function joinWorkerSnapshots(
+  channel: GatherChannel = process as unknown as GatherChannel,
+): WorkerSnapshots {
+  return new WorkerSnapshots(channel);
+}
+
+/** The worker's process as primaryGone sees it: where `disconnect` comes from. */
+export interface DisconnectSource {
+  prependOnceListener(event: "disconnect", listener: () => void): unknown;
+}
+
+/**
  * Resolves when this worker's primary is gone (its IPC channel closed): the worker should then
  * shut down gracefully. Call it once, early, in a cluster worker.
  *
  * Node's cluster module makes a worker exit at once (code 0) when its channel closes without
  * the worker having asked for it (lib/internal/cluster/child.js, Node 20 and 24), which ends
  * every stream without the `retry:` hint. This listener runs first and marks the disconnect as
- * expected, so the worker can close its streams itself.
+ * expected, so the worker can close its streams itself. That flag (`exitedAfterDisconnect`) is
+ * an internal of Node's worker object: when this Node's worker has no such field, the worker
+ * keeps Node's own exit, and the fallback is reported on INTERNALS_FALLBACK_CHANNEL
+ * (`cluster-disconnect`), so that /metrics shows it.
+ * @param worker this process's cluster worker (for tests)
+ * @param source where `disconnect` comes from (for tests)
  */
-export function primaryGone(): Promise<void> {
+export function primaryGone(
+  worker: object | undefined = cluster.worker,
+  source: DisconnectSource = process,
+): Promise<void> {
   return new Promise((resolve) => {
-    process.prependOnceListener("disconnect", () => {
-      const worker = cluster.worker as { exitedAfterDisconnect?: boolean } | undefined;
-      if (worker !== undefined && worker.exitedAfterDisconnect !== true) {
-        worker.exitedAfterDisconnect = true;
+    source.prependOnceListener("disconnect", () => {
+      const state = worker as { exitedAfterDisconnect?: boolean } | undefined;
+      if (state === undefined) return;
+      if (!("exitedAfterDisconnect" in state)) {
+        diagnosticsChannel.channel(INTERNALS_FALLBACK_CHANNEL).publish({
+          feature: "cluster-disconnect",
+          reason: "no exitedAfterDisconnect on the worker",
+        } satisfies InternalsFallback);
+        return;
+      }
+      if (state.exitedAfterDisconnect !== true) {
+        state.exitedAfterDisconnect = true;
         resolve();
       }
     });

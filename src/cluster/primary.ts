@@ -10,6 +10,7 @@ import cluster, { type Worker } from "node:cluster";
 import { ClusterSequencer, type IpcChannel } from "../bus/cluster-bus.js";
 import type { Logger } from "../index.js";
 import { newEpoch } from "../protocol/event-id.js";
+import { type GatherWorker, SnapshotGatherer } from "./gather.js";
 
 /** What the primary reads of the serve command's options. */
 export interface ClusterPrimaryOptions {
@@ -44,6 +45,8 @@ export async function runClusterPrimary(
   logger: Logger,
 ): Promise<number> {
   const sequencer = new ClusterSequencer(newEpoch(), options, options.idempotencyMaxKeys);
+  // Answers a worker's request for a snapshot of every worker (one /metrics scrape sees all).
+  const gatherer = new SnapshotGatherer();
   const started = new Map<Worker, number>();
   let stopping = false;
   let failed = false;
@@ -54,6 +57,7 @@ export async function runClusterPrimary(
     const worker = cluster.fork();
     const channel = worker as unknown as IpcChannel;
     sequencer.add(channel);
+    gatherer.add(worker as unknown as GatherWorker);
     started.set(worker, Date.now());
     // A send to a worker that has just died fails on its channel (EPIPE, ERR_IPC_CHANNEL_CLOSED):
     // the cluster bus passes a callback, and this listener takes any other, so that no such
@@ -61,9 +65,13 @@ export async function runClusterPrimary(
     worker.on("error", (error: Error) => {
       logger.warn({ pid: worker.process.pid, err: error.message }, "A worker's channel failed");
     });
-    worker.on("disconnect", () => sequencer.remove(channel));
+    worker.on("disconnect", () => {
+      sequencer.remove(channel);
+      gatherer.remove(worker as unknown as GatherWorker);
+    });
     worker.on("exit", (code, signal) => {
       sequencer.remove(channel);
+      gatherer.remove(worker as unknown as GatherWorker);
       const lifetime = Date.now() - (started.get(worker) ?? 0);
       started.delete(worker);
       if (stopping) return;

@@ -38,7 +38,7 @@ import type { Route, RouteContext } from "./routes/route.js";
 import { topicsRoute } from "./routes/topics.js";
 import { type HandlerOptions, resolveHandlerOptions } from "./server-options.js";
 import { createLogger, type Logger } from "./telemetry/logger.js";
-import { HubMetrics } from "./telemetry/metrics.js";
+import { type GatherSnapshots, HubMetrics } from "./telemetry/metrics.js";
 
 /**
  * Options of createRequestHandler: the server options a request handler reads (CORS, body size,
@@ -50,6 +50,11 @@ export interface RequestHandlerOptions extends HandlerOptions {
   readonly logger?: Logger | undefined;
   /** The metrics to expose on /metrics; a new registry of this hub by default. */
   readonly metrics?: HubMetrics | undefined;
+  /**
+   * Makes one scrape of /metrics answer for every worker of a cluster (see GatherSnapshots);
+   * used when `metrics` is not given. `ssehub serve --workers N` passes the cluster's.
+   */
+  readonly gather?: GatherSnapshots | undefined;
   /** Answers /readyz; by default ready until the hub closes. */
   readonly isReady?: (() => boolean) | undefined;
   /** Who may publish and subscribe; by default built from these options. */
@@ -122,7 +127,7 @@ class RouteTable {
 
 /** The server options among `options`, without the parts handed in ready-made. */
 function serverOptionsOf(options: RequestHandlerOptions): HandlerOptions {
-  const { logger, metrics, isReady, authorizer, limits, ...serverOptions } = options;
+  const { logger, metrics, gather, isReady, authorizer, limits, ...serverOptions } = options;
   return serverOptions;
 }
 
@@ -146,7 +151,7 @@ export function createRequestHandler(
 ): RequestHandler {
   const resolved = resolveHandlerOptions(serverOptionsOf(options));
   const logger = options.logger ?? createLogger(resolved.logLevel);
-  const metrics = options.metrics ?? new HubMetrics(hub);
+  const metrics = options.metrics ?? new HubMetrics(hub, { gather: options.gather });
   const isReady = options.isReady ?? (() => hub.isReady);
   const cors = new CorsPolicy(resolved.corsOrigins);
   const auth = options.authorizer ?? new Authorizer(resolved);
@@ -174,6 +179,7 @@ export function createRequestHandler(
       error,
       logger,
       isMethodError && route !== undefined ? { Allow: allowHeader(route) } : undefined,
+      metrics,
     );
   };
 

@@ -28,7 +28,7 @@ import {
   type ServerOptions,
 } from "./server-options.js";
 import { createLogger, type Logger } from "./telemetry/logger.js";
-import { HubMetrics } from "./telemetry/metrics.js";
+import { type GatherSnapshots, HubMetrics } from "./telemetry/metrics.js";
 import { answerClientError } from "./transport/client-error.js";
 import {
   ConnectionSet,
@@ -45,6 +45,11 @@ export type CreateServerOptions = HubOptions &
   ServerOptions & {
     /** Where to log; a pino logger at `logLevel` writing to stdout by default. */
     readonly logger?: Logger | undefined;
+    /**
+     * Makes one scrape of /metrics answer for every worker of a cluster (see GatherSnapshots);
+     * `ssehub serve --workers N` passes the cluster's. This process alone without it.
+     */
+    readonly gather?: GatherSnapshots | undefined;
   };
 
 /** Where a server listens. */
@@ -142,13 +147,13 @@ export class SsehubServer {
   #closing: Promise<void> | undefined;
 
   constructor(options: CreateServerOptions = {}, plugins: HubPlugins = {}) {
-    const { logger, ...hubAndServerOptions } = options;
+    const { logger, gather, ...hubAndServerOptions } = options;
     this.#options = resolveServerOptions(hubAndServerOptions);
     // Before the hub exists: a file that cannot be used leaves nothing running behind it.
     const credentials = readTlsCredentials(this.#options);
     this.logger = logger ?? createLogger(this.#options.logLevel);
     this.hub = createHub(pickOptions(HUB_OPTIONS, this.#options), plugins);
-    this.metrics = new HubMetrics(this.hub);
+    this.metrics = new HubMetrics(this.hub, { gather });
 
     const { headersTimeoutMs, requestTimeoutMs } = this.#options;
     // Node refuses headersTimeout > requestTimeout: the whole request bounds its headers too.
@@ -307,7 +312,7 @@ export class SsehubServer {
  * so that a bad configuration stops the hub before any worker starts.
  */
 export function checkServerOptions(options: CreateServerOptions = {}): void {
-  const { logger: _logger, ...rest } = options;
+  const { logger: _logger, gather: _gather, ...rest } = options;
   const resolved = resolveServerOptions(rest);
   authorizerFor(resolved);
   readTlsCredentials(resolved);

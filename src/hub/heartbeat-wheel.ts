@@ -37,6 +37,11 @@ export class HeartbeatWheel<T extends HeartbeatTarget> {
     member.wheelSlot = -1;
   }
 
+  /** Every member, slot by slot (for figures read at scrape time). */
+  *members(): Generator<T> {
+    for (const slot of this.#slots) yield* slot;
+  }
+
   stop(): void {
     clearInterval(this.#timer);
   }

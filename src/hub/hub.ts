@@ -35,6 +35,7 @@ import {
 } from "./publish-input.js";
 import { Resumer, type ResumeSource } from "./resume.js";
 import { type DeliveryCounters, Subscriber, type SubscriberHost } from "./subscriber.js";
+import { type ActivityWindow, TopicActivity } from "./topic-activity.js";
 import { TopicIndex } from "./topic-index.js";
 import { checkTopicList } from "./topic-name.js";
 import { pageOfNames } from "./topic-page.js";
@@ -84,6 +85,8 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     slowConsumerConflated: 0,
   };
   readonly #resumer: Resumer;
+  /** Events and bytes per topic for the busiest topics (O(1) per event per topic). */
+  readonly #activity = new TopicActivity();
   #subscriberCount = 0;
   #eventsPublished = 0;
   #overloads = 0;
@@ -336,6 +339,25 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
   }
 
   /**
+   * Ends the window of per-topic activity begun by the previous call: the `k` topics with the
+   * most events in it (their events and encoded bytes), and the other topics summed. For
+   * metrics read at scrape time; costs O(tracked topics), at most a few hundred.
+   */
+  takeTopicActivity(k: number): ActivityWindow {
+    return this.#activity.take(k);
+  }
+
+  /** Subscribers of `topic` on this hub. O(1). */
+  subscriberCountOf(topic: string): number {
+    return this.#index.subscribersOf(topic)?.size ?? 0;
+  }
+
+  /** The bytes each subscriber's connection holds, not yet taken by the kernel (at scrape time). */
+  *queuedBytes(): Generator<number> {
+    for (const subscriber of this.#wheel.members()) yield subscriber.sink.queuedBytes;
+  }
+
+  /**
    * Delivers what is queued, tells every subscriber when to come back (`retry:` of retryMs
    * plus a random share of shutdownRetryJitterMs, so reconnects spread out), and closes every
    * stream. Later publish and subscribe calls throw SSEHUB_ERR_HUB_CLOSED.
@@ -424,6 +446,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       this.#history.append(event);
       this.#dispatcher.enqueue(event);
       this.#eventsPublished++;
+      for (const topic of event.topics) this.#activity.count(topic, event.bytes.length);
     }
   }
 

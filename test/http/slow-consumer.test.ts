@@ -43,5 +43,10 @@ describe("slow consumers over HTTP", () => {
     const text = await (await fetch(`${url}/metrics`)).text();
     assert.match(text, /^ssehub_slow_consumer_total\{reason="disconnect"\} 1$/m);
     assert.match(text, /^ssehub_subscribers 0$/m);
+    // No scrape before the cut: no busiest topic known yet, so its topic counts as other.
+    assert.match(
+      text,
+      /^ssehub_slow_consumer_actions_total\{policy="disconnect",topic="other"\} 1$/m,
+    );
   });
 });

@@ -4,7 +4,12 @@
  * @module
  */
 import cluster from "node:cluster";
-import { joinClusterAsWorker, primaryGone, runClusterPrimary } from "../../cluster/index.js";
+import {
+  joinClusterAsWorker,
+  joinWorkerSnapshots,
+  primaryGone,
+  runClusterPrimary,
+} from "../../cluster/index.js";
 import { CREATE_SERVER_OPTIONS } from "../../http/server-options.js";
 import {
   checkServerOptions,
@@ -14,6 +19,7 @@ import {
   type HubPlugins,
   isSsehubError,
   type Logger,
+  METRICS_SNAPSHOT,
   type RedisEngine,
 } from "../../index.js";
 import { pickOptions } from "../../options.js";
@@ -121,13 +127,24 @@ export async function serveCommand(
       return 1;
     }
   }
-  const server = createServer({ ...pickOptions(CREATE_SERVER_OPTIONS, options), logger }, plugins);
+  // A cluster worker's /metrics answers for every worker: it gathers their registries.
+  const snapshots = isWorker ? joinWorkerSnapshots() : undefined;
+  const server = createServer(
+    {
+      ...pickOptions(CREATE_SERVER_OPTIONS, options),
+      logger,
+      gather: snapshots === undefined ? undefined : (name) => snapshots.gather(name),
+    },
+    plugins,
+  );
+  snapshots?.provide(METRICS_SNAPSHOT, () => server.metrics.snapshot());
   // Listened for before the listening line goes out: whoever reads that line may signal at once.
   const signals = new ShutdownSignals(isWorker ? ["SIGTERM"] : ["SIGINT", "SIGTERM"]);
   try {
     await server.listen();
   } catch (error) {
     signals.stop();
+    snapshots?.close();
     io.stderr.write(errorLine(error));
     await server.close();
     await engine?.close();
@@ -146,6 +163,7 @@ export async function serveCommand(
   overrun.unref();
   await server.close();
   await engine?.close();
+  snapshots?.close();
   // A worker's IPC channel to the primary would keep the process alive: leave the cluster.
   if (isWorker && process.connected) cluster.worker?.disconnect();
   if (signal === "primary-gone") logger.info("Worker stopped");

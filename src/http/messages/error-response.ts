@@ -17,6 +17,11 @@ export interface ErrorBody {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
+/** Who counts error answers (HubMetrics: `ssehub_http_refusals_total{status,code}`). */
+export interface RefusalCounter {
+  refused(status: number, code: string): void;
+}
+
 const INTERNAL_MESSAGE = "Cannot complete the request: the server failed, see its log";
 
 /** Builds the status and body that `error` answers with. */
@@ -39,12 +44,15 @@ export function errorBody(error: unknown): ErrorBody {
  * cause) at error level and client errors at debug level. When the headers have already gone
  * (a stream was open), the response cannot carry a status any more: it is destroyed instead.
  * @param extraHeaders headers the error needs, such as `Allow` on a 405.
+ * @param refusals counts the answer by status and code (codes come from the catalogue of
+ *   errors.ts, so the labels stay few); a stream already open counts nothing.
  */
 export function sendError(
   res: ServerResponse,
   error: unknown,
   logger: Logger,
   extraHeaders?: Readonly<Record<string, string>>,
+  refusals?: RefusalCounter,
 ): void {
   const body = errorBody(error);
   if (body.code === "SSEHUB_ERR_INTERNAL" && !isSsehubError(error)) {
@@ -58,6 +66,7 @@ export function sendError(
     res.destroy();
     return;
   }
+  refusals?.refused(body.statusCode, body.code);
   const text = JSON.stringify(body);
   // Headers staged for a stream that never opened must not leak into the error response.
   for (const name of STREAM_HEADERS) res.removeHeader(name);

@@ -29,7 +29,11 @@ import type { ConnectionLease } from "../limits/connection-limits.js";
 import type { Logger } from "../telemetry/logger.js";
 import { isResponseClosed, ResponseSink } from "../transport/response-sink.js";
 import { SocketSink } from "../transport/socket-sink.js";
-import { canTakeOver, takeOverSocket, trackTakenOverSocket } from "../transport/socket-takeover.js";
+import {
+  takeOverSocket,
+  takeoverBlocker,
+  trackTakenOverSocket,
+} from "../transport/socket-takeover.js";
 import type { Route, RouteContext } from "./route.js";
 
 /** The headers of every stream, as the public path sets them on `res`. */
@@ -164,7 +168,9 @@ export function openStream(
   // whole session (its setTimeout is the session's), while `req.setTimeout` is this stream's.
   req.setTimeout(0);
 
-  if (canTakeOver(req, res)) return streamOverSocket(ctx, request);
+  const blocker = takeoverBlocker(req, res);
+  if (blocker === undefined) return streamOverSocket(ctx, request);
+  ctx.metrics.takeoverFellBack(blocker);
   streamOverResponse(ctx, request);
   return undefined;
 }
@@ -207,8 +213,9 @@ async function streamOverSocket(ctx: RouteContext, request: LeasedStreamRequest)
   if (req.socket.destroyed) return;
   const head = takeoverHead(res);
   // A closed hub refuses the subscription; the public path answers that with a JSON error.
-  const socket = hub.isClosed ? undefined : takeOverSocket(req, res);
-  if (socket === undefined) {
+  const socket = hub.isClosed ? "gone" : takeOverSocket(req, res);
+  if (typeof socket === "string") {
+    ctx.metrics.takeoverFellBack(socket);
     streamOverResponse(ctx, request);
     return;
   }
@@ -233,7 +240,8 @@ async function streamOverSocket(ctx: RouteContext, request: LeasedStreamRequest)
   }
   // The tracker releases the lease when the socket closes: this connection's own listener
   // (a closure and a once-wrapper, about 250 bytes per idle subscriber) can go.
-  trackTakenOverSocket(socket, subscription, request.lease, logger);
+  trackTakenOverSocket(socket, subscription, request.lease, logger, ctx.metrics);
+  ctx.metrics.streamOpened("socket");
   socket.removeListener("close", request.releaseLease);
   endAtExpiry(
     request.expiresAt,
@@ -263,8 +271,11 @@ function streamOverResponse(ctx: RouteContext, request: LeasedStreamRequest): vo
     subscription.close();
     return;
   }
+  const { metrics } = ctx;
+  metrics.streamOpened("response");
   res.once("close", () => {
     subscription.close();
+    metrics.streamClosed("response");
     logger.debug({ topics: request.topics }, "Subscriber left");
   });
   endAtExpiry(

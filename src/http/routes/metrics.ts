@@ -1,5 +1,6 @@
 /**
- * `GET /metrics`: Prometheus text exposition of the server's own registry (see metrics.ts).
+ * `GET /metrics`: Prometheus text exposition of the server's metrics (see metrics.ts): of every
+ * worker with `--workers N`, through the gather function the serve command gives.
  * @module
  */
 import type { Route } from "./route.js";
@@ -8,9 +9,9 @@ import type { Route } from "./route.js";
 export const metricsRoute: Route = {
   methods: ["GET", "HEAD"],
   async handle({ res, metrics }) {
-    const text = await metrics.registry.metrics();
+    const text = await metrics.scrape();
     res.writeHead(200, {
-      "Content-Type": metrics.registry.contentType,
+      "Content-Type": metrics.contentType,
       "Content-Length": Buffer.byteLength(text),
       "Cache-Control": "no-store",
     });

@@ -14,11 +14,14 @@
  * node:http closes a `Connection: close` response's socket by itself once the answer has gone
  * (`socket.destroySoon()`: end, then destroy on `finish`, which resets the connection when
  * unread bytes remain). lingerAfterAnswer takes that last step back: it removes the pending
- * `destroy`, checked rather than assumed, and falls back to Node's close when it is not there.
+ * `destroy`, checked rather than assumed, and falls back to Node's close when it is not there
+ * (reported on INTERNALS_FALLBACK_CHANNEL, feature `lingering-close`: the client may then see
+ * a reset instead of the answer).
  * @see https://nginx.org/en/docs/http/ngx_http_core_module.html#lingering_close
  * @module
  */
 import type { Socket } from "node:net";
+import { reportInternalsFallback } from "./internals-fallback.js";
 
 /** How long and how much a refused body is read after the answer before the socket closes. */
 export interface LingerLimits {
@@ -65,7 +68,12 @@ export function lingerAfterAnswer(
     answered = true;
     if (socket.destroyed) return;
     // node:http's destroySoon() registered `destroy` for the end of our writes: take it back,
-    // or the connection is reset under the client's feet while it is still sending.
+    // or the connection is reset under the client's feet while it is still sending. Only a
+    // response that closes its connection has one (a raw answer, the socket itself, has none).
+    if (closesConnection(answer) && !socket.listeners("finish").includes(socket.destroy)) {
+      // Node queued its close some other way: it will happen as Node does it.
+      reportInternalsFallback("lingering-close", "no queued destroy on the socket");
+    }
     socket.removeListener("finish", socket.destroy);
     if (socket.writable) socket.end();
     if (overLimit || body.readableEnded) {
@@ -84,4 +92,12 @@ export function lingerAfterAnswer(
   body.resume();
   if (answered) onAnswered();
   else answer.once("finish", onAnswered);
+}
+
+/**
+ * True for a node:http response that ends its connection once it has gone (`_last`, set by
+ * node:http when it writes the head, Node 20 and 24).
+ */
+function closesConnection(answer: object): boolean {
+  return (answer as { _last?: unknown })._last === true;
 }

@@ -44,12 +44,41 @@ import { Socket } from "node:net";
 import type { Subscription } from "../../hub/types.js";
 import type { ConnectionLease } from "../limits/connection-limits.js";
 import type { Logger } from "../telemetry/logger.js";
+import { reportInternalsFallback } from "./internals-fallback.js";
 
 /**
  * Set to `off` (or `0`, `false`) to keep every stream on the public `res.write` path: for
  * comparisons (bench/scenarios/idle-footprint.ts) and tests. Read at each handshake.
  */
 export const SOCKET_TAKEOVER_ENV = "SSEHUB_SOCKET_TAKEOVER";
+
+/**
+ * Why a stream keeps the public `res.write` path: `disabled` (SOCKET_TAKEOVER_ENV), `unsupported`
+ * (this Node lacks the internals), `protocol` (TLS, HTTP/2, not a node:http server's socket),
+ * `request` (a body or `Expect`), `pipelined` (the response is not the socket's current one, or
+ * another request followed), `internals` (node:http's socket listeners not found), `gone` (the
+ * client left or the hub is closing). `unsupported` and `internals` are also reported on
+ * INTERNALS_FALLBACK_CHANNEL (feature `socket-takeover`).
+ */
+export type TakeoverFallbackReason =
+  | "disabled"
+  | "unsupported"
+  | "protocol"
+  | "request"
+  | "pipelined"
+  | "internals"
+  | "gone";
+
+/** Every reason, for metrics that show each one from the start. */
+export const TAKEOVER_FALLBACK_REASONS: readonly TakeoverFallbackReason[] = [
+  "disabled",
+  "unsupported",
+  "protocol",
+  "request",
+  "pipelined",
+  "internals",
+  "gone",
+];
 
 /** What node:http's request parser offers that the takeover uses. */
 interface HttpParser {
@@ -152,25 +181,40 @@ function isEnabled(): boolean {
  * node:http's listeners then.
  */
 export function canTakeOver(req: IncomingMessage, res: ServerResponse): boolean {
-  if (freeParser === undefined || !isEnabled()) return false;
+  return takeoverBlocker(req, res) === undefined;
+}
+
+/** Why the stream of `req` cannot be taken over (see canTakeOver), or undefined when it can. */
+export function takeoverBlocker(
+  req: IncomingMessage,
+  res: ServerResponse,
+): TakeoverFallbackReason | undefined {
+  if (!isEnabled()) return "disabled";
+  if (freeParser === undefined) {
+    reportInternalsFallback("socket-takeover", "node:http internals missing");
+    return "unsupported";
+  }
   const socket = req.socket as HttpSocket;
-  return (
-    req.httpVersionMajor === 1 &&
-    socket instanceof Socket &&
-    socket.encrypted !== true &&
-    !hasBody(req) &&
-    req.headers.expect === undefined &&
+  if (
+    req.httpVersionMajor !== 1 ||
+    !(socket instanceof Socket) ||
+    socket.encrypted === true ||
+    typeof socket.server?.closeAllConnections !== "function"
+  ) {
+    return "protocol";
+  }
+  if (hasBody(req) || req.headers.expect !== undefined) return "request";
+  const isCurrent =
     res.socket === socket &&
-    typeof socket.server?.closeAllConnections === "function" &&
     socket._httpMessage === res &&
     !res.headersSent &&
-    socket.parser?.incoming === req
-  );
+    socket.parser?.incoming === req;
+  return isCurrent ? undefined : "pipelined";
 }
 
 /**
- * Takes the socket of `req` over from node:http, or returns undefined and changes nothing
- * when it cannot (the response then still works). Call it once node:http has parsed the bytes
+ * Takes the socket of `req` over from node:http, or returns why not (TakeoverFallbackReason)
+ * and changes nothing when it cannot (the response then still works). Call it once node:http has parsed the bytes
  * that came with the request (a microtask after the request listener ran): freeing the parser
  * while it still runs would leave it to parse a pipelined request with nobody to answer.
  *
@@ -180,14 +224,15 @@ export function canTakeOver(req: IncomingMessage, res: ServerResponse): boolean 
  * the peer ends, and swallows errors (a socket error is followed by `close`). The caller writes
  * the response head itself and listens for `close`.
  */
-export function takeOverSocket(req: IncomingMessage, res: ServerResponse): Socket | undefined {
-  if (freeParser === undefined) return undefined;
+export function takeOverSocket(
+  req: IncomingMessage,
+  res: ServerResponse,
+): Socket | TakeoverFallbackReason {
+  if (freeParser === undefined) return "unsupported";
   const socket = req.socket as HttpSocket;
   const parser = socket.parser;
+  if (socket.destroyed || !socket.writable || socket.readableEnded) return "gone";
   if (
-    socket.destroyed ||
-    !socket.writable ||
-    socket.readableEnded ||
     parser === undefined ||
     parser === null ||
     // Another request followed this one in the same packet: node:http answers it in turn.
@@ -196,10 +241,13 @@ export function takeOverSocket(req: IncomingMessage, res: ServerResponse): Socke
     socket._httpMessage !== res ||
     res.headersSent
   ) {
-    return undefined;
+    return "pipelined";
   }
   const listeners = findHttpListeners(socket);
-  if (listeners === undefined) return undefined;
+  if (listeners === undefined) {
+    reportInternalsFallback("socket-takeover", "node:http's socket listeners not found");
+    return "internals";
+  }
 
   try {
     (res as DetachableResponse).detachSocket(socket);
@@ -230,16 +278,23 @@ export function takeOverSocket(req: IncomingMessage, res: ServerResponse): Socke
   return socket;
 }
 
+/** Who counts the open taken-over streams (HubMetrics). */
+export interface TakenOverStreamCounts {
+  streamClosed(transport: "socket"): void;
+}
+
 /**
- * Closes `subscription` and releases `lease` when the taken-over `socket` closes, and lets
- * `closeAllConnections()` of the server that accepted the socket destroy it. One listener
- * function shared by every socket, and one map entry per socket: no closure per connection.
+ * Closes `subscription`, releases `lease` and tells `counts` when the taken-over `socket`
+ * closes, and lets `closeAllConnections()` of the server that accepted the socket destroy it.
+ * One listener function shared by every socket, and one map entry per socket: no closure per
+ * connection.
  */
 export function trackTakenOverSocket(
   socket: Socket,
   subscription: Subscription,
   lease: ConnectionLease,
   logger: Logger,
+  counts?: TakenOverStreamCounts,
 ): void {
   const server = (socket as HttpSocket).server!;
   let tracked = server[kTakenOver];
@@ -247,7 +302,7 @@ export function trackTakenOverSocket(
     tracked = new TakenOverSockets(server, logger);
     server[kTakenOver] = tracked;
   }
-  tracked.add(socket, new TakenOverStream(subscription, lease));
+  tracked.add(socket, new TakenOverStream(subscription, lease, counts));
   socket.on("close", onTakenOverSocketClose);
 }
 
@@ -255,10 +310,16 @@ export function trackTakenOverSocket(
 class TakenOverStream {
   readonly subscription: Subscription;
   readonly lease: ConnectionLease;
+  readonly counts: TakenOverStreamCounts | undefined;
 
-  constructor(subscription: Subscription, lease: ConnectionLease) {
+  constructor(
+    subscription: Subscription,
+    lease: ConnectionLease,
+    counts: TakenOverStreamCounts | undefined,
+  ) {
     this.subscription = subscription;
     this.lease = lease;
+    this.counts = counts;
   }
 }
 
@@ -292,6 +353,7 @@ class TakenOverSockets {
     this.#open.delete(socket);
     stream.lease.release();
     stream.subscription.close();
+    stream.counts?.streamClosed("socket");
     this.#logger.debug({ topics: stream.subscription.topics }, "Subscriber left");
   }
 }
