@@ -72,6 +72,7 @@ export const OPTION_LAYERS = Object.freeze({
   tlsCertFile: "server",
   tlsKeyFile: "server",
   adminToken: "server",
+  stallThresholdMs: "server",
   workers: "serve",
   redis: "serve",
   redisPrefix: "serve",

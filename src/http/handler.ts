@@ -11,6 +11,7 @@
  * | `/topics`, `/topics/:topic` | GET, HEAD |
  * | `/healthz`, `/readyz`, `/metrics` | GET, HEAD |
  * | `/admin/stats` | GET, HEAD: behind the admin gate (access/admin-access.ts) |
+ * | `/admin/stalls`, `/admin/diagnosis` | GET, HEAD: behind the admin gate |
  * | `/.well-known/mercure` | GET (the stream), POST (publish): the Mercure protocol |
  * | `/.well-known/mercure/subscriptions{/topic}{/subscriber}` | GET: Mercure's subscriptions API (with `subscriptionEvents`) |
  * Every route also answers OPTIONS (CORS preflight). An unknown path answers 404
@@ -27,6 +28,8 @@ import { CorsPolicy } from "./access/cors.js";
 import { RequestLimits } from "./limits/request-limits.js";
 import { sendError } from "./messages/error-response.js";
 import { settleUnreadBody } from "./messages/read-body.js";
+import { adminDiagnosisRoute } from "./routes/admin-diagnosis.js";
+import { adminStallsRoute } from "./routes/admin-stalls.js";
 import { adminStatsRoute } from "./routes/admin-stats.js";
 import { eventsRoute } from "./routes/events.js";
 import { healthRoute, readyRoute } from "./routes/health.js";
@@ -35,8 +38,10 @@ import { publishRoute } from "./routes/publish.js";
 import type { Route, RouteContext } from "./routes/route.js";
 import { topicsRoute } from "./routes/topics.js";
 import { type HandlerOptions, resolveHandlerOptions } from "./server-options.js";
+import { HubDiagnosis } from "./telemetry/hub-diagnosis.js";
 import { createLogger, type Logger } from "./telemetry/logger.js";
 import { HubMetrics } from "./telemetry/metrics.js";
+import { StallWatcher } from "./telemetry/stall-watcher.js";
 
 /**
  * Options of createRequestHandler: the server options a request handler reads (CORS, body size,
@@ -61,6 +66,8 @@ export interface RequestHandler {
   (req: IncomingMessage, res: ServerResponse): void;
   /** The metrics behind /metrics; call `metrics.close()` when you drop the handler. */
   readonly metrics: HubMetrics;
+  /** The stall watcher and diagnosis of /admin/; call `diagnosis.close()` when you drop the handler. */
+  readonly diagnosis: HubDiagnosis;
 }
 
 /** ssehub's own routes: exact paths, and prefixes whose remainder is a percent-decoded topic. */
@@ -72,6 +79,8 @@ const EXACT_ROUTES: readonly (readonly [path: string, route: Route])[] = [
   ["/readyz", readyRoute],
   ["/metrics", metricsRoute],
   ["/admin/stats", adminStatsRoute],
+  ["/admin/stalls", adminStallsRoute],
+  ["/admin/diagnosis", adminDiagnosisRoute],
 ];
 const TOPIC_ROUTES: readonly (readonly [prefix: string, route: Route])[] = [
   ["/events/", eventsRoute],
@@ -159,6 +168,9 @@ export function createRequestHandler(
     ].some((setting) => setting !== ""),
   });
   const routes = new RouteTable(createMercureRoutes(hub, logger, resolved.subscriptionEvents));
+  const watcher = new StallWatcher({ thresholdMs: resolved.stallThresholdMs, logger });
+  watcher.registerMetrics(metrics.registry);
+  const diagnosis = new HubDiagnosis(hub, watcher);
 
   const fail = (req: IncomingMessage, res: ServerResponse, error: unknown, route?: Route): void => {
     settleUnreadBody(req, res);
@@ -211,6 +223,7 @@ export function createRequestHandler(
         auth,
         limits,
         admin,
+        diagnosis,
       };
       const done = route.handle(ctx);
       if (done !== undefined) done.catch((error: unknown) => fail(req, res, error, route));
@@ -218,7 +231,7 @@ export function createRequestHandler(
       fail(req, res, error, match?.route);
     }
   };
-  return Object.assign(handler, { metrics });
+  return Object.assign(handler, { metrics, diagnosis });
 }
 
 function answerOptions(

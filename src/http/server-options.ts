@@ -113,6 +113,11 @@ export interface ResolvedServerOptions {
    * (see access/admin-access.ts).
    */
   readonly adminToken: string;
+  /**
+   * A turn of the event loop blocked this long or longer leaves a stall report naming what the
+   * hub was doing (GET /admin/stalls, `ssehub_stalls_total`, one log line), in ms; 0: off.
+   */
+  readonly stallThresholdMs: number;
 }
 
 /** The server's own options: any subset of ResolvedServerOptions. */
@@ -149,6 +154,7 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   tlsCertFile: "", // off: plain HTTP
   tlsKeyFile: "", // off: plain HTTP
   adminToken: "", // none: admin endpoints open only while auth is off
+  stallThresholdMs: 100, // 100 ms
 } satisfies ResolvedServerOptions);
 
 /** The check of every server option. */
@@ -291,6 +297,12 @@ export const SERVER_OPTION_SPECS: { readonly [K in keyof ResolvedServerOptions]:
       secret: true,
       help: "Bearer token of the admin endpoints and the dashboard (empty: open while publishing and subscribing need no token, refused otherwise)",
     },
+    stallThresholdMs: {
+      kind: "integer",
+      min: 0,
+      max: 60_000,
+      help: "Event-loop block, in ms, that leaves a stall report naming its cause (GET /admin/stalls); 0: off",
+    },
   } satisfies { readonly [K in LayerOptionName<"server">]: OptionSpec });
 
 /** A certificate is useless without its key and the other way round: no half-on TLS. */
@@ -352,6 +364,7 @@ export const HANDLER_OPTION_NAMES = Object.freeze([
   "trustedProxies",
   "trustedProxyHeader",
   "adminToken",
+  "stallThresholdMs",
 ] as const);
 
 /** The name of an option the request handler reads. */
