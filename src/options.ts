@@ -73,6 +73,7 @@ export const OPTION_LAYERS = Object.freeze({
   tlsKeyFile: "server",
   adminToken: "server",
   stallThresholdMs: "server",
+  stallProfileMs: "server",
   workers: "serve",
   redis: "serve",
   redisPrefix: "serve",

@@ -113,6 +113,7 @@ const LAYERS: readonly Layer[] = [
       "crypto",
       "events",
       "perf_hooks",
+      "inspector",
       "module",
       "_http_common",
     ],

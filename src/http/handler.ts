@@ -11,7 +11,7 @@
  * | `/topics`, `/topics/:topic` | GET, HEAD |
  * | `/healthz`, `/readyz`, `/metrics` | GET, HEAD |
  * | `/admin/stats` | GET, HEAD: behind the admin gate (access/admin-access.ts) |
- * | `/admin/stalls`, `/admin/diagnosis` | GET, HEAD: behind the admin gate |
+ * | `/admin/stalls`, `/admin/stalls/profile`, `/admin/diagnosis` | GET, HEAD: behind the admin gate |
  * | `/.well-known/mercure` | GET (the stream), POST (publish): the Mercure protocol |
  * | `/.well-known/mercure/subscriptions{/topic}{/subscriber}` | GET: Mercure's subscriptions API (with `subscriptionEvents`) |
  * Every route also answers OPTIONS (CORS preflight). An unknown path answers 404
@@ -29,7 +29,7 @@ import { RequestLimits } from "./limits/request-limits.js";
 import { sendError } from "./messages/error-response.js";
 import { settleUnreadBody } from "./messages/read-body.js";
 import { adminDiagnosisRoute } from "./routes/admin-diagnosis.js";
-import { adminStallsRoute } from "./routes/admin-stalls.js";
+import { adminStallProfileRoute, adminStallsRoute } from "./routes/admin-stalls.js";
 import { adminStatsRoute } from "./routes/admin-stats.js";
 import { eventsRoute } from "./routes/events.js";
 import { healthRoute, readyRoute } from "./routes/health.js";
@@ -80,6 +80,7 @@ const EXACT_ROUTES: readonly (readonly [path: string, route: Route])[] = [
   ["/metrics", metricsRoute],
   ["/admin/stats", adminStatsRoute],
   ["/admin/stalls", adminStallsRoute],
+  ["/admin/stalls/profile", adminStallProfileRoute],
   ["/admin/diagnosis", adminDiagnosisRoute],
 ];
 const TOPIC_ROUTES: readonly (readonly [prefix: string, route: Route])[] = [
@@ -168,7 +169,11 @@ export function createRequestHandler(
     ].some((setting) => setting !== ""),
   });
   const routes = new RouteTable(createMercureRoutes(hub, logger, resolved.subscriptionEvents));
-  const watcher = new StallWatcher({ thresholdMs: resolved.stallThresholdMs, logger });
+  const watcher = new StallWatcher({
+    thresholdMs: resolved.stallThresholdMs,
+    profileMs: resolved.stallProfileMs,
+    logger,
+  });
   watcher.registerMetrics(metrics.registry);
   const diagnosis = new HubDiagnosis(hub, watcher);
 

@@ -118,6 +118,12 @@ export interface ResolvedServerOptions {
    * hub was doing (GET /admin/stalls, `ssehub_stalls_total`, one log line), in ms; 0: off.
    */
   readonly stallThresholdMs: number;
+  /**
+   * After a stall, a CPU profile of the next this many ms is taken in the process
+   * (node:inspector) and kept for GET /admin/stalls/profile: at most one a minute, the latest
+   * kept; 0: none.
+   */
+  readonly stallProfileMs: number;
 }
 
 /** The server's own options: any subset of ResolvedServerOptions. */
@@ -155,6 +161,7 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   tlsKeyFile: "", // off: plain HTTP
   adminToken: "", // none: admin endpoints open only while auth is off
   stallThresholdMs: 100, // 100 ms
+  stallProfileMs: 0, // off: profiling costs CPU while it runs
 } satisfies ResolvedServerOptions);
 
 /** The check of every server option. */
@@ -303,6 +310,12 @@ export const SERVER_OPTION_SPECS: { readonly [K in keyof ResolvedServerOptions]:
       max: 60_000,
       help: "Event-loop block, in ms, that leaves a stall report naming its cause (GET /admin/stalls); 0: off",
     },
+    stallProfileMs: {
+      kind: "integer",
+      min: 0,
+      max: 60_000,
+      help: "After a stall, take a CPU profile of the next this many ms (GET /admin/stalls/profile; at most one a minute); 0: off",
+    },
   } satisfies { readonly [K in LayerOptionName<"server">]: OptionSpec });
 
 /** A certificate is useless without its key and the other way round: no half-on TLS. */
@@ -365,6 +378,7 @@ export const HANDLER_OPTION_NAMES = Object.freeze([
   "trustedProxyHeader",
   "adminToken",
   "stallThresholdMs",
+  "stallProfileMs",
 ] as const);
 
 /** The name of an option the request handler reads. */

@@ -152,6 +152,36 @@ describe("stall reports", () => {
     assert.match(verdict.advice, /--cpu-prof/);
   });
 
+  test("with stallProfileMs, a CPU profile of the seconds after a stall is kept", async (t) => {
+    const { url } = await startServer(t, {
+      stallThresholdMs: 20,
+      stallProfileMs: 100,
+      adminToken: ADMIN_TOKEN,
+    });
+    const none = await fetch(`${url}/admin/stalls/profile`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    assert.equal(none.status, 404);
+    assert.match(((await none.json()) as { message: string }).message, /stallProfileMs/);
+    setTimeout(() => busyWait(100), 0);
+    const body = await waitFor(async () => {
+      const stalls = await getJson<StallsBody & { profile: { trigger: StallReport } | null }>(
+        url,
+        "/admin/stalls",
+      );
+      return stalls.profile ?? undefined;
+    }, "a CPU profile");
+    assert.equal(body.trigger.phase, "unknown");
+    const response = await fetch(`${url}/admin/stalls/profile`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get("content-disposition") ?? "", /\.cpuprofile"$/);
+    const profile = (await response.json()) as { nodes: unknown[]; startTime: number };
+    assert.ok(profile.nodes.length > 0);
+    assert.equal(typeof profile.startTime, "number");
+  });
+
   test("stallThresholdMs 0 turns the watcher off", async (t) => {
     const { url } = await startServer(t, { stallThresholdMs: 0, adminToken: ADMIN_TOKEN });
     const body = await getJson<StallsBody>(url, "/admin/stalls");

@@ -36,6 +36,7 @@ import {
 } from "../../diagnostics/activity.js";
 import type { StallReport } from "../../diagnostics/diagnosis.js";
 import type { Logger } from "./logger.js";
+import { StallProfiler } from "./stall-profiler.js";
 
 /** Reports kept, the newest. */
 export const STALL_REPORTS_KEPT = 100;
@@ -100,6 +101,8 @@ export interface StallWatcherOptions {
   /** Blocks this long or longer are reported, in ms; 0: the watcher is off. */
   readonly thresholdMs: number;
   readonly logger: Logger;
+  /** How long a CPU profile taken after a stall runs, in ms; 0 (the default): none. */
+  readonly profileMs?: number | undefined;
 }
 
 /** A delay the detector could not explain yet: decided on at the next tick. */
@@ -156,10 +159,13 @@ export class StallWatcher {
   #worstUnlogged: StallReport | undefined;
   #logTimer: NodeJS.Timeout | undefined;
   #isClosed = false;
+  /** Takes a CPU profile after a stall, when `profileMs` is set. */
+  readonly profiler: StallProfiler;
 
   constructor(options: StallWatcherOptions) {
     this.thresholdMs = options.thresholdMs;
     this.#logger = options.logger;
+    this.profiler = new StallProfiler(options.profileMs ?? 0, options.logger);
     this.#intervalMs = intervalFor(options.thresholdMs);
     if (this.thresholdMs === 0) return;
     this.#stopWatching = activity.watch((stall) => this.#onPhaseStall(stall), this.thresholdMs);
@@ -248,6 +254,7 @@ export class StallWatcher {
     this.#isClosed = true;
     this.#stopWatching?.();
     this.#observer?.disconnect();
+    this.profiler.close();
     clearTimeout(this.#timer);
     clearTimeout(this.#logTimer);
     this.#flushLog();
@@ -343,6 +350,8 @@ export class StallWatcher {
     this.#total++;
     this.#counts.set(report.phase, (this.#counts.get(report.phase) ?? 0) + 1);
     this.#log(report);
+    // Out of the piece that stalled: a report may come from inside a fan-out turn.
+    setImmediate(() => this.profiler.onStall(report));
   }
 
   /** Logs `report`, or counts it for the next line when one was written lately. */
