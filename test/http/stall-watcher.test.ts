@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { activity, PHASE_REPLAY } from "../../src/diagnostics/activity.js";
 import { createLogger } from "../../src/http/telemetry/logger.js";
 import { StallWatcher } from "../../src/http/telemetry/stall-watcher.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 /** Holds the loop for `ms`. */
 function busyWait(ms: number): void {
@@ -46,6 +49,24 @@ describe("StallWatcher", () => {
     assert.ok(summary, JSON.stringify(lines));
     assert.equal(summary.stalls, 2);
     assert.match(String(summary.msg), /stalled 2 more time\(s\) in the last 10 s/);
+  });
+
+  test("a garbage collection pause past the threshold is reported as gc", async (t) => {
+    const { logger } = capturingLogger();
+    const watcher = new StallWatcher({ thresholdMs: 1, logger });
+    t.after(() => watcher.close());
+    // A full collection of a heap holding a million objects takes well over 1 ms.
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const held = Array.from({ length: 1_000_000 }, (_, i) => ({ i, text: `object ${i}` }));
+    const report = await waitFor(() => {
+      gc();
+      return watcher.reports().find((r) => r.phase === "gc");
+    }, "a gc stall report");
+    assert.ok(held.length > 0);
+    assert.match(report.summary, /garbage collection paused the loop for/);
+    assert.ok(report.durationMs >= 1);
+    assert.ok(watcher.loopFigures().gcCount >= 1);
   });
 
   test("the reports kept are bounded, the newest kept", (t) => {
