@@ -182,6 +182,39 @@ describe("stall reports", () => {
     assert.equal(typeof profile.startTime, "number");
   });
 
+  test("the diagnosis shows slow consumers and queue depths as notes", async (t) => {
+    const { ssehub, url } = await startServer(t, {
+      adminToken: ADMIN_TOKEN,
+      maxQueueBytes: 10_000,
+    });
+    const lagging = new RecordingSink();
+    lagging.queuedBytes = 8000; // past half of the cap, under the cap
+    ssehub.hub.subscribe({ topics: ["ticks", "news"], sink: lagging });
+    const stuck = new RecordingSink();
+    stuck.queuedBytes = 20_000; // past the cap: disconnected at the next event
+    ssehub.hub.subscribe({ topics: ["ticks"], sink: stuck });
+    await ssehub.hub.publish({ topic: "ticks", data: "tick" });
+    await waitFor(() => stuck.destroyed, "the slow consumer disconnected");
+
+    const diagnosis = await getJson<Diagnosis>(url, "/admin/diagnosis");
+    assert.equal(diagnosis.slowConsumers.disconnects, 1);
+    assert.deepEqual(diagnosis.slowConsumers.recentByTopic, [{ topic: "ticks", count: 1 }]);
+    assert.equal(diagnosis.queues.subscribersPastHalfCap, 1);
+    assert.equal(diagnosis.queues.maxQueuedBytes, 8000);
+    assert.deepEqual(diagnosis.queues.maxQueuedTopics, ["ticks", "news"]);
+    assert.equal(diagnosis.queues.maxQueueBytes, 10_000);
+    // Only these two: a loaded machine may add a stall verdict, which is no failure here.
+    const notes = diagnosis.verdicts.filter((verdict) => verdict.severity === "note");
+    assert.deepEqual(
+      notes.map((verdict) => verdict.rule),
+      ["slow-consumers", "queued-bytes"],
+    );
+    assert.match(
+      notes[0]!.finding,
+      /1 slow-consumer action\(s\) in the last 10 minutes, most on topic "ticks"/,
+    );
+  });
+
   test("stallThresholdMs 0 turns the watcher off", async (t) => {
     const { url } = await startServer(t, { stallThresholdMs: 0, adminToken: ADMIN_TOKEN });
     const body = await getJson<StallsBody>(url, "/admin/stalls");

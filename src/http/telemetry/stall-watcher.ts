@@ -8,8 +8,10 @@
  *   catch-up report themselves as they end, with their exact figures;
  * - a loop-level detector, for blocks outside those pieces: a timer that should fire every
  *   INTERVAL ms notes how late it fires (the delay, which also feeds the event-loop delay
- *   figures); a delay at or past the threshold that the timed pieces do not explain is a
- *   `unknown` stall (application code, synchronous I/O, a long callback);
+ *   figures); a delay at or past the threshold that the timed pieces do not explain, while
+ *   the loop was busy (event-loop utilization: a process the machine did not schedule while
+ *   it sat idle has not stalled), is a `unknown` stall (application code, synchronous I/O, a
+ *   long callback);
  * - a PerformanceObserver of garbage collection: a pause at or past the threshold is a `gc`
  *   stall, and is subtracted from the delay the detector sees, so that one pause is not also
  *   reported as unknown. GC entries arrive after the turn they paused, so the detector decides
@@ -143,6 +145,7 @@ export class StallWatcher {
   #observer: PerformanceObserver | undefined;
   #dueAt = 0;
   #lastPhaseMs = 0;
+  #lastActiveMs = 0;
   #pending: PendingDelay | undefined;
   readonly #gcEntries: { start: number; end: number }[] = [];
   #delay: RecordableHistogram = createHistogram();
@@ -174,6 +177,7 @@ export class StallWatcher {
     });
     this.#observer.observe({ entryTypes: ["gc"] });
     this.#lastPhaseMs = activity.phaseMs;
+    this.#lastActiveMs = performance.eventLoopUtilization().active;
     this.#schedule(performance.now());
   }
 
@@ -275,8 +279,13 @@ export class StallWatcher {
     this.#delay.record(Math.max(1, Math.round(delayMs * NS_PER_MS)));
     const explainedMs = activity.phaseMs - this.#lastPhaseMs;
     this.#lastPhaseMs = activity.phaseMs;
+    // Time the loop was busy since the last tick: a delay while it sat idle comes from the
+    // machine (the process was not scheduled), not from a blocked turn, and is no stall.
+    const { active } = performance.eventLoopUtilization();
+    const busyMs = active - this.#lastActiveMs;
+    this.#lastActiveMs = active;
     this.#decidePending();
-    const unexplainedMs = delayMs - explainedMs;
+    const unexplainedMs = Math.min(delayMs, busyMs) - explainedMs;
     if (unexplainedMs >= this.thresholdMs) {
       this.#pending = { from: this.#dueAt, to: now, unexplainedMs };
     }
@@ -304,7 +313,7 @@ export class StallWatcher {
       subscribers: 0,
       bytesQueued: 0,
       batchSize: 0,
-      summary: `The loop was blocked for at least ${took} outside the hub's own timed work (application code, synchronous I/O or a long callback); a CPU profile (node --cpu-prof) shows what ran`,
+      summary: `The loop was blocked for at least ${took} outside the hub's own timed work (application code, synchronous I/O or a long callback); a CPU profile (stallProfileMs, node --cpu-prof) shows what ran`,
     });
   }
 

@@ -126,7 +126,7 @@ const STALL_RULES: Readonly<Record<StallReportPhase, StallRule>> = {
       finding: `The event loop blocks for up to ${ms(worst.durationMs)} outside the hub's own work`,
       evidence: stallEvidence(reports),
       advice:
-        "Something else in the process runs long without yielding (application code of an embedding app, synchronous file or crypto work, a logger writing synchronously): profile it with node --cpu-prof",
+        "Something else in the process runs long without yielding (application code of an embedding app, synchronous file or crypto work, a logger writing synchronously): profile it with stallProfileMs (GET /admin/stalls/profile) or node --cpu-prof",
     };
   },
 };
