@@ -73,6 +73,8 @@ export const OPTION_LAYERS = Object.freeze({
   tlsKeyFile: "server",
   adminToken: "server",
   dashboard: "server",
+  stallThresholdMs: "server",
+  stallProfileMs: "server",
   workers: "serve",
   redis: "serve",
   redisPrefix: "serve",

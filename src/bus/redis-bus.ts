@@ -31,6 +31,7 @@
  * events are published on the master, but a failover may lose them).
  * @module
  */
+import { activity, PHASE_BUS_CATCH_UP } from "../diagnostics/activity.js";
 import { SsehubError } from "../errors.js";
 import { EVICT_LUA, entryFields, parseEntry, type RedisKeys } from "../history/redis-streams.js";
 import type { PreparedEvent, SequencedEvent } from "../history/stored-event.js";
@@ -595,7 +596,14 @@ export class RedisBus implements Bus, BusMetricsSource {
       }
       if (reply === null || this.#closed) continue;
       const entries = reply[0]?.[1] ?? [];
-      if (entries.length > 0) this.#take(entries);
+      if (entries.length === 0) continue;
+      // Timed for the stall watcher: a node catching up hands many events over in one turn.
+      activity.begin(PHASE_BUS_CATCH_UP, "", entries.length);
+      try {
+        this.#take(entries);
+      } finally {
+        activity.end();
+      }
     }
   }
 

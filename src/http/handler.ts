@@ -12,6 +12,7 @@
  * | `/healthz`, `/readyz`, `/metrics` | GET, HEAD |
  * | `/admin/stats` | GET, HEAD: behind the admin gate (access/admin-access.ts) |
  * | `/dashboard`, `/admin/stats/stream` | GET: with the `dashboard` option only (dashboard/dashboard-routes.ts) |
+ * | `/admin/stalls`, `/admin/stalls/profile`, `/admin/diagnosis` | GET, HEAD: behind the admin gate |
  * | `/.well-known/mercure` | GET (the stream), POST (publish): the Mercure protocol |
  * | `/.well-known/mercure/subscriptions{/topic}{/subscriber}` | GET: Mercure's subscriptions API (with `subscriptionEvents`) |
  * Every route also answers OPTIONS (CORS preflight). An unknown path answers 404
@@ -29,6 +30,8 @@ import { createDashboardRoutes } from "./dashboard/dashboard-routes.js";
 import { RequestLimits } from "./limits/request-limits.js";
 import { sendError } from "./messages/error-response.js";
 import { settleUnreadBody } from "./messages/read-body.js";
+import { adminDiagnosisRoute } from "./routes/admin-diagnosis.js";
+import { adminStallProfileRoute, adminStallsRoute } from "./routes/admin-stalls.js";
 import { adminStatsRoute } from "./routes/admin-stats.js";
 import { eventsRoute } from "./routes/events.js";
 import { healthRoute, readyRoute } from "./routes/health.js";
@@ -37,8 +40,10 @@ import { publishRoute } from "./routes/publish.js";
 import type { Route, RouteContext } from "./routes/route.js";
 import { topicsRoute } from "./routes/topics.js";
 import { type HandlerOptions, resolveHandlerOptions } from "./server-options.js";
+import { HubDiagnosis } from "./telemetry/hub-diagnosis.js";
 import { createLogger, type Logger } from "./telemetry/logger.js";
 import { type GatherSnapshots, HubMetrics } from "./telemetry/metrics.js";
+import { StallWatcher } from "./telemetry/stall-watcher.js";
 
 /**
  * Options of createRequestHandler: the server options a request handler reads (CORS, body size,
@@ -68,6 +73,8 @@ export interface RequestHandler {
   (req: IncomingMessage, res: ServerResponse): void;
   /** The metrics behind /metrics; call `metrics.close()` when you drop the handler. */
   readonly metrics: HubMetrics;
+  /** The stall watcher and diagnosis of /admin/; call `diagnosis.close()` when you drop the handler. */
+  readonly diagnosis: HubDiagnosis;
 }
 
 /** ssehub's own routes: exact paths, and prefixes whose remainder is a percent-decoded topic. */
@@ -79,6 +86,9 @@ const EXACT_ROUTES: readonly (readonly [path: string, route: Route])[] = [
   ["/readyz", readyRoute],
   ["/metrics", metricsRoute],
   ["/admin/stats", adminStatsRoute],
+  ["/admin/stalls", adminStallsRoute],
+  ["/admin/stalls/profile", adminStallProfileRoute],
+  ["/admin/diagnosis", adminDiagnosisRoute],
 ];
 const TOPIC_ROUTES: readonly (readonly [prefix: string, route: Route])[] = [
   ["/events/", eventsRoute],
@@ -169,6 +179,13 @@ export function createRequestHandler(
     createMercureRoutes(hub, logger, resolved.subscriptionEvents),
     resolved.dashboard ? createDashboardRoutes(hub) : [],
   );
+  const watcher = new StallWatcher({
+    thresholdMs: resolved.stallThresholdMs,
+    profileMs: resolved.stallProfileMs,
+    logger,
+  });
+  watcher.registerMetrics(metrics.registry);
+  const diagnosis = new HubDiagnosis(hub, watcher);
 
   const fail = (req: IncomingMessage, res: ServerResponse, error: unknown, route?: Route): void => {
     settleUnreadBody(req, res);
@@ -222,6 +239,7 @@ export function createRequestHandler(
         auth,
         limits,
         admin,
+        diagnosis,
       };
       const done = route.handle(ctx);
       if (done !== undefined) done.catch((error: unknown) => fail(req, res, error, route));
@@ -229,7 +247,7 @@ export function createRequestHandler(
       fail(req, res, error, match?.route);
     }
   };
-  return Object.assign(handler, { metrics });
+  return Object.assign(handler, { metrics, diagnosis });
 }
 
 function answerOptions(

@@ -119,6 +119,17 @@ export interface ResolvedServerOptions {
    * 404 as unknown routes do. See docs/dashboard.md.
    */
   readonly dashboard: boolean;
+  /**
+   * A turn of the event loop blocked this long or longer leaves a stall report naming what the
+   * hub was doing (GET /admin/stalls, `ssehub_stalls_total`, one log line), in ms; 0: off.
+   */
+  readonly stallThresholdMs: number;
+  /**
+   * After a stall, a CPU profile of the next this many ms is taken in the process
+   * (node:inspector) and kept for GET /admin/stalls/profile: at most one a minute, the latest
+   * kept; 0: none.
+   */
+  readonly stallProfileMs: number;
 }
 
 /** The server's own options: any subset of ResolvedServerOptions. */
@@ -156,6 +167,8 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   tlsKeyFile: "", // off: plain HTTP
   adminToken: "", // none: admin endpoints open only while auth is off
   dashboard: false, // off: /dashboard answers 404
+  stallThresholdMs: 100, // 100 ms
+  stallProfileMs: 0, // off: profiling costs CPU while it runs
 } satisfies ResolvedServerOptions);
 
 /** The check of every server option. */
@@ -302,6 +315,18 @@ export const SERVER_OPTION_SPECS: { readonly [K in keyof ResolvedServerOptions]:
       kind: "boolean",
       help: "Serve the live dashboard on /dashboard and its stats stream on /admin/stats/stream (behind adminToken)",
     },
+    stallThresholdMs: {
+      kind: "integer",
+      min: 0,
+      max: 60_000,
+      help: "Event-loop block, in ms, that leaves a stall report naming its cause (GET /admin/stalls); 0: off",
+    },
+    stallProfileMs: {
+      kind: "integer",
+      min: 0,
+      max: 60_000,
+      help: "After a stall, take a CPU profile of the next this many ms (GET /admin/stalls/profile; at most one a minute); 0: off",
+    },
   } satisfies { readonly [K in LayerOptionName<"server">]: OptionSpec });
 
 /** A certificate is useless without its key and the other way round: no half-on TLS. */
@@ -364,6 +389,8 @@ export const HANDLER_OPTION_NAMES = Object.freeze([
   "trustedProxyHeader",
   "adminToken",
   "dashboard",
+  "stallThresholdMs",
+  "stallProfileMs",
 ] as const);
 
 /** The name of an option the request handler reads. */

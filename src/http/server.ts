@@ -27,6 +27,7 @@ import {
   resolveServerOptions,
   type ServerOptions,
 } from "./server-options.js";
+import type { HubDiagnosis } from "./telemetry/hub-diagnosis.js";
 import { createLogger, type Logger } from "./telemetry/logger.js";
 import { type GatherSnapshots, HubMetrics } from "./telemetry/metrics.js";
 import { answerClientError } from "./transport/client-error.js";
@@ -140,6 +141,8 @@ export class SsehubServer {
   readonly logger: Logger;
   /** The metrics behind /metrics. */
   readonly metrics: HubMetrics;
+  /** The stall watcher and diagnosis behind /admin/stalls and /admin/diagnosis. */
+  readonly diagnosis: HubDiagnosis;
   readonly #options: ResolvedHubOptions & ResolvedServerOptions;
   /** Set with TLS: the sessions and connections that shutdown closes itself. */
   readonly #secure: SecureParts | undefined;
@@ -172,6 +175,7 @@ export class SsehubServer {
       isReady: () => this.#isReady && this.hub.isReady,
       authorizer,
     });
+    this.diagnosis = handler.diagnosis;
     const timeouts = {
       headersTimeout,
       requestTimeout: requestTimeoutMs,
@@ -282,6 +286,7 @@ export class SsehubServer {
       clearInterval(poll);
       clearTimeout(timer);
       this.metrics.close();
+      this.diagnosis.close();
     }
     this.logger.info("ssehub stopped");
   }

@@ -17,6 +17,7 @@
  * events come faster than the delay, for at most that much more latency.
  * @module
  */
+import { activity, PHASE_DISPATCH } from "../diagnostics/activity.js";
 import { mergeBySeq, type StoredEvent } from "../history/history-store.js";
 import { type Batch, batchOf, type Subscriber } from "./subscriber.js";
 import type { TopicIndex } from "./topic-index.js";
@@ -67,6 +68,16 @@ export class Dispatcher {
     const events = this.#queued;
     if (events.length === 0) return;
     this.#queued = [];
+    // Timed for the stall watcher: a few field writes per turn, none per event or subscriber.
+    activity.begin(PHASE_DISPATCH, "", events.length);
+    try {
+      this.#deliver(events);
+    } finally {
+      activity.end();
+    }
+  }
+
+  #deliver(events: StoredEvent[]): void {
     const tick = ++this.#tick;
     const index = this.#index;
 
@@ -85,6 +96,7 @@ export class Dispatcher {
       const subscribers = index.subscribersOf(topic);
       if (subscribers === undefined) continue;
       const batch = batchOf(list);
+      activity.fanOut(topic, subscribers.size, batch.bytes.length);
       for (const subscriber of subscribers) {
         if (subscriber.topicSet === undefined) {
           subscriber.deliver(batch);
@@ -101,6 +113,7 @@ export class Dispatcher {
     }
     if (several !== undefined) deliverToSeveral(several, byTopic);
     if (this.#patternSubscribers.size > 0) deliverToPatterns(this.#patternSubscribers, events);
+    if (activity.wantsTopicSample) activity.sampleTopics(byTopic);
   }
 }
 

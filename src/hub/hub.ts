@@ -25,6 +25,7 @@ import { formatEventId } from "../protocol/event-id.js";
 import { Dispatcher } from "./dispatcher.js";
 import { HeartbeatWheel } from "./heartbeat-wheel.js";
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from "./hub-options.js";
+import { type HubLoadFigures, loadFiguresOf } from "./load-figures.js";
 import { PUBLISH_AS_HUB } from "./publish-as-hub.js";
 import {
   batchIdempotencyKey,
@@ -152,6 +153,24 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
   /** Connection figures of the bus, when it talks to a server (Redis). */
   get busMetrics(): BusMetricsSource | undefined {
     return this.#bus.metrics;
+  }
+
+  /**
+   * The load now: bytes waiting in subscribers' sockets, the publish backlog, the `limit`
+   * topics with most subscribers. One pass over every topic and subscriber: for the admin
+   * diagnosis, not for a hot path.
+   */
+  loadFigures(limit: number): HubLoadFigures {
+    return loadFiguresOf(
+      {
+        index: this.#index,
+        patternSubscribers: this.#patternSubscribers,
+        publishBacklog: this.#bus.backlog,
+        maxPublishBacklog: this.options.maxPublishBacklog,
+        maxQueueBytes: this.options.maxQueueBytes,
+      },
+      limit,
+    );
   }
 
   /** Checks a subscription's topics; returns them without duplicates. Throws SsehubError. */

@@ -13,7 +13,8 @@
  * the hub never gave says nothing of where the client stands, so a replay could only guess.
  * @module
  */
-import type { HistoryStore, StoredEvent } from "../history/history-store.js";
+import { activity, PHASE_REPLAY } from "../diagnostics/activity.js";
+import type { HistoryRead, HistoryStore, StoredEvent } from "../history/history-store.js";
 import { encodeEvent } from "../protocol/encode.js";
 import { type EventId, parseEventId } from "../protocol/event-id.js";
 import type { DeliveryCounters, PrivateAccess, Subscriber } from "./subscriber.js";
@@ -70,7 +71,7 @@ export class Resumer {
   async resume(subscriber: Subscriber, lastEventId: string, head: number): Promise<void> {
     const source = this.#source;
     if (lastEventId === EARLIEST) {
-      const read = await source.history.readAfter(this.#historyTopicsOf(subscriber), 0);
+      const read = await this.#read(subscriber, 0);
       if (subscriber.isClosed) return;
       await this.#replay(subscriber, visibleEvents(read.events, subscriber.access), head);
       if (subscriber.isClosed) return;
@@ -82,7 +83,7 @@ export class Resumer {
       this.#sendReset(subscriber, "invalid-id", lastEventId, head);
     } else if (parsed.epoch !== source.epoch) {
       // Every event of this epoch comes after the client's point: replay what history holds of it.
-      const read = await source.history.readAfter(this.#historyTopicsOf(subscriber), 0);
+      const read = await this.#read(subscriber, 0);
       if (subscriber.isClosed) return;
       await this.#resetAndReplay(subscriber, "unknown-epoch", lastEventId, read.events, head);
       if (subscriber.isClosed) return;
@@ -97,7 +98,7 @@ export class Resumer {
       if (subscriber.isClosed) return;
       this.#sendReset(subscriber, "invalid-id", lastEventId, head);
     } else if (parsed.seq < head) {
-      const read = await source.history.readAfter(this.#historyTopicsOf(subscriber), parsed.seq);
+      const read = await this.#read(subscriber, parsed.seq);
       if (subscriber.isClosed) return;
       // Below the floor, history never held some events after the id; otherwise `complete`
       // says whether it lost some. Either way what it still holds after the id follows.
@@ -137,6 +138,21 @@ export class Resumer {
     return [...topics];
   }
 
+  /**
+   * Reads the history after `afterSeq` for `subscriber`, timed for the stall watcher: a store
+   * in memory merges the topics' events here, in one turn.
+   */
+  #read(subscriber: Subscriber, afterSeq: number): HistoryRead | Promise<HistoryRead> {
+    activity.begin(PHASE_REPLAY, subscriber.topics[0] ?? "", 0);
+    try {
+      const read = this.#source.history.readAfter(this.#historyTopicsOf(subscriber), afterSeq);
+      if (!(read instanceof Promise)) activity.batchSize = read.events.length;
+      return read;
+    } finally {
+      activity.end();
+    }
+  }
+
   /** Waits until the bus has brought `seq`; false after AHEAD_WAIT_MS or on close. */
   async #waitForSeq(seq: number): Promise<boolean> {
     const source = this.#source;
@@ -166,7 +182,14 @@ export class Resumer {
         size += event.bytes.length;
         lastSeq = event.seq;
       }
-      subscriber.writeDirect(chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk), lastSeq);
+      activity.begin(PHASE_REPLAY, subscriber.topics[0] ?? "", chunk.length);
+      try {
+        activity.subscribers = 1;
+        activity.bytesQueued = size;
+        subscriber.writeDirect(chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk), lastSeq);
+      } finally {
+        activity.end();
+      }
       counters.deliveries += chunk.length;
       counters.bytesWritten += size;
       do {

@@ -9,7 +9,9 @@
  * learns nothing of its fields.
  * @module
  */
+import { activity, PHASE_PUBLISH } from "../../diagnostics/activity.js";
 import type { PublishInput } from "../../hub/publish-input.js";
+import type { PublishResult } from "../../hub/types.js";
 import { idempotencyKeyOf, withIdempotencyKey } from "../messages/idempotency-key.js";
 import { parsePublishBody, publishMediaType } from "../messages/publish-body.js";
 import { readBody } from "../messages/read-body.js";
@@ -37,20 +39,42 @@ export const publishRoute: Route = {
     // Refuse a wrong type before reading a byte of its body.
     const mediaType = publishMediaType(req.headers["content-type"]);
     const body = await readBody(req, ctx.limits.maxBodyBytes);
-    const parsed = parsePublishBody(mediaType, body);
-    const inputs = parsed.batch ? parsed.inputs : [parsed.input];
-    const grant = await ctx.auth.publisher(req, ctx.query, topicsOf(inputs));
+    // Parsing and checking are timed for the stall watcher, in two pieces: the token check
+    // between them may wait on a JWKS fetch.
+    activity.begin(PHASE_PUBLISH, "", 0);
+    let parsed: ReturnType<typeof parsePublishBody>;
+    let topics: string[];
+    try {
+      activity.bytesQueued = body.length;
+      parsed = parsePublishBody(mediaType, body);
+      const inputs = parsed.batch ? parsed.inputs : [parsed.input];
+      topics = topicsOf(inputs);
+      activity.batchSize = inputs.length;
+      activity.topic = topics[0] ?? "";
+    } finally {
+      activity.end();
+    }
+    const grant = await ctx.auth.publisher(req, ctx.query, topics);
     ctx.limits.takePublish(req, grant.tokenKey);
     const idempotencyKey = idempotencyKeyOf(req);
-    if (parsed.batch) {
-      const results = await hub.publishBatch(
-        parsed.inputs,
-        idempotencyKey === undefined ? undefined : { idempotencyKey },
-      );
-      sendJson(res, 200, { ids: results.map((result) => result.id) });
+    activity.begin(PHASE_PUBLISH, topics[0] ?? "", parsed.batch ? parsed.inputs.length : 1);
+    let published: Promise<PublishResult[] | PublishResult>;
+    try {
+      activity.bytesQueued = body.length;
+      published = parsed.batch
+        ? hub.publishBatch(
+            parsed.inputs,
+            idempotencyKey === undefined ? undefined : { idempotencyKey },
+          )
+        : hub.publish(withIdempotencyKey(parsed.input, idempotencyKey));
+    } finally {
+      activity.end();
+    }
+    const outcome = await published;
+    if (Array.isArray(outcome)) {
+      sendJson(res, 200, { ids: outcome.map((result) => result.id) });
     } else {
-      const result = await hub.publish(withIdempotencyKey(parsed.input, idempotencyKey));
-      sendJson(res, 200, { id: result.id, topics: result.topics });
+      sendJson(res, 200, { id: outcome.id, topics: outcome.topics });
     }
   },
 };

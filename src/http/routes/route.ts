@@ -8,6 +8,7 @@ import type { Hub } from "../../hub/hub.js";
 import type { AdminAccess } from "../access/admin-access.js";
 import type { Authorizer } from "../access/authorizer.js";
 import type { RequestLimits } from "../limits/request-limits.js";
+import type { HubDiagnosis } from "../telemetry/hub-diagnosis.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { HubMetrics } from "../telemetry/metrics.js";
 
@@ -33,6 +34,8 @@ export interface RouteContext {
   readonly limits: RequestLimits;
   /** Who may read the admin endpoints. */
   readonly admin: AdminAccess;
+  /** The stall reports and the diagnosis of the admin endpoints. */
+  readonly diagnosis: HubDiagnosis;
 }
 
 /** One route. A route answers by writing to `ctx.res`, or throws an error for error-response.ts. */
