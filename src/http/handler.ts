@@ -175,15 +175,19 @@ export function createRequestHandler(
       resolved.subscriberJwksUrl,
     ].some((setting) => setting !== ""),
   });
-  const routes = new RouteTable(
-    createMercureRoutes(hub, logger, resolved.subscriptionEvents),
-    resolved.dashboard ? createDashboardRoutes(hub) : [],
-  );
   const watcher = new StallWatcher({
     thresholdMs: resolved.stallThresholdMs,
     profileMs: resolved.stallProfileMs,
     logger,
   });
+  const routes = new RouteTable(
+    createMercureRoutes(hub, logger, resolved.subscriptionEvents),
+    resolved.dashboard
+      ? createDashboardRoutes(hub, {
+          stallCount: () => (resolved.stallThresholdMs === 0 ? undefined : watcher.total),
+        })
+      : [],
+  );
   watcher.registerMetrics(metrics.registry);
   const diagnosis = new HubDiagnosis(hub, watcher);
 

@@ -156,6 +156,23 @@ describe("publishOrigins: cookie-authenticated publishes", () => {
     assert.equal(ssehub.hub.stats().eventsPublished, 3);
   });
 
+  test("a publish from the hub's own origin passes, whatever the lists say", async (t) => {
+    const { url, cookie, ssehub } = await cookieHub(t, { publishOrigins: [APP] });
+    // A page the hub serves (the dashboard) names the hub's own origin.
+    const response = await fetch(`${url}/publish`, formPost({ Cookie: cookie, Origin: url }));
+    assert.equal(response.status, 200, await response.text());
+    assert.equal(ssehub.hub.stats().eventsPublished, 1);
+    // Another port of the same host is another origin.
+    const otherPort = new URL(url);
+    otherPort.port = String(Number(otherPort.port) + 1);
+    await expectError(
+      `${url}/publish`,
+      403,
+      REFUSED,
+      formPost({ Cookie: cookie, Origin: otherPort.origin }),
+    );
+  });
+
   test("the origin is checked before the token: a forged request learns nothing of the cookie", async (t) => {
     const { url } = await cookieHub(t, { publishOrigins: [APP] });
     await expectError(

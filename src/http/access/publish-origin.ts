@@ -13,7 +13,8 @@
  * a page of any site can make post a form. So such a publish that names an origin (a browser's)
  * must come from an allowed one too; one that names none comes from no browser (curl, a
  * backend) and passes. A publish with a token in the Authorization header or the query is not
- * checked: no browser sends those by itself to another site.
+ * checked: no browser sends those by itself to another site. A publish from the hub's own
+ * origin (a page it serves, such as the dashboard) is always allowed: it is no other site.
  * @see https://mercure.rocks/docs/hub/config (publish_origins)
  * @module
  */
@@ -38,6 +39,25 @@ export function requestOrigin(req: IncomingMessage): string | undefined {
     return new URL(referer).origin;
   } catch {
     return "null";
+  }
+}
+
+/**
+ * True when `origin` is the hub's own: its host (and port) is the one the request was sent to
+ * (`Host`, or HTTP/2's `:authority`). A page the hub serves itself, such as the dashboard, is
+ * no other site: a browser names the page's origin, and a forged request from elsewhere cannot
+ * name the hub's host as its origin. The scheme is not compared: behind a proxy that ends TLS
+ * the hub cannot tell it, and the host alone decides which site the page is.
+ */
+export function isOwnOrigin(req: IncomingMessage, origin: string): boolean {
+  const host = req.headers.host ?? req.headers[":authority"];
+  if (typeof host !== "string" || host === "") return false;
+  try {
+    const named = new URL(origin);
+    if (named.protocol !== "http:" && named.protocol !== "https:") return false;
+    return new URL(`${named.protocol}//${host}`).host === named.host;
+  } catch {
+    return false;
   }
 }
 
@@ -73,7 +93,7 @@ export class PublishOriginPolicy {
         { details: { origin: null } },
       );
     }
-    if (this.isAllowed(origin)) return;
+    if (this.isAllowed(origin) || isOwnOrigin(req, origin)) return;
     throw new SsehubError(
       "SSEHUB_ERR_AUTH_ORIGIN_REFUSED",
       `Cannot publish from origin ${JSON.stringify(origin)}: it is not in publishOrigins (or corsOrigins when publishOrigins is empty)`,
