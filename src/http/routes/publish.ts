@@ -6,7 +6,8 @@
  *
  * The body is mapped onto PublishInputs (publish-body.ts), the token is checked for the topics
  * they name, then the hub checks every field as it publishes: a request without a valid token
- * learns nothing of its fields.
+ * learns nothing of its fields. A W3C `traceparent` joins the publish to a trace
+ * (telemetry/publish-span.ts).
  * @module
  */
 import type { PublishInput } from "../../hub/publish-input.js";
@@ -14,6 +15,7 @@ import { idempotencyKeyOf, withIdempotencyKey } from "../messages/idempotency-ke
 import { parsePublishBody, publishMediaType } from "../messages/publish-body.js";
 import { readBody } from "../messages/read-body.js";
 import { sendJson } from "../messages/send-json.js";
+import { withPublishSpan } from "../telemetry/publish-span.js";
 import type { Route } from "./route.js";
 
 /** Every topic the inputs name (the hub checks them; unchecked entries are skipped here). */
@@ -32,25 +34,31 @@ function topicsOf(inputs: readonly PublishInput[]): string[] {
 /** The publish route. */
 export const publishRoute: Route = {
   methods: ["POST"],
-  async handle(ctx) {
-    const { hub, req, res } = ctx;
-    // Refuse a wrong type before reading a byte of its body.
-    const mediaType = publishMediaType(req.headers["content-type"]);
-    const body = await readBody(req, ctx.limits.maxBodyBytes);
-    const parsed = parsePublishBody(mediaType, body);
-    const inputs = parsed.batch ? parsed.inputs : [parsed.input];
-    const grant = await ctx.auth.publisher(req, ctx.query, topicsOf(inputs));
-    ctx.limits.takePublish(req, grant.tokenKey);
-    const idempotencyKey = idempotencyKeyOf(req);
-    if (parsed.batch) {
-      const results = await hub.publishBatch(
-        parsed.inputs,
-        idempotencyKey === undefined ? undefined : { idempotencyKey },
-      );
-      sendJson(res, 200, { ids: results.map((result) => result.id) });
-    } else {
-      const result = await hub.publish(withIdempotencyKey(parsed.input, idempotencyKey));
-      sendJson(res, 200, { id: result.id, topics: result.topics });
-    }
+  handle(ctx) {
+    return withPublishSpan(ctx.req, "/publish", async (trace) => {
+      const { hub, req, res } = ctx;
+      // Refuse a wrong type before reading a byte of its body.
+      const mediaType = publishMediaType(req.headers["content-type"]);
+      const body = await readBody(req, ctx.limits.maxBodyBytes);
+      const parsed = parsePublishBody(mediaType, body);
+      const inputs = parsed.batch ? parsed.inputs : [parsed.input];
+      const topics = topicsOf(inputs);
+      const grant = await ctx.auth.publisher(req, ctx.query, topics);
+      ctx.limits.takePublish(req, grant.tokenKey);
+      const idempotencyKey = idempotencyKeyOf(req);
+      if (parsed.batch) {
+        const results = await hub.publishBatch(
+          parsed.inputs,
+          idempotencyKey === undefined ? { trace } : { idempotencyKey, trace },
+        );
+        sendJson(res, 200, { ids: results.map((result) => result.id) });
+      } else {
+        const result = await hub.publish(withIdempotencyKey(parsed.input, idempotencyKey), {
+          trace,
+        });
+        sendJson(res, 200, { id: result.id, topics: result.topics });
+      }
+      return { events: inputs.length, topics: topics.length };
+    });
   },
 };
