@@ -547,6 +547,10 @@ class OpenSubscription implements Subscription {
     return this.#subscriber.isClosed;
   }
 
+  get eventsSent(): number {
+    return this.#subscriber.eventsSent;
+  }
+
   close(): void {
     this.#unregister(this.#subscriber);
   }

@@ -199,6 +199,7 @@ export class Resumer {
       }
       subscriber.writeDirect(chunk.length === 1 ? chunk[0]! : Buffer.concat(chunk), lastSeq);
       counters.deliveries += chunk.length;
+      subscriber.eventsSent += chunk.length;
       tally.events += chunk.length;
       counters.bytesWritten += size;
       do {

@@ -234,6 +234,10 @@ async function streamOverSocket(ctx: RouteContext, request: LeasedStreamRequest)
   // The tracker releases the lease when the socket closes: this connection's own listener
   // (a closure and a once-wrapper, about 250 bytes per idle subscriber) can go.
   trackTakenOverSocket(socket, subscription, request.lease, logger);
+  if (ctx.access !== undefined) {
+    ctx.access.streaming(subscription);
+    ctx.access.takenOver(socket);
+  }
   socket.removeListener("close", request.releaseLease);
   endAtExpiry(
     request.expiresAt,
@@ -267,6 +271,7 @@ function streamOverResponse(ctx: RouteContext, request: LeasedStreamRequest): vo
     subscription.close();
     logger.debug({ topics: request.topics }, "Subscriber left");
   });
+  ctx.access?.streaming(subscription);
   endAtExpiry(
     request.expiresAt,
     () => {
