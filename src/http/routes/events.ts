@@ -221,7 +221,10 @@ async function streamOverSocket(ctx: RouteContext, request: LeasedStreamRequest)
     subscription = hub.subscribe(subscribeRequest(request, sink));
   } catch (error) {
     // Checked above, so not expected; the head is written, so no status can tell it any more.
-    logger.error({ err: error }, "Subscribing a stream failed after its head was written");
+    logger.error(
+      { err: error, requestId: ctx.requestId },
+      "Subscribing a stream failed after its head was written",
+    );
     sink.destroy();
     return;
   } finally {
