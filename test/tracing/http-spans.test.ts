@@ -98,6 +98,24 @@ describe("tracing over HTTP", () => {
     assert.equal(recorder.named("ssehub.publish")[0]!.attributes["ssehub.event_count"], 2);
   });
 
+  it("traces a publish on the Mercure hub route too", async (t) => {
+    const recorder = recordSpans(t);
+    const { url } = await startServer(t);
+    const answer = await fetch(`${url}/.well-known/mercure`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", traceparent: TRACEPARENT },
+      body: "topic=a&topic=b&data=x",
+    });
+    assert.equal(answer.status, 200);
+    await waitFor(() => recorder.named("ssehub.dispatch").length === 1, "the dispatch span");
+    const [publishSpan] = recorder.named("ssehub.publish");
+    assert.equal(publishSpan!.spanContext().traceId, TRACE_ID);
+    assert.equal(publishSpan!.attributes["http.route"], "/.well-known/mercure");
+    assert.equal(publishSpan!.attributes["ssehub.topic_count"], 2);
+    const [dispatch] = recorder.named("ssehub.dispatch");
+    assert.equal(parentIdOf(dispatch!), publishSpan!.spanContext().spanId);
+  });
+
   it("ignores an invalid traceparent: the publish succeeds in a trace of its own", async (t) => {
     const recorder = recordSpans(t);
     const { url } = await startServer(t);
