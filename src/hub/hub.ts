@@ -22,7 +22,7 @@ import { MemoryHistory } from "../history/memory-history.js";
 import { type PreparedEvent, type SequencedEvent, toStoredEvent } from "../history/stored-event.js";
 import { encodeRetry } from "../protocol/encode.js";
 import { formatEventId } from "../protocol/event-id.js";
-import type { TraceContext } from "../protocol/trace-context.js";
+import { parseTraceContext, type TraceContext } from "../protocol/trace-context.js";
 import { Dispatcher } from "./dispatcher.js";
 import { HeartbeatWheel } from "./heartbeat-wheel.js";
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from "./hub-options.js";
@@ -517,12 +517,13 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
 }
 
 /**
- * The trace context of a publish: the one given, else the caller's active span when tracing
- * is on (a library caller inside a span of its own), else none.
+ * The trace context of a publish: the one given, checked as a request's headers are (an
+ * invalid one is ignored), else the caller's active span when tracing is on (a library caller
+ * inside a span of its own), else none.
  */
 function traceOf(options: PublishOptions | undefined): TraceContext | undefined {
   const given = options?.trace;
-  if (given !== undefined) return given;
+  if (given !== undefined) return parseTraceContext(given.traceparent, given.tracestate);
   return isTracing() ? activeTraceContext() : undefined;
 }
 

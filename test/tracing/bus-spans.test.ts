@@ -140,6 +140,24 @@ describe("tracing across buses", () => {
     await assertTraceCrosses(t, recorder, servers[0]!.url, servers[1]!.url);
   });
 
+  it("ignores an invalid trace context given to hub.publish: nothing goes on the wire", async (t) => {
+    const sent: unknown[] = [];
+    const sequencer = new ClusterSequencer("e2");
+    const [workerEnd, primaryEnd] = channelPair(sent);
+    sequencer.add(primaryEnd);
+    const { ssehub } = await startServer(
+      t,
+      {},
+      { bus: new ClusterBus(workerEnd, { epoch: "e2", joinedAfterSeq: 0 }) },
+    );
+    await ssehub.hub.publish({ topic: "t", data: "x" }, { trace: { traceparent: "00-zz" } });
+    const published = sent.find((m) => (m as ClusterMessage).type === "ssehub:publish");
+    assert.ok(published !== undefined && !JSON.stringify(published).includes("traceparent"));
+    const good = { traceparent: TRACEPARENT, tracestate: "k=v" };
+    await ssehub.hub.publish({ topic: "t", data: "y" }, { trace: good });
+    assert.ok(JSON.stringify(sent).includes(TRACEPARENT), "a valid context is carried");
+  });
+
   it("writes trace fields into a Redis entry only for a traced event", () => {
     const event = { topics: ["t"], data: "x", event: undefined, retry: undefined };
     assert.deepEqual(entryFields(event), ["t", '["t"]', "d", "x"]);
