@@ -41,7 +41,7 @@ export { SOCKET_TAKEOVER_ENV } from "./http/transport/socket-takeover.js";
 export { createHub, Hub } from "./hub/hub.js";
 export type { HubOptions, ResolvedHubOptions, SlowConsumerPolicy } from "./hub/hub-options.js";
 export { HUB_DEFAULTS, resolveHubOptions } from "./hub/hub-options.js";
-export type { PublishBatchOptions, PublishInput } from "./hub/publish-input.js";
+export type { PublishBatchOptions, PublishInput, PublishOptions } from "./hub/publish-input.js";
 export type { Sink } from "./hub/sink.js";
 export type { PrivateAccess, TopicPattern } from "./hub/subscriber.js";
 export type {
@@ -61,3 +61,4 @@ export type { SseEventFields } from "./protocol/encode.js";
 export { encodeComment, encodeEvent, encodeRetry, serializeData } from "./protocol/encode.js";
 export { formatEventId, parseEventId } from "./protocol/event-id.js";
 export { GAP_EVENT, RESET_EVENT } from "./protocol/hub-events.js";
+export type { TraceContext } from "./protocol/trace-context.js";

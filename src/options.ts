@@ -53,6 +53,7 @@ export const OPTION_LAYERS = Object.freeze({
   keepAliveTimeoutMs: "server",
   shutdownTimeoutMs: "server",
   logLevel: "server",
+  accessLog: "server",
   publisherJwtKey: "server",
   publisherJwtAlgorithm: "server",
   publisherJwksUrl: "server",

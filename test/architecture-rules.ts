@@ -77,8 +77,8 @@ const LAYERS: readonly Layer[] = [
     holds: ["hub"],
     owns: "topics, publish input, subscribe and resume, dispatcher, slow consumers",
     imports: ["option tables", "bus", "history", "activity", "protocol", "errors", "options"],
-    builtins: ["events"],
-    packages: [],
+    builtins: ["events", "module"],
+    packages: ["@opentelemetry/api"],
   },
   {
     name: "auth",

@@ -41,6 +41,16 @@ await hub.close();`);
     }
   });
 
+  it("loads no OpenTelemetry package for a traced publish while no SDK is registered", () => {
+    const loaded = packagesLoadedBy(`
+const { createHub } = await import(${JSON.stringify(entry)});
+const hub = createHub();
+const trace = { traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" };
+await hub.publish({ topic: "t", data: "x" }, { trace });
+await hub.close();`);
+    assert.ok(!loaded.includes("@opentelemetry"), loaded.join(", "));
+  });
+
   it("loads the logger and metrics packages once a request handler is made", () => {
     const loaded = packagesLoadedBy(`
 const { createHub, createRequestHandler } = await import(${JSON.stringify(entry)});

@@ -22,6 +22,7 @@ export function sequenced(event: PreparedEvent, seq: number, publishedAt: number
     key: event.key,
     private: event.private,
     id: event.id,
+    trace: event.trace,
     seq,
     publishedAt,
   };

@@ -15,7 +15,8 @@
  * (the publish script keeps `ms` from decreasing), so ids increase in every stream, a range up
  * to `<cutoff ms>` holds what is too old, and the seq is read back from the id. Entry fields:
  * `t` topics (JSON list), `d` data, and only when set `e` event type, `r` retry, `k` key, `p`
- * private (`1`), `i` the id the publisher gave.
+ * private (`1`), `i` the id the publisher gave, `tp` and `ts` the publish's W3C `traceparent`
+ * and `tracestate` (docs/tracing.md).
  *
  * Topic streams are trimmed with XDEL (EVICT_LUA), not XTRIM or XADD MAXLEN: only XDEL moves
  * the stream's `max-deleted-entry-id` (Redis 7), which is how a reader learns that an event
@@ -63,6 +64,11 @@ export function entryFields(event: PreparedEvent): string[] {
   if (event.key !== undefined) fields.push("k", event.key);
   if (event.private === true) fields.push("p", "1");
   if (event.id !== undefined) fields.push("i", event.id);
+  const trace = event.trace;
+  if (trace !== undefined) {
+    fields.push("tp", trace.traceparent);
+    if (trace.tracestate !== undefined) fields.push("ts", trace.tracestate);
+  }
   return fields;
 }
 
@@ -76,6 +82,8 @@ export function parseEntry(id: string, fields: readonly string[]): SequencedEven
   let key: string | undefined;
   let isPrivate = false;
   let publisherId: string | undefined;
+  let traceparent: string | undefined;
+  let tracestate: string | undefined;
   for (let i = 0; i + 1 < fields.length; i += 2) {
     const value = fields[i + 1]!;
     switch (fields[i]) {
@@ -100,6 +108,12 @@ export function parseEntry(id: string, fields: readonly string[]): SequencedEven
       case "i":
         publisherId = value;
         break;
+      case "tp":
+        traceparent = value;
+        break;
+      case "ts":
+        tracestate = value;
+        break;
     }
   }
   return {
@@ -112,6 +126,12 @@ export function parseEntry(id: string, fields: readonly string[]): SequencedEven
     key,
     private: isPrivate,
     id: publisherId,
+    trace:
+      traceparent === undefined
+        ? undefined
+        : tracestate === undefined
+          ? { traceparent }
+          : { traceparent, tracestate },
   };
 }
 

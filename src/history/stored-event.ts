@@ -7,6 +7,7 @@
  */
 import { encodeEvent } from "../protocol/encode.js";
 import { formatEventId } from "../protocol/event-id.js";
+import type { TraceContext } from "../protocol/trace-context.js";
 import type { StoredEvent } from "./history-store.js";
 
 /**
@@ -33,6 +34,12 @@ export interface PreparedEvent {
    * copied into a SequencedEvent.
    */
   readonly idempotency?: IdempotencyClaim | undefined;
+  /**
+   * The publish's W3C trace context (docs/tracing.md), carried to every process that delivers
+   * the event, so that its dispatch spans join the publisher's trace. Undefined for an untraced
+   * publish: nothing more goes on the wire then.
+   */
+  readonly trace?: TraceContext | undefined;
 }
 
 /**

@@ -40,9 +40,11 @@ import { publishRoute } from "./routes/publish.js";
 import type { Route, RouteContext } from "./routes/route.js";
 import { topicsRoute } from "./routes/topics.js";
 import { type HandlerOptions, resolveHandlerOptions } from "./server-options.js";
+import { AccessLog } from "./telemetry/access-log.js";
 import { HubDiagnosis } from "./telemetry/hub-diagnosis.js";
 import { createLogger, type Logger } from "./telemetry/logger.js";
 import { type GatherSnapshots, HubMetrics } from "./telemetry/metrics.js";
+import { REQUEST_ID_HEADER, RequestIds } from "./telemetry/request-id.js";
 import { StallWatcher } from "./telemetry/stall-watcher.js";
 
 /**
@@ -190,21 +192,34 @@ export function createRequestHandler(
   );
   watcher.registerMetrics(metrics.registry);
   const diagnosis = new HubDiagnosis(hub, watcher);
+  const requestIds = new RequestIds();
+  const accessLog = resolved.accessLog
+    ? new AccessLog(logger, resolved.authQueryParam, limits)
+    : undefined;
 
-  const fail = (req: IncomingMessage, res: ServerResponse, error: unknown, route?: Route): void => {
+  const fail = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    error: unknown,
+    route?: Route,
+  ): void => {
     settleUnreadBody(req, res);
     const isMethodError =
       error instanceof SsehubError && error.code === "SSEHUB_ERR_METHOD_NOT_ALLOWED";
     sendError(
       res,
       error,
-      logger,
+      logger.child({ requestId }),
       isMethodError && route !== undefined ? { Allow: allowHeader(route) } : undefined,
       metrics,
     );
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const requestId = requestIds.of(req);
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    const access = accessLog?.begin(req, res, requestId);
     const target = req.url ?? "/";
     const queryStart = target.indexOf("?");
     const pathname = queryStart === -1 ? target : target.slice(0, queryStart);
@@ -244,11 +259,15 @@ export function createRequestHandler(
         limits,
         admin,
         diagnosis,
+        requestId,
+        access,
       };
       const done = route.handle(ctx);
-      if (done !== undefined) done.catch((error: unknown) => fail(req, res, error, route));
+      if (done !== undefined) {
+        done.catch((error: unknown) => fail(req, res, requestId, error, route));
+      }
     } catch (error) {
-      fail(req, res, error, match?.route);
+      fail(req, res, requestId, error, match?.route);
     }
   };
   return Object.assign(handler, { metrics, diagnosis });

@@ -52,6 +52,12 @@ export interface ResolvedServerOptions {
   /** Log level (pino). */
   readonly logLevel: LogLevel;
   /**
+   * One log line per request (at info), a stream's when it ends: method, path (its query
+   * without the token of `authQueryParam`), status, bytes, duration, client address, request
+   * id, user agent (docs/operations.md, "Access log").
+   */
+  readonly accessLog: boolean;
+  /**
    * Key that verifies publishers' tokens: the secret of an HS* algorithm, or a PEM public key
    * (or certificate) for RS*, PS*, ES*, EdDSA. Empty: no key (see docs/security.md).
    */
@@ -147,6 +153,7 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   keepAliveTimeoutMs: 5_000, // 5 seconds
   shutdownTimeoutMs: 10_000, // 10 seconds
   logLevel: "info",
+  accessLog: false,
   publisherJwtKey: "",
   publisherJwtAlgorithm: "HS256",
   publisherJwksUrl: "",
@@ -215,6 +222,10 @@ export const SERVER_OPTION_SPECS: { readonly [K in keyof ResolvedServerOptions]:
       kind: "enum",
       values: ["fatal", "error", "warn", "info", "debug", "trace", "silent"],
       help: "Log level",
+    },
+    accessLog: {
+      kind: "boolean",
+      help: "Log one line per request (a stream's when it ends), at info",
     },
     publisherJwtKey: {
       kind: "string",
@@ -371,6 +382,7 @@ export const HANDLER_OPTION_NAMES = Object.freeze([
   "corsOrigins",
   "publishOrigins",
   "logLevel",
+  "accessLog",
   "publisherJwtKey",
   "publisherJwtAlgorithm",
   "publisherJwksUrl",

@@ -15,12 +15,18 @@
  * With a write delay (option writeDelayMs), the first event queued starts a timer instead, and
  * the events of every turn until it fires leave together: fewer writes per subscriber when
  * events come faster than the delay, for at most that much more latency.
+ *
+ * An event that carries a trace context gets an `ssehub.dispatch` span over the turn that fans
+ * it out (trace-spans.ts); an untraced turn costs one check of a field that stays undefined.
  * @module
  */
 import { activity, PHASE_DISPATCH } from "../diagnostics/activity.js";
 import { mergeBySeq, type StoredEvent } from "../history/history-store.js";
+import type { TraceContext } from "../protocol/trace-context.js";
 import { type Batch, batchOf, type Subscriber } from "./subscriber.js";
 import type { TopicIndex } from "./topic-index.js";
+import { endSpans, startDispatchSpans, type TracedEvent } from "./trace-spans.js";
+import { isTracing } from "./tracing.js";
 
 /** Batches published events per turn and delivers them. */
 export class Dispatcher {
@@ -28,6 +34,8 @@ export class Dispatcher {
   readonly #patternSubscribers: ReadonlySet<Subscriber>;
   readonly #writeDelayMs: number;
   #queued: StoredEvent[] = [];
+  /** The queued events that carry a trace context, when there are any. */
+  #traced: TracedEvent[] | undefined;
   /** The pending timer when writeDelayMs > 0, else true while a setImmediate is pending. */
   #scheduled: NodeJS.Timeout | boolean = false;
   #tick = 0;
@@ -48,9 +56,16 @@ export class Dispatcher {
     this.#writeDelayMs = writeDelayMs;
   }
 
-  /** Queues `event` for delivery at the end of this event-loop turn (or after the delay). */
-  enqueue(event: StoredEvent): void {
+  /**
+   * Queues `event` for delivery at the end of this event-loop turn (or after the delay).
+   * @param trace the trace context the event carries, if any: its fan-out gets a span
+   */
+  enqueue(event: StoredEvent, trace?: TraceContext): void {
     this.#queued.push(event);
+    if (trace !== undefined) {
+      if (this.#traced === undefined) this.#traced = [{ event, trace }];
+      else this.#traced.push({ event, trace });
+    }
     if (this.#scheduled === false) {
       if (this.#writeDelayMs === 0) {
         this.#scheduled = true;
@@ -68,6 +83,12 @@ export class Dispatcher {
     const events = this.#queued;
     if (events.length === 0) return;
     this.#queued = [];
+    const traced = this.#traced;
+    this.#traced = undefined;
+    const spans =
+      traced !== undefined && isTracing()
+        ? startDispatchSpans(traced, (event) => this.#subscriberCountOf(event))
+        : undefined;
     // Timed for the stall watcher: a few field writes per turn, none per event or subscriber.
     activity.begin(PHASE_DISPATCH, "", events.length);
     try {
@@ -75,6 +96,7 @@ export class Dispatcher {
     } finally {
       activity.end();
     }
+    if (spans !== undefined) endSpans(spans);
   }
 
   #deliver(events: StoredEvent[]): void {
@@ -114,6 +136,19 @@ export class Dispatcher {
     if (several !== undefined) deliverToSeveral(several, byTopic);
     if (this.#patternSubscribers.size > 0) deliverToPatterns(this.#patternSubscribers, events);
     if (activity.wantsTopicSample) activity.sampleTopics(byTopic);
+  }
+
+  /**
+   * The subscribers the fan-out hands `event` to: those of its topics (one of several of them
+   * counted once per topic) and those whose patterns match it. For traced events only.
+   */
+  #subscriberCountOf(event: StoredEvent): number {
+    let count = 0;
+    for (const topic of event.topics) count += this.#index.subscribersOf(topic)?.size ?? 0;
+    for (const subscriber of this.#patternSubscribers) {
+      if (subscriber.wants(event.topics)) count++;
+    }
+    return count;
   }
 }
 

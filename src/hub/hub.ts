@@ -19,9 +19,10 @@ import { LocalBus } from "../bus/local-bus.js";
 import { SsehubError } from "../errors.js";
 import type { HistoryStore } from "../history/history-store.js";
 import { MemoryHistory } from "../history/memory-history.js";
-import { type SequencedEvent, toStoredEvent } from "../history/stored-event.js";
+import { type PreparedEvent, type SequencedEvent, toStoredEvent } from "../history/stored-event.js";
 import { encodeRetry } from "../protocol/encode.js";
 import { formatEventId } from "../protocol/event-id.js";
+import { parseTraceContext, type TraceContext } from "../protocol/trace-context.js";
 import { Dispatcher } from "./dispatcher.js";
 import { HeartbeatWheel } from "./heartbeat-wheel.js";
 import { type HubOptions, type ResolvedHubOptions, resolveHubOptions } from "./hub-options.js";
@@ -32,6 +33,7 @@ import {
   type PublishAuthor,
   type PublishBatchOptions,
   type PublishInput,
+  type PublishOptions,
   preparePublish,
 } from "./publish-input.js";
 import { Resumer, type ResumeSource } from "./resume.js";
@@ -40,6 +42,8 @@ import { type ActivityWindow, TopicActivity } from "./topic-activity.js";
 import { TopicIndex } from "./topic-index.js";
 import { checkTopicList } from "./topic-name.js";
 import { pageOfNames } from "./topic-page.js";
+import { traceOrdering } from "./trace-spans.js";
+import { activeTraceContext, isTracing } from "./tracing.js";
 import type {
   HubPlugins,
   HubStats,
@@ -187,13 +191,16 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
    * Rejects with SsehubError on bad input, SSEHUB_ERR_HUB_CLOSED after close. With an
    * `idempotencyKey` already used within `idempotencyWindowMs`, publishes nothing and answers
    * the first publish's id (SSEHUB_ERR_PUBLISH_IDEMPOTENCY_KEY_REUSED if the event differs).
+   * `options.trace` joins the publish to a trace (docs/tracing.md).
    */
-  async publish(input: PublishInput): Promise<PublishResult> {
+  async publish(input: PublishInput, options?: PublishOptions): Promise<PublishResult> {
     this.#assertOpen();
     this.#assertNotOverloaded(1);
-    const prepared = preparePublish(input, this.options);
-    const seq = await this.#bus.publish(
+    const trace = traceOf(options);
+    const prepared = preparePublish(input, this.options, undefined, undefined, trace);
+    const seq = await this.#order(
       claimIdempotency([prepared], input.idempotencyKey, "event", this.options.idempotencyWindowMs),
+      trace,
     );
     return { id: prepared.id ?? this.#idOf(seq), topics: prepared.topics };
   }
@@ -202,6 +209,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
    * Publishes several events in order. Every input is checked first: if one is bad, none is
    * published. Throws SSEHUB_ERR_PUBLISH_TOO_MANY_EVENTS past `maxBatchEvents`. The batch is
    * one unit for `options.idempotencyKey` (a retry answers the same ids, publishing nothing).
+   * `options.trace` joins the publish to a trace (docs/tracing.md).
    */
   publishBatch(
     inputs: readonly PublishInput[],
@@ -237,12 +245,14 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     }
     this.#assertNotOverloaded(inputs.length);
     const key = batchIdempotencyKey(inputs, options);
+    const trace = traceOf(options);
     const prepared = inputs.map((input, i) =>
-      preparePublish(input, this.options, `event ${i}`, author),
+      preparePublish(input, this.options, `event ${i}`, author, trace),
     );
     if (prepared.length === 0) return [];
-    const first = await this.#bus.publish(
+    const first = await this.#order(
       claimIdempotency(prepared, key, "batch", this.options.idempotencyWindowMs),
+      trace,
     );
     return prepared.map((event, i) => ({
       id: event.id ?? this.#idOf(first + i),
@@ -452,6 +462,12 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     }
   }
 
+  /** Hands `events` to the bus; a traced publish under an `ssehub.order` span. */
+  #order(events: readonly PreparedEvent[], trace: TraceContext | undefined): Promise<number> {
+    if (trace === undefined || !isTracing()) return this.#bus.publish(events);
+    return traceOrdering(trace, events.length, () => this.#bus.publish(events));
+  }
+
   #idOf(seq: number): string {
     return formatEventId(this.#epoch, seq);
   }
@@ -463,7 +479,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       const event = toStoredEvent(epoch, sequenced);
       this.#current = sequenced.seq;
       this.#history.append(event);
-      this.#dispatcher.enqueue(event);
+      this.#dispatcher.enqueue(event, sequenced.trace);
       this.#eventsPublished++;
       for (const topic of event.topics) this.#activity.count(topic, event.bytes.length);
     }
@@ -543,6 +559,17 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
 }
 
 /**
+ * The trace context of a publish: the one given, checked as a request's headers are (an
+ * invalid one is ignored), else the caller's active span when tracing is on (a library caller
+ * inside a span of its own), else none.
+ */
+function traceOf(options: PublishOptions | undefined): TraceContext | undefined {
+  const given = options?.trace;
+  if (given !== undefined) return parseTraceContext(given.traceparent, given.tracestate);
+  return isTracing() ? activeTraceContext() : undefined;
+}
+
+/**
  * A subscription as the caller holds it: two fields, a class with a fixed shape (an object
  * literal with a getter and closures cost ~0.4 KiB more per idle subscriber).
  */
@@ -561,6 +588,10 @@ class OpenSubscription implements Subscription {
 
   get isClosed(): boolean {
     return this.#subscriber.isClosed;
+  }
+
+  get eventsSent(): number {
+    return this.#subscriber.eventsSent;
   }
 
   close(): void {

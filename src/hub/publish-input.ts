@@ -39,6 +39,7 @@ import {
   isWellFormed,
 } from "../protocol/field-rules.js";
 import { HUB_EVENT_PREFIX, isHubEventType } from "../protocol/hub-events.js";
+import type { TraceContext } from "../protocol/trace-context.js";
 import { HUB_TOPIC_NAMESPACE, isReservedTopic, SSEHUB_TOPIC_NAMESPACE } from "./reserved-topic.js";
 import { checkTopicList } from "./topic-name.js";
 import { EARLIEST } from "./types.js";
@@ -90,8 +91,18 @@ export interface PublishInput {
   readonly idempotencyKey?: string;
 }
 
+/** Options of a publish, besides its event. */
+export interface PublishOptions {
+  /**
+   * The publish's W3C trace context (docs/tracing.md): its events carry it to every process
+   * that delivers them, whose spans join the trace. Default: the caller's active span when an
+   * OpenTelemetry SDK is registered, else none. POST /publish takes it from `traceparent`.
+   */
+  readonly trace?: TraceContext | undefined;
+}
+
 /** Options of a batch publish. */
-export interface PublishBatchOptions {
+export interface PublishBatchOptions extends PublishOptions {
   /**
    * The batch's idempotency key: the batch is one unit, remembered under the key with its
    * events; a retry of the same batch answers the same ids (see PublishInput.idempotencyKey).
@@ -148,12 +159,14 @@ function malformed(where: string, problem: string, field?: string): SsehubError 
  * serialized once, its topics without duplicates, every field present. Throws SsehubError.
  * @param where names the input in messages: "the event", or "event 3" within a batch
  * @param author "hub" only for the hub's own events: they may use its reserved topics
+ * @param trace the publish's trace context, carried by the prepared event
  */
 export function preparePublish(
   input: PublishInput,
   limits: PublishLimits,
   where = "the event",
   author: PublishAuthor = "publisher",
+  trace?: TraceContext,
 ): PreparedEvent {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw malformed(where, "expected an object with topic or topics, and data");
@@ -186,6 +199,7 @@ export function preparePublish(
     key: checkKey(input.key, limits, where),
     private: checkPrivate(input.private, where),
     id: checkId(input.id, where),
+    trace,
   };
 }
 

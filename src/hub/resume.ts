@@ -18,6 +18,8 @@ import type { HistoryRead, HistoryStore, StoredEvent } from "../history/history-
 import { encodeEvent } from "../protocol/encode.js";
 import { type EventId, parseEventId } from "../protocol/event-id.js";
 import type { DeliveryCounters, PrivateAccess, Subscriber } from "./subscriber.js";
+import { type ReplayTally, traceReplay } from "./trace-spans.js";
+import { isTracing } from "./tracing.js";
 import { EARLIEST, RESET_EVENT, type ResetReason } from "./types.js";
 
 /** Bytes of history written per turn during a replay (DESIGN principle 6). */
@@ -66,26 +68,47 @@ export class Resumer {
 
   /**
    * Replays history after `lastEventId` up to `head`, then lets the subscriber go live.
-   * Rejects when history cannot be read (its store is unreachable).
+   * Rejects when history cannot be read (its store is unreachable). Under an `ssehub.replay`
+   * span when tracing is on (trace-spans.ts).
    */
-  async resume(subscriber: Subscriber, lastEventId: string, head: number): Promise<void> {
+  resume(subscriber: Subscriber, lastEventId: string, head: number): Promise<void> {
+    if (!isTracing())
+      return this.#resume(subscriber, lastEventId, head, { events: 0, reset: undefined });
+    return traceReplay(subscriber.topics.length, lastEventId, (tally) =>
+      this.#resume(subscriber, lastEventId, head, tally),
+    );
+  }
+
+  async #resume(
+    subscriber: Subscriber,
+    lastEventId: string,
+    head: number,
+    tally: ReplayTally,
+  ): Promise<void> {
     const source = this.#source;
     if (lastEventId === EARLIEST) {
       const read = await this.#read(subscriber, 0);
       if (subscriber.isClosed) return;
-      await this.#replay(subscriber, visibleEvents(read.events, subscriber.access), head);
+      await this.#replay(subscriber, visibleEvents(read.events, subscriber.access), head, tally);
       if (subscriber.isClosed) return;
       subscriber.goLive();
       return;
     }
     const parsed = this.#seqOfLastEventId(lastEventId);
     if (parsed === undefined) {
-      this.#sendReset(subscriber, "invalid-id", lastEventId, head);
+      this.#sendReset(subscriber, "invalid-id", lastEventId, head, tally);
     } else if (parsed.epoch !== source.epoch) {
       // Every event of this epoch comes after the client's point: replay what history holds of it.
       const read = await this.#read(subscriber, 0);
       if (subscriber.isClosed) return;
-      await this.#resetAndReplay(subscriber, "unknown-epoch", lastEventId, read.events, head);
+      await this.#resetAndReplay(
+        subscriber,
+        "unknown-epoch",
+        lastEventId,
+        read.events,
+        head,
+        tally,
+      );
       if (subscriber.isClosed) return;
     } else if (parsed.seq > head) {
       // On a distributed bus the client may have seen, on another hub, events that have not
@@ -96,16 +119,23 @@ export class Resumer {
         return;
       }
       if (subscriber.isClosed) return;
-      this.#sendReset(subscriber, "invalid-id", lastEventId, head);
+      this.#sendReset(subscriber, "invalid-id", lastEventId, head, tally);
     } else if (parsed.seq < head) {
       const read = await this.#read(subscriber, parsed.seq);
       if (subscriber.isClosed) return;
       // Below the floor, history never held some events after the id; otherwise `complete`
       // says whether it lost some. Either way what it still holds after the id follows.
       if (parsed.seq < source.historyFloor || !read.complete) {
-        await this.#resetAndReplay(subscriber, "history-evicted", lastEventId, read.events, head);
+        await this.#resetAndReplay(
+          subscriber,
+          "history-evicted",
+          lastEventId,
+          read.events,
+          head,
+          tally,
+        );
       } else {
-        await this.#replay(subscriber, visibleEvents(read.events, subscriber.access), head);
+        await this.#replay(subscriber, visibleEvents(read.events, subscriber.access), head, tally);
       }
       if (subscriber.isClosed) return;
     }
@@ -169,6 +199,7 @@ export class Resumer {
     subscriber: Subscriber,
     events: readonly StoredEvent[],
     head: number,
+    tally: ReplayTally,
   ): Promise<void> {
     const { maxQueueBytes, counters } = this.#source;
     let i = 0;
@@ -191,6 +222,8 @@ export class Resumer {
         activity.end();
       }
       counters.deliveries += chunk.length;
+      subscriber.eventsSent += chunk.length;
+      tally.events += chunk.length;
       counters.bytesWritten += size;
       do {
         await new Promise<void>((resolve) =>
@@ -215,17 +248,25 @@ export class Resumer {
     lastEventId: string,
     events: readonly StoredEvent[],
     head: number,
+    tally: ReplayTally,
   ): Promise<void> {
     const visible = visibleEvents(events, subscriber.access);
     const first = visible[0];
     const from = first !== undefined && first.seq <= head ? first.seq - 1 : head;
-    this.#sendReset(subscriber, reason, lastEventId, from);
-    await this.#replay(subscriber, visible, head);
+    this.#sendReset(subscriber, reason, lastEventId, from, tally);
+    await this.#replay(subscriber, visible, head, tally);
   }
 
   /** Writes the reset notice; the stream goes on after `from` (its id). */
-  #sendReset(subscriber: Subscriber, reason: ResetReason, lastEventId: string, from: number): void {
+  #sendReset(
+    subscriber: Subscriber,
+    reason: ResetReason,
+    lastEventId: string,
+    from: number,
+    tally: ReplayTally,
+  ): void {
     this.#resets++;
+    tally.reset = reason;
     const id = this.#source.idOf(from);
     const data = JSON.stringify({ reason, lastEventId, currentEventId: id });
     subscriber.writeDirect(encodeEvent({ id, event: RESET_EVENT, data }), from);

@@ -131,6 +131,8 @@ export class Subscriber {
   wheelSlot = -1;
   /** False until something is written after the previous heartbeat visit. */
   wroteSinceHeartbeat = true;
+  /** Events written to this subscriber, replayed and live (for the access log). */
+  eventsSent = 0;
 
   readonly #host: SubscriberHost;
   /** Events up to this seq reach the subscriber by replay (or not at all), never live. */
@@ -321,6 +323,7 @@ export class Subscriber {
     this.#lastSeq = events[count - 1]!.seq;
     host.counters.deliveries += count;
     host.counters.bytesWritten += bytes.length;
+    this.eventsSent += count;
   }
 
   #startConflating(): Conflation {

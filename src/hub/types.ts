@@ -42,6 +42,8 @@ export interface SubscribeRequest {
 export interface Subscription {
   readonly topics: readonly string[];
   readonly isClosed: boolean;
+  /** Events written to the subscriber so far, replayed and live. */
+  readonly eventsSent: number;
   /** Unregisters the subscriber; the sink is the caller's (it has usually closed already). */
   close(): void;
 }

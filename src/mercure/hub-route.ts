@@ -37,8 +37,10 @@ import {
 import { readBody } from "../http/messages/read-body.js";
 import { lastEventIdOf, openStream } from "../http/routes/events.js";
 import type { Route, RouteContext } from "../http/routes/route.js";
+import { withPublishSpan } from "../http/telemetry/publish-span.js";
 import type { TopicPattern } from "../hub/subscriber.js";
 import { EARLIEST } from "../hub/types.js";
+import type { TraceContext } from "../protocol/trace-context.js";
 import type { MercurePresence } from "./presence.js";
 
 /** The event type a Mercure publisher may not use: Mercure keeps it for the protocol itself. */
@@ -119,7 +121,15 @@ function registerWhileOpen(
   ended.once("close", () => presence.remove(subscriber));
 }
 
-async function publish(ctx: RouteContext): Promise<void> {
+function publish(ctx: RouteContext): Promise<void> {
+  return withPublishSpan(ctx.req, MERCURE_PATH, async (trace) => {
+    const topics = await publishForm(ctx, trace);
+    return { events: 1, topics };
+  });
+}
+
+/** Publishes the form's event; answers how many topics it named. */
+async function publishForm(ctx: RouteContext, trace: TraceContext | undefined): Promise<number> {
   const { hub, req, res } = ctx;
   const mediaType = publishMediaType(req.headers["content-type"]);
   if (mediaType !== FORM_MEDIA_TYPE) {
@@ -141,7 +151,7 @@ async function publish(ctx: RouteContext): Promise<void> {
       { details: { reserved: MERCURE_RESERVED_EVENT } },
     );
   }
-  const result = await hub.publish(withIdempotencyKey(input, idempotencyKeyOf(req)));
+  const result = await hub.publish(withIdempotencyKey(input, idempotencyKeyOf(req)), { trace });
   const text = result.id;
   res.writeHead(200, {
     "Content-Type": "text/plain; charset=utf-8",
@@ -149,6 +159,7 @@ async function publish(ctx: RouteContext): Promise<void> {
     "Cache-Control": "no-store",
   });
   res.end(text);
+  return result.topics.length;
 }
 
 /**

@@ -11,13 +11,17 @@ import { HUNG_AFTER_MS, waitFor } from "../helpers/wait-for.js";
 import { expectError } from "./expect-error.js";
 import { startServer } from "./start-server.js";
 
+/** The request id every request of these tests sends, echoed in the head. */
+const REQUEST_ID = "r1";
+
 /** The head node:http's part ends with on a taken-over stream. */
 const HEAD =
   "HTTP/1.1 200 OK\r\n" +
   "Content-Type: text/event-stream; charset=utf-8\r\n" +
   "Cache-Control: no-cache\r\n" +
   "X-Accel-Buffering: no\r\n" +
-  "Connection: close\r\n";
+  "Connection: close\r\n" +
+  `X-Request-Id: ${REQUEST_ID}\r\n`;
 
 /** A raw TCP client: what it sends is exactly what goes on the wire, and so is what it reads. */
 class RawClient {
@@ -81,7 +85,7 @@ async function connect(
 }
 
 function get(path: string, headers = ""): string {
-  return `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n`;
+  return `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: ${REQUEST_ID}\r\n${headers}\r\n`;
 }
 
 function connectionCount(server: net.Server): Promise<number> {

@@ -8,6 +8,7 @@ import {
   type SsehubServer,
 } from "../../src/http/server.js";
 import { createLogger } from "../../src/http/telemetry/logger.js";
+import type { HubPlugins } from "../../src/hub/types.js";
 
 export interface StartedServer {
   readonly ssehub: SsehubServer;
@@ -19,14 +20,18 @@ export interface StartedServer {
 export async function startServer(
   t: TestContext,
   options: CreateServerOptions = {},
+  plugins: HubPlugins = {},
 ): Promise<StartedServer> {
-  const ssehub = createServer({
-    host: "127.0.0.1",
-    port: 0,
-    logger: createLogger("silent"),
-    shutdownTimeoutMs: 2000,
-    ...options,
-  });
+  const ssehub = createServer(
+    {
+      host: "127.0.0.1",
+      port: 0,
+      logger: createLogger("silent"),
+      shutdownTimeoutMs: 2000,
+      ...options,
+    },
+    plugins,
+  );
   t.after(() => ssehub.close());
   const { url, port } = await ssehub.listen();
   return { ssehub, url, port };

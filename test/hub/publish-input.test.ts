@@ -35,13 +35,23 @@ describe("preparePublish()", () => {
       key: undefined,
       private: false,
       id: undefined,
+      trace: undefined,
     });
     assert.deepEqual(
       preparePublish(
         { topic: "a", data: "x", event: "e", retry: 10, key: "k", private: true, id: "urn:1" },
         LIMITS,
       ),
-      { topics: ["a"], data: "x", event: "e", retry: 10, key: "k", private: true, id: "urn:1" },
+      {
+        topics: ["a"],
+        data: "x",
+        event: "e",
+        retry: 10,
+        key: "k",
+        private: true,
+        id: "urn:1",
+        trace: undefined,
+      },
     );
   });
 

@@ -113,10 +113,14 @@ export function parseDoctorArgs(
     try {
       url = new URL(values.url);
     } catch {
-      throw new UsageError(`Cannot use --url ${JSON.stringify(values.url)}: give the base URL of a running hub, such as http://127.0.0.1:8080`);
+      throw new UsageError(
+        `Cannot use --url ${JSON.stringify(values.url)}: give the base URL of a running hub, such as http://127.0.0.1:8080`,
+      );
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new UsageError(`Cannot use --url ${JSON.stringify(values.url)}: give the base URL of a running hub, such as http://127.0.0.1:8080`);
+      throw new UsageError(
+        `Cannot use --url ${JSON.stringify(values.url)}: give the base URL of a running hub, such as http://127.0.0.1:8080`,
+      );
     }
     return {
       mode: "live",

@@ -25,6 +25,7 @@ import {
 import { pickOptions } from "../../options.js";
 import { loadServeConfig, type ServeConfig, unknownEnvWarnings } from "../config.js";
 import { serveHelp } from "../option-table.js";
+import { logStartup, logStartupWhenWorkersListen } from "../startup-line.js";
 
 /** Exit code of a configuration error. */
 export const EXIT_CONFIG = 2;
@@ -88,7 +89,10 @@ export async function serveCommand(
     io.stdout === process.stdout
       ? createLogger(options.logLevel)
       : createLogger(options.logLevel, io.stdout);
-  if (options.workers > 1 && cluster.isPrimary) return runClusterPrimary(options, logger);
+  if (options.workers > 1 && cluster.isPrimary) {
+    logStartupWhenWorkersListen(logger, options);
+    return runClusterPrimary(options, logger);
+  }
   // A cluster worker joins the primary's bus; its signals come from the primary, which sends
   // SIGTERM to every worker, so a Ctrl-C reaching the whole process group is left to it.
   const isWorker = cluster.isWorker;
@@ -141,7 +145,8 @@ export async function serveCommand(
   // Listened for before the listening line goes out: whoever reads that line may signal at once.
   const signals = new ShutdownSignals(isWorker ? ["SIGTERM"] : ["SIGINT", "SIGTERM"]);
   try {
-    await server.listen();
+    const { url } = await server.listen();
+    if (!isWorker) logStartup(logger, options, url);
   } catch (error) {
     signals.stop();
     snapshots?.close();

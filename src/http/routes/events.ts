@@ -228,7 +228,10 @@ async function streamOverSocket(ctx: RouteContext, request: LeasedStreamRequest)
     subscription = hub.subscribe(subscribeRequest(request, sink));
   } catch (error) {
     // Checked above, so not expected; the head is written, so no status can tell it any more.
-    logger.error({ err: error }, "Subscribing a stream failed after its head was written");
+    logger.error(
+      { err: error, requestId: ctx.requestId },
+      "Subscribing a stream failed after its head was written",
+    );
     sink.destroy();
     return;
   } finally {
@@ -242,6 +245,10 @@ async function streamOverSocket(ctx: RouteContext, request: LeasedStreamRequest)
   // (a closure and a once-wrapper, about 250 bytes per idle subscriber) can go.
   trackTakenOverSocket(socket, subscription, request.lease, logger, ctx.metrics);
   ctx.metrics.streamOpened("socket");
+  if (ctx.access !== undefined) {
+    ctx.access.streaming(subscription);
+    ctx.access.takenOver(socket);
+  }
   socket.removeListener("close", request.releaseLease);
   endAtExpiry(
     request.expiresAt,
@@ -278,6 +285,7 @@ function streamOverResponse(ctx: RouteContext, request: LeasedStreamRequest): vo
     metrics.streamClosed("response");
     logger.debug({ topics: request.topics }, "Subscriber left");
   });
+  ctx.access?.streaming(subscription);
   endAtExpiry(
     request.expiresAt,
     () => {

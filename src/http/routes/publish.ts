@@ -6,7 +6,8 @@
  *
  * The body is mapped onto PublishInputs (publish-body.ts), the token is checked for the topics
  * they name, then the hub checks every field as it publishes: a request without a valid token
- * learns nothing of its fields.
+ * learns nothing of its fields. A W3C `traceparent` joins the publish to a trace
+ * (telemetry/publish-span.ts).
  * @module
  */
 import { activity, PHASE_PUBLISH } from "../../diagnostics/activity.js";
@@ -16,6 +17,7 @@ import { idempotencyKeyOf, withIdempotencyKey } from "../messages/idempotency-ke
 import { parsePublishBody, publishMediaType } from "../messages/publish-body.js";
 import { readBody } from "../messages/read-body.js";
 import { sendJson } from "../messages/send-json.js";
+import { withPublishSpan } from "../telemetry/publish-span.js";
 import type { Route } from "./route.js";
 
 /** Every topic the inputs name (the hub checks them; unchecked entries are skipped here). */
@@ -34,47 +36,51 @@ function topicsOf(inputs: readonly PublishInput[]): string[] {
 /** The publish route. */
 export const publishRoute: Route = {
   methods: ["POST"],
-  async handle(ctx) {
-    const { hub, req, res } = ctx;
-    // Refuse a wrong type before reading a byte of its body.
-    const mediaType = publishMediaType(req.headers["content-type"]);
-    const body = await readBody(req, ctx.limits.maxBodyBytes);
-    // Parsing and checking are timed for the stall watcher, in two pieces: the token check
-    // between them may wait on a JWKS fetch.
-    activity.begin(PHASE_PUBLISH, "", 0);
-    let parsed: ReturnType<typeof parsePublishBody>;
-    let topics: string[];
-    try {
-      activity.bytesQueued = body.length;
-      parsed = parsePublishBody(mediaType, body);
-      const inputs = parsed.batch ? parsed.inputs : [parsed.input];
-      topics = topicsOf(inputs);
-      activity.batchSize = inputs.length;
-      activity.topic = topics[0] ?? "";
-    } finally {
-      activity.end();
-    }
-    const grant = await ctx.auth.publisher(req, ctx.query, topics);
-    ctx.limits.takePublish(req, grant.tokenKey);
-    const idempotencyKey = idempotencyKeyOf(req);
-    activity.begin(PHASE_PUBLISH, topics[0] ?? "", parsed.batch ? parsed.inputs.length : 1);
-    let published: Promise<PublishResult[] | PublishResult>;
-    try {
-      activity.bytesQueued = body.length;
-      published = parsed.batch
-        ? hub.publishBatch(
-            parsed.inputs,
-            idempotencyKey === undefined ? undefined : { idempotencyKey },
-          )
-        : hub.publish(withIdempotencyKey(parsed.input, idempotencyKey));
-    } finally {
-      activity.end();
-    }
-    const outcome = await published;
-    if (Array.isArray(outcome)) {
-      sendJson(res, 200, { ids: outcome.map((result) => result.id) });
-    } else {
-      sendJson(res, 200, { id: outcome.id, topics: outcome.topics });
-    }
+  handle(ctx) {
+    return withPublishSpan(ctx.req, "/publish", async (trace) => {
+      const { hub, req, res } = ctx;
+      // Refuse a wrong type before reading a byte of its body.
+      const mediaType = publishMediaType(req.headers["content-type"]);
+      const body = await readBody(req, ctx.limits.maxBodyBytes);
+      // Parsing and checking are timed for the stall watcher, in two pieces: the token check
+      // between them may wait on a JWKS fetch.
+      activity.begin(PHASE_PUBLISH, "", 0);
+      let parsed: ReturnType<typeof parsePublishBody>;
+      let inputs: readonly PublishInput[];
+      let topics: string[];
+      try {
+        activity.bytesQueued = body.length;
+        parsed = parsePublishBody(mediaType, body);
+        inputs = parsed.batch ? parsed.inputs : [parsed.input];
+        topics = topicsOf(inputs);
+        activity.batchSize = inputs.length;
+        activity.topic = topics[0] ?? "";
+      } finally {
+        activity.end();
+      }
+      const grant = await ctx.auth.publisher(req, ctx.query, topics);
+      ctx.limits.takePublish(req, grant.tokenKey);
+      const idempotencyKey = idempotencyKeyOf(req);
+      activity.begin(PHASE_PUBLISH, topics[0] ?? "", inputs.length);
+      let published: Promise<PublishResult[] | PublishResult>;
+      try {
+        activity.bytesQueued = body.length;
+        published = parsed.batch
+          ? hub.publishBatch(
+              parsed.inputs,
+              idempotencyKey === undefined ? { trace } : { idempotencyKey, trace },
+            )
+          : hub.publish(withIdempotencyKey(parsed.input, idempotencyKey), { trace });
+      } finally {
+        activity.end();
+      }
+      const outcome = await published;
+      if (Array.isArray(outcome)) {
+        sendJson(res, 200, { ids: outcome.map((result) => result.id) });
+      } else {
+        sendJson(res, 200, { id: outcome.id, topics: outcome.topics });
+      }
+      return { events: inputs.length, topics: topics.length };
+    });
   },
 };

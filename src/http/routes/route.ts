@@ -8,6 +8,7 @@ import type { Hub } from "../../hub/hub.js";
 import type { AdminAccess } from "../access/admin-access.js";
 import type { Authorizer } from "../access/authorizer.js";
 import type { RequestLimits } from "../limits/request-limits.js";
+import type { AccessRecord } from "../telemetry/access-log.js";
 import type { HubDiagnosis } from "../telemetry/hub-diagnosis.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { HubMetrics } from "../telemetry/metrics.js";
@@ -36,6 +37,10 @@ export interface RouteContext {
   readonly admin: AdminAccess;
   /** The stall reports and the diagnosis of the admin endpoints. */
   readonly diagnosis: HubDiagnosis;
+  /** The request's id, echoed in `X-Request-Id` (telemetry/request-id.ts). */
+  readonly requestId: string;
+  /** The request's access log record, when the access log is on (telemetry/access-log.ts). */
+  readonly access: AccessRecord | undefined;
 }
 
 /** One route. A route answers by writing to `ctx.res`, or throws an error for error-response.ts. */
