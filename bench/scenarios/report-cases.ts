@@ -283,6 +283,7 @@ export const CASES: readonly Case[] = [
       SERVER_CPU_PER_DELIVERY,
       { label: "load tool cores", read: (r) => r.loadgen?.coreShare, better: "lower", digits: 2 },
     ],
+    note: 'What seeing inside costs: ssehub (1 process) runs the stall watcher (its default, `--stall-threshold-ms 100`); "stall watcher off" is the same without it; "every publish traced" adds an OpenTelemetry SDK, so that every publish, its ordering and its fan-out are recorded as spans. The three differ by less than the spread of their runs.',
   },
   ladderCase("ladder-1k", 1000, 25, 50),
   ladderCase("ladder-10k", 10000, 5, 50),

@@ -322,6 +322,16 @@ export const TARGETS: readonly Target[] = [
     note: "as ssehub --workers 6, with `NODE_OPTIONS=--max-semi-space-size=2` (docs/principles.md, Small idle footprint)",
     cases: ["idle-100k"],
   }),
+  ssehubTarget("ssehub-unwatched", "ssehub, stall watcher off", 8099, {
+    args: ["--stall-threshold-ms", "0"],
+    note: "one process with `--stall-threshold-ms 0`: no stall watcher, the baseline of its cost",
+    cases: ["cpu-10k-50"],
+  }),
+  ssehubTarget("ssehub-traced", "ssehub, every publish traced", 8100, {
+    nodeOptions: `--import ${ROOT}bench/tracing/register-sdk.mjs`,
+    note: "one process with an OpenTelemetry SDK registered (bench/tracing/register-sdk.mjs: BatchSpanProcessor, an exporter that drops the spans): every publish, ordering and fan-out recorded as spans",
+    cases: ["cpu-10k-50"],
+  }),
   scriptTarget("nchan", "nginx + nchan (2 workers)", "nchan", 8081, "nginx-nchan"),
   scriptTarget("better-sse", "better-sse (node:http)", "better-sse", 8082, "better-sse"),
   redisTarget("ssehub-redis-1", "ssehub + Redis (1 node)", [8093]),
