@@ -31,6 +31,7 @@ export type {
   ServerOptions,
 } from "./http/server-options.js";
 export { resolveServerOptions, SERVER_DEFAULTS } from "./http/server-options.js";
+export { DIAGNOSIS_SNAPSHOT } from "./http/telemetry/hub-diagnosis.js";
 export type { Logger } from "./http/telemetry/logger.js";
 export { createLogger } from "./http/telemetry/logger.js";
 export type { GatherSnapshots, HubMetrics } from "./http/telemetry/metrics.js";

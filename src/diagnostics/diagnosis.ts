@@ -52,6 +52,14 @@ export interface Verdict {
   readonly advice: string;
 }
 
+/** One worker's own diagnosis, in the document of a cluster (`ssehub serve --workers N`). */
+export interface WorkerDiagnosis {
+  /** The worker's id in the cluster (node:cluster's `worker.id`). */
+  readonly worker: number;
+  readonly pid: number;
+  readonly diagnosis: Diagnosis;
+}
+
 /** One diagnosis of one hub process (with `--workers`: of the worker that answered). */
 export interface Diagnosis {
   readonly kind: typeof DIAGNOSIS_KIND;
@@ -122,8 +130,13 @@ export interface Diagnosis {
   readonly subscribers: number;
   readonly topics: number;
   readonly verdicts: readonly Verdict[];
-  /** True when no verdict asks for action. */
+  /** True when no verdict asks for action: of this process, and of every worker when listed. */
   readonly healthy: boolean;
+  /**
+   * With `--workers`: every worker's own diagnosis (the one that answered included), since each
+   * has its own event loop, stalls and subscribers. Absent in a single process.
+   */
+  readonly workers?: readonly WorkerDiagnosis[];
 }
 
 /** True when `value` looks like a Diagnosis this version of the doctor can read. */

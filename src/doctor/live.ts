@@ -208,19 +208,45 @@ function writeVerdict(verdict: Verdict, write: (line: string) => void): void {
   write(`    what to do: ${verdict.advice}`);
 }
 
-/** Writes `d` as the table and the verdicts. */
-function writeReport(url: string, d: Diagnosis, write: (line: string) => void): void {
-  write(`ssehub at ${url}: pid ${d.pid}, up ${duration(d.uptimeSeconds)}, at ${d.at}`);
+/** Writes the figures of `d` as an aligned table. */
+function writeTable(d: Diagnosis, write: (line: string) => void): void {
   const rows = figureRows(d);
   const width = Math.max(...rows.map(([label]) => label.length));
   for (const [label, value] of rows) write(`  ${label.padEnd(width)}  ${value}`);
+}
+
+/**
+ * Writes `d` as the table and the verdicts. A cluster's document lists every worker: each gets
+ * its table and its verdicts, since each has its own event loop and subscribers.
+ */
+function writeReport(url: string, d: Diagnosis, write: (line: string) => void): void {
+  const workers = d.workers ?? [];
+  if (workers.length === 0) {
+    write(`ssehub at ${url}: pid ${d.pid}, up ${duration(d.uptimeSeconds)}, at ${d.at}`);
+    writeTable(d, write);
+  } else {
+    write(`ssehub at ${url}: ${workers.length} worker(s), at ${d.at}`);
+    for (const { worker, pid, diagnosis } of workers) {
+      write(`worker ${worker}, pid ${pid}, up ${duration(diagnosis.uptimeSeconds)}:`);
+      writeTable(diagnosis, write);
+    }
+  }
   write("");
-  if (d.verdicts.length === 0) {
+  const verdicts =
+    workers.length === 0
+      ? d.verdicts
+      : workers.flatMap(({ worker, pid, diagnosis }) =>
+          diagnosis.verdicts.map((verdict) => ({
+            ...verdict,
+            finding: `worker ${worker} (pid ${pid}): ${verdict.finding}`,
+          })),
+        );
+  if (verdicts.length === 0) {
     write("Verdict: healthy, nothing to report");
     return;
   }
   write(d.healthy ? "Verdict: healthy, with notes" : "Verdict: needs action");
-  for (const verdict of d.verdicts) writeVerdict(verdict, write);
+  for (const verdict of verdicts) writeVerdict(verdict, write);
 }
 
 /**

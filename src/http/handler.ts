@@ -58,8 +58,9 @@ export interface RequestHandlerOptions extends HandlerOptions {
   /** The metrics to expose on /metrics; a new registry of this hub by default. */
   readonly metrics?: HubMetrics | undefined;
   /**
-   * Makes one scrape of /metrics answer for every worker of a cluster (see GatherSnapshots);
-   * used when `metrics` is not given. `ssehub serve --workers N` passes the cluster's.
+   * Makes one answer of /metrics (when `metrics` is not given) and of /admin/diagnosis cover
+   * every worker of a cluster (see GatherSnapshots). `ssehub serve --workers N` passes the
+   * cluster's.
    */
   readonly gather?: GatherSnapshots | undefined;
   /** Answers /readyz; by default ready until the hub closes. */
@@ -191,7 +192,7 @@ export function createRequestHandler(
       : [],
   );
   watcher.registerMetrics(metrics.registry);
-  const diagnosis = new HubDiagnosis(hub, watcher);
+  const diagnosis = new HubDiagnosis(hub, watcher, options.gather);
   const requestIds = new RequestIds();
   const accessLog = resolved.accessLog
     ? new AccessLog(logger, resolved.authQueryParam, limits)

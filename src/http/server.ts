@@ -172,6 +172,7 @@ export class SsehubServer {
       ...pickOptions(HANDLER_OPTIONS, this.#options),
       logger: this.logger,
       metrics: this.metrics,
+      gather,
       isReady: () => this.#isReady && this.hub.isReady,
       authorizer,
     });

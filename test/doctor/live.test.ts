@@ -4,7 +4,7 @@ import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, type TestContext, test } from "node:test";
 import { diagnoseLiveHub, type LiveDiagnosisInput } from "../../src/doctor/live.js";
-import { listeningUrl, ssehub } from "../helpers/ssehub-process.js";
+import { listeningUrl, logLine, ssehub } from "../helpers/ssehub-process.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { startServer } from "../http/start-server.js";
 
@@ -55,6 +55,32 @@ describe("ssehub doctor --url", () => {
     assert.match(text, /stalls +0 past 60000 ms/);
     assert.match(text, /bus +this process only/);
     assert.match(text, /Verdict: healthy/);
+  });
+
+  test("a cluster (--workers 2) is diagnosed worker by worker, whichever worker answers", async (t) => {
+    const run = ssehub(t, [
+      "serve",
+      "--port",
+      "0",
+      "--workers",
+      "2",
+      "--admin-token",
+      ADMIN_TOKEN,
+      "--stall-threshold-ms",
+      "60000",
+    ]);
+    const url = await listeningUrl(run);
+    await logLine(run, (e) => e.msg?.includes("cluster of 2 workers") === true);
+    const pids = (await logLine(run, (e) => e.msg?.includes("cluster of 2 workers") === true))
+      .pids as number[];
+    const { status, lines } = await diagnose({ url, adminToken: ADMIN_TOKEN });
+    const text = lines.join("\n");
+    assert.equal(status, 0, text);
+    assert.match(text, /2 worker\(s\)/);
+    for (const pid of pids) assert.match(text, new RegExp(`worker \\d+, pid ${pid}, up`));
+    const json = await diagnose({ url, adminToken: ADMIN_TOKEN, json: true });
+    const document = JSON.parse(json.lines.join("\n")) as { workers: { pid: number }[] };
+    assert.deepEqual(document.workers.map((entry) => entry.pid).sort(), [...pids].sort());
   });
 
   test("a hub that stalled on a big publish needs action: the verdict with its evidence, exit 1", async (t) => {

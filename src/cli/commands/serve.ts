@@ -16,6 +16,7 @@ import {
   connectRedisEngine,
   createLogger,
   createServer,
+  DIAGNOSIS_SNAPSHOT,
   type HubPlugins,
   isSsehubError,
   type Logger,
@@ -131,7 +132,7 @@ export async function serveCommand(
       return 1;
     }
   }
-  // A cluster worker's /metrics answers for every worker: it gathers their registries.
+  // A cluster worker's /metrics and /admin/diagnosis answer for every worker: they gather.
   const snapshots = isWorker ? joinWorkerSnapshots() : undefined;
   const server = createServer(
     {
@@ -142,6 +143,7 @@ export async function serveCommand(
     plugins,
   );
   snapshots?.provide(METRICS_SNAPSHOT, () => server.metrics.snapshot());
+  snapshots?.provide(DIAGNOSIS_SNAPSHOT, () => server.diagnosis.build());
   // Listened for before the listening line goes out: whoever reads that line may signal at once.
   const signals = new ShutdownSignals(isWorker ? ["SIGTERM"] : ["SIGINT", "SIGTERM"]);
   try {

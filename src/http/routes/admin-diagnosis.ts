@@ -1,8 +1,8 @@
 /**
  * `GET /admin/diagnosis`: one JSON document for `ssehub doctor --url` and the live page: the
  * event loop, stalls, GC, slow consumers, queues, hot topics, the bus, and verdicts in plain
- * words (telemetry/hub-diagnosis.ts; the type is diagnostics/diagnosis.ts). Behind the admin
- * gate (access/admin-access.ts).
+ * words (telemetry/hub-diagnosis.ts; the type is diagnostics/diagnosis.ts). With `--workers`,
+ * every worker's own diagnosis too. Behind the admin gate (access/admin-access.ts).
  * @module
  */
 import { sendJson } from "../messages/send-json.js";
@@ -11,8 +11,8 @@ import type { Route } from "./route.js";
 /** The diagnosis route. */
 export const adminDiagnosisRoute: Route = {
   methods: ["GET", "HEAD"],
-  handle({ req, res, admin, diagnosis }) {
+  async handle({ req, res, admin, diagnosis }) {
     admin.check(req);
-    sendJson(res, 200, diagnosis.build());
+    sendJson(res, 200, await diagnosis.buildAcrossWorkers());
   },
 };

@@ -6,11 +6,21 @@
  * @module
  */
 import { activity } from "../../diagnostics/activity.js";
-import { DIAGNOSIS_KIND, DIAGNOSIS_VERSION, type Diagnosis } from "../../diagnostics/diagnosis.js";
+import {
+  DIAGNOSIS_KIND,
+  DIAGNOSIS_VERSION,
+  type Diagnosis,
+  isDiagnosis,
+  type WorkerDiagnosis,
+} from "../../diagnostics/diagnosis.js";
 import type { Hub } from "../../hub/hub.js";
 import type { HubStatus } from "../../hub/types.js";
+import type { GatherSnapshots } from "./metrics.js";
 import type { StallWatcher } from "./stall-watcher.js";
 import { RECENT_STALL_MS, verdictsOf } from "./verdicts.js";
+
+/** The name under which a worker's diagnosis is gathered (see HubDiagnosis's `gather`). */
+export const DIAGNOSIS_SNAPSHOT = "diagnosis";
 
 /** Topics listed per hot-topic figure. */
 const HOT_TOPICS = 5;
@@ -29,10 +39,35 @@ export class HubDiagnosis {
     if (this.#slowActions.length > SLOW_CONSUMER_ACTIONS_KEPT) this.#slowActions.shift();
   };
 
-  constructor(hub: Hub, watcher: StallWatcher) {
+  readonly #gather: GatherSnapshots | undefined;
+
+  /**
+   * @param gather in a cluster, asks every worker for its DIAGNOSIS_SNAPSHOT (as
+   *   HubMetricsOptions.gather does for metrics): the diagnosis then lists them all
+   */
+  constructor(hub: Hub, watcher: StallWatcher, gather?: GatherSnapshots) {
     this.#hub = hub;
     this.#watcher = watcher;
+    this.#gather = gather;
     hub.on("status", this.#onStatus);
+  }
+
+  /**
+   * The diagnosis now, with every worker's own under `workers` when the hub runs in a cluster
+   * (a worker that does not answer in time is left out); `healthy` only when all are.
+   */
+  async buildAcrossWorkers(now = Date.now()): Promise<Diagnosis> {
+    const own = this.build(now);
+    if (this.#gather === undefined) return own;
+    const rows = await this.#gather(DIAGNOSIS_SNAPSHOT);
+    const workers: WorkerDiagnosis[] = [];
+    for (const row of rows) {
+      if (isDiagnosis(row.payload)) {
+        workers.push({ worker: row.worker, pid: row.pid, diagnosis: row.payload });
+      }
+    }
+    if (workers.length === 0) return own;
+    return { ...own, workers, healthy: workers.every((entry) => entry.diagnosis.healthy) };
   }
 
   /** The stall watcher behind the reports. */
