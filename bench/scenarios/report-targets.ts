@@ -1,7 +1,7 @@
 /**
  * The targets of the benchmark report (report.ts): how each is started afresh for a run and
- * stopped after it, by its PID or its own stop script. ssehub in one process and with
- * --workers 2, the peers (bench/peers), and ssehub on Redis with one node and with two, which
+ * stopped after it, by its PID or its own stop script. ssehub in one process, with
+ * --workers 2 and (for two fanout cases) --workers 4, the peers (bench/peers), and ssehub on Redis with one node and with two, which
  * start their own redis-server.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
@@ -307,6 +307,11 @@ function scriptTarget(
 export const TARGETS: readonly Target[] = [
   ssehubTarget("ssehub", "ssehub (1 process)", 8090),
   ssehubTarget("ssehub-w2", "ssehub --workers 2", 8091, { args: ["--workers", "2"] }),
+  ssehubTarget("ssehub-w4", "ssehub --workers 4", 8101, {
+    args: ["--workers", "4"],
+    note: "4 workers and their primary: beside 1 process and --workers 2, how the cost per delivery moves with the number of workers (docs/architecture.md, Cluster)",
+    cases: ["latency-1k-100", "cpu-10k-50"],
+  }),
   ssehubTarget("ssehub-delay", "ssehub --write-delay-ms 50", 8096, {
     args: ["--write-delay-ms", "50"],
     note: "one process; each event waits up to 50 ms for the next ones, which leave in the same write (docs/options.md, writeDelayMs): less CPU per delivery, up to 50 ms more latency",

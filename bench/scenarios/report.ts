@@ -1,6 +1,6 @@
 /**
  * Measures the benchmark report and renders docs/BENCHMARKS.md from its results: starts each
- * target (ssehub in one process, with --workers 2, with a write delay, with --workers 6 for
+ * target (ssehub in one process, with --workers 2 and 4, with a write delay, with --workers 6 for
  * 100,000 subscribers, nginx+nchan, better-sse, ssehub on Redis with one node and with two),
  * runs every case of `ssehub bench` that applies to it `--runs` times, and after each target's
  * runs of a case writes bench/results/<case>.json (report-results.ts: that target's entry
