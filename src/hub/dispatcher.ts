@@ -139,7 +139,8 @@ export class Dispatcher {
   #schedule(): void {
     const now = this.#now();
     let wait = this.#coalescer.holdUntil - now;
-    if (this.#writeDelayMs > 0) wait = Math.max(wait, this.#firstQueuedAt + this.#writeDelayMs - now);
+    if (this.#writeDelayMs > 0)
+      wait = Math.max(wait, this.#firstQueuedAt + this.#writeDelayMs - now);
     if (wait <= 0) {
       this.#scheduled = IMMEDIATE;
       setImmediate(this.#flushBound);
