@@ -7,7 +7,9 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { describe, it } from "node:test";
+import { createHub } from "../../src/hub/hub.js";
 import type { Sink } from "../../src/hub/sink.js";
+import { RecordingSink } from "../helpers/recording-sink.js";
 import { waitFor } from "../helpers/wait-for.js";
 import { startServer } from "../http/start-server.js";
 
@@ -89,5 +91,44 @@ describe("fan-out in slices", () => {
     assert.ok(order.includes("healthz answered"));
     assert.ok(order.includes("publish answered HTTP/1.1 200 OK"), order.join(", "));
     for (const sink of sinks) assert.equal(sink.events, 1, "every subscriber got the event once");
+  });
+
+  it("gives subscribers that arrive during a fan-out each event once: by replay or live", async (t) => {
+    const hub = createHub({ writeCoalesceMaxMs: 0 });
+    t.after(() => hub.close());
+    const before = await hub.publish({ topic: "big", data: "before" });
+    const sinks: CallbackSink[] = [];
+    let lastServedFirst: boolean | undefined;
+    let joined: { resumed: RecordingSink; fresh: RecordingSink } | undefined;
+    const first = new CallbackSink(() => {
+      if (first.events !== 1) return;
+      // Runs after the first slice, before the others (they follow on later turns).
+      setImmediate(() => {
+        lastServedFirst = sinks[SUBSCRIBERS - 1]!.events > 0;
+        const resumed = new RecordingSink();
+        const fresh = new RecordingSink();
+        hub.subscribe({ topics: ["big"], sink: resumed, lastEventId: before.id });
+        hub.subscribe({ topics: ["big"], sink: fresh });
+        joined = { resumed, fresh };
+        void hub.publish({ topic: "big", data: "after" });
+      });
+    });
+    sinks.push(first);
+    hub.subscribe({ topics: ["big"], sink: first });
+    for (let i = 1; i < SUBSCRIBERS; i++) {
+      const sink = new CallbackSink(() => {});
+      sinks.push(sink);
+      hub.subscribe({ topics: ["big"], sink });
+    }
+    await hub.publish({ topic: "big", data: "during" });
+    await waitFor(() => sinks.every((sink) => sink.events === 2));
+    await waitFor(() => joined !== undefined && joined.resumed.data().length === 2);
+    assert.equal(lastServedFirst, false, "they arrived while the fan-out was under way");
+    assert.ok(
+      sinks.every((sink) => sink.events === 2),
+      "every earlier subscriber got both events",
+    );
+    assert.deepEqual(joined!.resumed.data(), ["during", "after"], "during by replay, after live");
+    assert.deepEqual(joined!.fresh.data(), ["after"], "only what came after it");
   });
 });
