@@ -30,7 +30,6 @@
  * undefined.
  * @module
  */
-import { performance } from "node:perf_hooks";
 import { activity, PHASE_DISPATCH } from "../diagnostics/activity.js";
 import type { StoredEvent } from "../history/history-store.js";
 import type { TraceContext } from "../protocol/trace-context.js";
@@ -56,8 +55,21 @@ export interface DispatcherOptions {
   readonly coalesceMaxMs?: number;
   /** Subscribers served per slice of a fan-out before the loop gets a turn. */
   readonly sliceSubscribers?: number;
+  /** The fewest subscribers a fan-out must serve to hold the next (see write-coalescer.ts). */
+  readonly minFanOut?: number;
   /** The clock, in ms (tests inject one). Default: performance.now. */
   readonly now?: () => number;
+  /**
+   * The CPU time this process has used, in ms, read around each slice to measure what a
+   * fan-out cost (tests inject one). CPU time rather than wall time: on a machine shared with
+   * other work, a slice preempted halfway would otherwise look costly. Default: process.cpuUsage.
+   */
+  readonly cpuMs?: () => number;
+}
+
+function processCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
 }
 
 /** Batches published events per flush and delivers them. */
@@ -67,6 +79,7 @@ export class Dispatcher {
   readonly #writeDelayMs: number;
   readonly #sliceSubscribers: number;
   readonly #now: () => number;
+  readonly #cpuMs: () => number;
   readonly #coalescer: WriteCoalescer;
   #queued: StoredEvent[] = [];
   /** Clock reading when the first event of `#queued` came. */
@@ -77,7 +90,7 @@ export class Dispatcher {
   /** The fan-out under way between slices, if any. */
   #fanOut: FanOut | undefined;
   #fanOutSpans: ReturnType<typeof startDispatchSpans> | undefined;
-  /** Busy time of the fan-out under way so far, in ms. */
+  /** CPU time of the fan-out under way so far, in ms. */
   #fanOutBusyMs = 0;
   #tick = 0;
   readonly #flushBound = (): void => this.#startFanOut();
@@ -97,7 +110,8 @@ export class Dispatcher {
     this.#writeDelayMs = options.writeDelayMs ?? 0;
     this.#sliceSubscribers = options.sliceSubscribers ?? DEFAULT_SLICE_SUBSCRIBERS;
     this.#now = options.now ?? performance.now.bind(performance);
-    this.#coalescer = new WriteCoalescer(options.coalesceMaxMs ?? 0);
+    this.#cpuMs = options.cpuMs ?? processCpuMs;
+    this.#coalescer = new WriteCoalescer(options.coalesceMaxMs ?? 0, options.minFanOut);
   }
 
   /** True while a fan-out is under way between slices. */
@@ -127,12 +141,12 @@ export class Dispatcher {
   flush(): void {
     this.#cancelSchedule();
     if (this.#fanOut !== undefined) {
-      this.#runSlice(Number.POSITIVE_INFINITY);
+      this.#runSlice(Number.MAX_SAFE_INTEGER);
       this.#cancelSchedule();
     }
     if (this.#queued.length === 0) return;
     this.#begin();
-    this.#runSlice(Number.POSITIVE_INFINITY);
+    this.#runSlice(Number.MAX_SAFE_INTEGER);
   }
 
   /** Schedules the next flush: now-ish, or when the hold or the write delay is over. */
@@ -184,7 +198,7 @@ export class Dispatcher {
   /** One slice of the fan-out under way; ends it, or schedules the next slice. */
   #runSlice(budget: number): void {
     const fanOut = this.#fanOut!;
-    const started = this.#now();
+    const started = this.#cpuMs();
     // Timed for the stall watcher: a few field writes per slice, none per event or subscriber.
     activity.begin(PHASE_DISPATCH, "", fanOut.events.length);
     let done: boolean;
@@ -194,8 +208,7 @@ export class Dispatcher {
     } finally {
       activity.end();
     }
-    const ended = this.#now();
-    this.#fanOutBusyMs += ended - started;
+    this.#fanOutBusyMs += this.#cpuMs() - started;
     if (!done) {
       setImmediate(this.#continueBound);
       return;
@@ -203,7 +216,7 @@ export class Dispatcher {
     this.#fanOut = undefined;
     if (this.#fanOutSpans !== undefined) endSpans(this.#fanOutSpans);
     this.#fanOutSpans = undefined;
-    this.#coalescer.fanOutEnded(this.#fanOutBusyMs, ended);
+    this.#coalescer.fanOutEnded(this.#fanOutBusyMs, fanOut.visits, this.#now());
     if (this.#queued.length > 0 && this.#scheduled === IDLE) this.#schedule();
   }
 

@@ -53,6 +53,7 @@ export class FanOut {
   #merged: Map<string, Batch> | undefined;
   #patternWalk: Iterator<Subscriber> | undefined;
   #patternBatches: Map<string, Batch | null> | undefined;
+  #visits = 0;
 
   /**
    * @param tick a number no earlier fan-out used (marks subscribers collected in this one)
@@ -84,24 +85,21 @@ export class FanOut {
   }
 
   /**
-   * Serves up to `budget` subscribers (Infinity: all that are left); returns true when the
-   * fan-out is complete.
+   * Serves up to `budget` subscribers (a finite number: Number.MAX_SAFE_INTEGER for all that
+   * are left); returns true when the fan-out is complete.
    */
   run(budget: number): boolean {
     let left = budget;
-    if (this.#stage === TOPICS) {
-      left = this.#walkTopics(left);
-      if (this.#stage === TOPICS) return false;
-    }
-    if (this.#stage === SEVERAL) {
-      left = this.#serveSeveral(left);
-      if (this.#stage === SEVERAL) return false;
-    }
-    if (this.#stage === PATTERNS) {
-      this.#servePatterns(left);
-      if (this.#stage === PATTERNS) return false;
-    }
-    return true;
+    if (this.#stage === TOPICS) left = this.#walkTopics(left);
+    if (this.#stage === SEVERAL) left = this.#serveSeveral(left);
+    if (this.#stage === PATTERNS) left = this.#servePatterns(left);
+    this.#visits += budget - left;
+    return this.#stage === DONE;
+  }
+
+  /** Subscribers visited so far (the size of the fan-out once it is done). */
+  get visits(): number {
+    return this.#visits;
   }
 
   #walkTopics(budget: number): number {
@@ -182,19 +180,20 @@ export class FanOut {
    * each once; subscribers with the same topics and patterns share one batch. Cost:
    * O(pattern subscribers x events), so patterns suit fewer subscribers than exact topics do.
    */
-  #servePatterns(budget: number): void {
+  #servePatterns(budget: number): number {
     if (this.#patternSubscribers.size === 0 && this.#patternWalk === undefined) {
       this.#stage = DONE;
-      return;
+      return budget;
     }
     this.#patternWalk ??= this.#patternSubscribers.values();
     this.#patternBatches ??= new Map();
     const shared = this.#patternBatches;
-    for (let left = budget; left > 0; left--) {
+    let left = budget;
+    for (; left > 0; left--) {
       const next = this.#patternWalk.next();
       if (next.done === true) {
         this.#stage = DONE;
-        return;
+        return left;
       }
       const subscriber = next.value;
       let batch = shared.get(subscriber.patternKey);
@@ -205,5 +204,6 @@ export class FanOut {
       }
       if (batch !== null) subscriber.deliver(batch);
     }
+    return left;
   }
 }

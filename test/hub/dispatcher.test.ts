@@ -80,7 +80,12 @@ function setUp(
   t.mock.timers.enable({ apis: ["setTimeout"] });
   const clock = new FakeClock();
   const index = new TopicIndex<Subscriber>();
-  const dispatcher = new Dispatcher(index, new Set(), { ...options, now: clock.now });
+  const dispatcher = new Dispatcher(index, new Set(), {
+    minFanOut: 1,
+    ...options,
+    now: clock.now,
+    cpuMs: clock.now,
+  });
   const sinks: CostlySink[] = [];
   const add = (afterSeq: number, cost = writeCostMs): CostlySink => {
     const sink = new CostlySink(clock, cost);
@@ -147,6 +152,15 @@ describe("Dispatcher coalescing", () => {
 
   it("does not hold after a fan-out shorter than a millisecond", async (t) => {
     const { dispatcher, sinks } = setUp(t, 4, 0.2, { coalesceMaxMs: 10 });
+    dispatcher.enqueue(eventOf(1));
+    await nextTurn();
+    dispatcher.enqueue(eventOf(2));
+    await nextTurn();
+    for (const sink of sinks) assert.deepEqual(sink.data(), ["e1", "e2"]);
+  });
+
+  it("does not hold after a fan-out to fewer than minFanOut subscribers", async (t) => {
+    const { dispatcher, sinks } = setUp(t, 4, 5, { coalesceMaxMs: 10, minFanOut: 5 });
     dispatcher.enqueue(eventOf(1));
     await nextTurn();
     dispatcher.enqueue(eventOf(2));
