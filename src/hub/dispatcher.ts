@@ -92,6 +92,8 @@ export class Dispatcher {
   #fanOutSpans: ReturnType<typeof startDispatchSpans> | undefined;
   /** CPU time of the fan-out under way so far, in ms. */
   #fanOutBusyMs = 0;
+  /** Slices of the fan-out under way run so far. */
+  #fanOutSlices = 0;
   #tick = 0;
   readonly #flushBound = (): void => this.#startFanOut();
   readonly #continueBound = (): void => this.#continueFanOut();
@@ -189,6 +191,7 @@ export class Dispatcher {
     this.#traced = undefined;
     this.#fanOut = new FanOut(events, ++this.#tick, this.#index, this.#patternSubscribers);
     this.#fanOutBusyMs = 0;
+    this.#fanOutSlices = 0;
     this.#fanOutSpans =
       traced !== undefined && isTracing()
         ? startDispatchSpans(traced, (event) => this.#subscriberCountOf(event))
@@ -203,8 +206,12 @@ export class Dispatcher {
     activity.begin(PHASE_DISPATCH, "", fanOut.events.length);
     let done: boolean;
     try {
+      // Sampled in the first slice: a stall report of a later one may be read (and the hot
+      // topics with it) before the fan-out ends.
+      if (this.#fanOutSlices++ === 0 && activity.wantsTopicSample) {
+        activity.sampleTopics(fanOut.byTopic);
+      }
       done = fanOut.run(budget);
-      if (done && activity.wantsTopicSample) activity.sampleTopics(fanOut.byTopic);
     } finally {
       activity.end();
     }

@@ -46,6 +46,8 @@ export class FanOut {
   #topicAt = 0;
   /** The topic being walked: its subscribers still to visit and its batch. */
   #walk: Iterator<Subscriber> | undefined;
+  #walkTopic = "";
+  #walkSize = 0;
   #batch: Batch | undefined;
   /** Subscribers of several topics collected while walking (see dispatcher.ts). */
   #several: Subscriber[] | undefined;
@@ -105,6 +107,11 @@ export class FanOut {
   #walkTopics(budget: number): number {
     let left = budget;
     const tick = this.#tick;
+    // A slice that resumes a topic names it again for the stall watcher (activity.begin of
+    // the slice forgot it).
+    if (this.#walk !== undefined) {
+      activity.fanOut(this.#walkTopic, this.#walkSize, this.#batch!.bytes.length);
+    }
     while (left > 0) {
       if (this.#walk === undefined) {
         const topic = this.#topics[this.#topicAt++];
@@ -117,6 +124,8 @@ export class FanOut {
         const batch = batchOf(this.byTopic.get(topic)!);
         activity.fanOut(topic, subscribers.size, batch.bytes.length);
         this.#walk = subscribers.values();
+        this.#walkTopic = topic;
+        this.#walkSize = subscribers.size;
         this.#batch = batch;
       }
       const walk = this.#walk;
