@@ -41,6 +41,7 @@ export const OPTION_LAYERS = Object.freeze({
   shutdownRetryJitterMs: "hub",
   maxPublishBacklog: "hub",
   writeDelayMs: "hub",
+  writeCoalesceMaxMs: "hub",
   idempotencyWindowMs: "hub",
   idempotencyMaxKeys: "hub",
   host: "server",

@@ -1,141 +1,230 @@
 /**
- * Fans events out, once per event-loop turn (DESIGN principles 1-3).
+ * Fans events out, once per event-loop turn or a little later under load (DESIGN principles
+ * 1-3 and 6).
  *
- * Publishing only queues the event. On the next `setImmediate` the dispatcher takes every event
- * queued in the turn and, per topic, joins their frames into one Buffer (encode once), then hands
- * that same Buffer to every subscriber of the topic: one write per subscriber per turn, whatever
- * the number of events. Cost is O(subscribers of the topics that had events).
+ * Publishing only queues the event. When the dispatcher flushes, it takes every event queued
+ * so far and, per topic, joins their frames into one Buffer (encode once), then hands that
+ * same Buffer to every subscriber of the topic: one write per subscriber per flush, whatever
+ * the number of events. Cost is O(subscribers of the topics that had events). fan-out.ts does
+ * the walk, in slices of `sliceSubscribers` subscribers with the loop served between them, so
+ * that a fan-out to 40,000 subscribers does not hold publishes, new subscribers, heartbeats
+ * or `/healthz` for its whole length. No flush starts before the previous fan-out ended, so
+ * each subscriber still gets its writes in seq order.
  *
  * A subscriber of several topics must still get each event once and in seq order (its
  * Last-Event-ID would skip events otherwise), so such subscribers are collected during the pass
  * and served afterwards: with its topic's Buffer as it is when only one of its topics had events
- * in the turn (the common case), else with the lists of its topics merged by seq, built once per
- * distinct topic set.
+ * in the flush (the common case), else with the lists of its topics merged by seq, built once
+ * per distinct topic set.
  *
- * With a write delay (option writeDelayMs), the first event queued starts a timer instead, and
- * the events of every turn until it fires leave together: fewer writes per subscriber when
- * events come faster than the delay, for at most that much more latency.
+ * When a flush happens:
+ * - by default at the end of the turn in which the first event was queued (`setImmediate`);
+ * - unless the previous fan-out was costly: then write-coalescer.ts holds the next flush for
+ *   up to `coalesceMaxMs` after it ended, so the events of several turns leave together. A
+ *   quiet hub is never held (the hold has passed when its next event comes);
+ * - with a fixed write delay (option writeDelayMs), no earlier than that long after the first
+ *   event was queued. Both apply: a flush waits for the later of the two.
  *
- * An event that carries a trace context gets an `ssehub.dispatch` span over the turn that fans
- * it out (trace-spans.ts); an untraced turn costs one check of a field that stays undefined.
+ * An event that carries a trace context gets an `ssehub.dispatch` span over the fan-out that
+ * delivers it (trace-spans.ts); an untraced flush costs one check of a field that stays
+ * undefined.
  * @module
  */
 import { activity, PHASE_DISPATCH } from "../diagnostics/activity.js";
-import { mergeBySeq, type StoredEvent } from "../history/history-store.js";
+import type { StoredEvent } from "../history/history-store.js";
 import type { TraceContext } from "../protocol/trace-context.js";
-import { type Batch, batchOf, type Subscriber } from "./subscriber.js";
+import { FanOut } from "./fan-out.js";
+import type { Subscriber } from "./subscriber.js";
 import type { TopicIndex } from "./topic-index.js";
 import { endSpans, startDispatchSpans, type TracedEvent } from "./trace-spans.js";
 import { isTracing } from "./tracing.js";
+import { WriteCoalescer } from "./write-coalescer.js";
 
-/** Batches published events per turn and delivers them. */
+/** Subscribers served per slice of a fan-out, by default. */
+export const DEFAULT_SLICE_SUBSCRIBERS = 1000;
+
+/** Nothing scheduled; a setImmediate pending; else the pending timer. */
+const IDLE = 0;
+const IMMEDIATE = 1;
+
+/** How the dispatcher paces its writes. */
+export interface DispatcherOptions {
+  /** How long the first queued event waits for others, in ms; 0: no fixed delay. */
+  readonly writeDelayMs?: number;
+  /** The longest hold after a costly fan-out, in ms (see write-coalescer.ts); 0: none. */
+  readonly coalesceMaxMs?: number;
+  /** Subscribers served per slice of a fan-out before the loop gets a turn. */
+  readonly sliceSubscribers?: number;
+  /** The fewest subscribers a fan-out must serve to hold the next (see write-coalescer.ts). */
+  readonly minFanOut?: number;
+  /** The clock, in ms (tests inject one). Default: performance.now. */
+  readonly now?: () => number;
+  /**
+   * The CPU time this process has used, in ms, read around each slice to measure what a
+   * fan-out cost (tests inject one). CPU time rather than wall time: on a machine shared with
+   * other work, a slice preempted halfway would otherwise look costly. Default: process.cpuUsage.
+   */
+  readonly cpuMs?: () => number;
+}
+
+function processCpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
+/** Batches published events per flush and delivers them. */
 export class Dispatcher {
   readonly #index: TopicIndex<Subscriber>;
   readonly #patternSubscribers: ReadonlySet<Subscriber>;
   readonly #writeDelayMs: number;
+  readonly #sliceSubscribers: number;
+  readonly #now: () => number;
+  readonly #cpuMs: () => number;
+  readonly #coalescer: WriteCoalescer;
   #queued: StoredEvent[] = [];
+  /** Clock reading when the first event of `#queued` came. */
+  #firstQueuedAt = 0;
   /** The queued events that carry a trace context, when there are any. */
   #traced: TracedEvent[] | undefined;
-  /** The pending timer when writeDelayMs > 0, else true while a setImmediate is pending. */
-  #scheduled: NodeJS.Timeout | boolean = false;
+  #scheduled: NodeJS.Timeout | typeof IDLE | typeof IMMEDIATE = IDLE;
+  /** The fan-out under way between slices, if any. */
+  #fanOut: FanOut | undefined;
+  #fanOutSpans: ReturnType<typeof startDispatchSpans> | undefined;
+  /** CPU time of the fan-out under way so far, in ms. */
+  #fanOutBusyMs = 0;
+  /** Slices of the fan-out under way run so far. */
+  #fanOutSlices = 0;
   #tick = 0;
-  readonly #flushBound = (): void => this.flush();
+  readonly #flushBound = (): void => this.#startFanOut();
+  readonly #continueBound = (): void => this.#continueFanOut();
 
   /**
-   * @param patternSubscribers subscribers with topic patterns, kept out of `index`: each turn
-   *   they are matched against every event of the turn
-   * @param writeDelayMs how long the first queued event waits for others; 0: end of the turn
+   * @param patternSubscribers subscribers with topic patterns, kept out of `index`: each flush
+   *   they are matched against every event of the flush
    */
   constructor(
     index: TopicIndex<Subscriber>,
     patternSubscribers: ReadonlySet<Subscriber>,
-    writeDelayMs = 0,
+    options: DispatcherOptions = {},
   ) {
     this.#index = index;
     this.#patternSubscribers = patternSubscribers;
-    this.#writeDelayMs = writeDelayMs;
+    this.#writeDelayMs = options.writeDelayMs ?? 0;
+    this.#sliceSubscribers = options.sliceSubscribers ?? DEFAULT_SLICE_SUBSCRIBERS;
+    this.#now = options.now ?? performance.now.bind(performance);
+    this.#cpuMs = options.cpuMs ?? processCpuMs;
+    this.#coalescer = new WriteCoalescer(options.coalesceMaxMs ?? 0, options.minFanOut);
+  }
+
+  /** True while a fan-out is under way between slices. */
+  get isFanningOut(): boolean {
+    return this.#fanOut !== undefined;
   }
 
   /**
-   * Queues `event` for delivery at the end of this event-loop turn (or after the delay).
+   * Queues `event` for delivery at the end of this event-loop turn (or later, see the module
+   * comment).
    * @param trace the trace context the event carries, if any: its fan-out gets a span
    */
   enqueue(event: StoredEvent, trace?: TraceContext): void {
+    if (this.#queued.length === 0) this.#firstQueuedAt = this.#now();
     this.#queued.push(event);
     if (trace !== undefined) {
       if (this.#traced === undefined) this.#traced = [{ event, trace }];
       else this.#traced.push({ event, trace });
     }
-    if (this.#scheduled === false) {
-      if (this.#writeDelayMs === 0) {
-        this.#scheduled = true;
-        setImmediate(this.#flushBound);
-      } else {
-        this.#scheduled = setTimeout(this.#flushBound, this.#writeDelayMs);
-      }
+    if (this.#scheduled === IDLE && this.#fanOut === undefined) this.#schedule();
+  }
+
+  /**
+   * Delivers everything queued now, in this turn: the rest of a fan-out under way, then the
+   * queued events. The hub calls it on close and when its bus starts over.
+   */
+  flush(): void {
+    this.#cancelSchedule();
+    if (this.#fanOut !== undefined) {
+      this.#runSlice(Number.MAX_SAFE_INTEGER);
+      this.#cancelSchedule();
+    }
+    if (this.#queued.length === 0) return;
+    this.#begin();
+    this.#runSlice(Number.MAX_SAFE_INTEGER);
+  }
+
+  /** Schedules the next flush: now-ish, or when the hold or the write delay is over. */
+  #schedule(): void {
+    const now = this.#now();
+    let wait = this.#coalescer.holdUntil - now;
+    if (this.#writeDelayMs > 0)
+      wait = Math.max(wait, this.#firstQueuedAt + this.#writeDelayMs - now);
+    if (wait <= 0) {
+      this.#scheduled = IMMEDIATE;
+      setImmediate(this.#flushBound);
+    } else {
+      this.#scheduled = setTimeout(this.#flushBound, Math.ceil(wait));
     }
   }
 
-  /** Delivers everything queued now. Runs by itself; the hub calls it on close. */
-  flush(): void {
+  #cancelSchedule(): void {
     if (typeof this.#scheduled === "object") clearTimeout(this.#scheduled);
-    this.#scheduled = false;
+    this.#scheduled = IDLE;
+  }
+
+  /** Runs when the scheduled flush is due (a stale setImmediate after flush() finds nothing). */
+  #startFanOut(): void {
+    if (this.#scheduled === IDLE || this.#fanOut !== undefined) return;
+    this.#cancelSchedule();
+    if (this.#queued.length === 0) return;
+    this.#begin();
+    this.#runSlice(this.#sliceSubscribers);
+  }
+
+  #continueFanOut(): void {
+    if (this.#fanOut !== undefined) this.#runSlice(this.#sliceSubscribers);
+  }
+
+  /** Takes the queued events into a new fan-out. */
+  #begin(): void {
     const events = this.#queued;
-    if (events.length === 0) return;
     this.#queued = [];
     const traced = this.#traced;
     this.#traced = undefined;
-    const spans =
+    this.#fanOut = new FanOut(events, ++this.#tick, this.#index, this.#patternSubscribers);
+    this.#fanOutBusyMs = 0;
+    this.#fanOutSlices = 0;
+    this.#fanOutSpans =
       traced !== undefined && isTracing()
         ? startDispatchSpans(traced, (event) => this.#subscriberCountOf(event))
         : undefined;
-    // Timed for the stall watcher: a few field writes per turn, none per event or subscriber.
-    activity.begin(PHASE_DISPATCH, "", events.length);
+  }
+
+  /** One slice of the fan-out under way; ends it, or schedules the next slice. */
+  #runSlice(budget: number): void {
+    const fanOut = this.#fanOut!;
+    const started = this.#cpuMs();
+    // Timed for the stall watcher: a few field writes per slice, none per event or subscriber.
+    activity.begin(PHASE_DISPATCH, "", fanOut.events.length);
+    let done: boolean;
     try {
-      this.#deliver(events);
+      // Sampled in the first slice: a stall report of a later one may be read (and the hot
+      // topics with it) before the fan-out ends.
+      if (this.#fanOutSlices++ === 0 && activity.wantsTopicSample) {
+        activity.sampleTopics(fanOut.byTopic);
+      }
+      done = fanOut.run(budget);
     } finally {
       activity.end();
     }
-    if (spans !== undefined) endSpans(spans);
-  }
-
-  #deliver(events: StoredEvent[]): void {
-    const tick = ++this.#tick;
-    const index = this.#index;
-
-    const byTopic = new Map<string, StoredEvent[]>();
-    for (const event of events) {
-      for (const topic of event.topics) {
-        if (index.subscribersOf(topic) === undefined) continue;
-        const list = byTopic.get(topic);
-        if (list === undefined) byTopic.set(topic, [event]);
-        else list.push(event);
-      }
+    this.#fanOutBusyMs += this.#cpuMs() - started;
+    if (!done) {
+      setImmediate(this.#continueBound);
+      return;
     }
-
-    let several: Subscriber[] | undefined;
-    for (const [topic, list] of byTopic) {
-      const subscribers = index.subscribersOf(topic);
-      if (subscribers === undefined) continue;
-      const batch = batchOf(list);
-      activity.fanOut(topic, subscribers.size, batch.bytes.length);
-      for (const subscriber of subscribers) {
-        if (subscriber.topicSet === undefined) {
-          subscriber.deliver(batch);
-        } else if (subscriber.lastTick !== tick) {
-          subscriber.lastTick = tick;
-          subscriber.tickBatch = batch;
-          subscriber.tickBatchCount = 1;
-          if (several === undefined) several = [subscriber];
-          else several.push(subscriber);
-        } else {
-          subscriber.tickBatchCount++;
-        }
-      }
-    }
-    if (several !== undefined) deliverToSeveral(several, byTopic);
-    if (this.#patternSubscribers.size > 0) deliverToPatterns(this.#patternSubscribers, events);
-    if (activity.wantsTopicSample) activity.sampleTopics(byTopic);
+    this.#fanOut = undefined;
+    if (this.#fanOutSpans !== undefined) endSpans(this.#fanOutSpans);
+    this.#fanOutSpans = undefined;
+    this.#coalescer.fanOutEnded(this.#fanOutBusyMs, fanOut.visits, this.#now());
+    if (this.#queued.length > 0 && this.#scheduled === IDLE) this.#schedule();
   }
 
   /**
@@ -149,55 +238,5 @@ export class Dispatcher {
       if (subscriber.wants(event.topics)) count++;
     }
     return count;
-  }
-}
-
-/**
- * Serves subscribers with topic patterns: the events of the turn (in seq order) whose topics
- * they want, each once; subscribers with the same topics and patterns share one batch. Cost:
- * O(pattern subscribers x events of the turn), so patterns suit fewer subscribers than exact
- * topics do.
- */
-function deliverToPatterns(
-  subscribers: ReadonlySet<Subscriber>,
-  events: readonly StoredEvent[],
-): void {
-  const shared = new Map<string, Batch | null>();
-  for (const subscriber of subscribers) {
-    let batch = shared.get(subscriber.patternKey);
-    if (batch === undefined) {
-      const wanted = events.filter((event) => subscriber.wants(event.topics));
-      batch = wanted.length === 0 ? null : batchOf(wanted);
-      shared.set(subscriber.patternKey, batch);
-    }
-    if (batch !== null) subscriber.deliver(batch);
-  }
-}
-
-/** Serves subscribers of several topics (see the module comment). */
-function deliverToSeveral(
-  subscribers: readonly Subscriber[],
-  byTopic: ReadonlyMap<string, StoredEvent[]>,
-): void {
-  let merged: Map<string, Batch> | undefined;
-  for (const subscriber of subscribers) {
-    const only = subscriber.tickBatch!;
-    subscriber.tickBatch = undefined;
-    if (subscriber.tickBatchCount === 1) {
-      subscriber.deliver(only);
-      continue;
-    }
-    merged ??= new Map();
-    let batch = merged.get(subscriber.topicSetKey);
-    if (batch === undefined) {
-      const lists: StoredEvent[][] = [];
-      for (const topic of subscriber.topics) {
-        const list = byTopic.get(topic);
-        if (list !== undefined) lists.push(list);
-      }
-      batch = batchOf(mergeBySeq(lists));
-      merged.set(subscriber.topicSetKey, batch);
-    }
-    subscriber.deliver(batch);
   }
 }

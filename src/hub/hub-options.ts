@@ -61,6 +61,14 @@ export interface ResolvedHubOptions {
    */
   readonly writeDelayMs: number;
   /**
+   * The longest time, in ms, the hub holds events back after a costly fan-out so that they
+   * leave together (adaptive coalescing, see docs/principles.md): after a fan-out that kept
+   * the event loop busy for d ms (1 ms or more), the next waits up to 2 x d, capped here. A
+   * quiet hub is never held. 0 turns it off. Applies besides writeDelayMs: a write waits for
+   * the later of the two.
+   */
+  readonly writeCoalesceMaxMs: number;
+  /**
    * How long the sequencer remembers a publish's idempotency key, in ms: a retry with the
    * same key within it answers the first publish's ids and publishes nothing.
    */
@@ -91,6 +99,7 @@ export const HUB_DEFAULTS: ResolvedHubOptions = Object.freeze({
   shutdownRetryJitterMs: 5_000, // 5 seconds
   maxPublishBacklog: 10_000, // events
   writeDelayMs: 0, // write at the end of each event-loop turn
+  writeCoalesceMaxMs: 10, // hold after a costly fan-out, at most 10 ms
   idempotencyWindowMs: 300_000, // 5 minutes
   idempotencyMaxKeys: 100_000, // keys
 } satisfies ResolvedHubOptions);
@@ -180,6 +189,12 @@ export const HUB_OPTION_SPECS: { readonly [K in keyof ResolvedHubOptions]: Optio
       min: 0,
       max: 1000,
       help: "Time the first queued event waits for others before the hub writes, in ms; 0 writes every event-loop turn",
+    },
+    writeCoalesceMaxMs: {
+      kind: "integer",
+      min: 0,
+      max: 1000,
+      help: "Longest hold, in ms, of the events that follow a costly fan-out (2x its duration), so that they leave in one write; 0: off",
     },
     idempotencyWindowMs: {
       kind: "integer",

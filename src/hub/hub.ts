@@ -109,11 +109,10 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
         maxAgeMs: this.options.historyMaxAgeMs,
         maxDroppedTopicBytes: this.options.historyMaxDroppedTopicBytes,
       });
-    this.#dispatcher = new Dispatcher(
-      this.#index,
-      this.#patternSubscribers,
-      this.options.writeDelayMs,
-    );
+    this.#dispatcher = new Dispatcher(this.#index, this.#patternSubscribers, {
+      writeDelayMs: this.options.writeDelayMs,
+      coalesceMaxMs: this.options.writeCoalesceMaxMs,
+    });
     this.#wheel = new HeartbeatWheel(this.options.heartbeatMs);
     this.#expireTimer = setInterval(
       () => this.#history.expire(Date.now()),

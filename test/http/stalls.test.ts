@@ -58,7 +58,9 @@ describe("stall reports", () => {
     }, "a dispatch stall report");
     assert.equal(report.topic, "crowded");
     assert.equal(report.subscribers, subscribers);
-    assert.equal(report.batchSize, 1);
+    // A publish may come while the previous fan-out is still under way: its slices let the
+    // loop take it, and the next fan-out carries both.
+    assert.ok(report.batchSize >= 1);
     assert.ok(report.bytesQueued > subscribers * 100, `bytesQueued ${report.bytesQueued}`);
     assert.ok(report.durationMs >= 5);
     assert.match(report.summary, /20000 subscriber\(s\).*"crowded"/);
