@@ -30,10 +30,12 @@ import type { Logger } from "../telemetry/logger.js";
 import { isResponseClosed, ResponseSink } from "../transport/response-sink.js";
 import { SocketSink } from "../transport/socket-sink.js";
 import {
+  type TakenOverConnection,
   takeOverSocket,
   takeoverBlocker,
   trackTakenOverSocket,
 } from "../transport/socket-takeover.js";
+import { adoptTcpHandle } from "../transport/tcp-handle-stream.js";
 import type { Route, RouteContext } from "./route.js";
 
 /** The headers of every stream, as the public path sets them on `res`. */
@@ -219,10 +221,22 @@ async function streamOverSocket(ctx: RouteContext, request: LeasedStreamRequest)
     streamOverResponse(ctx, request);
     return;
   }
+  logJoined(logger, socket, request.topics, request.lastEventId);
+  // Nothing written to the socket yet: the stream may go on over its TCP handle alone.
+  const handleStream = adoptTcpHandle(socket);
+  let connection: TakenOverSocket;
+  let sink: Sink;
+  if (typeof handleStream === "string") {
+    // Counted in ssehub_node_internals_fallback_total{feature="tcp-handle"} (but "disabled").
+    connection = socket;
+    sink = new SocketSink(socket);
+  } else {
+    connection = handleStream;
+    sink = handleStream;
+  }
   // The head and the hub's `retry:` line leave in one write.
-  socket.cork();
-  socket.write(head);
-  const sink = new SocketSink(socket);
+  connection.cork();
+  connection.write(head);
   let subscription: Subscription;
   try {
     subscription = hub.subscribe(subscribeRequest(request, sink));
@@ -235,7 +249,7 @@ async function streamOverSocket(ctx: RouteContext, request: LeasedStreamRequest)
     sink.destroy();
     return;
   } finally {
-    socket.uncork();
+    connection.uncork();
   }
   if (sink.isClosed) {
     subscription.close();
@@ -243,11 +257,11 @@ async function streamOverSocket(ctx: RouteContext, request: LeasedStreamRequest)
   }
   // The tracker releases the lease when the socket closes: this connection's own listener
   // (a closure and a once-wrapper, about 250 bytes per idle subscriber) can go.
-  trackTakenOverSocket(socket, subscription, request.lease, logger, ctx.metrics);
+  trackTakenOverSocket(connection, subscription, request.lease, logger, ctx.metrics);
   ctx.metrics.streamOpened("socket");
   if (ctx.access !== undefined) {
     ctx.access.streaming(subscription);
-    ctx.access.takenOver(socket);
+    ctx.access.takenOver(connection);
   }
   socket.removeListener("close", request.releaseLease);
   endAtExpiry(
@@ -256,10 +270,16 @@ async function streamOverSocket(ctx: RouteContext, request: LeasedStreamRequest)
       subscription.close();
       sink.close();
     },
-    (listener) => socket.once("close", listener),
+    (listener) => connection.once("close", listener),
   );
-  logJoined(logger, socket, request.topics, request.lastEventId);
 }
+
+/** What the stream route uses of a taken-over connection: a socket, or a TcpHandleStream. */
+type TakenOverSocket = Pick<Socket, "cork" | "uncork" | "bytesWritten"> &
+  TakenOverConnection & {
+    write(chunk: Buffer | string): unknown;
+    once(event: "close", listener: () => void): unknown;
+  };
 
 /** Streams through `res.write`: the public path. */
 function streamOverResponse(ctx: RouteContext, request: LeasedStreamRequest): void {
