@@ -122,9 +122,19 @@ export const eventsRoute: Route = {
     const topics = hub.checkTopics(asked);
     const lastEventId = lastEventIdOf(ctx);
     const grant = await ctx.auth.subscriber(ctx.req, ctx.query);
-    return openStream(ctx, { topics, lastEventId, ...grant });
+    await openStream(ctx, { topics, lastEventId, ...grant });
   },
 };
+
+/**
+ * What ends with an open stream: it emits `close` once, when the stream ends. The socket or the
+ * TCP handle of a taken-over stream, else the response.
+ */
+export interface StreamEnd {
+  /** True once it has closed (then it emits `close` no more). */
+  readonly destroyed?: boolean;
+  once(event: "close", listener: () => void): unknown;
+}
 
 /** What a stream subscribes to, and what its client may receive. */
 export interface StreamRequest {
@@ -153,7 +163,7 @@ interface LeasedStreamRequest extends StreamRequest {
 export function openStream(
   ctx: RouteContext,
   streamRequest: StreamRequest,
-): Promise<void> | undefined {
+): Promise<StreamEnd | undefined> | StreamEnd | undefined {
   const { req, res } = ctx;
   // Counted from here until the connection closes; refused (429) past the limits.
   const lease = ctx.limits.acquireStream(req);
@@ -173,8 +183,7 @@ export function openStream(
   const blocker = takeoverBlocker(req, res);
   if (blocker === undefined) return streamOverSocket(ctx, request);
   ctx.metrics.takeoverFellBack(blocker);
-  streamOverResponse(ctx, request);
-  return undefined;
+  return streamOverResponse(ctx, request);
 }
 
 function subscribeRequest(request: StreamRequest, sink: Sink): SubscribeRequest {
@@ -208,18 +217,20 @@ function endAtExpiry(
  * and the parser may only be freed once it is done with it (takeOverSocket checks then that
  * no other request followed). Keeps the public path when the takeover is refused.
  */
-async function streamOverSocket(ctx: RouteContext, request: LeasedStreamRequest): Promise<void> {
+async function streamOverSocket(
+  ctx: RouteContext,
+  request: LeasedStreamRequest,
+): Promise<StreamEnd | undefined> {
   await undefined;
   const { hub, req, res, logger } = ctx;
   // The client left meanwhile: node:http cleans up, nobody to subscribe.
-  if (req.socket.destroyed) return;
+  if (req.socket.destroyed) return undefined;
   const head = takeoverHead(res);
   // A closed hub refuses the subscription; the public path answers that with a JSON error.
   const socket = hub.isClosed ? "gone" : takeOverSocket(req, res);
   if (typeof socket === "string") {
     ctx.metrics.takeoverFellBack(socket);
-    streamOverResponse(ctx, request);
-    return;
+    return streamOverResponse(ctx, request);
   }
   logJoined(logger, socket, request.topics, request.lastEventId);
   // Nothing written to the socket yet: the stream may go on over its TCP handle alone.
@@ -247,13 +258,13 @@ async function streamOverSocket(ctx: RouteContext, request: LeasedStreamRequest)
       "Subscribing a stream failed after its head was written",
     );
     sink.destroy();
-    return;
+    return undefined;
   } finally {
     connection.uncork();
   }
   if (sink.isClosed) {
     subscription.close();
-    return;
+    return undefined;
   }
   // The tracker releases the lease when the socket closes: this connection's own listener
   // (a closure and a once-wrapper, about 250 bytes per idle subscriber) can go.
@@ -272,6 +283,7 @@ async function streamOverSocket(ctx: RouteContext, request: LeasedStreamRequest)
     },
     (listener) => connection.once("close", listener),
   );
+  return connection;
 }
 
 /** What the stream route uses of a taken-over connection: a socket, or a TcpHandleStream. */
@@ -282,7 +294,10 @@ type TakenOverSocket = Pick<Socket, "cork" | "uncork" | "bytesWritten"> &
   };
 
 /** Streams through `res.write`: the public path. */
-function streamOverResponse(ctx: RouteContext, request: LeasedStreamRequest): void {
+function streamOverResponse(
+  ctx: RouteContext,
+  request: LeasedStreamRequest,
+): StreamEnd | undefined {
   const { hub, req, res, logger } = ctx;
   const sink = new ResponseSink(res);
   let subscription: Subscription;
@@ -296,7 +311,7 @@ function streamOverResponse(ctx: RouteContext, request: LeasedStreamRequest): vo
   }
   if (isResponseClosed(res)) {
     subscription.close();
-    return;
+    return undefined;
   }
   const { metrics } = ctx;
   metrics.streamOpened("response");
@@ -318,6 +333,7 @@ function streamOverResponse(ctx: RouteContext, request: LeasedStreamRequest): vo
   // proxies and browsers see the stream open now.
   if (!res.headersSent) res.flushHeaders();
   logJoined(logger, req.socket, request.topics, request.lastEventId);
+  return res;
 }
 
 /**
