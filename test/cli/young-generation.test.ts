@@ -49,14 +49,15 @@ describe("limitYoungGeneration", () => {
     delete env.NODE_OPTIONS;
     const { limited, newSpaceMiB } = await newSpaceAfterBurst([], env);
     assert.equal(limited, true);
-    // Two semi-spaces of 1 MiB on Node 20 and 24 (V8 grows them to 16 MiB each without it).
-    assert.ok(newSpaceMiB <= 2, `new space ${newSpaceMiB} MiB`);
+    // Two semi-spaces of about 1 MiB on Node 20 and 24 (2.0 to 2.25 MiB measured); V8 grows
+    // them to 16 MiB each without the flag.
+    assert.ok(newSpaceMiB <= 4, `new space ${newSpaceMiB} MiB`);
   });
 
   test("an operator's --max-semi-space-size is kept", async () => {
     const env = { ...process.env, NODE_OPTIONS: "--max-semi-space-size=8" };
     const { limited, newSpaceMiB } = await newSpaceAfterBurst([], env);
     assert.equal(limited, false);
-    assert.ok(newSpaceMiB > 2, `new space ${newSpaceMiB} MiB`);
+    assert.ok(newSpaceMiB > 4, `new space ${newSpaceMiB} MiB`);
   });
 });
