@@ -39,6 +39,7 @@ export { METRICS_SNAPSHOT } from "./http/telemetry/metrics.js";
 export type { InternalsFallback } from "./http/transport/internals-fallback.js";
 export { INTERNALS_FALLBACK_CHANNEL } from "./http/transport/internals-fallback.js";
 export { SOCKET_TAKEOVER_ENV } from "./http/transport/socket-takeover.js";
+export { TCP_HANDLE_STREAM_ENV } from "./http/transport/tcp-handle-stream.js";
 export { createHub, Hub } from "./hub/hub.js";
 export type { HubOptions, ResolvedHubOptions, SlowConsumerPolicy } from "./hub/hub-options.js";
 export { HUB_DEFAULTS, resolveHubOptions } from "./hub/hub-options.js";

@@ -260,7 +260,7 @@ export const CASES: readonly Case[] = [
   },
   {
     name: "idle-100k",
-    targets: ["ssehub-w6", "ssehub-w6-young2"],
+    targets: ["ssehub-w6", "ssehub-w6-young2", "ssehub-w6-node24"],
     title: "idle: 100,000 subscribers held 5 s",
     args: ["idle", "--subscribers", "100000", "--hold", "5"],
     figures: [

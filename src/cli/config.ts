@@ -18,7 +18,7 @@
  */
 import { readFileSync } from "node:fs";
 import { SsehubError } from "../errors.js";
-import { SOCKET_TAKEOVER_ENV } from "../index.js";
+import { SOCKET_TAKEOVER_ENV, TCP_HANDLE_STREAM_ENV } from "../index.js";
 import { hintText, type OptionName, type OptionSpec, suggestName } from "../options.js";
 import {
   type ResolvedServeCommandOptions,
@@ -34,12 +34,13 @@ const ENV_PREFIX = "SSEHUB_";
 
 /**
  * SSEHUB_* variables that are not options and that a process running `ssehub serve` may see:
- * the config file, the socket takeover switch, and the variables of the other commands
+ * the config file, the socket takeover and TCP handle stream switches, and the variables of the other commands
  * (`ssehub publish`/`subscribe`, `ssehub bench`).
  */
 const OTHER_ENV_VARS: readonly string[] = [
   CONFIG_ENV,
   SOCKET_TAKEOVER_ENV,
+  TCP_HANDLE_STREAM_ENV,
   "SSEHUB_URL",
   "SSEHUB_BENCH_WORKER_ARGS",
 ];

@@ -35,7 +35,7 @@ import {
   publishMediaType,
 } from "../http/messages/publish-body.js";
 import { readBody } from "../http/messages/read-body.js";
-import { lastEventIdOf, openStream } from "../http/routes/events.js";
+import { lastEventIdOf, openStream, type StreamEnd } from "../http/routes/events.js";
 import type { Route, RouteContext } from "../http/routes/route.js";
 import { withPublishSpan } from "../http/telemetry/publish-span.js";
 import type { TopicPattern } from "../hub/subscriber.js";
@@ -90,24 +90,26 @@ async function subscribe(ctx: RouteContext, presence: MercurePresence | undefine
   const topics = exact.length === 0 ? [] : hub.checkTopics(exact);
   const lastEventId = lastEventIdOf(ctx);
   const { payload, ...grant } = await ctx.auth.subscriber(ctx.req, ctx.query);
-  await openStream(ctx, {
+  const ended = await openStream(ctx, {
     topics,
     patterns,
     lastEventId,
     ...grant,
     headers: { "Last-Event-ID": hub.lastEventId ?? EARLIEST },
   });
-  if (presence !== undefined) registerWhileOpen(ctx, presence, selectors, payload);
+  if (presence !== undefined && ended !== undefined) {
+    registerWhileOpen(ctx, ended, presence, selectors, payload);
+  }
 }
 
 /**
- * Registers the stream that openStream just opened for as long as it stays open. How it ends
- * depends on how it was served (routes/events.ts): a taken-over stream lives as long as its
- * socket (node:http let go of `res`, and `res.socket` is null); otherwise the stream is `res`
- * (HTTP/1.1 through `res.write`, or an HTTP/2 stream), which emits `close` when it ends.
+ * Registers the stream that openStream just opened for as long as it stays open: until
+ * `ended` (what openStream said ends with the stream: the socket or TCP handle of a taken-over
+ * stream, else `res`) emits `close`.
  */
 function registerWhileOpen(
   ctx: RouteContext,
+  ended: StreamEnd,
   presence: MercurePresence,
   selectors: readonly string[],
   payload: unknown,
@@ -115,8 +117,7 @@ function registerWhileOpen(
   const { req, res } = ctx;
   // The client left while the stream opened: it was never active for anyone to see. (Over
   // HTTP/2, `req.socket` stands for the stream in `destroyed`, and `res` has no `destroyed`.)
-  if (res.destroyed === true || req.socket.destroyed) return;
-  const ended = res.socket === null ? req.socket : res;
+  if (ended.destroyed === true || (ended === res && req.socket.destroyed)) return;
   const subscriber = presence.add(selectors, payload);
   ended.once("close", () => presence.remove(subscriber));
 }

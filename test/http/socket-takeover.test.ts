@@ -7,6 +7,7 @@ import {
   SOCKET_TAKEOVER_ENV,
   socketTakeoverSupported,
 } from "../../src/http/transport/socket-takeover.js";
+import { TCP_HANDLE_STREAM_ENV } from "../../src/http/transport/tcp-handle-stream.js";
 import { HUNG_AFTER_MS, waitFor } from "../helpers/wait-for.js";
 import { expectError } from "./expect-error.js";
 import { startServer } from "./start-server.js";
@@ -160,6 +161,13 @@ describe("socket takeover", () => {
   });
 
   test("a taken-over stream keeps no per-connection listener or peer address, and gives its slot back on close", async (t) => {
+    // The stream stays on its socket here (tcp-handle-stream.test.ts covers the handle).
+    const saved = process.env[TCP_HANDLE_STREAM_ENV];
+    process.env[TCP_HANDLE_STREAM_ENV] = "off";
+    t.after(() => {
+      if (saved === undefined) delete process.env[TCP_HANDLE_STREAM_ENV];
+      else process.env[TCP_HANDLE_STREAM_ENV] = saved;
+    });
     const { ssehub, port } = await startServer(t, { maxConnectionsPerIp: 1 });
     let serverSocket: net.Socket | undefined;
     ssehub.server.once("connection", (socket: net.Socket) => {

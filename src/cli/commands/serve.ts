@@ -27,6 +27,7 @@ import { pickOptions } from "../../options.js";
 import { loadServeConfig, type ServeConfig, unknownEnvWarnings } from "../config.js";
 import { serveHelp } from "../option-table.js";
 import { logStartup, logStartupWhenWorkersListen } from "../startup-line.js";
+import { limitYoungGeneration } from "../young-generation.js";
 
 /** Exit code of a configuration error. */
 export const EXIT_CONFIG = 2;
@@ -94,6 +95,8 @@ export async function serveCommand(
     logStartupWhenWorkersListen(logger, options);
     return runClusterPrimary(options, logger);
   }
+  // Before the first connection: a connect burst would grow the young generation for good.
+  limitYoungGeneration(process.execArgv, io.env.NODE_OPTIONS);
   // A cluster worker joins the primary's bus; its signals come from the primary, which sends
   // SIGTERM to every worker, so a Ctrl-C reaching the whole process group is left to it.
   const isWorker = cluster.isWorker;

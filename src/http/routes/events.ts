@@ -30,10 +30,12 @@ import type { Logger } from "../telemetry/logger.js";
 import { isResponseClosed, ResponseSink } from "../transport/response-sink.js";
 import { SocketSink } from "../transport/socket-sink.js";
 import {
+  type TakenOverConnection,
   takeOverSocket,
   takeoverBlocker,
   trackTakenOverSocket,
 } from "../transport/socket-takeover.js";
+import { adoptTcpHandle } from "../transport/tcp-handle-stream.js";
 import type { Route, RouteContext } from "./route.js";
 
 /** The headers of every stream, as the public path sets them on `res`. */
@@ -120,9 +122,19 @@ export const eventsRoute: Route = {
     const topics = hub.checkTopics(asked);
     const lastEventId = lastEventIdOf(ctx);
     const grant = await ctx.auth.subscriber(ctx.req, ctx.query);
-    return openStream(ctx, { topics, lastEventId, ...grant });
+    await openStream(ctx, { topics, lastEventId, ...grant });
   },
 };
+
+/**
+ * What ends with an open stream: it emits `close` once, when the stream ends. The socket or the
+ * TCP handle of a taken-over stream, else the response.
+ */
+export interface StreamEnd {
+  /** True once it has closed (then it emits `close` no more). */
+  readonly destroyed?: boolean;
+  once(event: "close", listener: () => void): unknown;
+}
 
 /** What a stream subscribes to, and what its client may receive. */
 export interface StreamRequest {
@@ -151,7 +163,7 @@ interface LeasedStreamRequest extends StreamRequest {
 export function openStream(
   ctx: RouteContext,
   streamRequest: StreamRequest,
-): Promise<void> | undefined {
+): Promise<StreamEnd | undefined> | StreamEnd | undefined {
   const { req, res } = ctx;
   // Counted from here until the connection closes; refused (429) past the limits.
   const lease = ctx.limits.acquireStream(req);
@@ -171,8 +183,7 @@ export function openStream(
   const blocker = takeoverBlocker(req, res);
   if (blocker === undefined) return streamOverSocket(ctx, request);
   ctx.metrics.takeoverFellBack(blocker);
-  streamOverResponse(ctx, request);
-  return undefined;
+  return streamOverResponse(ctx, request);
 }
 
 function subscribeRequest(request: StreamRequest, sink: Sink): SubscribeRequest {
@@ -206,23 +217,37 @@ function endAtExpiry(
  * and the parser may only be freed once it is done with it (takeOverSocket checks then that
  * no other request followed). Keeps the public path when the takeover is refused.
  */
-async function streamOverSocket(ctx: RouteContext, request: LeasedStreamRequest): Promise<void> {
+async function streamOverSocket(
+  ctx: RouteContext,
+  request: LeasedStreamRequest,
+): Promise<StreamEnd | undefined> {
   await undefined;
   const { hub, req, res, logger } = ctx;
   // The client left meanwhile: node:http cleans up, nobody to subscribe.
-  if (req.socket.destroyed) return;
+  if (req.socket.destroyed) return undefined;
   const head = takeoverHead(res);
   // A closed hub refuses the subscription; the public path answers that with a JSON error.
   const socket = hub.isClosed ? "gone" : takeOverSocket(req, res);
   if (typeof socket === "string") {
     ctx.metrics.takeoverFellBack(socket);
-    streamOverResponse(ctx, request);
-    return;
+    return streamOverResponse(ctx, request);
+  }
+  logJoined(logger, socket, request.topics, request.lastEventId);
+  // Nothing written to the socket yet: the stream may go on over its TCP handle alone.
+  const handleStream = adoptTcpHandle(socket);
+  let connection: TakenOverSocket;
+  let sink: Sink;
+  if (typeof handleStream === "string") {
+    // Counted in ssehub_node_internals_fallback_total{feature="tcp-handle"} (but "disabled").
+    connection = socket;
+    sink = new SocketSink(socket);
+  } else {
+    connection = handleStream;
+    sink = handleStream;
   }
   // The head and the hub's `retry:` line leave in one write.
-  socket.cork();
-  socket.write(head);
-  const sink = new SocketSink(socket);
+  connection.cork();
+  connection.write(head);
   let subscription: Subscription;
   try {
     subscription = hub.subscribe(subscribeRequest(request, sink));
@@ -233,21 +258,21 @@ async function streamOverSocket(ctx: RouteContext, request: LeasedStreamRequest)
       "Subscribing a stream failed after its head was written",
     );
     sink.destroy();
-    return;
+    return undefined;
   } finally {
-    socket.uncork();
+    connection.uncork();
   }
   if (sink.isClosed) {
     subscription.close();
-    return;
+    return undefined;
   }
   // The tracker releases the lease when the socket closes: this connection's own listener
   // (a closure and a once-wrapper, about 250 bytes per idle subscriber) can go.
-  trackTakenOverSocket(socket, subscription, request.lease, logger, ctx.metrics);
+  trackTakenOverSocket(connection, subscription, request.lease, logger, ctx.metrics);
   ctx.metrics.streamOpened("socket");
   if (ctx.access !== undefined) {
     ctx.access.streaming(subscription);
-    ctx.access.takenOver(socket);
+    ctx.access.takenOver(connection);
   }
   socket.removeListener("close", request.releaseLease);
   endAtExpiry(
@@ -256,13 +281,23 @@ async function streamOverSocket(ctx: RouteContext, request: LeasedStreamRequest)
       subscription.close();
       sink.close();
     },
-    (listener) => socket.once("close", listener),
+    (listener) => connection.once("close", listener),
   );
-  logJoined(logger, socket, request.topics, request.lastEventId);
+  return connection;
 }
 
+/** What the stream route uses of a taken-over connection: a socket, or a TcpHandleStream. */
+type TakenOverSocket = Pick<Socket, "cork" | "uncork" | "bytesWritten"> &
+  TakenOverConnection & {
+    write(chunk: Buffer | string): unknown;
+    once(event: "close", listener: () => void): unknown;
+  };
+
 /** Streams through `res.write`: the public path. */
-function streamOverResponse(ctx: RouteContext, request: LeasedStreamRequest): void {
+function streamOverResponse(
+  ctx: RouteContext,
+  request: LeasedStreamRequest,
+): StreamEnd | undefined {
   const { hub, req, res, logger } = ctx;
   const sink = new ResponseSink(res);
   let subscription: Subscription;
@@ -276,7 +311,7 @@ function streamOverResponse(ctx: RouteContext, request: LeasedStreamRequest): vo
   }
   if (isResponseClosed(res)) {
     subscription.close();
-    return;
+    return undefined;
   }
   const { metrics } = ctx;
   metrics.streamOpened("response");
@@ -298,6 +333,7 @@ function streamOverResponse(ctx: RouteContext, request: LeasedStreamRequest): vo
   // proxies and browsers see the stream open now.
   if (!res.headersSent) res.flushHeaders();
   logJoined(logger, req.socket, request.topics, request.lastEventId);
+  return res;
 }
 
 /**

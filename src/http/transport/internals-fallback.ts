@@ -1,6 +1,6 @@
 /**
  * Where ssehub leans on Node internals (node:http's socket handling for the takeover and the
- * lingering close, node:cluster's worker state for a graceful exit when the primary is gone),
+ * lingering close, node:net's TCP handle for streams held without their socket, node:cluster's worker state for a graceful exit when the primary is gone),
  * it checks them first and falls back to the public path when they are not as expected. Each
  * such fallback is published on the diagnostics channel `ssehub:internals:fallback`, so that it
  * never goes unseen: /metrics counts them in `ssehub_node_internals_fallback_total{feature}`,
@@ -13,11 +13,16 @@ import diagnosticsChannel from "node:diagnostics_channel";
 export const INTERNALS_FALLBACK_CHANNEL = "ssehub:internals:fallback";
 
 /** The places that use Node internals. */
-export type InternalsFeature = "socket-takeover" | "lingering-close" | "cluster-disconnect";
+export type InternalsFeature =
+  | "socket-takeover"
+  | "tcp-handle"
+  | "lingering-close"
+  | "cluster-disconnect";
 
 /** Every feature, for metrics that show each one from the start. */
 export const INTERNALS_FEATURES: readonly InternalsFeature[] = [
   "socket-takeover",
+  "tcp-handle",
   "lingering-close",
   "cluster-disconnect",
 ];

@@ -40,7 +40,7 @@
  */
 import { type IncomingMessage, type Server, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
-import { Socket } from "node:net";
+import { type Server as NetServer, Socket } from "node:net";
 import type { Subscription } from "../../hub/types.js";
 import type { ConnectionLease } from "../limits/connection-limits.js";
 import type { Logger } from "../telemetry/logger.js";
@@ -290,13 +290,13 @@ export interface TakenOverStreamCounts {
  * connection.
  */
 export function trackTakenOverSocket(
-  socket: Socket,
+  socket: TakenOverConnection,
   subscription: Subscription,
   lease: ConnectionLease,
   logger: Logger,
   counts?: TakenOverStreamCounts,
 ): void {
-  const server = (socket as HttpSocket).server!;
+  const server = socket.server as TrackingServer;
   let tracked = server[kTakenOver];
   if (tracked === undefined) {
     tracked = new TakenOverSockets(server, logger);
@@ -304,6 +304,17 @@ export function trackTakenOverSocket(
   }
   tracked.add(socket, new TakenOverStream(subscription, lease, counts));
   socket.on("close", onTakenOverSocketClose);
+}
+
+/**
+ * A taken-over stream's connection: its socket, or the TCP handle alone once the socket let go
+ * of it (tcp-handle-stream.ts).
+ */
+export interface TakenOverConnection {
+  /** The server that accepted the connection. */
+  readonly server?: NetServer | null;
+  on(event: "close", listener: (this: TakenOverConnection) => void): unknown;
+  destroy(): void;
 }
 
 /** What a taken-over socket ends when it closes. */
@@ -329,7 +340,7 @@ class TakenOverStream {
  * (an own method of the server, calling node:http's first).
  */
 class TakenOverSockets {
-  readonly #open = new Map<Socket, TakenOverStream>();
+  readonly #open = new Map<TakenOverConnection, TakenOverStream>();
   readonly #logger: Logger;
 
   constructor(server: Server, logger: Logger) {
@@ -342,12 +353,12 @@ class TakenOverSockets {
     };
   }
 
-  add(socket: Socket, stream: TakenOverStream): void {
+  add(socket: TakenOverConnection, stream: TakenOverStream): void {
     this.#open.set(socket, stream);
   }
 
   /** The socket closed: unregister its subscription, give its connection slot back. */
-  closed(socket: Socket): void {
+  closed(socket: TakenOverConnection): void {
     const stream = this.#open.get(socket);
     if (stream === undefined) return;
     this.#open.delete(socket);
@@ -358,8 +369,8 @@ class TakenOverSockets {
   }
 }
 
-function onTakenOverSocketClose(this: HttpSocket): void {
-  this.server?.[kTakenOver]?.closed(this);
+function onTakenOverSocketClose(this: TakenOverConnection): void {
+  (this.server as TrackingServer | null | undefined)?.[kTakenOver]?.closed(this);
 }
 
 /** Socket errors end in `close`, where the owner cleans up; nothing to do here. */
