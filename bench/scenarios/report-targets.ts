@@ -344,7 +344,7 @@ export const TARGETS: readonly Target[] = [
     note: "as ssehub --workers 6, with `NODE_OPTIONS=--max-semi-space-size=2` (docs/principles.md, Small idle footprint)",
     cases: ["idle-100k"],
   }),
-  ssehubTarget("ssehub-node24", "ssehub (1 process), Node 24", 8101, {
+  ssehubTarget("ssehub-node24", "ssehub (1 process), Node 24", 8103, {
     node: node24,
     note: "one process on Node 24 (.ci/run installs it): the idle footprint on both supported majors",
     cases: ["idle-10k"],
