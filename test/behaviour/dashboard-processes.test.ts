@@ -10,7 +10,7 @@ import type { DashboardStats } from "../../src/http/dashboard/stats-exchange.js"
 import { type FetchStream, openFetchStream } from "../helpers/fetch-stream.js";
 import { startRedisNodes } from "../helpers/hub-nodes.js";
 import { startRedis } from "../helpers/redis-server.js";
-import { findTool } from "../helpers/require-tool.js";
+import { requireTools } from "../helpers/require-tool.js";
 import { listeningUrl, logLine, ssehub } from "../helpers/ssehub-process.js";
 import { waitFor } from "../helpers/wait-for.js";
 
@@ -73,11 +73,9 @@ describe("the dashboard's stats stream across processes", () => {
     assert.equal(busy.processes.length, 2);
   });
 
-  it("shows one row per node of a hub on Redis, on whichever node answers", async (t) => {
-    if (findTool("redis-server") === undefined) {
-      t.skip("redis-server is not installed (apt-get install redis-server)");
-      return;
-    }
+  it("shows one row per node of a hub on Redis, on whichever node answers", {
+    skip: requireTools(["redis-server"]),
+  }, async (t) => {
     const redis = await startRedis(t);
     const [nodeA, nodeB] = await startRedisNodes(t, [redis.url, redis.url], ["--dashboard"]);
     const stream = await openFetchStream(`${nodeA!.url}/admin/stats/stream`);
