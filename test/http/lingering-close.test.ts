@@ -9,6 +9,27 @@ import { type LingerLimits, lingerAfterAnswer } from "../../src/http/transport/l
 import { waitFor } from "../helpers/wait-for.js";
 
 /**
+ * Listens with `server` on a free loopback port and connects a client to it; `received` gives
+ * what the client has received so far. Both are closed after the test.
+ */
+async function connectTo(t: TestContext, server: net.Server) {
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  t.after(() => server.close());
+  const { port } = server.address() as net.AddressInfo;
+  const client = net.connect(port, "127.0.0.1");
+  t.after(() => client.destroy());
+  client.on("error", () => {});
+  let received = "";
+  client.setEncoding("latin1");
+  client.on("data", (text: string) => {
+    received += text;
+  });
+  await once(client, "connect");
+  return { client, received: () => received };
+}
+
+/**
  * A server that answers every connection at once (`answer`, then FIN) and lingers with `limits`;
  * a client connected to it, collecting what it receives. `serverSocket` resolves with the
  * server's side of the connection.
@@ -24,20 +45,8 @@ async function answeredConnection(t: TestContext, limits: LingerLimits) {
     lingerAfterAnswer(socket, socket, socket, limits);
     resolveServerSocket(socket);
   });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  t.after(() => server.close());
-  const { port } = server.address() as net.AddressInfo;
-  const client = net.connect(port, "127.0.0.1");
-  t.after(() => client.destroy());
-  client.on("error", () => {});
-  let received = "";
-  client.setEncoding("latin1");
-  client.on("data", (text: string) => {
-    received += text;
-  });
-  await once(client, "connect");
-  return { client, serverSocket, received: () => received };
+  const { client, received } = await connectTo(t, server);
+  return { client, serverSocket, received };
 }
 
 describe("lingerAfterAnswer()", () => {
@@ -105,24 +114,12 @@ describe("lingerAfterAnswer() after a node:http answer", () => {
       lingerAfterAnswer(req.socket, req, res, { maxBytes: 1_048_576, maxMs: 600_000 });
       res.end("refused");
     });
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    t.after(() => server.close());
-    const { port } = server.address() as net.AddressInfo;
-    const client = net.connect(port, "127.0.0.1");
-    t.after(() => client.destroy());
-    client.on("error", () => {});
-    let received = "";
-    client.setEncoding("latin1");
-    client.on("data", (text: string) => {
-      received += text;
-    });
-    await once(client, "connect");
+    const { client, received } = await connectTo(t, server);
     client.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nhalf");
-    await waitFor(() => received.endsWith("refused"), "the answer");
+    await waitFor(() => received().endsWith("refused"), "the answer");
     client.end("x".repeat(96)); // the rest of the declared 100 bytes
     if (!client.destroyed) await once(client, "close");
-    return { received, fallbacks };
+    return { received: received(), fallbacks };
   }
 
   test("takes back node:http's queued destroy, and reports no fallback", async (t) => {
