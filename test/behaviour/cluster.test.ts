@@ -4,41 +4,11 @@
  * on whichever worker its reconnection lands.
  */
 import assert from "node:assert/strict";
-import http from "node:http";
 import { describe, it } from "node:test";
+// request() opens a new connection each time, so that the cluster hands it to the next worker.
+import { request } from "../helpers/hub-nodes.js";
 import { SseReader } from "../helpers/sse-reader.js";
 import { listeningUrl, logLine, ssehub } from "../helpers/ssehub-process.js";
-
-/** One request on a new connection, so that the cluster hands it to the next worker. */
-function request(
-  url: string,
-  method: string,
-  body?: unknown,
-): Promise<{ status: number; json: Record<string, unknown> }> {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      {
-        method,
-        agent: false,
-        headers: payload ? { "content-type": "application/json" } : {},
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            json: JSON.parse(Buffer.concat(chunks).toString() || "{}"),
-          }),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end(payload);
-  });
-}
 
 function seqOf(id: string): number {
   return Number(id.slice(id.lastIndexOf("-") + 1));
