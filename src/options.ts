@@ -42,6 +42,7 @@ export const OPTION_LAYERS = Object.freeze({
   maxPublishBacklog: "hub",
   writeDelayMs: "hub",
   writeCoalesceMaxMs: "hub",
+  priorityTopics: "hub",
   idempotencyWindowMs: "hub",
   idempotencyMaxKeys: "hub",
   host: "server",

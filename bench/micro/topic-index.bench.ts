@@ -11,7 +11,7 @@
  * WARMUP_ROUNDS (see harness.ts). Not run by the tests.
  * @module
  */
-import { type IndexedSubscriber, TopicIndex } from "../../src/hub/topic-index.js";
+import { type IndexedSubscriber, NORMAL_LANE, TopicIndex } from "../../src/hub/topic-index.js";
 import {
   formatNs,
   formatRate,
@@ -26,9 +26,10 @@ const LOOKUPS = Number(process.env.LOOKUPS ?? 1_000_000);
 /** Indexes built and emptied per round of add and remove: about 100,000 operations. */
 const COPIES = Math.max(1, Math.ceil(100_000 / SUBSCRIBERS));
 
-/** A subscriber as the index sees it: its topics, nothing else. */
+/** A subscriber as the index sees it: its topics and its lane, nothing else. */
 class Member implements IndexedSubscriber {
   readonly topics: readonly string[];
+  readonly lane = NORMAL_LANE;
 
   constructor(topics: readonly string[]) {
     this.topics = topics;

@@ -25,6 +25,12 @@
  * - with a fixed write delay (option writeDelayMs), no earlier than that long after the first
  *   event was queued. Both apply: a flush waits for the later of the two.
  *
+ * Priority topics (topic-priority.ts) get a dispatcher of their own, the express lane: it
+ * serves the subscribers indexed in EXPRESS_LANE, with no hold and no write delay, and the
+ * normal lane's dispatcher, given it as `ahead`, lets it run its due work before each of its
+ * own slices. So within a turn, and while the normal lane is saturated, priority events are
+ * written first.
+ *
  * An event that carries a trace context gets an `ssehub.dispatch` span over the fan-out that
  * delivers it (trace-spans.ts); an untraced flush costs one check of a field that stays
  * undefined.
@@ -35,7 +41,7 @@ import type { StoredEvent } from "../history/history-store.js";
 import type { TraceContext } from "../protocol/trace-context.js";
 import { FanOut } from "./fan-out.js";
 import type { Subscriber } from "./subscriber.js";
-import type { TopicIndex } from "./topic-index.js";
+import { type Lane, NORMAL_LANE, type TopicIndex } from "./topic-index.js";
 import { endSpans, startDispatchSpans, type TracedEvent } from "./trace-spans.js";
 import { isTracing } from "./tracing.js";
 import { WriteCoalescer } from "./write-coalescer.js";
@@ -57,6 +63,10 @@ export interface DispatcherOptions {
   readonly sliceSubscribers?: number;
   /** The fewest subscribers a fan-out must serve to hold the next (see write-coalescer.ts). */
   readonly minFanOut?: number;
+  /** The lane of the index whose subscribers it serves. Default: NORMAL_LANE. */
+  readonly lane?: Lane;
+  /** A dispatcher whose due work runs before each slice of this one (the express lane). */
+  readonly ahead?: Dispatcher;
   /** The clock, in ms (tests inject one). Default: performance.now. */
   readonly now?: () => number;
   /**
@@ -75,6 +85,8 @@ function processCpuMs(): number {
 /** Batches published events per flush and delivers them. */
 export class Dispatcher {
   readonly #index: TopicIndex<Subscriber>;
+  readonly #lane: Lane;
+  readonly #ahead: Dispatcher | undefined;
   readonly #patternSubscribers: ReadonlySet<Subscriber>;
   readonly #writeDelayMs: number;
   readonly #sliceSubscribers: number;
@@ -95,8 +107,13 @@ export class Dispatcher {
   /** Slices of the fan-out under way run so far. */
   #fanOutSlices = 0;
   #tick = 0;
+  /** True while a setImmediate that continues the fan-out is pending. */
+  #continuePending = false;
   readonly #flushBound = (): void => this.#startFanOut();
-  readonly #continueBound = (): void => this.#continueFanOut();
+  readonly #continueBound = (): void => {
+    this.#continuePending = false;
+    this.#continueFanOut();
+  };
 
   /**
    * @param patternSubscribers subscribers with topic patterns, kept out of `index`: each flush
@@ -108,6 +125,8 @@ export class Dispatcher {
     options: DispatcherOptions = {},
   ) {
     this.#index = index;
+    this.#lane = options.lane ?? NORMAL_LANE;
+    this.#ahead = options.ahead;
     this.#patternSubscribers = patternSubscribers;
     this.#writeDelayMs = options.writeDelayMs ?? 0;
     this.#sliceSubscribers = options.sliceSubscribers ?? DEFAULT_SLICE_SUBSCRIBERS;
@@ -151,6 +170,16 @@ export class Dispatcher {
     this.#runSlice(Number.MAX_SAFE_INTEGER);
   }
 
+  /**
+   * Runs one slice of what is due now, if anything: the fan-out under way, or the queued
+   * events when their flush is due this turn. Called by the dispatcher behind this one before
+   * each of its slices; the setImmediate this one scheduled then finds less, or nothing, to do.
+   */
+  runDue(): void {
+    if (this.#fanOut !== undefined) this.#runSlice(this.#sliceSubscribers);
+    else if (this.#scheduled === IMMEDIATE) this.#startFanOut();
+  }
+
   /** Schedules the next flush: now-ish, or when the hold or the write delay is over. */
   #schedule(): void {
     const now = this.#now();
@@ -175,12 +204,15 @@ export class Dispatcher {
     if (this.#scheduled === IDLE || this.#fanOut !== undefined) return;
     this.#cancelSchedule();
     if (this.#queued.length === 0) return;
+    this.#ahead?.runDue();
     this.#begin();
     this.#runSlice(this.#sliceSubscribers);
   }
 
   #continueFanOut(): void {
-    if (this.#fanOut !== undefined) this.#runSlice(this.#sliceSubscribers);
+    if (this.#fanOut === undefined) return;
+    this.#ahead?.runDue();
+    this.#runSlice(this.#sliceSubscribers);
   }
 
   /** Takes the queued events into a new fan-out. */
@@ -189,7 +221,13 @@ export class Dispatcher {
     this.#queued = [];
     const traced = this.#traced;
     this.#traced = undefined;
-    this.#fanOut = new FanOut(events, ++this.#tick, this.#index, this.#patternSubscribers);
+    this.#fanOut = new FanOut(
+      events,
+      ++this.#tick,
+      this.#index,
+      this.#lane,
+      this.#patternSubscribers,
+    );
     this.#fanOutBusyMs = 0;
     this.#fanOutSlices = 0;
     this.#fanOutSpans =
@@ -217,7 +255,10 @@ export class Dispatcher {
     }
     this.#fanOutBusyMs += this.#cpuMs() - started;
     if (!done) {
-      setImmediate(this.#continueBound);
+      if (!this.#continuePending) {
+        this.#continuePending = true;
+        setImmediate(this.#continueBound);
+      }
       return;
     }
     this.#fanOut = undefined;
@@ -233,7 +274,9 @@ export class Dispatcher {
    */
   #subscriberCountOf(event: StoredEvent): number {
     let count = 0;
-    for (const topic of event.topics) count += this.#index.subscribersOf(topic)?.size ?? 0;
+    for (const topic of event.topics) {
+      count += this.#index.subscribersOf(topic, this.#lane)?.size ?? 0;
+    }
     for (const subscriber of this.#patternSubscribers) {
       if (subscriber.wants(event.topics)) count++;
     }

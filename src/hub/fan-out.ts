@@ -25,7 +25,7 @@
 import { activity } from "../diagnostics/activity.js";
 import { mergeBySeq, type StoredEvent } from "../history/history-store.js";
 import { type Batch, batchOf, type Subscriber } from "./subscriber.js";
-import type { TopicIndex } from "./topic-index.js";
+import type { Lane, TopicIndex } from "./topic-index.js";
 
 const TOPICS = 0;
 const SEVERAL = 1;
@@ -38,6 +38,7 @@ export class FanOut {
   readonly events: readonly StoredEvent[];
   readonly #tick: number;
   readonly #index: TopicIndex<Subscriber>;
+  readonly #lane: Lane;
   readonly #patternSubscribers: ReadonlySet<Subscriber>;
   /** The events of each topic that had a subscriber when the flush began. */
   readonly byTopic = new Map<string, StoredEvent[]>();
@@ -59,20 +60,23 @@ export class FanOut {
 
   /**
    * @param tick a number no earlier fan-out used (marks subscribers collected in this one)
+   * @param lane the lane whose subscribers of each topic it serves (topic-index.ts)
    */
   constructor(
     events: readonly StoredEvent[],
     tick: number,
     index: TopicIndex<Subscriber>,
+    lane: Lane,
     patternSubscribers: ReadonlySet<Subscriber>,
   ) {
     this.events = events;
     this.#tick = tick;
     this.#index = index;
+    this.#lane = lane;
     this.#patternSubscribers = patternSubscribers;
     for (const event of events) {
       for (const topic of event.topics) {
-        if (index.subscribersOf(topic) === undefined) continue;
+        if (index.subscribersOf(topic, lane) === undefined) continue;
         const list = this.byTopic.get(topic);
         if (list === undefined) this.byTopic.set(topic, [event]);
         else list.push(event);
@@ -119,7 +123,7 @@ export class FanOut {
           this.#stage = this.#several === undefined ? PATTERNS : SEVERAL;
           return left;
         }
-        const subscribers = this.#index.subscribersOf(topic);
+        const subscribers = this.#index.subscribersOf(topic, this.#lane);
         if (subscribers === undefined) continue;
         const batch = batchOf(this.byTopic.get(topic)!);
         activity.fanOut(topic, subscribers.size, batch.bytes.length);

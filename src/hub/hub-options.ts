@@ -69,6 +69,13 @@ export interface ResolvedHubOptions {
    */
   readonly writeCoalesceMaxMs: number;
   /**
+   * Priority topics: topics, or prefixes followed by `*`. A subscriber whose topics are all
+   * priority topics is served by an express lane that is never held by coalescing or the
+   * write delay and runs before each slice of the normal fan-out (see topic-priority.ts).
+   * Empty: one lane for all.
+   */
+  readonly priorityTopics: readonly string[];
+  /**
    * How long the sequencer remembers a publish's idempotency key, in ms: a retry with the
    * same key within it answers the first publish's ids and publishes nothing.
    */
@@ -100,6 +107,7 @@ export const HUB_DEFAULTS: ResolvedHubOptions = Object.freeze({
   maxPublishBacklog: 10_000, // events
   writeDelayMs: 0, // write at the end of each event-loop turn
   writeCoalesceMaxMs: 10, // hold after a costly fan-out, at most 10 ms
+  priorityTopics: [], // one lane for all
   idempotencyWindowMs: 300_000, // 5 minutes
   idempotencyMaxKeys: 100_000, // keys
 } satisfies ResolvedHubOptions);
@@ -195,6 +203,10 @@ export const HUB_OPTION_SPECS: { readonly [K in keyof ResolvedHubOptions]: Optio
       min: 0,
       max: 1000,
       help: "Longest hold, in ms, of the events that follow a costly fan-out (2x its duration), so that they leave in one write; 0: off",
+    },
+    priorityTopics: {
+      kind: "list",
+      help: "Priority topics (topics, or prefixes followed by *), comma separated: their subscribers are written first, never held behind other topics' fan-out",
     },
     idempotencyWindowMs: {
       kind: "integer",

@@ -39,7 +39,8 @@ import {
 import { Resumer, type ResumeSource } from "./resume.js";
 import { type DeliveryCounters, Subscriber, type SubscriberHost } from "./subscriber.js";
 import { type ActivityWindow, TopicActivity } from "./topic-activity.js";
-import { TopicIndex } from "./topic-index.js";
+import { EXPRESS_LANE, TopicIndex } from "./topic-index.js";
+import { TopicPriority } from "./topic-priority.js";
 import { checkTopicList } from "./topic-name.js";
 import { pageOfNames } from "./topic-page.js";
 import { traceOrdering } from "./trace-spans.js";
@@ -57,6 +58,9 @@ import type {
 
 /** How often history is trimmed by age, at most, in ms. */
 const EXPIRE_INTERVAL_MS = 1000;
+
+/** The express lane has no pattern subscribers: they are matched in the normal lane. */
+const NO_SUBSCRIBERS: ReadonlySet<Subscriber> = new Set();
 
 /**
  * A Server-Sent Events hub in this process. Emits `status` (HubStatus) for background
@@ -78,6 +82,9 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
   /** Subscribers with topic patterns: matched against every event, not in the index. */
   readonly #patternSubscribers = new Set<Subscriber>();
   readonly #dispatcher: Dispatcher;
+  /** The express lane's dispatcher, when there are priority topics (topic-priority.ts). */
+  readonly #expressDispatcher: Dispatcher | undefined;
+  readonly #priority: TopicPriority;
   readonly #wheel: HeartbeatWheel<Subscriber>;
   readonly #expireTimer: NodeJS.Timeout;
   readonly #retryHint: Buffer;
@@ -109,9 +116,14 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
         maxAgeMs: this.options.historyMaxAgeMs,
         maxDroppedTopicBytes: this.options.historyMaxDroppedTopicBytes,
       });
+    this.#priority = new TopicPriority(this.options.priorityTopics);
+    this.#expressDispatcher = this.#priority.isEnabled
+      ? new Dispatcher(this.#index, NO_SUBSCRIBERS, { lane: EXPRESS_LANE })
+      : undefined;
     this.#dispatcher = new Dispatcher(this.#index, this.#patternSubscribers, {
       writeDelayMs: this.options.writeDelayMs,
       coalesceMaxMs: this.options.writeCoalesceMaxMs,
+      ...(this.#expressDispatcher === undefined ? {} : { ahead: this.#expressDispatcher }),
     });
     this.#wheel = new HeartbeatWheel(this.options.heartbeatMs);
     this.#expireTimer = setInterval(
@@ -289,6 +301,13 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       patterns,
     );
     subscriber.writeDirect(this.#retryHint);
+    if (
+      this.#expressDispatcher !== undefined &&
+      subscriber.patterns === undefined &&
+      this.#priority.allPriority(topics)
+    ) {
+      subscriber.lane = EXPRESS_LANE;
+    }
     if (subscriber.patterns === undefined) this.#index.add(subscriber);
     else this.#patternSubscribers.add(subscriber);
     this.#wheel.add(subscriber);
@@ -303,7 +322,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
 
   /** What the hub knows of `topic`, or undefined when it has no subscriber and no history. */
   topic(name: string): TopicInfo | undefined {
-    const subscribers = this.#index.subscribersOf(name)?.size ?? 0;
+    const subscribers = this.#index.subscriberCountOf(name);
     const history = this.#history.topicInfo(name);
     if (subscribers === 0 && history === undefined) return undefined;
     return {
@@ -333,7 +352,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
   *#topicNames(): Generator<string> {
     yield* this.#index.topics();
     for (const name of this.#history.topics()) {
-      if (this.#index.subscribersOf(name) === undefined) yield name;
+      if (!this.#index.has(name)) yield name;
     }
   }
 
@@ -348,7 +367,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     // Counted, not collected: a Set of every name per scrape would hold them all twice.
     let topics = this.#index.topicCount;
     for (const name of this.#history.topics()) {
-      if (this.#index.subscribersOf(name) === undefined) topics++;
+      if (!this.#index.has(name)) topics++;
     }
     return {
       subscribers: this.#subscriberCount,
@@ -377,7 +396,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
 
   /** Subscribers of `topic` on this hub. O(1). */
   subscriberCountOf(topic: string): number {
-    return this.#index.subscribersOf(topic)?.size ?? 0;
+    return this.#index.subscriberCountOf(topic);
   }
 
   /** The bytes each subscriber's connection holds, not yet taken by the kernel (at scrape time). */
@@ -392,7 +411,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
    */
   async close(): Promise<void> {
     if (this.#closed) return;
-    this.#dispatcher.flush();
+    this.#flushDispatchers();
     this.#closed = true;
     this.#wheel.stop();
     this.#bus.close();
@@ -420,7 +439,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
    * history or get a reset. Events published meanwhile are never skipped silently.
    */
   #startOver(start: BusStart, reason: BusRestartReason): void {
-    this.#dispatcher.flush();
+    this.#flushDispatchers();
     this.#epoch = start.epoch;
     this.#current = start.joinedAfterSeq;
     this.#historyFloor = start.historyFloor ?? start.joinedAfterSeq;
@@ -467,6 +486,12 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     return traceOrdering(trace, events.length, () => this.#bus.publish(events));
   }
 
+  /** Delivers everything queued now, priority topics first. */
+  #flushDispatchers(): void {
+    this.#expressDispatcher?.flush();
+    this.#dispatcher.flush();
+  }
+
   #idOf(seq: number): string {
     return formatEventId(this.#epoch, seq);
   }
@@ -479,6 +504,9 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       this.#current = sequenced.seq;
       this.#history.append(event);
       this.#dispatcher.enqueue(event, sequenced.trace);
+      if (this.#expressDispatcher !== undefined && this.#priority.anyPriority(event.topics)) {
+        this.#expressDispatcher.enqueue(event, sequenced.trace);
+      }
       this.#eventsPublished++;
       for (const topic of event.topics) this.#activity.count(topic, event.bytes.length);
     }

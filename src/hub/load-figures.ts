@@ -5,7 +5,9 @@
  * @module
  */
 import type { Subscriber } from "./subscriber.js";
-import type { TopicIndex } from "./topic-index.js";
+import { EXPRESS_LANE, type Lane, NORMAL_LANE, type TopicIndex } from "./topic-index.js";
+
+const LANES: readonly Lane[] = [NORMAL_LANE, EXPRESS_LANE];
 
 /** What HubLoadFigures reads of the hub. */
 export interface LoadSource {
@@ -68,10 +70,11 @@ export function loadFiguresOf(source: LoadSource, limit: number): HubLoadFigures
     }
   };
   for (const topic of source.index.topics()) {
-    const subscribers = source.index.subscribersOf(topic);
-    if (subscribers === undefined) continue;
-    if (limit > 0) offer(top, limit, topic, subscribers.size);
-    for (const subscriber of subscribers) visit(subscriber);
+    if (limit > 0) offer(top, limit, topic, source.index.subscriberCountOf(topic));
+    for (const lane of LANES) {
+      const subscribers = source.index.subscribersOf(topic, lane);
+      if (subscribers !== undefined) for (const subscriber of subscribers) visit(subscriber);
+    }
   }
   for (const subscriber of source.patternSubscribers) visit(subscriber);
   return {

@@ -17,6 +17,7 @@ import { GAP_EVENT } from "../protocol/hub-events.js";
 import type { SlowConsumerPolicy } from "./hub-options.js";
 import type { Sink } from "./sink.js";
 import { Conflation } from "./slow-consumer.js";
+import { type Lane, NORMAL_LANE } from "./topic-index.js";
 
 const HEARTBEAT = Buffer.from(encodeComment());
 
@@ -115,6 +116,8 @@ export class Subscriber {
   readonly topicSetKey: string;
   /** Which private events it may receive; undefined: none. */
   readonly access: PrivateAccess | undefined;
+  /** Which dispatcher serves it (topic-priority.ts); set by the hub before it is indexed. */
+  lane: Lane = NORMAL_LANE;
   /**
    * Selectors besides the exact topics: such a subscriber is served by matching every event of
    * a turn (see dispatcher.ts), not through the topic index. Undefined for most.
