@@ -12,6 +12,11 @@ export interface Case {
   readonly targets?: readonly string[];
   readonly title: string;
   readonly args: readonly string[];
+  /**
+   * A second `ssehub bench` command against the same target, started BACKGROUND_SETTLE_MS
+   * before the measured one and left to end by itself: load the measured run must live with.
+   */
+  readonly background?: readonly string[];
   /** Figures to tabulate: label, how to read it from a result, unit, which way is better. */
   readonly figures: readonly Figure[];
   /** What the figures mean, where their labels cannot say it all; printed under the table. */
@@ -345,6 +350,41 @@ export const CASES: readonly Case[] = [
       { label: "duplicated", read: (r) => r.delivery?.duplicated, better: "lower" },
     ],
   },
+  {
+    name: "priority-10k",
+    targets: ["ssehub", "ssehub-priority", "nchan", "better-sse"],
+    title:
+      "priority: 100 subscribers of one topic at 10 events/s while 10,000 subscribers of another take 100 events/s",
+    background: [
+      "fanout",
+      "--subscribers",
+      "10000",
+      "--rate",
+      "100",
+      "--duration",
+      "30",
+      "--topic-prefix",
+      "bulk-",
+    ],
+    args: [
+      "fanout",
+      "--subscribers",
+      "100",
+      "--rate",
+      "10",
+      "--duration",
+      "10",
+      "--topic-prefix",
+      "alerts-",
+    ],
+    figures: [
+      { label: "lost", read: (r) => r.delivery?.lost, better: "lower" },
+      { label: "p50 ms", read: (r) => ms(r.latency?.p50Us), better: "lower", digits: 2 },
+      { label: "p99 ms", read: (r) => ms(r.latency?.p99Us), better: "lower", digits: 2 },
+      { label: "max ms", read: (r) => ms(r.latency?.maxUs), better: "lower", digits: 1 },
+    ],
+    note: "The figures are those of the 100 subscribers of the small topic (`alerts-...`), measured while a second `ssehub bench fanout` (10,000 subscribers of `bulk-...`, 100 events/s, shown as the background command) loads the server. ssehub (priority topics) serves with `--priority-topics alerts-*`; the others have no priority topics.",
+  },
   faultsCase("faults-workers", ["ssehub-w2"], ["kill-worker"]),
   faultsCase("faults-redis", ["ssehub-redis-2"], ["pause-redis", "restart-redis"]),
 ];
@@ -358,10 +398,14 @@ export function applies(target: Target, testCase: Case): boolean {
 }
 
 /** The arguments of `ssehub bench` for a case against a target, as the page shows them. */
-export function benchArgs(target: Target, testCase: Case): string[] {
+export function benchArgs(
+  target: Target,
+  testCase: Case,
+  args: readonly string[] = testCase.args,
+): string[] {
   return [
     "bench",
-    ...testCase.args,
+    ...args,
     "--target",
     target.adapter,
     ...target.ports.flatMap((port) => ["--url", `http://127.0.0.1:${port}`]),

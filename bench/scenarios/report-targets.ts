@@ -355,6 +355,11 @@ export const TARGETS: readonly Target[] = [
     note: "as ssehub --workers 6, on Node 24",
     cases: ["idle-100k"],
   }),
+  ssehubTarget("ssehub-priority", "ssehub (priority topics)", 8104, {
+    args: ["--priority-topics", "alerts-*"],
+    note: "one process with `--priority-topics alerts-*`",
+    cases: ["priority-10k"],
+  }),
   ssehubTarget("ssehub-unwatched", "ssehub, stall watcher off", 8099, {
     args: ["--stall-threshold-ms", "0"],
     note: "one process with `--stall-threshold-ms 0`: no stall watcher, the baseline of its cost",

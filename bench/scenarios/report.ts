@@ -21,6 +21,7 @@ import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import os from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { applies, type BenchJson, benchArgs, CASES, type Case } from "./report-cases.js";
 import { machineFacts, softwareFacts } from "./report-facts.js";
@@ -60,6 +61,17 @@ async function runBench(
   }
 }
 
+/** How long the background load of a case runs before the measured run starts, in ms. */
+const BACKGROUND_SETTLE_MS = 8000;
+
+/** Starts the background load of `testCase`, if it has one; resolves when it has ended. */
+function startBackground(target: Target, testCase: Case): Promise<void> | undefined {
+  if (testCase.background === undefined) return undefined;
+  const args = [...benchArgs(target, testCase, testCase.background), "--json"];
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: "ignore" });
+  return once(child, "exit").then(() => undefined);
+}
+
 /** Runs `testCase` against `target` `runs` times, each on a fresh server: the entry to keep. */
 async function measure(
   target: Target,
@@ -75,8 +87,11 @@ async function measure(
     const running = await target.start();
     try {
       console.error(`${target.name} ${testCase.name} run ${run + 1}/${runs}`);
+      const background = startBackground(target, testCase);
+      if (background !== undefined) await sleep(BACKGROUND_SETTLE_MS);
       const result = await runBench(target, testCase, running.serverPids);
       if (result !== null) list.push(result);
+      await background;
     } finally {
       await running.stop();
     }
@@ -87,7 +102,10 @@ async function measure(
     machine: machineFacts(),
     loadAverage: { before, after: os.loadavg() },
     software,
-    command: `ssehub ${benchArgs(target, testCase).join(" ")}`,
+    command:
+      testCase.background === undefined
+        ? `ssehub ${benchArgs(target, testCase).join(" ")}`
+        : `ssehub ${benchArgs(target, testCase).join(" ")}, during ssehub ${benchArgs(target, testCase, testCase.background).join(" ")}`,
     runs: list,
   };
 }

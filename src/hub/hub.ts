@@ -40,9 +40,9 @@ import { Resumer, type ResumeSource } from "./resume.js";
 import { type DeliveryCounters, Subscriber, type SubscriberHost } from "./subscriber.js";
 import { type ActivityWindow, TopicActivity } from "./topic-activity.js";
 import { EXPRESS_LANE, TopicIndex } from "./topic-index.js";
-import { TopicPriority } from "./topic-priority.js";
 import { checkTopicList } from "./topic-name.js";
 import { pageOfNames } from "./topic-page.js";
+import { TopicPriority } from "./topic-priority.js";
 import { traceOrdering } from "./trace-spans.js";
 import { activeTraceContext, isTracing } from "./tracing.js";
 import type {

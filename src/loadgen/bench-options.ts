@@ -50,6 +50,7 @@ export const DEFAULTS = Object.freeze({
   faultIntervalMs: 8000, // faults: publishing window per fault, in ms
   pauseMs: 5000, // faults: pause-redis keeps Redis stopped this long, in ms
   faultsReconnectRate: 10, // faults: reconnects per second besides those the faults cause
+  topicPrefix: "bench-", // every topic name starts with it
 });
 
 /** Per scenario: subscribers, events/s, topics, topics per subscriber. */
@@ -103,6 +104,11 @@ export interface BenchOptions {
   readonly sizeBytes?: number | undefined;
   /** topics: how many topics. @default 100 */
   readonly topics?: number | undefined;
+  /**
+   * The start of every topic name; the run adds a fresh stamp and the topic's number, so an
+   * earlier run's history is never replayed. @default "bench-"
+   */
+  readonly topicPrefix?: string | undefined;
   /** topics: topics per subscriber. @default 2 */
   readonly topicsPerSubscriber?: number | undefined;
   /** publish: keep-alive connections. @default 16 */
@@ -159,6 +165,7 @@ export interface ResolvedBenchOptions {
   readonly durationSeconds: number;
   readonly sizeBytes: number;
   readonly topics: number;
+  readonly topicPrefix: string;
   readonly topicsPerSubscriber: number;
   readonly connections: number;
   readonly publishers: number;
@@ -286,6 +293,10 @@ export function resolveBenchOptions(input: BenchOptions): ResolvedBenchOptions {
   if (adapter.subscribe.isIpv6 && sourceCount > 1) {
     problems.push("sourceAddresses must be 1 for an IPv6 target: ::1 is the only loopback address");
   }
+  const topicPrefix = input.topicPrefix ?? DEFAULTS.topicPrefix;
+  if (typeof topicPrefix !== "string" || !/^[\x21-\x7e]{0,100}$/.test(topicPrefix)) {
+    problems.push("topicPrefix must be at most 100 printable ASCII characters, without spaces");
+  }
   const rate = input.rate ?? defaults.rate;
   if (
     scenario === "fanout" ||
@@ -393,6 +404,7 @@ export function resolveBenchOptions(input: BenchOptions): ResolvedBenchOptions {
     durationSeconds,
     sizeBytes,
     topics,
+    topicPrefix,
     topicsPerSubscriber,
     connections,
     publishers,

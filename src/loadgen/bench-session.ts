@@ -163,7 +163,7 @@ export class BenchSession {
       }
       serverPids = found.size === 0 ? null : [...found].sort((a, b) => a - b);
     }
-    const topicPrefix = `bench-${Date.now().toString(36)}-`;
+    const topicPrefix = `${options.topicPrefix}${Date.now().toString(36)}-`;
     const { processes, subscribers } = options;
     const configs: WorkerConfig[] = [];
     const streamMode = options.scenario === "publish" ? "all" : "topic";

@@ -14,7 +14,9 @@
  * and a connect cost 650 µs to 1.5 ms of kernel time (measured at 30,000 subscribers). An
  * explicit port costs one hash lookup. Worker i of n takes ports i, i + n, i + 2n, ... from
  * 10,000 to 65,535 of each source address, so workers never collide; a port that is taken
- * anyway (another program, a TIME_WAIT) fails the bind and the next one is tried.
+ * anyway (another program, a TIME_WAIT, another run of the tool loading the same server) fails
+ * the bind and the next one is tried, up to the whole of the worker's share: a concurrent run
+ * holds a block of thousands of ports, which the subscribers walk past once.
  *
  * With several URLs (the nodes of one hub), subscriber i first connects to URL i mod n, and
  * every reconnect (churn, or after the server closed the stream) goes to the next URL, so that
@@ -50,8 +52,6 @@ const DRAIN_CHECK_MS = 20;
 /** The local ports subscribers bind to. */
 const FIRST_PORT = 10_000;
 const LAST_PORT = 65_535;
-/** Ports tried in a row when binds fail, before the subscriber counts as failed. */
-const MAX_PORT_ATTEMPTS = 64;
 /** Errors of a bind to a local port that is taken: the next port is tried. */
 const PORT_TAKEN = new Set(["EADDRINUSE", "EADDRNOTAVAIL"]);
 
@@ -80,6 +80,8 @@ export class SubscriberPool implements SubscriberHost {
   #reconnectErrors: Record<string, number> = {};
   /** The next local port to bind, per source address. */
   readonly #nextPort: number[];
+  /** Ports of each source address that are this worker's: binds tried in a row at most. */
+  readonly #portShare: number;
   #nowUs = 0;
   #lastEventUs = 0;
   #timeoutTimer: NodeJS.Timeout | undefined;
@@ -113,6 +115,7 @@ export class SubscriberPool implements SubscriberHost {
     this.#targets = config.targets.map((spec) => createTarget(spec));
     this.#establishedByUrl = this.#targets.map(() => 0);
     this.#nextPort = config.sourceAddresses.map(() => FIRST_PORT + config.workerIndex);
+    this.#portShare = Math.ceil((LAST_PORT - FIRST_PORT + 1) / config.processes);
     const slots = config.streamMode === "all" ? config.streams : config.topicsPerSubscriber;
     for (let index = config.from; index < config.to; index++) {
       const topicBase = (index * config.topicsPerSubscriber) % config.topics;
@@ -261,7 +264,7 @@ export class SubscriberPool implements SubscriberHost {
     socket.on("error", (error: NodeJS.ErrnoException) => {
       if (sub.socket !== socket || sub.state !== CONNECTING) return;
       const code = error.code ?? "ERROR";
-      if (PORT_TAKEN.has(code) && sub.portAttempts < MAX_PORT_ATTEMPTS) sub.portTaken = true;
+      if (PORT_TAKEN.has(code) && sub.portAttempts < this.#portShare) sub.portTaken = true;
       else this.#countError(sub, code);
     });
     socket.on("close", () => this.#onClose(sub, socket));

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import net from "node:net";
 import { describe, type TestContext, test } from "node:test";
 import { createRequestHandler } from "../../src/http/handler.js";
 import { createServer } from "../../src/http/server.js";
@@ -145,6 +146,65 @@ describe("ssehub bench", () => {
     assert.equal(row.length, header.length);
     assert.equal(row[header.indexOf("lost")], "0");
     assert.deepEqual(JSON.parse(JSON.stringify(result)), result);
+  });
+
+  test("names its topics with --topic-prefix, so a hub's priority topics can take them", async (t) => {
+    const server = createServer({
+      host: "127.0.0.1",
+      port: 0,
+      logLevel: "silent",
+      priorityTopics: ["alerts/*"],
+    });
+    const { url } = await server.listen();
+    t.after(() => server.close());
+    const result = await runBench({
+      scenario: "fanout",
+      url,
+      subscribers: 5,
+      rate: 20,
+      durationSeconds: 1,
+      topicPrefix: "alerts/",
+      ...PATIENT,
+    });
+    assertNothingLost(result);
+    const topics = server.hub.topics().map((topic) => topic.topic);
+    assert.equal(topics.length, 1);
+    assert.match(topics[0]!, /^alerts\/[0-9a-z]+-0$/);
+  });
+
+  test("walks past a block of local ports that another program holds", async (t) => {
+    // Another run of the tool loading the same server holds a block of ports from 10,000 up.
+    const url = await startHub(t);
+    const { port } = new URL(url);
+    const held: net.Socket[] = [];
+    t.after(() => {
+      for (const socket of held) socket.destroy();
+    });
+    for (let localPort = 10_000; held.length < 1000; localPort++) {
+      const socket = net.connect({
+        host: "127.0.0.1",
+        port: Number(port),
+        localAddress: "127.0.0.1",
+        localPort,
+      });
+      const bound = await new Promise<boolean>((resolve) => {
+        socket.once("connect", () => resolve(true));
+        socket.once("error", () => resolve(false));
+      });
+      if (bound) held.push(socket);
+      else socket.destroy();
+    }
+    // 10 subscribers used to try 64 ports each: 640, fewer than are held.
+    const result = await runBench({
+      scenario: "fanout",
+      url,
+      subscribers: 10,
+      rate: 20,
+      durationSeconds: 1,
+      ...PATIENT,
+    });
+    assert.equal(result.connections.established, 10, JSON.stringify(result.connections.errors));
+    assertNothingLost(result);
   });
 
   test("idle holds every subscriber and measures the processes it is given", async (t) => {

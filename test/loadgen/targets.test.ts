@@ -110,6 +110,18 @@ describe("resolveBenchOptions", () => {
     );
   });
 
+  test("starts topic names with bench- unless told, and refuses a prefix with spaces", () => {
+    assert.equal(resolveBenchOptions({ scenario: "fanout" }).topicPrefix, "bench-");
+    assert.equal(
+      resolveBenchOptions({ scenario: "fanout", topicPrefix: "alerts/" }).topicPrefix,
+      "alerts/",
+    );
+    assert.throws(
+      () => resolveBenchOptions({ scenario: "fanout", topicPrefix: "a b" }),
+      /topicPrefix must be at most 100 printable ASCII characters/,
+    );
+  });
+
   test("topics per subscriber are bounded by what the target accepts", () => {
     assert.throws(
       () =>

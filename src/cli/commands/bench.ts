@@ -53,6 +53,8 @@ Load:
   --size BYTES               data size of every event (default ${DEFAULTS.sizeBytes})
   --topics N                 topics: number of topics (default 100)
   --topics-per-subscriber M  topics: topics each subscriber follows (default 2)
+  --topic-prefix P           every topic name starts with P, then a stamp of the run
+                             (default ${DEFAULTS.topicPrefix}; e.g. a hub's --priority-topics)
   --connections K            publish: keep-alive connections (default ${DEFAULTS.connections})
   --publishers K             connections of the rate publisher (default: min(topics, 4))
   --reconnect-rate C         churn: reconnects per second (default ${DEFAULTS.reconnectRate})
@@ -117,6 +119,7 @@ const OPTIONS = {
   duration: { type: "string" },
   size: { type: "string" },
   topics: { type: "string" },
+  "topic-prefix": { type: "string" },
   "topics-per-subscriber": { type: "string" },
   connections: { type: "string" },
   publishers: { type: "string" },
@@ -247,6 +250,7 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs | "help
     durationSeconds: numberFlag(values, "duration"),
     sizeBytes: numberFlag(values, "size"),
     topics: numberFlag(values, "topics"),
+    topicPrefix: values["topic-prefix"],
     topicsPerSubscriber: numberFlag(values, "topics-per-subscriber"),
     connections: numberFlag(values, "connections"),
     publishers: numberFlag(values, "publishers"),
