@@ -13,10 +13,12 @@ export interface Case {
   readonly title: string;
   readonly args: readonly string[];
   /**
-   * A second `ssehub bench` command against the same target, started BACKGROUND_SETTLE_MS
-   * before the measured one and left to end by itself: load the measured run must live with.
+   * A second `ssehub bench` command against the same target, started `backgroundSettleMs`
+   * before the measured one (time for its subscribers to connect) and left to end by itself:
+   * load the measured run must live with.
    */
   readonly background?: readonly string[];
+  readonly backgroundSettleMs?: number;
   /** Figures to tabulate: label, how to read it from a result, unit, which way is better. */
   readonly figures: readonly Figure[];
   /** What the figures mean, where their labels cannot say it all; printed under the table. */
@@ -384,6 +386,42 @@ export const CASES: readonly Case[] = [
       { label: "max ms", read: (r) => ms(r.latency?.maxUs), better: "lower", digits: 1 },
     ],
     note: "The figures are those of the 100 subscribers of the small topic (`alerts-...`), measured while a second `ssehub bench fanout` (10,000 subscribers of `bulk-...`, 100 events/s, shown as the background command) loads the server. ssehub (priority topics) serves with `--priority-topics alerts-*`; the others have no priority topics.",
+  },
+  {
+    name: "responsiveness-30k",
+    targets: ["ssehub-w2", "ssehub-w4", "nchan"],
+    title:
+      "responsiveness: 10 subscribers of one topic at 20 events/s while 30,000 subscribers of another take 5 events/s",
+    background: [
+      "fanout",
+      "--subscribers",
+      "30000",
+      "--rate",
+      "5",
+      "--duration",
+      "40",
+      "--topic-prefix",
+      "bulk-",
+    ],
+    backgroundSettleMs: 20_000,
+    args: [
+      "fanout",
+      "--subscribers",
+      "10",
+      "--rate",
+      "20",
+      "--duration",
+      "10",
+      "--topic-prefix",
+      "probe-",
+    ],
+    figures: [
+      { label: "lost", read: (r) => r.delivery?.lost, better: "lower" },
+      { label: "p50 ms", read: (r) => ms(r.latency?.p50Us), better: "lower", digits: 2 },
+      { label: "p99 ms", read: (r) => ms(r.latency?.p99Us), better: "lower", digits: 2 },
+      { label: "max ms", read: (r) => ms(r.latency?.maxUs), better: "lower", digits: 1 },
+    ],
+    note: "Whether a large fan-out holds the loop hostage: publish to delivery of a small topic (`probe-...`, 10 subscribers, 20 events/s) while a second `ssehub bench fanout` sends 5 events/s to 30,000 subscribers of `bulk-...` (the background command; one process holds at most ~19,900 sockets, so ssehub runs with workers). No priority topics: the small topic waits only for the slices of the big fan-out, never for the whole of it.",
   },
   faultsCase("faults-workers", ["ssehub-w2"], ["kill-worker"]),
   faultsCase("faults-redis", ["ssehub-redis-2"], ["pause-redis", "restart-redis"]),

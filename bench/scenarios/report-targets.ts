@@ -327,7 +327,7 @@ export const TARGETS: readonly Target[] = [
   ssehubTarget("ssehub-w4", "ssehub --workers 4", 8101, {
     args: ["--workers", "4"],
     note: "4 workers and their primary: beside 1 process and --workers 2, how the cost per delivery moves with the number of workers (docs/architecture.md, Cluster)",
-    cases: ["latency-1k-100", "cpu-10k-50"],
+    cases: ["latency-1k-100", "cpu-10k-50", "responsiveness-30k"],
   }),
   ssehubTarget("ssehub-delay", "ssehub --write-delay-ms 50", 8096, {
     args: ["--write-delay-ms", "50"],

@@ -61,7 +61,7 @@ async function runBench(
   }
 }
 
-/** How long the background load of a case runs before the measured run starts, in ms. */
+/** How long the background load of a case runs before the measured run starts, by default, in ms. */
 const BACKGROUND_SETTLE_MS = 8000;
 
 /** Starts the background load of `testCase`, if it has one; resolves when it has ended. */
@@ -88,7 +88,9 @@ async function measure(
     try {
       console.error(`${target.name} ${testCase.name} run ${run + 1}/${runs}`);
       const background = startBackground(target, testCase);
-      if (background !== undefined) await sleep(BACKGROUND_SETTLE_MS);
+      if (background !== undefined) {
+        await sleep(testCase.backgroundSettleMs ?? BACKGROUND_SETTLE_MS);
+      }
       const result = await runBench(target, testCase, running.serverPids);
       if (result !== null) list.push(result);
       await background;
