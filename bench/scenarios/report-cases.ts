@@ -55,7 +55,12 @@ export interface BenchJson {
     cpuMicrosPerDelivery: number | null;
     rssBytes: number;
   } | null;
-  loadgen: { coreShare: number } | null;
+  loadgen: { coreShare: number; rssPerConnectionBytes?: number | null } | null;
+  /** idle only; absent from results of before it was measured. */
+  kernel?: {
+    slabPerConnectionBytes: number | null;
+    tcpBufferPerConnectionBytes: number | null;
+  } | null;
   /** `faults` only; absent from results of before the scenario existed. */
   faults?: {
     faults: readonly {
@@ -138,6 +143,42 @@ const SERVER_RSS_PER_SUBSCRIBER: Figure = {
   better: "lower",
   digits: 2,
 };
+
+/** The load tool's RSS above its baseline per subscriber. */
+const LOADGEN_RSS_PER_SUBSCRIBER: Figure = {
+  label: "load tool RSS per subscriber (KiB)",
+  read: (r) => (r.loadgen?.rssPerConnectionBytes ?? NaN) / 1024,
+  better: "lower",
+  digits: 2,
+};
+
+/** The kernel's slab above its baseline per subscriber: both ends of its connection. */
+const KERNEL_SLAB_PER_SUBSCRIBER: Figure = {
+  label: "kernel slab per subscriber (KiB)",
+  read: (r) => (r.kernel?.slabPerConnectionBytes ?? NaN) / 1024,
+  better: "lower",
+  digits: 2,
+};
+
+/** An idle case: `subscribers` held 5 s (10 s from 500,000 up); connects and memory per subscriber. */
+function idleCase(name: string, subscribers: number, targets?: readonly string[]): Case {
+  const hold = subscribers >= 500_000 ? "10" : "5";
+  return {
+    name,
+    ...(targets === undefined ? {} : { targets }),
+    title: `idle: ${subscribers.toLocaleString("en-US")} subscribers held ${hold} s`,
+    args: ["idle", "--subscribers", String(subscribers), "--hold", hold],
+    figures: [
+      { label: "established", read: (r) => r.connections.established, better: "higher" },
+      { label: "failed", read: (r) => r.connections.failed, better: "lower" },
+      { label: "connects/s", read: (r) => r.connections.connectRatePerSec, better: "higher" },
+      SERVER_RSS_PER_SUBSCRIBER,
+      LOADGEN_RSS_PER_SUBSCRIBER,
+      KERNEL_SLAB_PER_SUBSCRIBER,
+    ],
+    note: "Per subscriber, above each one's baseline before the first connect. The kernel's slab is machine-wide and counts both ends of each connection (server and load tool share the host); n/a where a result predates its measure.",
+  };
+}
 
 /** A fanout of `rate` events/s to `subscribers` for 10 s: delivery, latency and server CPU. */
 function fanoutCase(name: string, subscribers: number, rate: number): Case {
@@ -265,18 +306,8 @@ export const CASES: readonly Case[] = [
       SERVER_RSS_PER_SUBSCRIBER,
     ],
   },
-  {
-    name: "idle-100k",
-    targets: ["ssehub-w6", "ssehub-w6-young2", "ssehub-w6-node24"],
-    title: "idle: 100,000 subscribers held 5 s",
-    args: ["idle", "--subscribers", "100000", "--hold", "5"],
-    figures: [
-      { label: "established", read: (r) => r.connections.established, better: "higher" },
-      { label: "failed", read: (r) => r.connections.failed, better: "lower" },
-      { label: "connects/s", read: (r) => r.connections.connectRatePerSec, better: "higher" },
-      SERVER_RSS_PER_SUBSCRIBER,
-    ],
-  },
+  idleCase("idle-100k", 100_000, ["ssehub-w6", "ssehub-w6-young2", "ssehub-w6-node24"]),
+  idleCase("idle-500k", 500_000, ["ssehub-w26"]),
   fanoutCase("latency-1k-100", 1000, 100),
   fanoutCase("cpu-1k-50", 1000, 50),
   {

@@ -355,6 +355,11 @@ export const TARGETS: readonly Target[] = [
     note: "as ssehub --workers 6, on Node 24",
     cases: ["idle-100k"],
   }),
+  ssehubTarget("ssehub-w26", "ssehub --workers 26", 8105, {
+    args: ["--workers", "26"],
+    note: "26 workers: one process holds at most ~19,900 sockets (open-files limit 20,000), so 500,000 subscribers need 26",
+    cases: ["idle-500k"],
+  }),
   ssehubTarget("ssehub-priority", "ssehub (priority topics)", 8104, {
     args: ["--priority-topics", "alerts-*"],
     note: "one process with `--priority-topics alerts-*`",

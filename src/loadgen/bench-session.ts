@@ -8,6 +8,12 @@
 import type { ResolvedBenchOptions } from "./bench-options.js";
 import { addCounts } from "./counts.js";
 import { Histogram } from "./histogram.js";
+import {
+  type KernelSample,
+  type KernelSummary,
+  kernelSummary,
+  readKernelSample,
+} from "./kernel-memory.js";
 import type { ConnectReport, PhaseReport, WorkerConfig, WorkerStats } from "./messages.js";
 import { monotonicMicros } from "./payload.js";
 import {
@@ -49,7 +55,7 @@ export interface BenchHooks {
 export type ScenarioOutcome = Pick<
   BenchResult,
   "delivery" | "latency" | "publish" | "churn" | "ladder" | "server" | "loadgen" | "verify"
-> & { readonly faults?: FaultsSummary | null };
+> & { readonly faults?: FaultsSummary | null; readonly kernel?: KernelSummary | null };
 
 /** The server and the load tool, read at one moment. */
 export interface WindowSample {
@@ -123,6 +129,9 @@ export class BenchSession {
   readonly group: WorkerGroup;
   readonly serverPids: readonly number[] | null;
   readonly serverBaseline: ProcessSample | null;
+  /** The kernel's socket memory and the load tool's RSS before the first connect. */
+  readonly kernelBaseline: KernelSample | null;
+  readonly loadgenBaseline: ProcessSample | null;
   #progressTimer: NodeJS.Timeout | undefined;
   #progressLabel = "starting";
   #progressEvents = 0;
@@ -148,6 +157,10 @@ export class BenchSession {
     this.serverPids = serverPids;
     this.topicPrefix = topicPrefix;
     this.serverBaseline = serverPids === null ? null : sampleProcesses(serverPids);
+    this.kernelBaseline = readKernelSample();
+    this.loadgenBaseline = hasProcfs()
+      ? sampleProcesses([process.pid, ...group.pids], false)
+      : null;
   }
 
   /** Finds the server's processes, forks the workers, takes the server's baseline. */
@@ -346,6 +359,13 @@ export class BenchSession {
     };
   }
 
+  /** The kernel's socket memory now, above its baseline, per established subscriber. */
+  kernelSummary(): KernelSummary | null {
+    const sample = readKernelSample();
+    if (this.kernelBaseline === null || sample === null) return null;
+    return kernelSummary(this.kernelBaseline, sample, this.established);
+  }
+
   /** The load tool's own CPU between two samples. */
   loadgenSummary(
     before: WindowSample,
@@ -368,6 +388,11 @@ export class BenchSession {
       windowSeconds,
       connectCpuSeconds: connect.cpuSeconds,
       connectBusiestProcessCoreShare: connect.busiest,
+      rssBytes: after.loadgen?.rssBytes ?? null,
+      rssPerConnectionBytes:
+        after.loadgen != null && this.loadgenBaseline !== null && this.established > 0
+          ? Math.round((after.loadgen.rssBytes - this.loadgenBaseline.rssBytes) / this.established)
+          : null,
     };
   }
 

@@ -197,6 +197,7 @@ export async function runBench(input: BenchOptions, hooks: BenchHooks = {}): Pro
     churn: outcome.churn,
     ladder: outcome.ladder,
     faults: outcome.faults ?? null,
+    kernel: outcome.kernel ?? null,
     server: outcome.server,
     loadgen: outcome.loadgen,
     verify: outcome.verify,

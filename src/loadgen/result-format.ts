@@ -181,8 +181,34 @@ export function formatResultText(result: BenchResult): string {
           ? "-"
           : `p99 ${num(g.eventLoopDelayP99Ms, 1)} ms (worst worker)`,
       ],
+      [
+        "RSS",
+        g.rssBytes === null
+          ? "-"
+          : `${kib(g.rssBytes)}${g.rssPerConnectionBytes === null ? "" : `, ${kib(g.rssPerConnectionBytes)} per connection`}`,
+      ],
     ]),
   );
+  const k = result.kernel;
+  if (k !== null) {
+    const per = (bytes: number | null): string => (bytes === null ? "-" : kib(bytes));
+    sections.push(
+      table("Kernel (whole machine, both ends of each connection)", [
+        [
+          "slab",
+          `${kib(k.sample.slabBytes)}, ${per(k.slabPerConnectionBytes)} per connection (unreclaimable ${per(k.slabUnreclaimablePerConnectionBytes)})`,
+        ],
+        [
+          "TCP buffers",
+          `${kib(k.sample.tcpBufferBytes)}, ${per(k.tcpBufferPerConnectionBytes)} per connection`,
+        ],
+        [
+          "TCP sockets",
+          `${num(k.sample.tcpSockets)} in use, ${num(k.sample.tcpTimeWait)} in TIME_WAIT`,
+        ],
+      ]),
+    );
+  }
   const v = result.verify;
   if (v !== null) {
     sections.push(

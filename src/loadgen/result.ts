@@ -28,13 +28,17 @@
  * │                status, recovery times
  * ├─ server        pids, rssBaselineBytes, rssBytes, rssPerConnectionBytes, cpuSeconds,
  * │                cpuMicrosPerDelivery, windowSeconds, connectCpuSeconds
- * ├─ loadgen       the tool's own CPU: processes, cpuSeconds, coreShare, busiestProcessCoreShare
+ * ├─ loadgen       the tool's own cost: processes, cpuSeconds, coreShare, busiestProcessCoreShare,
+ * │                rssBytes, rssPerConnectionBytes
+ * ├─ kernel        idle: slab and TCP buffer memory above the baseline, per subscriber (both
+ * │                ends of its connection, on one host); null for the other scenarios
  * ├─ verify        full-parse cross-check of the fast scanner: subscribers, events, mismatches
  * └─ thresholds    passed, failures[] (the reasons for a non-zero exit code)
  * ```
  * @module
  */
 import type { Histogram } from "./histogram.js";
+import type { KernelSummary } from "./kernel-memory.js";
 
 /** The schema identifier; bumped on any incompatible change. */
 export const RESULT_SCHEMA = "ssehub-bench/1";
@@ -308,6 +312,10 @@ export interface LoadgenSummary {
   readonly connectCpuSeconds: number;
   /** The busiest process's share of one core while the subscribers connected. */
   readonly connectBusiestProcessCoreShare: number;
+  /** RSS of the controller and the workers at the end of the window; null without /proc. */
+  readonly rssBytes: number | null;
+  /** rssBytes above the tool's own before the first connect, per established subscriber. */
+  readonly rssPerConnectionBytes: number | null;
 }
 
 /** The cross-check of the fast byte scanner against the full SseParser. */
@@ -370,6 +378,8 @@ export interface BenchResult {
   readonly churn: ChurnSummary | null;
   readonly ladder: LadderSummary | null;
   readonly faults: FaultsSummary | null;
+  /** idle only: the kernel's socket memory (kernel-memory.ts); null elsewhere or without /proc. */
+  readonly kernel: KernelSummary | null;
   readonly server: ServerSummary | null;
   readonly loadgen: LoadgenSummary;
   readonly verify: VerifySummary | null;

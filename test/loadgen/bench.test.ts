@@ -229,6 +229,17 @@ describe("ssehub bench", () => {
     assert.ok(result.server.rssBytes > 0);
     assert.ok(result.server.rssPerConnectionBytes !== null);
     assert.equal(result.server.cpuMicrosPerDelivery, null);
+    // The kernel's share and the tool's own memory: read, machine-wide (values depend on
+    // everything else the machine does, so only their presence and sanity are checked).
+    assert.ok(result.kernel !== null, "the kernel's socket memory is read on Linux");
+    assert.ok(result.kernel.sample.tcpSockets >= 100, "both ends of 50 connections are in use");
+    assert.equal(typeof result.kernel.slabPerConnectionBytes, "number");
+    assert.ok(result.loadgen.rssBytes !== null && result.loadgen.rssBytes > 0);
+    assert.equal(typeof result.loadgen.rssPerConnectionBytes, "number");
+    assert.match(
+      formatResultText(result),
+      /Kernel \(whole machine, both ends of each connection\)/,
+    );
     assert.equal(result.thresholds.passed, true);
   });
 

@@ -1,6 +1,7 @@
 /**
- * `idle`: N subscribers held for H seconds. Reports how many connected and how fast, and the
- * server's RSS per connection above its baseline before the first connect.
+ * `idle`: N subscribers held for H seconds. Reports how many connected and how fast, and, per
+ * connection above their baselines before the first connect: the server's RSS, the load tool's
+ * RSS, and the kernel's slab and TCP buffer memory.
  * @module
  */
 import { type BenchSession, pause, type ScenarioOutcome } from "../bench-session.js";
@@ -20,6 +21,7 @@ export async function runIdle(session: BenchSession): Promise<ScenarioOutcome> {
     ladder: null,
     server: session.serverSummary(before, after, null),
     loadgen: session.loadgenSummary(before, after, null),
+    kernel: session.kernelSummary(),
     verify: null,
   };
 }
