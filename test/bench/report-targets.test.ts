@@ -43,12 +43,20 @@ describe("report targets", () => {
   it("run ssehub with 1, 2 and 4 workers side by side on both fanouts of the cluster's costs", () => {
     const w4 = TARGETS.find((t) => t.name === "ssehub-w4");
     assert.ok(w4 !== undefined);
-    assert.deepEqual(w4.cases, ["latency-1k-100", "cpu-10k-50"]);
+    assert.deepEqual(w4.cases, ["latency-1k-100", "cpu-10k-50", "responsiveness-30k"]);
     for (const target of ["ssehub", "ssehub-w2", "ssehub-w4"]) {
       for (const caseName of ["latency-1k-100", "cpu-10k-50"]) {
         assert.ok(runs(target, caseName), `${target} runs ${caseName}`);
       }
     }
     assert.ok(!runs("ssehub-w4", "idle-10k"), "ssehub-w4 runs only the fanouts it is for");
+  });
+
+  it("measure a priority topic with and without priority topics, beside the peers", () => {
+    for (const target of ["ssehub", "ssehub-priority", "nchan", "better-sse"]) {
+      assert.ok(runs(target, "priority-10k"), `${target} runs priority-10k`);
+    }
+    assert.ok(!runs("ssehub-priority", "latency-1k-100"), "only the case it is for");
+    assert.ok(runs("ssehub-w26", "idle-500k") && !runs("ssehub", "idle-500k"));
   });
 });
