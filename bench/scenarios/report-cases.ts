@@ -307,7 +307,7 @@ export const CASES: readonly Case[] = [
     ],
   },
   idleCase("idle-100k", 100_000, ["ssehub-w6", "ssehub-w6-young2", "ssehub-w6-node24"]),
-  idleCase("idle-500k", 500_000, ["ssehub-w26"]),
+  idleCase("idle-500k", 500_000, ["ssehub-w28"]),
   fanoutCase("latency-1k-100", 1000, 100),
   fanoutCase("cpu-1k-50", 1000, 50),
   {

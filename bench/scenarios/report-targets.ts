@@ -355,9 +355,9 @@ export const TARGETS: readonly Target[] = [
     note: "as ssehub --workers 6, on Node 24",
     cases: ["idle-100k"],
   }),
-  ssehubTarget("ssehub-w26", "ssehub --workers 26", 8105, {
-    args: ["--workers", "26"],
-    note: "26 workers: one process holds at most ~19,900 sockets (open-files limit 20,000), so 500,000 subscribers need 26",
+  ssehubTarget("ssehub-w28", "ssehub --workers 28", 8105, {
+    args: ["--workers", "28"],
+    note: "28 workers, as `ssehub doctor --connections 500000` asks: 18,090 connections fit under a process's 20,000 open files",
     cases: ["idle-500k"],
   }),
   ssehubTarget("ssehub-priority", "ssehub (priority topics)", 8104, {

@@ -57,6 +57,6 @@ describe("report targets", () => {
       assert.ok(runs(target, "priority-10k"), `${target} runs priority-10k`);
     }
     assert.ok(!runs("ssehub-priority", "latency-1k-100"), "only the case it is for");
-    assert.ok(runs("ssehub-w26", "idle-500k") && !runs("ssehub", "idle-500k"));
+    assert.ok(runs("ssehub-w28", "idle-500k") && !runs("ssehub", "idle-500k"));
   });
 });
