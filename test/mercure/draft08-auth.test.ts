@@ -11,6 +11,7 @@ import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
 import { SsehubError } from "../../src/errors.js";
 import { createServer } from "../../src/http/server.js";
 import { openFetchStream } from "../helpers/fetch-stream.js";
+import { waitFor, within } from "../helpers/wait-for.js";
 import { expectError } from "../http/expect-error.js";
 import { startServer } from "../http/start-server.js";
 
@@ -32,16 +33,17 @@ const DRAFT08 = {
 
 type Detail = { actions: string[]; topics: unknown[]; payload?: unknown };
 
+/** A self-issued access token of APP for the hub, expiring in an hour unless `claims.exp`. */
 function accessToken(details: Detail[], claims: JWTPayload = {}, key = SECRET): Promise<string> {
   return new SignJWT({
     iss: APP,
     aud: RESOURCE,
     sub: "user-1",
+    exp: Math.floor(Date.now() / 1000) + 3600,
     authorization_details: details.map((detail) => ({ type: "mercure", ...detail })),
     ...claims,
   })
     .setProtectedHeader({ alg: "HS256", typ: "at+jwt" })
-    .setExpirationTime("1h")
     .sign(new TextEncoder().encode(key));
 }
 
@@ -145,6 +147,28 @@ describe("Mercure draft-08 authorization", () => {
     );
     await stream.waitForEvents(1);
     assert.equal(stream.events[0]?.data, "secret");
+  });
+
+  test("a subscriber's stream ends when its access token expires", async (t) => {
+    const { url } = await startServer(t, DRAFT08);
+    // A token is taken until 5 s (the clock tolerance) past its exp: a machine too slow to open
+    // the stream by then proves nothing, so it tries again with a new token.
+    const { stream, expiresAt } = await waitFor(async () => {
+      const exp = Math.floor(Date.now() / 1000) + 1;
+      const shortLived = await accessToken([{ actions: ["subscribe"], topics: [{ match: "*" }] }], {
+        exp,
+      });
+      const opened = await openFetchStream(`${url}${HUB}?topic=a`, bearer(shortLived));
+      if (opened.status === 200) return { stream: opened, expiresAt: exp };
+      opened.close();
+      return undefined;
+    }, "a stream opened with a token still taken");
+    t.after(() => stream.close());
+    await within(stream.ended, "the server to end the stream");
+    assert.ok(
+      Date.now() >= expiresAt * 1000 - 10,
+      "the stream ended no sooner than its token expired",
+    );
   });
 
   test("a publish the token grants is dispatched; one it does not is 403 insufficient_scope", async (t) => {
@@ -419,6 +443,30 @@ describe("Mercure draft-08 authorization", () => {
       403,
       "SSEHUB_ERR_AUTH_FORBIDDEN",
       "insufficient_scope",
+    );
+  });
+
+  test("the payload of the subscribe entry matching the subscription is what the subscriptions API shows", async (t) => {
+    const { url } = await startServer(t, { ...DRAFT08, subscriptionEvents: true });
+    const reader = await accessToken([
+      { actions: ["subscribe"], topics: [{ match: OTHER }], payload: { shelf: "other" } },
+      { actions: ["subscribe"], topics: [{ match: BOOK }], payload: { shelf: "book" } },
+      { actions: ["subscribe"], topics: [{ match: "*" }], payload: { shelf: "default" } },
+    ]);
+    const stream = await openFetchStream(
+      `${url}${HUB}?topic=${encodeURIComponent(BOOK)}`,
+      bearer(reader),
+    );
+    t.after(() => stream.close());
+    const subscriptions = await waitFor(async () => {
+      const answer = await fetch(`${url}${HUB}/subscriptions`, { headers: bearer(reader) });
+      const list = ((await answer.json()) as { subscriptions?: Record<string, unknown>[] })
+        .subscriptions;
+      return list !== undefined && list.length > 0 ? list : undefined;
+    }, "the subscription listed");
+    assert.deepEqual(
+      subscriptions.map((subscription) => [subscription.topic, subscription.payload]),
+      [[BOOK, { shelf: "book" }]],
     );
   });
 
