@@ -66,6 +66,8 @@ export const OPTION_LAYERS = Object.freeze({
   anonymousPublish: "server",
   authCookieName: "server",
   authQueryParam: "server",
+  mercureIssuers: "server",
+  mercureResource: "server",
   subscriptionEvents: "server",
   maxConnections: "server",
   maxConnectionsPerIp: "server",

@@ -3,9 +3,36 @@
  * (`tokenFromRequest`), verify it (`createJwtVerifier`), read what its `mercure` claim grants
  * (`grantsOf`), and check an action against it (`canPublish`, `canSubscribe`) with Mercure's
  * topic selectors (`compileTopicSelector`: `*`, exact topics, RFC 6570 URI templates).
+ * Mercure draft-08's OAuth 2.0 access tokens: `accessTokenFromRequest`,
+ * `createAccessTokenVerifier` (trusted issuers, `typ`, `aud`, `exp`) and
+ * `grantsOfAuthorizationDetails` (RFC 9396 `authorization_details` into the same Grants).
  * See docs/security.md.
  * @module
  */
+export {
+  ACCESS_TOKEN_TYPE,
+  type AccessTokenVerifier,
+  createAccessTokenVerifier,
+  parseTrustedIssuers,
+  type TrustedIssuer,
+  type VerifiedAccessToken,
+} from "./access-token.js";
+export {
+  ACCESS_TOKEN_COOKIE,
+  ACCESS_TOKEN_QUERY_PARAM,
+  accessTokenFromRequest,
+  type FoundAccessToken,
+  hasAccessTokenType,
+} from "./access-token-source.js";
+export {
+  type AccessTokenGrants,
+  AUTHORIZATION_DETAILS_CLAIM,
+  grantsOfAuthorizationDetails,
+  MATCHER_TYPES,
+  MAX_MERCURE_DETAILS,
+  MERCURE_DETAIL_TYPE,
+  type MercureAction,
+} from "./authorization-details.js";
 export {
   CLAIM,
   CLAIM_ALIAS,

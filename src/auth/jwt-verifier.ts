@@ -64,6 +64,18 @@ export interface JwtVerifierConfig {
   readonly jwksTimeoutMs?: number | undefined;
   /** @default 5000 (5 seconds) */
   readonly clockToleranceMs?: number | undefined;
+  /**
+   * The `typ` header tokens must carry, compared case-insensitively and without an
+   * `application/` prefix (RFC 7515 section 4.1.9): `at+jwt` for OAuth 2.0 access tokens
+   * (RFC 9068). Undefined: `typ` is not read.
+   */
+  readonly type?: string | undefined;
+  /** The `iss` tokens must carry. Undefined: `iss` is not read. */
+  readonly issuer?: string | undefined;
+  /** A value tokens must carry in `aud` (a string, or one of an array). Undefined: not read. */
+  readonly audience?: string | undefined;
+  /** True: a token without `exp` is refused (RFC 9068 requires it). @default false */
+  readonly requireExpiry?: boolean | undefined;
 }
 
 /** A token whose signature and time claims were checked. */
@@ -282,7 +294,14 @@ export function createJwtVerifier(config: JwtVerifierConfig): JwtVerifier {
     algorithms = algorithm === undefined ? [...PUBLIC_KEY_ALGORITHMS] : algorithmNames(algorithm);
   }
   const remote = jwksUrl !== undefined;
-  const options = { algorithms, clockTolerance: toleranceMs / 1000 };
+  const options = {
+    algorithms,
+    clockTolerance: toleranceMs / 1000,
+    ...(config.type === undefined ? {} : { typ: config.type }),
+    ...(config.issuer === undefined ? {} : { issuer: config.issuer }),
+    ...(config.audience === undefined ? {} : { audience: config.audience }),
+    ...(config.requireExpiry === true ? { requiredClaims: ["exp"] } : {}),
+  };
   Object.freeze(algorithms);
 
   return {

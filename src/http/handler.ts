@@ -176,6 +176,7 @@ export function createRequestHandler(
       resolved.publisherJwksUrl,
       resolved.subscriberJwtKey,
       resolved.subscriberJwksUrl,
+      resolved.mercureIssuers,
     ].some((setting) => setting !== ""),
   });
   const watcher = new StallWatcher({

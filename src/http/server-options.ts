@@ -6,6 +6,7 @@
  * (resolveHandlerOptions). An option of another layer is an error naming the layer it belongs to.
  * @module
  */
+import { parseTrustedIssuers } from "../auth/access-token.js";
 import { JWT_ALGORITHMS, type JwtAlgorithm } from "../auth/jwt-algorithms.js";
 import { HUB_OPTIONS, type ResolvedHubOptions } from "../hub/hub-options.js";
 import {
@@ -83,6 +84,23 @@ export interface ResolvedServerOptions {
   readonly authCookieName: string;
   /** Query parameter that may carry the token; empty: not read (tokens in URLs leak into logs). */
   readonly authQueryParam: string;
+  /**
+   * The issuers whose OAuth 2.0 access tokens authorize Mercure draft-08 requests: a JSON array
+   * of `{"issuer": "<iss>", "jwksUrl": "<url>"}` or `{"issuer": "<iss>", "key": "<HS* secret or
+   * PEM public key>", "algorithm": "<alg>"}`, each optionally with `"actions": ["subscribe"]`
+   * (or `["publish"]`) to narrow what its tokens may grant. A token is checked with the keys of
+   * the issuer its `iss` names, never another's. Empty: draft-08 tokens are refused. Needs
+   * `mercureResource`. See docs/security.md, "Mercure draft-08".
+   */
+  readonly mercureIssuers: string;
+  /**
+   * The hub's OAuth 2.0 resource identifier (RFC 9728): the `aud` every draft-08 access token
+   * must carry, and the `resource` of the metadata served at
+   * `/.well-known/oauth-protected-resource`. Use the hub's public URL, such as
+   * `https://hub.example.com/.well-known/mercure`. No default: a hub cannot guess its public
+   * URL safely (the Host header is the client's to choose).
+   */
+  readonly mercureResource: string;
   /**
    * Mercure's active subscriptions (its `subscriptions` directive): each Mercure subscription
    * that opens or closes publishes a private update on
@@ -164,6 +182,8 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   anonymousPublish: false,
   authCookieName: "mercureAuthorization", // Mercure's name
   authQueryParam: "", // off
+  mercureIssuers: "", // none: draft-08 tokens are refused
+  mercureResource: "", // none: required with mercureIssuers
   subscriptionEvents: false, // off, as in Mercure
   maxConnections: 0, // no limit
   maxConnectionsPerIp: 0, // no limit
@@ -275,6 +295,21 @@ export const SERVER_OPTION_SPECS: { readonly [K in keyof ResolvedServerOptions]:
       allowEmpty: true,
       help: "Query parameter that may carry the token (empty: not read; tokens in URLs leak into logs)",
     },
+    mercureIssuers: {
+      kind: "string",
+      allowEmpty: true,
+      secret: true,
+      help: 'Issuers of Mercure draft-08 access tokens, a JSON array: [{"issuer":"https://as.example.com","jwksUrl":"https://as.example.com/jwks.json"}, {"issuer":"https://app.example.com","key":"<secret or PEM>","algorithm":"HS256","actions":["subscribe"]}]; empty: none',
+    },
+    mercureResource: {
+      kind: "string",
+      allowEmpty: true,
+      pattern: {
+        regex: /^$|^https?:\/\/[^#]+$/,
+        description: "an http:// or https:// URL without a fragment",
+      },
+      help: "The hub's OAuth 2.0 resource identifier, the aud of draft-08 access tokens, e.g. https://hub.example.com/.well-known/mercure; required with mercureIssuers",
+    },
     subscriptionEvents: {
       kind: "boolean",
       help: "Mercure's active subscriptions: publish a private update when a Mercure subscription opens or closes, and serve /.well-known/mercure/subscriptions",
@@ -352,11 +387,29 @@ const TLS_BOTH_OR_NEITHER: CrossCheck = {
   },
 };
 
+/** The issuers must read, and a hub trusting some must know its own resource identifier. */
+const MERCURE_ISSUERS_NEED_RESOURCE: CrossCheck = {
+  fields: ["mercureIssuers", "mercureResource"],
+  check({ mercureIssuers, mercureResource }) {
+    if (typeof mercureIssuers !== "string" || typeof mercureResource !== "string") return undefined;
+    let issuers: readonly unknown[];
+    try {
+      issuers = parseTrustedIssuers(mercureIssuers);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    if (issuers.length > 0 && mercureResource === "") {
+      return "mercureIssuers needs mercureResource: set it to the hub's public URL (the aud of its access tokens), e.g. https://hub.example.com/.well-known/mercure";
+    }
+    return undefined;
+  },
+};
+
 /** The server's options as a group, for the entry points that compose them. */
 export const SERVER_OPTIONS: OptionGroup<ResolvedServerOptions> = Object.freeze({
   specs: SERVER_OPTION_SPECS,
   defaults: SERVER_DEFAULTS,
-  crossChecks: [TLS_BOTH_OR_NEITHER],
+  crossChecks: [TLS_BOTH_OR_NEITHER, MERCURE_ISSUERS_NEED_RESOURCE],
 });
 
 /** The options of createServer: the hub's, which it passes on, then its own. */
@@ -393,6 +446,8 @@ export const HANDLER_OPTION_NAMES = Object.freeze([
   "anonymousPublish",
   "authCookieName",
   "authQueryParam",
+  "mercureIssuers",
+  "mercureResource",
   "subscriptionEvents",
   "maxConnections",
   "maxConnectionsPerIp",

@@ -17,7 +17,8 @@
  *
  * Authorization is the hub's (see authorizer.ts): Mercure's `mercure.publish` and
  * `mercure.subscribe` claims, tokens from `Authorization: Bearer`, the `mercureAuthorization`
- * cookie, or the `authorization` query parameter when enabled.
+ * cookie, or the `authorization` query parameter when enabled. A request carrying a draft-08
+ * access token gets draft-08's authorization instead (http/access/mercure-access.ts).
  *
  * With `subscriptionEvents`, each stream is registered in the handler's MercurePresence while it
  * is open, which publishes its subscription events (see presence.ts).
@@ -26,6 +27,7 @@
  */
 import { compileTopicSelector } from "../auth/index.js";
 import { SsehubError } from "../errors.js";
+import { guessedMercureAuthorizer } from "../http/access/mercure-access.js";
 import { idempotencyKeyOf, withIdempotencyKey } from "../http/messages/idempotency-key.js";
 import {
   decodeForm,
@@ -89,7 +91,8 @@ async function subscribe(ctx: RouteContext, presence: MercurePresence | undefine
   }
   const topics = exact.length === 0 ? [] : hub.checkTopics(exact);
   const lastEventId = lastEventIdOf(ctx);
-  const { payload, ...grant } = await ctx.auth.subscriber(ctx.req, ctx.query);
+  const auth = guessedMercureAuthorizer(ctx.auth, ctx.req, ctx.query);
+  const { payload, ...grant } = await auth.subscriber(ctx.req, ctx.query);
   const ended = await openStream(ctx, {
     topics,
     patterns,
@@ -142,7 +145,8 @@ async function publishForm(ctx: RouteContext, trace: TraceContext | undefined): 
   }
   const body = await readBody(req, ctx.limits.maxBodyBytes);
   const input = parseMercureForm(body);
-  const grant = await ctx.auth.publisher(req, ctx.query, input.topics);
+  const auth = guessedMercureAuthorizer(ctx.auth, req, ctx.query);
+  const grant = await auth.publisher(req, ctx.query, input.topics);
   ctx.limits.takePublish(req, grant.tokenKey);
   // After the token, as the hub's own checks: a request without one learns nothing of its fields.
   if (input.event === MERCURE_RESERVED_EVENT) {

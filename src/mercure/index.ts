@@ -14,6 +14,7 @@ import type { Logger } from "../http/telemetry/logger.js";
 import type { Hub } from "../hub/hub.js";
 import { createMercureHubRoute, MERCURE_PATH } from "./hub-route.js";
 import { MercurePresence, SUBSCRIPTIONS_PATH } from "./presence.js";
+import { createResourceMetadataRoute, RESOURCE_METADATA_PATH } from "./resource-metadata-route.js";
 import { createSubscriptionsRoute } from "./subscriptions-route.js";
 
 export { MERCURE_PATH, mercureLink } from "./hub-route.js";
@@ -39,11 +40,16 @@ export function createMercureRoutes(
 ): MercureRoutes {
   const presence = subscriptionEvents ? new MercurePresence(hub, logger) : undefined;
   const subscriptions = createSubscriptionsRoute(presence);
+  const metadata = createResourceMetadataRoute();
   return {
     exact: [
       [MERCURE_PATH, createMercureHubRoute(presence)],
       [SUBSCRIPTIONS_PATH, subscriptions],
+      [RESOURCE_METADATA_PATH, metadata],
     ],
-    prefixed: [[`${SUBSCRIPTIONS_PATH}/`, subscriptions]],
+    prefixed: [
+      [`${SUBSCRIPTIONS_PATH}/`, subscriptions],
+      [`${RESOURCE_METADATA_PATH}/`, metadata],
+    ],
   };
 }

@@ -14,7 +14,9 @@
  * @see https://mercure.rocks/spec#subscription-api
  * @module
  */
+
 import { SsehubError } from "../errors.js";
+import { guessedMercureAuthorizer } from "../http/access/mercure-access.js";
 import type { Route, RouteContext } from "../http/routes/route.js";
 import { EARLIEST } from "../hub/types.js";
 import { MERCURE_PATH, mercureLink } from "./hub-route.js";
@@ -92,7 +94,8 @@ async function answer(ctx: RouteContext, presence: MercurePresence | undefined):
     const { topic, subscriber } = targetOf(ctx.param);
     // The path as the hub names it, so that `%7b` and `%7B` are one resource for the token.
     const path = subscriptionsPath(topic, subscriber);
-    await ctx.auth.subscriptionsReader(ctx.req, ctx.query, path);
+    const auth = guessedMercureAuthorizer(ctx.auth, ctx.req, ctx.query);
+    await auth.subscriptionsReader(ctx.req, ctx.query, path);
     // After the check: who may not read a subscription does not learn whether it exists.
     const lastEventID = ctx.hub.lastEventId ?? EARLIEST;
     if (topic !== undefined && subscriber !== undefined) {

@@ -24,14 +24,16 @@ import {
   canSubscribe,
   createJwtVerifier,
   type FoundToken,
-  type Grants,
   grantsOf,
   type JwtVerifier,
+  parseTrustedIssuers,
   tokenFromRequest,
 } from "../../auth/index.js";
 import { SsehubError } from "../../errors.js";
 import type { PrivateAccess } from "../../hub/subscriber.js";
 import type { ResolvedHandlerOptions } from "../server-options.js";
+import { GrantedAccess } from "./granted-access.js";
+import { Mercure08Authorizer } from "./mercure08-authorizer.js";
 import { PublishOriginPolicy } from "./publish-origin.js";
 
 /** What a subscriber's request earns. */
@@ -52,20 +54,6 @@ export interface PublisherGrant {
   readonly tokenKey: string | undefined;
 }
 
-/** The private events a token's `subscribe` selectors let through. */
-class GrantedAccess implements PrivateAccess {
-  readonly #grants: Grants;
-
-  constructor(grants: Grants) {
-    this.#grants = grants;
-  }
-
-  allows(topics: readonly string[]): boolean {
-    for (const topic of topics) if (canSubscribe(this.#grants, topic)) return true;
-    return false;
-  }
-}
-
 function verifierOf(key: string, algorithm: string, jwksUrl: string): JwtVerifier | undefined {
   if (key === "" && jwksUrl === "") return undefined;
   // With a JWKS the keys name their algorithms; the option narrows them only to a public-key
@@ -83,6 +71,8 @@ export class Authorizer {
   readonly #subscribers: JwtVerifier | undefined;
   readonly #options: ResolvedHandlerOptions;
   readonly #publishOrigins: PublishOriginPolicy;
+  /** Mercure draft-08's authorization (OAuth 2.0 access tokens), beside this draft-07 one. */
+  readonly mercure08: Mercure08Authorizer;
 
   /** Throws SSEHUB_ERR_OPTIONS_INVALID for a key that cannot be used. */
   constructor(options: ResolvedHandlerOptions) {
@@ -98,6 +88,20 @@ export class Authorizer {
       options.subscriberJwtAlgorithm,
       options.subscriberJwksUrl,
     );
+    this.mercure08 = new Mercure08Authorizer({
+      issuers: parseTrustedIssuers(options.mercureIssuers),
+      resource: options.mercureResource,
+      anonymousSubscribe: options.anonymousSubscribe,
+      anonymousPublish: options.anonymousPublish,
+      publishingIsOpen: this.#publishers === undefined && options.mercureIssuers.trim() === "",
+      publishOrigins: this.#publishOrigins,
+      subscriptionEvents: options.subscriptionEvents,
+    });
+  }
+
+  /** True when a draft-07 key (or JWKS URL) is set, for publishers or subscribers. */
+  get verifiesDraft07Tokens(): boolean {
+    return this.#publishers !== undefined || this.#subscribers !== undefined;
   }
 
   /** True when anyone may publish: no publisher key is set. */

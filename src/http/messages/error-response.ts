@@ -77,7 +77,7 @@ export function sendError(
       : {}),
     // RFC 6750: a refused token says why, in the Bearer scheme's terms, and nothing more.
     ...(body.code.startsWith("SSEHUB_ERR_AUTH_")
-      ? { "WWW-Authenticate": bearerChallenge(body.code) }
+      ? { "WWW-Authenticate": bearerChallenge(body) }
       : {}),
     ...extraHeaders,
     "Content-Type": "application/json; charset=utf-8",
@@ -95,16 +95,28 @@ function retryAfterOf(body: ErrorBody): string {
     : "1";
 }
 
-/** The `WWW-Authenticate` challenge of an authorization error (RFC 6750, section 3). */
-function bearerChallenge(code: string): string {
-  switch (code) {
-    case "SSEHUB_ERR_AUTH_INVALID":
-      return 'Bearer realm="ssehub", error="invalid_token"';
-    case "SSEHUB_ERR_AUTH_FORBIDDEN":
-      return 'Bearer realm="ssehub", error="insufficient_scope"';
-    default:
-      return 'Bearer realm="ssehub"';
-  }
+/**
+ * The `WWW-Authenticate` challenge of an authorization error (RFC 6750, section 3): its
+ * `error` code, and, for Mercure draft-08, the `resource_metadata` URL (RFC 9728 section 5.1)
+ * that the error names in `details.resourceMetadata`. A missing token carries no error code.
+ */
+function bearerChallenge(body: ErrorBody): string {
+  const error = BEARER_ERRORS[body.code];
+  const metadata = body.details?.resourceMetadata;
+  return [
+    'Bearer realm="ssehub"',
+    ...(error === undefined ? [] : [`error="${error}"`]),
+    ...(typeof metadata === "string"
+      ? [`resource_metadata="${metadata.replace(/["\\]/g, "")}"`]
+      : []),
+  ].join(", ");
 }
+
+/** The RFC 6750 error code of each authorization error that has one. */
+const BEARER_ERRORS: Readonly<Record<string, string>> = {
+  SSEHUB_ERR_AUTH_REQUEST_INVALID: "invalid_request",
+  SSEHUB_ERR_AUTH_INVALID: "invalid_token",
+  SSEHUB_ERR_AUTH_FORBIDDEN: "insufficient_scope",
+};
 
 const STREAM_HEADERS = ["Content-Type", "Cache-Control", "X-Accel-Buffering", "Content-Length"];

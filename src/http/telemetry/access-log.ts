@@ -12,7 +12,9 @@
  * response (principle 7: an idle subscriber holds its socket and small records only).
  * @module
  */
+
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { ACCESS_TOKEN_QUERY_PARAM } from "../../auth/access-token-source.js";
 import type { Subscription } from "../../hub/types.js";
 import type { RequestLimits } from "../limits/request-limits.js";
 import type { Logger } from "./logger.js";
@@ -63,7 +65,11 @@ export class AccessLog {
     }
     const record = new AccessRecord(this.#logger, {
       method: req.method ?? "GET",
-      path: redactQuery(req.url ?? "/", this.#authQueryParam),
+      // Mercure draft-08 refuses a token in `access_token`, but the line still shows the URL.
+      path: redactQuery(
+        redactQuery(req.url ?? "/", this.#authQueryParam),
+        ACCESS_TOKEN_QUERY_PARAM,
+      ),
       client,
       requestId,
       userAgent: req.headers["user-agent"] ?? "",
