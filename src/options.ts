@@ -66,6 +66,7 @@ export const OPTION_LAYERS = Object.freeze({
   authCookieName: "server",
   authQueryParam: "server",
   subscriptionEvents: "server",
+  mercureProtocol: "server",
   maxConnections: "server",
   maxConnectionsPerIp: "server",
   maxPublishesPerSecond: "server",

@@ -8,6 +8,7 @@
  */
 import { JWT_ALGORITHMS, type JwtAlgorithm } from "../auth/jwt-algorithms.js";
 import { HUB_OPTIONS, type ResolvedHubOptions } from "../hub/hub-options.js";
+import { MERCURE_PROTOCOLS, type MercureProtocol } from "../mercure/protocol-version.js";
 import {
   type CrossCheck,
   combineGroups,
@@ -92,6 +93,14 @@ export interface ResolvedServerOptions {
    * @see https://mercure.rocks/spec#active-subscriptions
    */
   readonly subscriptionEvents: boolean;
+  /**
+   * The Mercure drafts `/.well-known/mercure` speaks, like the Mercure hub's
+   * `protocol_version_compatibility`: `draft-08` (Mercure hub 1.0: `match`, `match_urlpattern`,
+   * QUERY, one topic per update), `draft-07` (Mercure hub 0.x: `topic`, URI templates, alternate
+   * topics), or `both`, each request read as the draft it speaks (docs/http-api.md, "Mercure
+   * protocol versions").
+   */
+  readonly mercureProtocol: MercureProtocol;
   /** Open streams in total; 0: no limit. */
   readonly maxConnections: number;
   /** Open streams per client address; 0: no limit. */
@@ -165,6 +174,7 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   authCookieName: "mercureAuthorization", // Mercure's name
   authQueryParam: "", // off
   subscriptionEvents: false, // off, as in Mercure
+  mercureProtocol: "both", // clients of either Mercure hub version work while they move over
   maxConnections: 0, // no limit
   maxConnectionsPerIp: 0, // no limit
   maxPublishesPerSecond: 0, // no limit
@@ -278,6 +288,11 @@ export const SERVER_OPTION_SPECS: { readonly [K in keyof ResolvedServerOptions]:
     subscriptionEvents: {
       kind: "boolean",
       help: "Mercure's active subscriptions: publish a private update when a Mercure subscription opens or closes, and serve /.well-known/mercure/subscriptions",
+    },
+    mercureProtocol: {
+      kind: "enum",
+      values: MERCURE_PROTOCOLS,
+      help: "Mercure drafts /.well-known/mercure speaks: draft-08 (hub 1.0: match, match_urlpattern, QUERY), draft-07 (hub 0.x: topic, URI templates), or both (each request as the draft it uses)",
     },
     maxConnections: {
       kind: "integer",
@@ -394,6 +409,7 @@ export const HANDLER_OPTION_NAMES = Object.freeze([
   "authCookieName",
   "authQueryParam",
   "subscriptionEvents",
+  "mercureProtocol",
   "maxConnections",
   "maxConnectionsPerIp",
   "maxPublishesPerSecond",

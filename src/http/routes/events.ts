@@ -67,12 +67,21 @@ const HEAD_SKIPS = new Set([
   "transfer-encoding",
 ]);
 
+/** The Cache-Control line of the takeover head, which a route may replace (see takeoverHead). */
+const NO_CACHE_LINE = "Cache-Control: no-cache\r\n";
+
 /**
  * The head of a taken-over stream: the stream headers, `Connection: close`, then any other
  * header set on `res` before the route ran (CORS: `Access-Control-Allow-Origin`, `Vary`).
- * node:http checked those values when they were set; latin1 is how it writes them.
+ * A Cache-Control the route set (Mercure's `private`, for a token in the query) replaces the
+ * stream's. node:http checked those values when they were set; latin1 is how it writes them.
  */
 function takeoverHead(res: ServerResponse): Buffer {
+  const cacheControl = res.getHeader("cache-control");
+  const start =
+    typeof cacheControl !== "string" || cacheControl === "no-cache"
+      ? TAKEOVER_HEAD_START
+      : TAKEOVER_HEAD_START.replace(NO_CACHE_LINE, `Cache-Control: ${cacheControl}\r\n`);
   let extra = "";
   // getRawHeaderNames (the names as set) is on every OutgoingMessage since Node 15.13, though
   // @types/node declares it on ClientRequest only.
@@ -84,7 +93,9 @@ function takeoverHead(res: ServerResponse): Buffer {
     if (value === undefined) continue;
     for (const item of Array.isArray(value) ? value : [value]) extra += `${name}: ${item}\r\n`;
   }
-  return extra === "" ? TAKEOVER_HEAD : Buffer.from(`${TAKEOVER_HEAD_START}${extra}\r\n`, "latin1");
+  return extra === "" && start === TAKEOVER_HEAD_START
+    ? TAKEOVER_HEAD
+    : Buffer.from(`${start}${extra}\r\n`, "latin1");
 }
 
 /**
@@ -144,7 +155,7 @@ export interface StreamRequest {
   readonly access?: PrivateAccess | undefined;
   /** When the client's token expires (ms since the epoch): the stream ends then. */
   readonly expiresAt?: number | undefined;
-  /** Headers of the answer besides the stream's own (Mercure's Last-Event-ID). */
+  /** Headers of the answer besides the stream's own (Mercure's Last-Event-ID); a Cache-Control replaces the stream's. */
   readonly headers?: Readonly<Record<string, string>>;
 }
 
