@@ -69,6 +69,7 @@ export const OPTION_LAYERS = Object.freeze({
   mercureProtocol: "server",
   maxConnections: "server",
   maxConnectionsPerIp: "server",
+  maxConnectionLifetimeMs: "server",
   maxPublishesPerSecond: "server",
   trustedProxies: "server",
   trustedProxyHeader: "server",

@@ -105,6 +105,14 @@ export interface ResolvedServerOptions {
   readonly maxConnections: number;
   /** Open streams per client address; 0: no limit. */
   readonly maxConnectionsPerIp: number;
+  /**
+   * How long a stream may stay open, in ms (Mercure's `write_timeout`): past it the hub tells the
+   * client when to come back (`retry:` with jitter) and ends the stream, and the client
+   * reconnects with Last-Event-ID, losing nothing. Bounds how long a stream outlives what its
+   * token allowed when it opened, and spreads long-lived streams over new processes after a
+   * deploy. Every stream (`/events` and Mercure); 0: no limit.
+   */
+  readonly maxConnectionLifetimeMs: number;
   /** Publish requests per second per token (or per client address without one); 0: no limit. */
   readonly maxPublishesPerSecond: number;
   /** Proxies whose X-Forwarded-For / Forwarded headers name the client (IPs and CIDRs). */
@@ -177,6 +185,7 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   mercureProtocol: "both", // clients of either Mercure hub version work while they move over
   maxConnections: 0, // no limit
   maxConnectionsPerIp: 0, // no limit
+  maxConnectionLifetimeMs: 0, // no limit
   maxPublishesPerSecond: 0, // no limit
   trustedProxies: Object.freeze([]) as readonly string[],
   trustedProxyHeader: "x-forwarded-for", // what nginx and most proxies write
@@ -306,6 +315,12 @@ export const SERVER_OPTION_SPECS: { readonly [K in keyof ResolvedServerOptions]:
       max: 10_000_000,
       help: "Open streams per client address (0: no limit); past it, 429 with Retry-After",
     },
+    maxConnectionLifetimeMs: {
+      kind: "integer",
+      min: 0,
+      max: MAX_MS,
+      help: "How long a stream may stay open, in ms (like Mercure's write_timeout); past it the client is told to come back (retry: with jitter) and resumes with Last-Event-ID; 0: no limit",
+    },
     maxPublishesPerSecond: {
       kind: "integer",
       min: 0,
@@ -412,6 +427,7 @@ export const HANDLER_OPTION_NAMES = Object.freeze([
   "mercureProtocol",
   "maxConnections",
   "maxConnectionsPerIp",
+  "maxConnectionLifetimeMs",
   "maxPublishesPerSecond",
   "trustedProxies",
   "trustedProxyHeader",
