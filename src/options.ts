@@ -32,6 +32,7 @@ export const OPTION_LAYERS = Object.freeze({
   historyMaxDroppedTopicBytes: "hub",
   maxQueueBytes: "hub",
   slowConsumerPolicy: "hub",
+  dispatchTimeoutMs: "hub",
   heartbeatMs: "hub",
   retryMs: "hub",
   maxTopicsPerSubscription: "hub",

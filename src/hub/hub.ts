@@ -539,6 +539,8 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     return {
       maxQueueBytes: this.options.maxQueueBytes,
       policy: this.options.slowConsumerPolicy,
+      dispatchTimeoutMs: this.options.dispatchTimeoutMs,
+      now: () => performance.now(),
       counters: this.#counters,
       idOf: (seq) => this.#idOf(seq),
       slowConsumerDisconnected(subscriber, queuedBytes) {
