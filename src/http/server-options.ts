@@ -8,7 +8,6 @@
  */
 import { JWT_ALGORITHMS, type JwtAlgorithm } from "../auth/jwt-algorithms.js";
 import { HUB_OPTIONS, type ResolvedHubOptions } from "../hub/hub-options.js";
-import { MERCURE_PROTOCOLS, type MercureProtocol } from "../mercure/protocol-version.js";
 import {
   type CrossCheck,
   combineGroups,
@@ -21,6 +20,19 @@ import {
   optionResolver,
   pickGroup,
 } from "../options.js";
+
+/**
+ * The Mercure drafts `/.well-known/mercure` speaks (`mercureProtocol`; mercure/protocol-version.ts
+ * says how a request is read as one or the other).
+ */
+export type MercureProtocol = "draft-08" | "draft-07" | "both";
+
+/** The values of `mercureProtocol`. */
+export const MERCURE_PROTOCOLS: readonly MercureProtocol[] = Object.freeze([
+  "draft-08",
+  "draft-07",
+  "both",
+]);
 
 /** pino levels. */
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";

@@ -18,7 +18,7 @@ import { createSubscriptionsRoute } from "./subscriptions-route.js";
 
 export { MERCURE_PATH, type MercureRouteOptions, mercureLink } from "./hub-route.js";
 export { SUBSCRIPTIONS_PATH } from "./presence.js";
-export { MERCURE_PROTOCOLS, type MercureProtocol } from "./protocol-version.js";
+export type { MercureProtocol } from "./protocol-version.js";
 
 /** The routes of the Mercure protocol, for a request handler to mount. */
 export interface MercureRoutes {

@@ -26,15 +26,12 @@
  */
 import { SsehubError } from "../errors.js";
 
-/** The drafts the hub accepts: `mercureProtocol`. */
+/**
+ * The drafts the hub accepts: the values of `mercureProtocol`, which http/server-options.ts
+ * declares (option tables may not import this folder; the compiler refuses an option value
+ * unknown here where the handler passes the option on).
+ */
 export type MercureProtocol = "draft-08" | "draft-07" | "both";
-
-/** The values of `mercureProtocol`. */
-export const MERCURE_PROTOCOLS: readonly MercureProtocol[] = Object.freeze([
-  "draft-08",
-  "draft-07",
-  "both",
-]);
 
 /** The draft one request speaks. */
 export type MercureDraft = "draft-08" | "draft-07";
