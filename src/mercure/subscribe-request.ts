@@ -81,7 +81,7 @@ export function mercureSubscribeRequest(
   const exact: string[] = [];
   const patterns: TopicPattern[] = [];
   const selectors: string[] = [];
-  const patternSources: string[] = [];
+  const urlPatterns: string[] = [];
   for (const [name, value] of params) {
     if (draft === "draft-07") {
       if (name !== TOPIC_PARAMETER) continue;
@@ -91,10 +91,8 @@ export function mercureSubscribeRequest(
       if (!isMatchNamespace(name)) continue;
       if (value === WILDCARD) patterns.push(compileTopicSelector(WILDCARD));
       else if (EXACT_PARAMETERS.has(name)) exact.push(value);
-      else if (name === URL_PATTERN_PARAMETER) {
-        patternSources.push(value);
-        patterns.push(urlPatternMatcher(value));
-      } else throw unknownMatcher(name);
+      else if (name === URL_PATTERN_PARAMETER) urlPatterns.push(value);
+      else throw unknownMatcher(name);
     }
     selectors.push(value);
   }
@@ -107,8 +105,11 @@ export function mercureSubscribeRequest(
     );
   }
   const { hub } = ctx;
-  // URL patterns are held to the topic rules as well (length, characters, how many).
-  if (patternSources.length > 0) hub.checkTopics(patternSources);
+  // URL patterns are held to the topic rules as well (length, characters, how many), before
+  // they are compiled.
+  if (urlPatterns.length > 0) {
+    for (const pattern of hub.checkTopics(urlPatterns)) patterns.push(urlPatternMatcher(pattern));
+  }
   return {
     topics: exact.length === 0 ? [] : hub.checkTopics(exact),
     patterns,

@@ -105,6 +105,34 @@ describe("Mercure draft-08 subscriptions", () => {
     }
   });
 
+  test("* under any matcher selects every topic", async (t) => {
+    const { url } = await startServer(t, { anonymousPublish: true });
+    const stream = await openFetchStream(`${url}${HUB}?${query([["match", "*"]])}`);
+    t.after(() => stream.close());
+    for (const topic of ["a", "https://example.com/b"]) {
+      await publish(url, [
+        ["topic", topic],
+        ["data", topic],
+      ]);
+    }
+    await stream.waitForEvents(2);
+    assert.deepEqual(
+      stream.events.map((event) => event.data),
+      ["a", "https://example.com/b"],
+    );
+  });
+
+  test("a matcher value with a control character answers 400", async (t) => {
+    const { url } = await startServer(t);
+    for (const name of ["match", "match_exact", "match_urlpattern"]) {
+      await expectError(
+        `${url}${HUB}?${query([[name, "https://example.com/\u0001"]])}`,
+        400,
+        "SSEHUB_ERR_TOPIC_INVALID",
+      );
+    }
+  });
+
   test("a request mixing topic and match answers 400", async (t) => {
     const { url } = await startServer(t);
     await expectError(
