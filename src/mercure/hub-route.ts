@@ -20,8 +20,9 @@
  *   `mercure` (SSEHUB_ERR_EVENT_RESERVED_TYPE), Mercure keeps it for itself; the hub checks the
  *   rest as for any publish (the reserved namespace, control characters in ids and types). An
  *   `Idempotency-Key` header (ssehub's addition) makes it safe to retry, as on POST /publish.
- * - With CORS on, every answer lets scripts read `Link`, `Mercure-Last-Event-ID` and
- *   `Last-Event-ID` (`Access-Control-Expose-Headers`).
+ * - With CORS on, every answer lets scripts read `Link`, `Mercure-Last-Event-ID`,
+ *   `Last-Event-ID` and `Accept-Query` (`Access-Control-Expose-Headers`). A draft-08 stream says
+ *   `Accept-Query: application/x-www-form-urlencoded` (the header of the HTTP QUERY method).
  *
  * Authorization is the hub's (see authorizer.ts): Mercure's `mercure.publish` and
  * `mercure.subscribe` claims, tokens from `Authorization: Bearer`, the `mercureAuthorization`
@@ -71,7 +72,7 @@ export const MERCURE_RESERVED_EVENT = "mercure";
 export const MERCURE_PATH = "/.well-known/mercure";
 
 /** Response headers a cross-origin script may read on the Mercure route. */
-export const MERCURE_EXPOSED_HEADERS = "Link, Mercure-Last-Event-ID, Last-Event-ID";
+export const MERCURE_EXPOSED_HEADERS = "Link, Mercure-Last-Event-ID, Last-Event-ID, Accept-Query";
 
 /** What the Mercure hub route reads of the handler's options. */
 export interface MercureRouteOptions {
@@ -131,6 +132,8 @@ async function subscribe(
   const headers: Record<string, string> = {
     [RESUME_HEADERS[draft]]: resumePointOf(ctx, request),
   };
+  // Tells a draft-08 client that the same subscription may be sent as a QUERY form.
+  if (draft === "draft-08") headers["Accept-Query"] = FORM_MEDIA_TYPE;
   if (tokenInQuery(ctx, options)) headers["Cache-Control"] = "private, no-cache";
   const ended = await openStream(ctx, {
     topics: request.topics,

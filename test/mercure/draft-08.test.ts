@@ -154,6 +154,7 @@ describe("Mercure draft-08 subscriptions", () => {
     );
     t.after(() => stream.close());
     assert.equal(stream.status, 200);
+    assert.equal(stream.headers.get("accept-query"), FORM);
     await publish(url, [
       ["topic", "https://example.com/q"],
       ["data", "by QUERY"],
@@ -244,7 +245,7 @@ describe("Mercure draft-08 subscriptions", () => {
     );
   });
 
-  test("with CORS on, scripts may read Link, Mercure-Last-Event-ID and Last-Event-ID", async (t) => {
+  test("with CORS on, scripts may read Link, Mercure-Last-Event-ID, Last-Event-ID and Accept-Query", async (t) => {
     const origin = "https://app.example";
     const { url } = await startServer(t, { corsOrigins: [origin] });
     const stream = await openFetchStream(`${url}${HUB}?${query([["match", "t"]])}`, {
@@ -255,7 +256,7 @@ describe("Mercure draft-08 subscriptions", () => {
     const exposed = (stream.headers.get("access-control-expose-headers") ?? "")
       .split(",")
       .map((name) => name.trim().toLowerCase());
-    for (const name of ["link", "mercure-last-event-id", "last-event-id"]) {
+    for (const name of ["link", "mercure-last-event-id", "last-event-id", "accept-query"]) {
       assert.ok(exposed.includes(name), `${name} in ${exposed.join(", ")}`);
     }
   });
