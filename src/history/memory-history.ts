@@ -63,8 +63,9 @@ export class MemoryHistory implements HistoryStore {
   readonly #maxDroppedBytes: number;
   #forgottenEvictedUpTo = 0;
   /**
-   * Publisher-given id -> seq, so that such an id resumes. It may outlive its event: a resume
-   * from an evicted event still finds its seq, and readAfter then reports what was lost.
+   * Publisher-given id -> seq of its first use, so that such an id resumes. It may outlive its
+   * event: a resume from an evicted event still finds its seq, and readAfter then reports what
+   * was lost.
    */
   readonly #publisherIds = new Map<string, number>();
 
@@ -160,7 +161,9 @@ export class MemoryHistory implements HistoryStore {
   }
 
   #rememberId(id: string, seq: number): void {
-    this.#publisherIds.delete(id);
+    // A reused id resumes from its earliest copy still remembered (Mercure draft-08): the client
+    // may have seen either copy, and a replay from the first loses nothing (at worst it repeats).
+    if (this.#publisherIds.has(id)) return;
     this.#publisherIds.set(id, seq);
     if (this.#publisherIds.size > PUBLISHER_IDS_KEPT) {
       this.#publisherIds.delete(this.#publisherIds.keys().next().value as string);

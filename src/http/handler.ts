@@ -185,7 +185,11 @@ export function createRequestHandler(
     logger,
   });
   const routes = new RouteTable(
-    createMercureRoutes(hub, logger, resolved.subscriptionEvents),
+    createMercureRoutes(hub, logger, resolved.subscriptionEvents, {
+      protocol: resolved.mercureProtocol,
+      authCookieName: resolved.authCookieName,
+      authQueryParam: resolved.authQueryParam,
+    }),
     resolved.dashboard
       ? createDashboardRoutes(hub, {
           stallCount: () => (resolved.stallThresholdMs === 0 ? undefined : watcher.total),

@@ -22,6 +22,19 @@ import {
   pickGroup,
 } from "../options.js";
 
+/**
+ * The Mercure drafts `/.well-known/mercure` speaks (`mercureProtocol`; mercure/protocol-version.ts
+ * says how a request is read as one or the other).
+ */
+export type MercureProtocol = "draft-08" | "draft-07" | "both";
+
+/** The values of `mercureProtocol`. */
+export const MERCURE_PROTOCOLS: readonly MercureProtocol[] = Object.freeze([
+  "draft-08",
+  "draft-07",
+  "both",
+]);
+
 /** pino levels. */
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
@@ -110,10 +123,26 @@ export interface ResolvedServerOptions {
    * @see https://mercure.rocks/spec#active-subscriptions
    */
   readonly subscriptionEvents: boolean;
+  /**
+   * The Mercure drafts `/.well-known/mercure` speaks, like the Mercure hub's
+   * `protocol_version_compatibility`: `draft-08` (Mercure hub 1.0: `match`, `match_urlpattern`,
+   * QUERY, one topic per update), `draft-07` (Mercure hub 0.x: `topic`, URI templates, alternate
+   * topics), or `both`, each request read as the draft it speaks (docs/http-api.md, "Mercure
+   * protocol versions").
+   */
+  readonly mercureProtocol: MercureProtocol;
   /** Open streams in total; 0: no limit. */
   readonly maxConnections: number;
   /** Open streams per client address; 0: no limit. */
   readonly maxConnectionsPerIp: number;
+  /**
+   * How long a stream may stay open, in ms (Mercure's `write_timeout`): past it the hub tells the
+   * client when to come back (`retry:` with jitter) and ends the stream, and the client
+   * reconnects with Last-Event-ID, losing nothing. Bounds how long a stream outlives what its
+   * token allowed when it opened, and spreads long-lived streams over new processes after a
+   * deploy. Every stream (`/events` and Mercure); 0: no limit.
+   */
+  readonly maxConnectionLifetimeMs: number;
   /** Publish requests per second per token (or per client address without one); 0: no limit. */
   readonly maxPublishesPerSecond: number;
   /** Proxies whose X-Forwarded-For / Forwarded headers name the client (IPs and CIDRs). */
@@ -185,8 +214,10 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   mercureIssuers: "", // none: draft-08 tokens are refused
   mercureResource: "", // none: required with mercureIssuers
   subscriptionEvents: false, // off, as in Mercure
+  mercureProtocol: "both", // clients of either Mercure hub version work while they move over
   maxConnections: 0, // no limit
   maxConnectionsPerIp: 0, // no limit
+  maxConnectionLifetimeMs: 0, // no limit
   maxPublishesPerSecond: 0, // no limit
   trustedProxies: Object.freeze([]) as readonly string[],
   trustedProxyHeader: "x-forwarded-for", // what nginx and most proxies write
@@ -314,6 +345,11 @@ export const SERVER_OPTION_SPECS: { readonly [K in keyof ResolvedServerOptions]:
       kind: "boolean",
       help: "Mercure's active subscriptions: publish a private update when a Mercure subscription opens or closes, and serve /.well-known/mercure/subscriptions",
     },
+    mercureProtocol: {
+      kind: "enum",
+      values: MERCURE_PROTOCOLS,
+      help: "Mercure drafts /.well-known/mercure speaks: draft-08 (hub 1.0: match, match_urlpattern, QUERY), draft-07 (hub 0.x: topic, URI templates), or both (each request as the draft it uses)",
+    },
     maxConnections: {
       kind: "integer",
       min: 0,
@@ -325,6 +361,12 @@ export const SERVER_OPTION_SPECS: { readonly [K in keyof ResolvedServerOptions]:
       min: 0,
       max: 10_000_000,
       help: "Open streams per client address (0: no limit); past it, 429 with Retry-After",
+    },
+    maxConnectionLifetimeMs: {
+      kind: "integer",
+      min: 0,
+      max: MAX_MS,
+      help: "How long a stream may stay open, in ms (like Mercure's write_timeout); past it the client is told to come back (retry: with jitter) and resumes with Last-Event-ID; 0: no limit",
     },
     maxPublishesPerSecond: {
       kind: "integer",
@@ -449,8 +491,10 @@ export const HANDLER_OPTION_NAMES = Object.freeze([
   "mercureIssuers",
   "mercureResource",
   "subscriptionEvents",
+  "mercureProtocol",
   "maxConnections",
   "maxConnectionsPerIp",
+  "maxConnectionLifetimeMs",
   "maxPublishesPerSecond",
   "trustedProxies",
   "trustedProxyHeader",

@@ -38,6 +38,14 @@ export interface ResolvedHubOptions {
    * `conflate` (only the newest event per key while the subscriber lags).
    */
   readonly slowConsumerPolicy: SlowConsumerPolicy;
+  /**
+   * How long a subscriber's connection may take none of the bytes waiting for it, in ms (like
+   * Mercure's `dispatch_timeout`): past it the subscriber is disconnected as a slow consumer is,
+   * whatever `slowConsumerPolicy` says, and counted with them; the client resumes from history
+   * when it comes back. Checked at heartbeat visits, so a stopped reader goes within this plus
+   * two `heartbeatMs`. 0: no limit (only `maxQueueBytes` bounds a stopped reader).
+   */
+  readonly dispatchTimeoutMs: number;
   /** Interval of heartbeat comments on an otherwise silent stream, in milliseconds. */
   readonly heartbeatMs: number;
   /** Reconnection delay sent to clients in the first bytes of a stream (`retry:`), in ms. */
@@ -97,6 +105,7 @@ export const HUB_DEFAULTS: ResolvedHubOptions = Object.freeze({
   historyMaxDroppedTopicBytes: 16_777_216, // 16 MiB
   maxQueueBytes: 1_048_576, // 1 MiB per subscriber
   slowConsumerPolicy: "disconnect",
+  dispatchTimeoutMs: 0, // no limit
   heartbeatMs: 15_000, // 15 seconds
   retryMs: 3_000, // 3 seconds
   maxTopicsPerSubscription: 64,
@@ -143,6 +152,12 @@ export const HUB_OPTION_SPECS: { readonly [K in keyof ResolvedHubOptions]: Optio
       kind: "enum",
       values: ["disconnect", "drop", "conflate"],
       help: "What happens to a subscriber past maxQueueBytes",
+    },
+    dispatchTimeoutMs: {
+      kind: "integer",
+      min: 0,
+      max: MAX_MS,
+      help: "How long a subscriber may take none of the bytes waiting for it, in ms (like Mercure's dispatch_timeout); past it it is disconnected as a slow consumer; 0: no limit",
     },
     heartbeatMs: {
       kind: "integer",

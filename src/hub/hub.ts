@@ -45,15 +45,16 @@ import { pageOfNames } from "./topic-page.js";
 import { TopicPriority } from "./topic-priority.js";
 import { traceOrdering } from "./trace-spans.js";
 import { activeTraceContext, isTracing } from "./tracing.js";
-import type {
-  HubPlugins,
-  HubStats,
-  HubStatus,
-  PublishResult,
-  SubscribeRequest,
-  Subscription,
-  TopicInfo,
-  TopicPage,
+import {
+  EARLIEST,
+  type HubPlugins,
+  type HubStats,
+  type HubStatus,
+  type PublishResult,
+  type SubscribeRequest,
+  type Subscription,
+  type TopicInfo,
+  type TopicPage,
 } from "./types.js";
 
 /** How often history is trimmed by age, at most, in ms. */
@@ -154,6 +155,16 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
   /** Id of the newest event this hub has seen, or null before the first. */
   get lastEventId(): string | null {
     return this.#current === 0 ? null : this.#idOf(this.#current);
+  }
+
+  /**
+   * The id after which a subscriber resuming from `lastEventId` gets its events, read before
+   * it subscribes (Mercure's `Last-Event-ID` response header): `lastEventId` itself when
+   * history covers it, else `earliest` (asked for, another epoch, unknown or evicted). See
+   * Resumer.covers.
+   */
+  resumePointOf(lastEventId: string): string {
+    return this.#resumer.covers(lastEventId) ? lastEventId : EARLIEST;
   }
 
   get isClosed(): boolean {
@@ -556,6 +567,8 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     return {
       maxQueueBytes: this.options.maxQueueBytes,
       policy: this.options.slowConsumerPolicy,
+      dispatchTimeoutMs: this.options.dispatchTimeoutMs,
+      now: () => performance.now(),
       counters: this.#counters,
       idOf: (seq) => this.#idOf(seq),
       slowConsumerDisconnected(subscriber, queuedBytes) {

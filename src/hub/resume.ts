@@ -67,6 +67,21 @@ export class Resumer {
   }
 
   /**
+   * True when a resume from `lastEventId` will replay from that very point, as far as the hub
+   * can tell before it reads history: an id of this epoch (or a publisher's id history knows)
+   * that history has not dropped and that is not ahead of the hub. `earliest`, another epoch, an
+   * unknown or evicted id: false. A replay that then finds a topic's history incomplete says so
+   * in the stream (reset event).
+   */
+  covers(lastEventId: string): boolean {
+    if (lastEventId === EARLIEST) return false;
+    const source = this.#source;
+    const parsed = this.#seqOfLastEventId(lastEventId);
+    if (parsed === undefined || parsed.epoch !== source.epoch) return false;
+    return parsed.seq >= source.historyFloor && parsed.seq <= source.current;
+  }
+
+  /**
    * Replays history after `lastEventId` up to `head`, then lets the subscriber go live.
    * Rejects when history cannot be read (its store is unreachable). Under an `ssehub.replay`
    * span when tracing is on (trace-spans.ts).

@@ -9,6 +9,14 @@
  * queue has drained to half the cap writes a gap notice before the stream goes on, and policy
  * `conflate` keeps only the newest event per key until the queue has drained (see
  * slow-consumer.ts).
+ *
+ * Stuck consumers (`dispatchTimeoutMs`, like Mercure's `dispatch_timeout`): on each heartbeat
+ * visit, a subscriber with bytes waiting whose connection took none of them since a visit at
+ * least dispatchTimeoutMs ago is disconnected as a slow consumer is, whatever the policy: the
+ * byte policies say what to do with a reader that lags, this one when a reader has stopped.
+ * Progress is what left the queue (bytes written minus bytes queued), so a busy reader whose
+ * queue never empties is not taken for a stopped one. Checked at heartbeat visits: a stopped
+ * reader goes between dispatchTimeoutMs and dispatchTimeoutMs plus two heartbeat intervals.
  * @module
  */
 import type { StoredEvent } from "../history/history-store.js";
@@ -87,6 +95,10 @@ export function visiblePart(batch: Batch, access: PrivateAccess | undefined): Ba
 export interface SubscriberHost {
   readonly maxQueueBytes: number;
   readonly policy: SlowConsumerPolicy;
+  /** How long a connection may take none of the bytes waiting for it, in ms; 0: no limit. */
+  readonly dispatchTimeoutMs: number;
+  /** The clock of dispatchTimeoutMs, in ms. */
+  now(): number;
   readonly counters: DeliveryCounters;
   /** The wire id of a sequence number. */
   idOf(seq: number): string;
@@ -136,6 +148,12 @@ export class Subscriber {
   wroteSinceHeartbeat = true;
   /** Events written to this subscriber, replayed and live (for the access log). */
   eventsSent = 0;
+  /** Bytes handed to the sink, for dispatchTimeoutMs: those that left are this minus the queue. */
+  #bytesWritten = 0;
+  /** Bytes that had left the queue at #progressAt. */
+  #drainedAtVisit = 0;
+  /** When a heartbeat visit last saw the queue empty or shorter than before. */
+  #progressAt = -1;
 
   readonly #host: SubscriberHost;
   /** Events up to this seq reach the subscriber by replay (or not at all), never live. */
@@ -221,6 +239,7 @@ export class Subscriber {
   writeDirect(bytes: Buffer | string, lastSeq?: number): void {
     if (this.#state === CLOSED) return;
     this.sink.write(bytes);
+    this.#bytesWritten += typeof bytes === "string" ? Buffer.byteLength(bytes) : bytes.length;
     this.wroteSinceHeartbeat = true;
     if (lastSeq !== undefined) this.#lastSeq = lastSeq;
   }
@@ -256,12 +275,14 @@ export class Subscriber {
   /** Called by the heartbeat wheel about once per heartbeat interval. */
   heartbeat(): void {
     if (this.#state !== LIVE) return;
+    if (this.#host.dispatchTimeoutMs > 0 && this.#hasStopped()) return;
     if (this.#dropped > 0 && this.#hasDrained()) {
       this.writeDirect(this.#gapNotice());
     } else if (this.#conflation !== undefined && this.#hasDrained()) {
       this.#flushConflation();
     } else if (!this.wroteSinceHeartbeat) {
       this.sink.write(HEARTBEAT);
+      this.#bytesWritten += HEARTBEAT.length;
     }
     this.wroteSinceHeartbeat = false;
   }
@@ -322,6 +343,7 @@ export class Subscriber {
       return;
     }
     this.sink.write(bytes);
+    this.#bytesWritten += bytes.length;
     this.wroteSinceHeartbeat = true;
     this.#lastSeq = events[count - 1]!.seq;
     host.counters.deliveries += count;
@@ -363,6 +385,25 @@ export class Subscriber {
     });
     this.#dropped = 0;
     return Buffer.from(encodeEvent({ event: GAP_EVENT, data }));
+  }
+
+  /**
+   * True when the connection took none of the bytes waiting for it since a visit at least
+   * dispatchTimeoutMs ago; the subscriber is then disconnected (see the module comment).
+   */
+  #hasStopped(): boolean {
+    const host = this.#host;
+    const queued = this.sink.queuedBytes;
+    const drained = this.#bytesWritten - queued;
+    const now = host.now();
+    if (queued === 0 || drained !== this.#drainedAtVisit || this.#progressAt < 0) {
+      this.#drainedAtVisit = drained;
+      this.#progressAt = now;
+      return false;
+    }
+    if (now - this.#progressAt < host.dispatchTimeoutMs) return false;
+    this.#disconnect(queued);
+    return true;
   }
 
   #disconnect(queuedBytes: number): void {

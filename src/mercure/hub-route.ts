@@ -1,33 +1,42 @@
 /**
- * The Mercure protocol on `/.well-known/mercure` (draft-dunglas-mercure-07, as the Mercure v0.x
- * hubs implement it), beside ssehub's own API, over the same hub: a Mercure client and an
- * ssehub client see the same topics, events and ids.
+ * The Mercure protocol on `/.well-known/mercure`, beside ssehub's own API, over the same hub: a
+ * Mercure client and an ssehub client see the same topics, events and ids. It speaks
+ * draft-dunglas-mercure-08 (Mercure hub 1.0) and draft-07 (Mercure hub 0.x), each request as the
+ * draft it uses, within what `mercureProtocol` accepts (protocol-version.ts).
  *
- * - `GET ?topic=<selector>` (repeatable): a selector is `*`, a URI template (RFC 6570) or a
- *   topic. Resume with the `Last-Event-ID` header or the `lastEventID` query parameter;
- *   `earliest` replays all the history kept. The answer's `Last-Event-ID` header names the
- *   newest event at the time of the request (`earliest` when there is none yet).
- * - `POST`, `application/x-www-form-urlencoded`: `topic` (repeatable: the first is the
- *   canonical topic, the others alternates; the event is delivered once to a subscriber of
- *   several), `data` (may be absent: empty data), `private` (present: private), `id` (the
- *   publisher's id, honoured), `type`, `retry`. Answers 200 `text/plain` with the event's id.
- *   An `Idempotency-Key` header (ssehub's addition) makes it safe to retry, as on POST /publish.
- *   The hub checks every field as for any publish; Mercure adds one rule of its own: the type
- *   `mercure` is refused (SSEHUB_ERR_EVENT_RESERVED_TYPE), Mercure keeps it for itself.
+ * - Subscribe: `GET` (both drafts) or `QUERY` with a form body (draft-08), with the matchers and
+ *   resume parameters of subscribe-request.ts. The answer names where the replay starts in
+ *   `Mercure-Last-Event-ID` (draft-08) or `Last-Event-ID` (draft-07): the id resumed from when
+ *   history holds it, `earliest` when it does not (or when `earliest` was asked), and without
+ *   any, the newest event at the time of the request (`earliest` when there is none yet): in
+ *   each case the event before the first one the stream sends. With a token in the query
+ *   (`authQueryParam`), the answer is `Cache-Control: private`.
+ * - Publish: `POST`, `application/x-www-form-urlencoded`: `topic`, `data` (may be absent: empty
+ *   data), `private` (present: private), `id` (the publisher's id, honoured; a reused one
+ *   resumes from its earliest copy), `type`, `retry`. Answers 200 `text/plain` with the event's
+ *   id. Draft-07 takes several `topic` (the first canonical, the others alternates; the event is
+ *   delivered once to a subscriber of several) and refuses unknown fields; draft-08 takes one
+ *   topic, refuses `*` as a topic, and ignores fields it does not know. Both refuse the type
+ *   `mercure` (SSEHUB_ERR_EVENT_RESERVED_TYPE), Mercure keeps it for itself; the hub checks the
+ *   rest as for any publish (the reserved namespace, control characters in ids and types). An
+ *   `Idempotency-Key` header (ssehub's addition) makes it safe to retry, as on POST /publish.
+ * - With CORS on, every answer lets scripts read `Link`, `Mercure-Last-Event-ID`,
+ *   `Last-Event-ID` and `Accept-Query` (`Access-Control-Expose-Headers`). A draft-08 stream says
+ *   `Accept-Query: application/x-www-form-urlencoded` (the header of the HTTP QUERY method).
  *
  * Authorization is the hub's (see authorizer.ts): Mercure's `mercure.publish` and
  * `mercure.subscribe` claims, tokens from `Authorization: Bearer`, the `mercureAuthorization`
- * cookie, or the `authorization` query parameter when enabled. A request carrying a draft-08
- * access token gets draft-08's authorization instead (http/access/mercure-access.ts).
+ * cookie, or the `authorization` query parameter when enabled.
  *
  * With `subscriptionEvents`, each stream is registered in the handler's MercurePresence while it
  * is open, which publishes its subscription events (see presence.ts).
  * @see https://datatracker.ietf.org/doc/html/draft-dunglas-mercure-07
  * @module
  */
-import { compileTopicSelector } from "../auth/index.js";
+import { tokenFromRequest } from "../auth/token-source.js";
+import { WILDCARD } from "../auth/topic-selector.js";
 import { SsehubError } from "../errors.js";
-import { guessedMercureAuthorizer } from "../http/access/mercure-access.js";
+import { mercureAuthorizerFor } from "../http/access/mercure-access.js";
 import { idempotencyKeyOf, withIdempotencyKey } from "../http/messages/idempotency-key.js";
 import {
   decodeForm,
@@ -37,13 +46,25 @@ import {
   publishMediaType,
 } from "../http/messages/publish-body.js";
 import { readBody } from "../http/messages/read-body.js";
-import { lastEventIdOf, openStream, type StreamEnd } from "../http/routes/events.js";
+import { openStream, type StreamEnd } from "../http/routes/events.js";
 import type { Route, RouteContext } from "../http/routes/route.js";
 import { withPublishSpan } from "../http/telemetry/publish-span.js";
-import type { TopicPattern } from "../hub/subscriber.js";
 import { EARLIEST } from "../hub/types.js";
 import type { TraceContext } from "../protocol/trace-context.js";
 import type { MercurePresence } from "./presence.js";
+import {
+  type MercureDraft,
+  type MercureProtocol,
+  publishDraftOf,
+  subscribeDraftOf,
+  TOPIC_PARAMETER,
+} from "./protocol-version.js";
+import {
+  type MercureSubscribeRequest,
+  mercureSubscribeRequest,
+  RESUME_HEADERS,
+  subscribeParamsOf,
+} from "./subscribe-request.js";
 
 /** The event type a Mercure publisher may not use: Mercure keeps it for the protocol itself. */
 export const MERCURE_RESERVED_EVENT = "mercure";
@@ -51,58 +72,104 @@ export const MERCURE_RESERVED_EVENT = "mercure";
 /** The path of the Mercure hub. */
 export const MERCURE_PATH = "/.well-known/mercure";
 
-/**
- * The value of a `Link` header that lets a client discover the hub serving a resource
- * (Mercure, section "Discovery"): send it with the resource, with the hub's public URL.
- * @example
- * res.setHeader("Link", mercureLink("https://example.com/.well-known/mercure"));
- */
-export function mercureLink(hubUrl: string): string {
-  return `<${hubUrl}>; rel="mercure"`;
+/** Response headers a cross-origin script may read on the Mercure route. */
+export const MERCURE_EXPOSED_HEADERS = "Link, Mercure-Last-Event-ID, Last-Event-ID, Accept-Query";
+
+/** What the Mercure hub route reads of the handler's options. */
+export interface MercureRouteOptions {
+  /** The drafts accepted (`mercureProtocol`). */
+  readonly protocol: MercureProtocol;
+  /** The cookie that may carry the token (`authCookieName`). */
+  readonly authCookieName: string;
+  /** The query parameter that may carry the token (`authQueryParam`); empty: none. */
+  readonly authQueryParam: string;
 }
 
 /**
- * The Mercure hub route: subscribe with GET, publish with POST. With `presence` (Mercure's
- * active subscriptions), each stream is registered in it while it is open.
+ * The value of a `Link` header that lets a client discover the hub serving a resource
+ * (Mercure, section "Discovery"): send it with the resource, with the hub's public URL, and with
+ * `lastEventId` (the hub's newest id when the resource was made, `hub.lastEventId`) so that the
+ * client subscribes from there (`last_event_id`, draft-08; `lastEventID`, draft-07) and misses
+ * nothing published in between.
+ * @example
+ * res.setHeader("Link", mercureLink("https://example.com/.well-known/mercure", hub.lastEventId));
  */
-export function createMercureHubRoute(presence: MercurePresence | undefined): Route {
+export function mercureLink(hubUrl: string, lastEventId?: string | null): string {
+  const link = `<${hubUrl}>; rel="mercure"`;
+  if (lastEventId === undefined || lastEventId === null) return link;
+  return `${link}; last-event-id="${lastEventId.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
+}
+
+/**
+ * The Mercure hub route: subscribe with GET (and QUERY, draft-08), publish with POST. With
+ * `presence` (Mercure's active subscriptions), each stream is registered in it while it is open.
+ */
+export function createMercureHubRoute(
+  presence: MercurePresence | undefined,
+  options: MercureRouteOptions,
+): Route {
   return {
-    methods: ["GET", "POST"],
+    methods: ["GET", "POST", "QUERY"],
     handle(ctx) {
-      return ctx.req.method === "POST" ? publish(ctx) : subscribe(ctx, presence);
+      if (ctx.res.hasHeader("Access-Control-Allow-Origin")) {
+        ctx.res.setHeader("Access-Control-Expose-Headers", MERCURE_EXPOSED_HEADERS);
+      }
+      return ctx.req.method === "POST"
+        ? publish(ctx, options.protocol)
+        : subscribe(ctx, presence, options);
     },
   };
 }
 
-async function subscribe(ctx: RouteContext, presence: MercurePresence | undefined): Promise<void> {
-  const { hub } = ctx;
-  const selectors = ctx.query.getAll("topic");
-  if (selectors.length === 0) {
-    throw new SsehubError(
-      "SSEHUB_ERR_TOPIC_MISSING",
-      "Cannot subscribe without a topic: add ?topic=<topic or URI template>",
-    );
-  }
-  const exact: string[] = [];
-  const patterns: TopicPattern[] = [];
-  for (const selector of selectors) {
-    if (selector === "*" || selector.includes("{")) patterns.push(compileTopicSelector(selector));
-    else exact.push(selector);
-  }
-  const topics = exact.length === 0 ? [] : hub.checkTopics(exact);
-  const lastEventId = lastEventIdOf(ctx);
-  const auth = guessedMercureAuthorizer(ctx.auth, ctx.req, ctx.query);
+async function subscribe(
+  ctx: RouteContext,
+  presence: MercurePresence | undefined,
+  options: MercureRouteOptions,
+): Promise<void> {
+  const params = await subscribeParamsOf(ctx);
+  const draft = subscribeDraftOf(params, ctx.req.method ?? "GET", options.protocol);
+  const request = mercureSubscribeRequest(ctx, params, draft);
+  const auth = mercureAuthorizerFor(ctx.auth, options.protocol, ctx.req, ctx.query);
   const { payload, ...grant } = await auth.subscriber(ctx.req, ctx.query);
+  const headers: Record<string, string> = {
+    [RESUME_HEADERS[draft]]: resumePointOf(ctx, request),
+  };
+  // Tells a draft-08 client that the same subscription may be sent as a QUERY form.
+  if (draft === "draft-08") headers["Accept-Query"] = FORM_MEDIA_TYPE;
+  if (tokenInQuery(ctx, options)) headers["Cache-Control"] = "private, no-cache";
   const ended = await openStream(ctx, {
-    topics,
-    patterns,
-    lastEventId,
+    topics: request.topics,
+    patterns: request.patterns,
+    lastEventId: request.lastEventId,
     ...grant,
-    headers: { "Last-Event-ID": hub.lastEventId ?? EARLIEST },
+    headers,
   });
   if (presence !== undefined && ended !== undefined) {
-    registerWhileOpen(ctx, ended, presence, selectors, payload);
+    registerWhileOpen(ctx, ended, presence, request.selectors, payload);
   }
+}
+
+/**
+ * The id of the event before the first one the stream sends (both drafts' rule): the id resumed
+ * from when history holds it, else `earliest`; without one, the hub's newest id.
+ */
+function resumePointOf(ctx: RouteContext, request: MercureSubscribeRequest): string {
+  const { hub } = ctx;
+  if (request.lastEventId === undefined) return hub.lastEventId ?? EARLIEST;
+  return hub.resumePointOf(request.lastEventId);
+}
+
+/**
+ * True when the token comes in the query (RFC 6750, section 2.3): the answer then says
+ * `Cache-Control: private`, so that no shared cache keeps what this token was allowed to read.
+ */
+function tokenInQuery(ctx: RouteContext, options: MercureRouteOptions): boolean {
+  if (options.authQueryParam === "") return false;
+  const found = tokenFromRequest(ctx.req.headers, ctx.query, {
+    cookieName: options.authCookieName,
+    queryParam: options.authQueryParam,
+  });
+  return found?.from === "query";
 }
 
 /**
@@ -125,15 +192,19 @@ function registerWhileOpen(
   ended.once("close", () => presence.remove(subscriber));
 }
 
-function publish(ctx: RouteContext): Promise<void> {
+function publish(ctx: RouteContext, protocol: MercureProtocol): Promise<void> {
   return withPublishSpan(ctx.req, MERCURE_PATH, async (trace) => {
-    const topics = await publishForm(ctx, trace);
+    const topics = await publishForm(ctx, protocol, trace);
     return { events: 1, topics };
   });
 }
 
 /** Publishes the form's event; answers how many topics it named. */
-async function publishForm(ctx: RouteContext, trace: TraceContext | undefined): Promise<number> {
+async function publishForm(
+  ctx: RouteContext,
+  protocol: MercureProtocol,
+  trace: TraceContext | undefined,
+): Promise<number> {
   const { hub, req, res } = ctx;
   const mediaType = publishMediaType(req.headers["content-type"]);
   if (mediaType !== FORM_MEDIA_TYPE) {
@@ -144,11 +215,12 @@ async function publishForm(ctx: RouteContext, trace: TraceContext | undefined): 
     );
   }
   const body = await readBody(req, ctx.limits.maxBodyBytes);
-  const input = parseMercureForm(body);
-  const auth = guessedMercureAuthorizer(ctx.auth, req, ctx.query);
+  const { input, draft } = readMercureForm(body, protocol);
+  const auth = mercureAuthorizerFor(ctx.auth, protocol, req, ctx.query);
   const grant = await auth.publisher(req, ctx.query, input.topics);
   ctx.limits.takePublish(req, grant.tokenKey);
   // After the token, as the hub's own checks: a request without one learns nothing of its fields.
+  if (draft === "draft-08") assertDraft08Topic(input.topics);
   if (input.event === MERCURE_RESERVED_EVENT) {
     throw new SsehubError(
       "SSEHUB_ERR_EVENT_RESERVED_TYPE",
@@ -167,18 +239,63 @@ async function publishForm(ctx: RouteContext, trace: TraceContext | undefined): 
   return result.topics.length;
 }
 
+/** Draft-08's topic rules: exactly one topic (no alternates), and not the wildcard `*`. */
+function assertDraft08Topic(topics: readonly string[]): void {
+  if (topics.length > 1) {
+    throw new SsehubError(
+      "SSEHUB_ERR_PUBLISH_TOO_MANY_TOPICS",
+      `Cannot publish the event: Mercure draft-08 takes one topic per update, not ${topics.length}: publish one update per topic`,
+      { details: { max: 1 } },
+    );
+  }
+  if (topics[0] === WILDCARD) {
+    throw new SsehubError(
+      "SSEHUB_ERR_TOPIC_INVALID",
+      'Cannot publish to topic "*": Mercure reserves it as the wildcard that matches every topic',
+      { details: { topic: WILDCARD } },
+    );
+  }
+}
+
+/** The fields of a draft-08 publish form; others are ignored. */
+const DRAFT_08_FIELDS: ReadonlySet<string> = new Set([
+  TOPIC_PARAMETER,
+  "data",
+  "private",
+  "id",
+  "type",
+  "retry",
+]);
+
 /**
  * Reads a Mercure publish form: the form decoder and field names of POST /publish
  * (publish-body.ts), then Mercure's own rules, which are mapping, not checks: an absent `data` is
  * empty data, and an empty `id` or `type` is none (the hub then gives the id, and the type is
- * `message`). The hub checks the rest, as for every publish.
+ * `message`). A draft-08 form (see protocol-version.ts) drops the fields it does not know, as
+ * draft-08 says; draft-07 refuses them. The hub checks the rest, as for every publish.
  */
-export function parseMercureForm(body: Buffer): FormPublishInput {
-  const { data, id, event, ...rest } = formPublishInput(decodeForm(body));
-  return {
+export function parseMercureForm(
+  body: Buffer,
+  protocol: MercureProtocol = "both",
+): FormPublishInput {
+  return readMercureForm(body, protocol).input;
+}
+
+function readMercureForm(
+  body: Buffer,
+  protocol: MercureProtocol,
+): { input: FormPublishInput; draft: MercureDraft } {
+  let form = decodeForm(body);
+  const draft = publishDraftOf(form, protocol);
+  if (draft === "draft-08" && [...form.keys()].some((name) => !DRAFT_08_FIELDS.has(name))) {
+    form = new URLSearchParams([...form].filter(([name]) => DRAFT_08_FIELDS.has(name)));
+  }
+  const { data, id, event, ...rest } = formPublishInput(form);
+  const input = {
     ...rest,
     data: data ?? "",
     ...(id === undefined || id === "" ? {} : { id }),
     ...(event === undefined || event === "" ? {} : { event }),
   };
+  return { input, draft };
 }

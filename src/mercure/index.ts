@@ -12,13 +12,14 @@
 import type { Route } from "../http/routes/route.js";
 import type { Logger } from "../http/telemetry/logger.js";
 import type { Hub } from "../hub/hub.js";
-import { createMercureHubRoute, MERCURE_PATH } from "./hub-route.js";
+import { createMercureHubRoute, MERCURE_PATH, type MercureRouteOptions } from "./hub-route.js";
 import { MercurePresence, SUBSCRIPTIONS_PATH } from "./presence.js";
 import { createResourceMetadataRoute, RESOURCE_METADATA_PATH } from "./resource-metadata-route.js";
 import { createSubscriptionsRoute } from "./subscriptions-route.js";
 
-export { MERCURE_PATH, mercureLink } from "./hub-route.js";
+export { MERCURE_PATH, type MercureRouteOptions, mercureLink } from "./hub-route.js";
 export { SUBSCRIPTIONS_PATH } from "./presence.js";
+export type { MercureProtocol } from "./protocol-version.js";
 
 /** The routes of the Mercure protocol, for a request handler to mount. */
 export interface MercureRoutes {
@@ -31,19 +32,21 @@ export interface MercureRoutes {
 /**
  * The Mercure routes of one request handler. With `subscriptionEvents`, the handler keeps a
  * registry of its open Mercure streams (see presence.ts); without it, Mercure streams cost
- * nothing more than ssehub's own and the subscriptions API answers 404.
+ * nothing more than ssehub's own and the subscriptions API answers 404. `options` says which
+ * drafts the hub route speaks and where tokens may come from.
  */
 export function createMercureRoutes(
   hub: Hub,
   logger: Logger,
   subscriptionEvents: boolean,
+  options: MercureRouteOptions,
 ): MercureRoutes {
   const presence = subscriptionEvents ? new MercurePresence(hub, logger) : undefined;
   const subscriptions = createSubscriptionsRoute(presence);
   const metadata = createResourceMetadataRoute();
   return {
     exact: [
-      [MERCURE_PATH, createMercureHubRoute(presence)],
+      [MERCURE_PATH, createMercureHubRoute(presence, options)],
       [SUBSCRIPTIONS_PATH, subscriptions],
       [RESOURCE_METADATA_PATH, metadata],
     ],

@@ -16,12 +16,14 @@ export interface FetchStream {
   close(): void;
 }
 
+/** Opens `url` as a stream: GET by default, or `request`'s method and body (Mercure's QUERY). */
 export async function openFetchStream(
   url: string,
   headers: Record<string, string> = {},
+  request: { readonly method: string; readonly body?: string } = { method: "GET" },
 ): Promise<FetchStream> {
   const controller = new AbortController();
-  const response = await fetch(url, { headers, signal: controller.signal });
+  const response = await fetch(url, { ...request, headers, signal: controller.signal });
   const events: ParsedEvent[] = [];
   const parser = new SseParser({ onEvent: (event) => events.push(event) });
   const ended = (async () => {

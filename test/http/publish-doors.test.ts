@@ -146,8 +146,10 @@ describe("publish doors", () => {
       );
       if (mistake.form === undefined) continue;
       assert.deepEqual(await codeOf(url, "/publish", form, mistake.form), wanted, `${where}form`);
-      // Mercure reads an absent `data` as empty data: that one is no mistake there.
-      if (mistake.what === "no data") continue;
+      // Mercure reads an absent `data` as empty data: that one is no mistake there; and its
+      // draft-08, which a one-topic form speaks by default, ignores an unknown field (draft-07
+      // refuses it: test/mercure/protocol-setting.test.ts).
+      if (mistake.what === "no data" || mistake.what === "an unknown field") continue;
       assert.deepEqual(
         await codeOf(url, MERCURE, form, mistake.form),
         wanted,

@@ -38,6 +38,8 @@ class CostlySink extends RecordingSink {
 const host: SubscriberHost = {
   maxQueueBytes: 1 << 20,
   policy: "disconnect",
+  dispatchTimeoutMs: 0,
+  now: () => 0,
   counters: {
     deliveries: 0,
     bytesWritten: 0,

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { SsehubError } from "../../errors.js";
 
 /** Methods a cross-origin request may use. */
-export const CORS_ALLOWED_METHODS = "GET, POST, OPTIONS";
+export const CORS_ALLOWED_METHODS = "GET, POST, QUERY, OPTIONS";
 /** Request headers a cross-origin request may send. */
 export const CORS_ALLOWED_HEADERS = "Content-Type, Last-Event-ID, Authorization, Idempotency-Key";
 /** How long a browser may cache a preflight answer, in seconds (Chromium's cap is 7200). */

@@ -4,8 +4,12 @@
  * issuers). Both answer the same three questions with the same grants, so a route asks
  * `mercureAuthorizer(ctx.auth, version)` and calls it without knowing which it got.
  *
- * The version is the request's protocol version, an input. Until the hub has a setting that
- * says it, guessMercureVersion reads it from the request's credentials.
+ * Which one a request gets follows the hub's `mercureProtocol` (mercureAuthorizerFor): with
+ * `draft-07`, draft-07's claims; with `draft-08`, access tokens from the trusted issuers (or,
+ * where no issuer is configured, the hub's own keys and anonymity settings, as draft-07's);
+ * with `both`, guessMercureVersion reads it from the request's credentials. The wire version of
+ * a request (`topic` or `match`) does not decide it: a client moving to draft-08's parameters
+ * keeps working with the tokens it has until its issuer moves to access tokens.
  * @module
  */
 import type { IncomingMessage } from "node:http";
@@ -62,6 +66,21 @@ export function guessMercureVersion(
   }
   if (query.has(ACCESS_TOKEN_QUERY_PARAM)) return "draft-08";
   return cookieValue(cookie, ACCESS_TOKEN_COOKIE) === undefined ? "draft-07" : "draft-08";
+}
+
+/** The protocol setting of the hub (server option mercureProtocol). */
+export type MercureProtocolSetting = MercureVersion | "both";
+
+/** The authorizer of a request to a hub whose `mercureProtocol` is `protocol` (see above). */
+export function mercureAuthorizerFor(
+  auth: Authorizer,
+  protocol: MercureProtocolSetting,
+  req: IncomingMessage,
+  query: URLSearchParams,
+): MercureRequestAuthorizer {
+  if (protocol === "draft-07") return auth;
+  if (protocol === "draft-08") return auth.mercure08.isConfigured ? auth.mercure08 : auth;
+  return guessedMercureAuthorizer(auth, req, query);
 }
 
 /**

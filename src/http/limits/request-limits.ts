@@ -2,7 +2,8 @@
  * The limits of one request handler, from the options: streams in total and per client address
  * (`maxConnections`, `maxConnectionsPerIp`), publishes per second per token or address
  * (`maxPublishesPerSecond`), the size of a publish body (`maxBodyBytes`), and the client's
- * address as trusted proxies tell it (`trustedProxies`). Each refusal of a stream or publish is a
+ * address as trusted proxies tell it (`trustedProxies`), and how long a stream may stay open
+ * (`maxConnectionLifetimeMs`). Each refusal of a stream or publish is a
  * 429 with Retry-After that touches no other client.
  * @module
  */
@@ -16,6 +17,8 @@ import { RateLimiter } from "./rate-limit.js";
 export class RequestLimits {
   /** Largest publish request body, in bytes. */
   readonly maxBodyBytes: number;
+  /** How long a stream may stay open, in ms; 0: no limit (see routes/events.ts). */
+  readonly maxConnectionLifetimeMs: number;
   readonly #proxies: TrustedProxies;
   readonly #streams: ConnectionLimiter;
   readonly #publishes: RateLimiter | undefined;
@@ -30,6 +33,7 @@ export class RequestLimits {
     clock: { readonly now?: (() => number) | undefined } = {},
   ) {
     this.maxBodyBytes = options.maxBodyBytes;
+    this.maxConnectionLifetimeMs = options.maxConnectionLifetimeMs;
     this.#proxies = parseTrustedProxies(options.trustedProxies, {
       header: options.trustedProxyHeader,
     });

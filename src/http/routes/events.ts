@@ -24,6 +24,7 @@ import { SsehubError } from "../../errors.js";
 import type { Sink } from "../../hub/sink.js";
 import type { PrivateAccess, TopicPattern } from "../../hub/subscriber.js";
 import type { SubscribeRequest, Subscription } from "../../hub/types.js";
+import { encodeRetry } from "../../protocol/encode.js";
 import { assertValidId } from "../../protocol/field-rules.js";
 import type { ConnectionLease } from "../limits/connection-limits.js";
 import type { Logger } from "../telemetry/logger.js";
@@ -67,12 +68,21 @@ const HEAD_SKIPS = new Set([
   "transfer-encoding",
 ]);
 
+/** The Cache-Control line of the takeover head, which a route may replace (see takeoverHead). */
+const NO_CACHE_LINE = "Cache-Control: no-cache\r\n";
+
 /**
  * The head of a taken-over stream: the stream headers, `Connection: close`, then any other
  * header set on `res` before the route ran (CORS: `Access-Control-Allow-Origin`, `Vary`).
- * node:http checked those values when they were set; latin1 is how it writes them.
+ * A Cache-Control the route set (Mercure's `private`, for a token in the query) replaces the
+ * stream's. node:http checked those values when they were set; latin1 is how it writes them.
  */
 function takeoverHead(res: ServerResponse): Buffer {
+  const cacheControl = res.getHeader("cache-control");
+  const start =
+    typeof cacheControl !== "string" || cacheControl === "no-cache"
+      ? TAKEOVER_HEAD_START
+      : TAKEOVER_HEAD_START.replace(NO_CACHE_LINE, `Cache-Control: ${cacheControl}\r\n`);
   let extra = "";
   // getRawHeaderNames (the names as set) is on every OutgoingMessage since Node 15.13, though
   // @types/node declares it on ClientRequest only.
@@ -84,7 +94,9 @@ function takeoverHead(res: ServerResponse): Buffer {
     if (value === undefined) continue;
     for (const item of Array.isArray(value) ? value : [value]) extra += `${name}: ${item}\r\n`;
   }
-  return extra === "" ? TAKEOVER_HEAD : Buffer.from(`${TAKEOVER_HEAD_START}${extra}\r\n`, "latin1");
+  return extra === "" && start === TAKEOVER_HEAD_START
+    ? TAKEOVER_HEAD
+    : Buffer.from(`${start}${extra}\r\n`, "latin1");
 }
 
 /**
@@ -144,7 +156,7 @@ export interface StreamRequest {
   readonly access?: PrivateAccess | undefined;
   /** When the client's token expires (ms since the epoch): the stream ends then. */
   readonly expiresAt?: number | undefined;
-  /** Headers of the answer besides the stream's own (Mercure's Last-Event-ID). */
+  /** Headers of the answer besides the stream's own (Mercure's Last-Event-ID); a Cache-Control replaces the stream's. */
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -197,16 +209,37 @@ function subscribeRequest(request: StreamRequest, sink: Sink): SubscribeRequest 
 }
 
 /**
- * Ends the stream when the client's token expires (no timer without an expiry). The timer is
- * unref'd and cleared when the stream closes first.
+ * Ends the stream when the client's token expires, or when it has been open
+ * `maxConnectionLifetimeMs` (like Mercure's `write_timeout`), whichever comes first; none of
+ * either, no timer. At the end of its lifetime the client is told when to come back (`retry:` of
+ * retryMs plus a random share of shutdownRetryJitterMs, as at shutdown, so that streams opened
+ * together do not all return together); at its token's expiry it needs a new token first. The
+ * timer is unref'd and cleared when the stream closes first.
  */
-function endAtExpiry(
+function endWhenDue(
+  ctx: RouteContext,
   expiresAt: number | undefined,
-  end: () => void,
+  subscription: Subscription,
+  sink: Sink,
   onClose: (listener: () => void) => void,
 ): void {
-  if (expiresAt === undefined) return;
-  const timer = setTimeout(end, Math.max(0, expiresAt - Date.now()));
+  const lifetime = ctx.limits.maxConnectionLifetimeMs;
+  const lifetimeEnd = lifetime === 0 ? undefined : Date.now() + lifetime;
+  if (expiresAt === undefined && lifetimeEnd === undefined) return;
+  const byLifetime =
+    lifetimeEnd !== undefined && (expiresAt === undefined || lifetimeEnd < expiresAt);
+  const endsAt = byLifetime ? lifetimeEnd : (expiresAt as number);
+  const { retryMs, shutdownRetryJitterMs } = ctx.hub.options;
+  const timer = setTimeout(
+    () => {
+      subscription.close();
+      if (byLifetime) {
+        sink.write(encodeRetry(retryMs + Math.floor(Math.random() * (shutdownRetryJitterMs + 1))));
+      }
+      sink.close();
+    },
+    Math.max(0, endsAt - Date.now()),
+  );
   timer.unref();
   onClose(() => clearTimeout(timer));
 }
@@ -275,13 +308,8 @@ async function streamOverSocket(
     ctx.access.takenOver(connection);
   }
   socket.removeListener("close", request.releaseLease);
-  endAtExpiry(
-    request.expiresAt,
-    () => {
-      subscription.close();
-      sink.close();
-    },
-    (listener) => connection.once("close", listener),
+  endWhenDue(ctx, request.expiresAt, subscription, sink, (listener) =>
+    connection.once("close", listener),
   );
   return connection;
 }
@@ -321,14 +349,7 @@ function streamOverResponse(
     logger.debug({ topics: request.topics }, "Subscriber left");
   });
   ctx.access?.streaming(subscription);
-  endAtExpiry(
-    request.expiresAt,
-    () => {
-      subscription.close();
-      sink.close();
-    },
-    (listener) => res.once("close", listener),
-  );
+  endWhenDue(ctx, request.expiresAt, subscription, sink, (listener) => res.once("close", listener));
   // The hub wrote `retry:` already, which sent the headers; flush them in any case, so that
   // proxies and browsers see the stream open now.
   if (!res.headersSent) res.flushHeaders();
