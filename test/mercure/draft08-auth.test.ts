@@ -516,6 +516,35 @@ describe("Mercure draft-08 authorization", () => {
     );
   });
 
+  test("mercureProtocol draft-07 takes no access token, draft-08 no draft-07 token", async (t) => {
+    const draft07 = await new SignJWT({ mercure: { subscribe: [BOOK] } })
+      .setProtectedHeader({ alg: "HS256" })
+      .sign(new TextEncoder().encode(DRAFT07_KEY));
+    const reader = await accessToken([{ actions: ["subscribe"], topics: [{ match: BOOK }] }]);
+    const keys = { ...DRAFT08, publisherJwtKey: DRAFT07_KEY, subscriberJwtKey: DRAFT07_KEY };
+    const only07 = await startServer(t, { ...keys, mercureProtocol: "draft-07" });
+    await expectError(
+      `${only07.url}${HUB}?topic=${encodeURIComponent(BOOK)}`,
+      401,
+      "SSEHUB_ERR_AUTH_INVALID",
+      { headers: bearer(reader) },
+    );
+    const only08 = await startServer(t, { ...keys, mercureProtocol: "draft-08" });
+    await expectRefusal(
+      `${only08.url}${HUB}?match=${encodeURIComponent(BOOK)}`,
+      { headers: bearer(draft07) },
+      401,
+      "SSEHUB_ERR_AUTH_INVALID",
+      "invalid_token",
+    );
+    const stream = await openFetchStream(
+      `${only08.url}${HUB}?match=${encodeURIComponent(BOOK)}`,
+      bearer(reader),
+    );
+    t.after(() => stream.close());
+    assert.equal(stream.status, 200);
+  });
+
   test("issuers without a resource identifier, or unreadable, are refused at startup", () => {
     for (const [options, problem] of [
       [{ mercureIssuers: DRAFT08.mercureIssuers }, /mercureIssuers needs mercureResource/],
