@@ -165,7 +165,23 @@ function canonicalizeOpaquePathname(text: string): string {
       `"${text}": spaces, "?", "#" and control characters are not supported in an opaque path`,
     );
   }
-  return new URL(`foo:-${text}`).pathname.slice(1);
+  // The standard parses the text as an opaque path; Node's URLPattern parses "scheme:" + text,
+  // where a text starting with "/" is a hierarchical path (dot segments resolved, more
+  // characters encoded) and "//" starts an authority. Where the two differ, decline rather
+  // than pick one.
+  const opaque = new URL(`foo:-${text}`).pathname.slice(1);
+  let appended: string | undefined;
+  try {
+    appended = new URL(`foo:${text}`).pathname;
+  } catch {
+    appended = undefined;
+  }
+  if (appended !== opaque) {
+    throw new FixedTextInvalid(
+      `"${text}" in the path of a non-special scheme is read differently by implementations (dot segments, "//", characters to encode)`,
+    );
+  }
+  return opaque;
 }
 
 function canonicalizeSearch(text: string): string {
