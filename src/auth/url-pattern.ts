@@ -310,26 +310,15 @@ function protocolMatchesSpecialScheme(protocol: ComponentMatcher): boolean {
   return false;
 }
 
-/** The components of a topic that is an absolute URL, or undefined. */
-function componentsOf(topic: string): Record<Component, string> | undefined {
+/** The topic as a URL, or undefined when it is not an absolute URL. */
+function parseTopic(topic: string): URL | undefined {
   // Without a ":" no string is an absolute URL: skip the cost of a failing parse.
   if (!topic.includes(":")) return undefined;
-  let url: URL;
   try {
-    url = new URL(topic);
+    return new URL(topic);
   } catch {
     return undefined;
   }
-  return {
-    protocol: url.protocol.slice(0, -1),
-    username: url.username,
-    password: url.password,
-    hostname: url.hostname,
-    port: url.port,
-    pathname: url.pathname,
-    search: url.search === "" ? "" : url.search.slice(1),
-    hash: url.hash === "" ? "" : url.hash.slice(1),
-  };
 }
 
 function invalid(pattern: string, problem: string): SsehubError {
@@ -374,18 +363,19 @@ export function compileUrlPattern(pattern: string): (topic: string) => boolean {
     throw error;
   }
   const { protocol, username, password, hostname, port, pathname, search, hash } = matchers;
+  // A wildcard component is not even read from the URL: each getter builds a string.
   return (topic) => {
-    const url = componentsOf(topic);
+    const url = parseTopic(topic);
     return (
       url !== undefined &&
-      protocol(url.protocol) &&
-      hostname(url.hostname) &&
-      pathname(url.pathname) &&
-      port(url.port) &&
-      username(url.username) &&
-      password(url.password) &&
-      search(url.search) &&
-      hash(url.hash)
+      (protocol === matchAll || protocol(url.protocol.slice(0, -1))) &&
+      (hostname === matchAll || hostname(url.hostname)) &&
+      (pathname === matchAll || pathname(url.pathname)) &&
+      (port === matchAll || port(url.port)) &&
+      (username === matchAll || username(url.username)) &&
+      (password === matchAll || password(url.password)) &&
+      (search === matchAll || search(url.search.slice(1))) &&
+      (hash === matchAll || hash(url.hash.slice(1)))
     );
   };
 }

@@ -297,6 +297,14 @@ describe("compileUrlPattern: refused patterns", () => {
     assertRefused("https://example.com/([a&&b])", /class set/);
   });
 
+  it("declines path text of non-special schemes that implementations read differently", () => {
+    // The standard keeps "/./" and "//" in an opaque path; Node's URLPattern resolves them.
+    assertRefused("foo://host/./:x", /non-special scheme/);
+    assertRefused("foo://host//:x", /non-special scheme/);
+    assertRefused("mailto\\:a b@example.com", /opaque path/);
+    check("foo://host/a/:x", ["foo://host/a/b/c"], ["foo://host/b/c"]);
+  });
+
   it("refuses a pattern longer than MAX_URLPATTERN_LENGTH", () => {
     const base = "https://example.com/";
     const longest = base + "a".repeat(MAX_URLPATTERN_LENGTH - base.length);
