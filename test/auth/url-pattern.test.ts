@@ -91,6 +91,11 @@ describe("compileUrlPattern: the syntax of the standard", () => {
     );
     check("https://example.com/{a}b", ["https://example.com/ab"], ["https://example.com/a"]);
     check(
+      "https://example.com/{:part-}+",
+      ["https://example.com/x-", "https://example.com/x-y-"],
+      ["https://example.com/x", "https://example.com/x-y"],
+    );
+    check(
       "https://example.com/{x:a(\\d)y}*",
       ["https://example.com/", "https://example.com/x1y", "https://example.com/x1yx2y"],
       ["https://example.com/x1", "https://example.com/x1yx"],
@@ -381,6 +386,78 @@ describe("compileUrlPattern: hostile patterns and long inputs", () => {
       assert.equal(test(`https://example.com/books/${i}`), true);
       assert.equal(test(`https://example.com/books/${i}x`), false);
     }
+  });
+});
+
+describe("compileUrlPattern: regexp groups mean what a RegExp with the v flag means", () => {
+  /** Our answer for `source` on a path segment, and RegExp's. */
+  function both(source: string, segment: string): [boolean, boolean] {
+    const ours = compileUrlPattern(`https://example.com/:x(${source})`);
+    const reference = new RegExp(`^(?:${source})$`, "v");
+    return [ours(`https://example.com/${segment}`), reference.test(segment)];
+  }
+
+  it("agrees on escapes, classes and counted repetitions", () => {
+    const table: readonly (readonly [string, readonly string[]])[] = [
+      ["\\d+", ["0", "123", "1a", ""]],
+      ["\\D\\W\\S", ["a-b", "1-b", "a~b", "aa-"]],
+      ["\\w{2,3}", ["a", "ab", "a_1", "abcd", "a-"]],
+      ["[a-c\\d]+", ["abc1", "abd", "c9"]],
+      ["[^a-c]", ["d", "a", "~", "ab"]],
+      ["\\x41\\u0042\\u{43}", ["ABC", "abc"]],
+      ["(?:ab|a)(?:bc|c)", ["abc", "abbc", "ac", "abcc"]],
+      ["a{2}b{0,1}c{1,}", ["aac", "aabcc", "abc", "aab"]],
+      ["a*?b+?", ["b", "aab", "a"]],
+      ["[\\-_~]+", ["-_~", "-a"]],
+      [".", ["a", "~", "ab", ""]],
+      ["(?:)", ["", "a"]],
+    ];
+    for (const [source, segments] of table) {
+      for (const segment of segments) {
+        const [ours, reference] = both(source, segment);
+        assert.equal(ours, reference, `(${source}) on ${JSON.stringify(segment)}`);
+      }
+    }
+  });
+
+  it("agrees on generated expressions", () => {
+    const atom = fc.constantFrom(
+      "a",
+      "b",
+      "1",
+      ".",
+      "\\d",
+      "\\w",
+      "\\W",
+      "[ab]",
+      "[^a]",
+      "[a-c]",
+      "[\\d\\-]",
+      "(?:a|b1)",
+      "(?:ab)",
+      "(?:a*)",
+      "\\x61",
+    );
+    const quantifier = fc.constantFrom("", "", "*", "+", "?", "{2}", "{0,2}", "{1,}", "+?", "??");
+    const expression = fc
+      .array(fc.tuple(atom, quantifier, fc.boolean()), { minLength: 1, maxLength: 5 })
+      .map((terms) => terms.map(([a, q, bar], i) => `${i > 0 && bar ? "|" : ""}${a}${q}`).join(""));
+    const segment = fc
+      .array(fc.constantFrom("a", "b", "c", "1", "2", "-", "_", "~", "A"), { maxLength: 8 })
+      .map((units) => units.join(""));
+    fc.assert(
+      fc.property(
+        expression,
+        fc.array(segment, { minLength: 1, maxLength: 5 }),
+        (source, segments) => {
+          for (const text of segments) {
+            const [ours, reference] = both(source, text);
+            assert.equal(ours, reference, `(${source}) on ${JSON.stringify(text)}`);
+          }
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });
 
