@@ -23,16 +23,22 @@
  * - in regexp groups, what url-pattern-regexp.ts lists (anchors, lookaround, backreferences,
  *   named groups, property escapes, v-flag set operations); `(\d+)`, classes, alternation and
  *   quantifiers are accepted;
- * - a few fixed texts whose canonical form Node's URL API cannot reproduce exactly: `?`, `#`,
- *   spaces or control characters in the pathname of a non-special scheme (`mailto:...`), a port
- *   that is not all digits.
+ * - in the pathname of a non-special scheme (`foo://host/...`, `mailto:...`), fixed text holding
+ *   `?`, `#` or spaces, or that the standard and Node's own URLPattern read differently (dot
+ *   segments, a leading `//`); a port that is not all digits (the standard reads `80x` as 80).
+ *
+ * Node 24's URLPattern gives the same answers on every accepted pattern of the tests and on
+ * thousands of generated ones (test/auth/url-pattern.test.ts).
  *
  * Why not `new RegExp()` as the standard does: a group such as `(a+)+b` compiles to a
  * backtracking RegExp that takes exponential time on `aaaa...c`, and the patterns come from
  * untrusted subscribers. Here every component compiles to a Thompson automaton
  * (url-pattern-automaton.ts), run once over the component: the cost of a test is the URL parse
  * of the topic, then O(component length x states) per component, whatever the pattern; a
- * component that is a wildcard or plain text costs nothing or one string comparison.
+ * component that is a wildcard or plain text costs nothing or one string comparison. Measured
+ * by bench/micro/url-pattern.bench.ts on a busy 2-core machine: 0.4 to 0.9 µs per test on Node
+ * 24 (0.15 to 0.35 µs of it `new URL(topic)`), where the built-in URLPattern takes 0.65 to
+ * 1.6 µs, and 1 ms on `{(a+)}+b` against 16 letters "a" and a "c" (0.9 µs here).
  * @module
  */
 import { SsehubError } from "../errors.js";
