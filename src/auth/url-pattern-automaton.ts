@@ -140,11 +140,12 @@ export class Automaton {
   readonly #out2: Int32Array;
   readonly #sets: readonly CodePointSet[];
   readonly #start: number;
-  // Buffers of a run: per state, the step it was last added in; the current and next lists.
+  // Buffers of a run: per state, the step it was last added in; two lists of states, the
+  // current one and the next, which swap after each code point.
   readonly #mark: Int32Array;
   #step = 0;
-  #list: Int32Array;
-  #next: Int32Array;
+  readonly #list: Int32Array;
+  readonly #next: Int32Array;
   readonly #stack: Int32Array;
 
   /** Compiles `node`; its size must have been checked with automatonSize first. */
@@ -169,31 +170,34 @@ export class Automaton {
     return this.#kind.length;
   }
 
-  /** True when the whole of `text` matches. */
-  matches(text: string): boolean {
+  /** True when the whole of `text` from `start` to `end` (UTF-16 offsets) matches. */
+  matches(text: string, start = 0, end = text.length): boolean {
+    const kinds = this.#kind;
+    const args = this.#arg;
+    const outs = this.#out;
+    const sets = this.#sets;
+    let list = this.#list;
+    let next = this.#next;
     this.#newStep();
-    let length = this.#closure(this.#start, this.#list, 0);
-    for (let i = 0; i < text.length && length > 0; ) {
+    let length = this.#closure(this.#start, list, 0);
+    for (let i = start; i < end && length > 0; ) {
       const cp = text.codePointAt(i)!;
       i += cp > 0xffff ? 2 : 1;
-      const list = this.#list;
-      const next = this.#next;
       this.#newStep();
       let nextLength = 0;
       for (let j = 0; j < length; j++) {
         const state = list[j]!;
-        const kind = this.#kind[state];
+        const kind = kinds[state];
         const consumes =
-          kind === CHAR
-            ? this.#arg[state] === cp
-            : kind === SET && this.#sets[this.#arg[state]!]!.has(cp);
-        if (consumes) nextLength = this.#closure(this.#out[state]!, next, nextLength);
+          kind === CHAR ? args[state] === cp : kind === SET && sets[args[state]!]!.has(cp);
+        if (consumes) nextLength = this.#closure(outs[state]!, next, nextLength);
       }
-      this.#list = next;
-      this.#next = list;
+      const done = list;
+      list = next;
+      next = done;
       length = nextLength;
     }
-    for (let j = 0; j < length; j++) if (this.#kind[this.#list[j]!] === MATCH) return true;
+    for (let j = 0; j < length; j++) if (kinds[list[j]!] === MATCH) return true;
     return false;
   }
 
@@ -248,6 +252,8 @@ class AutomatonBuilder {
   readonly out: number[] = [];
   readonly out2: number[] = [];
   readonly sets: CodePointRanges[] = [];
+  /** Index in `sets` of each ranges object already seen: shared ranges compile once. */
+  readonly #setIndex = new Map<CodePointRanges, number>();
 
   add(kind: number, arg: number, out: number, out2: number): number {
     this.kind.push(kind);
@@ -267,9 +273,14 @@ class AutomatonBuilder {
         }
         return state;
       }
-      case "set":
-        this.sets.push(node.ranges);
-        return this.add(SET, this.sets.length - 1, next, -1);
+      case "set": {
+        let index = this.#setIndex.get(node.ranges);
+        if (index === undefined) {
+          index = this.sets.push(node.ranges) - 1;
+          this.#setIndex.set(node.ranges, index);
+        }
+        return this.add(SET, index, next, -1);
+      }
       case "seq": {
         let state = next;
         for (let i = node.items.length - 1; i >= 0; i--)

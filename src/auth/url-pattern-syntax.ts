@@ -176,6 +176,7 @@ export function parsePatternString(
   let pendingFixed = "";
   let index = 0;
   let nextNumericName = 0;
+  const names = new Set<string>();
 
   const tryConsume = (type: TokenType): Token | null => {
     const token = tokens[index]!;
@@ -259,9 +260,8 @@ export function parsePatternString(
       regexpValue = "";
     }
     const name = nameToken !== null ? nameToken.value : String(nextNumericName++);
-    if (parts.some((part) => part.name === name)) {
-      throw new PatternSyntaxError(`the group name "${name}" is used twice`);
-    }
+    if (names.has(name)) throw new PatternSyntaxError(`the group name "${name}" is used twice`);
+    names.add(name);
     parts.push({
       type,
       value: regexpValue,
