@@ -36,9 +36,9 @@
  * (url-pattern-automaton.ts), run once over the component: the cost of a test is the URL parse
  * of the topic, then O(component length x states) per component, whatever the pattern; a
  * component that is a wildcard or plain text costs nothing or one string comparison. Measured
- * by bench/micro/url-pattern.bench.ts on a busy 2-core machine: 0.4 to 0.9 µs per test on Node
- * 24 (0.15 to 0.35 µs of it `new URL(topic)`), where the built-in URLPattern takes 0.65 to
- * 1.6 µs, and 1 ms on `{(a+)}+b` against 16 letters "a" and a "c" (0.9 µs here).
+ * by bench/micro/url-pattern.bench.ts on a busy 2-core machine: 0.27 to 0.55 µs per test on
+ * Node 24 (about 0.2 µs of it `new URL(topic)`), where the built-in URLPattern takes 0.5 to
+ * 0.6 µs, and 0.3 to 1 ms on `{(a+)}+b` against 16 letters "a" and a "c" (0.25 µs here).
  * @module
  */
 import { SsehubError } from "../errors.js";
