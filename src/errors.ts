@@ -23,7 +23,7 @@ export const ERROR_CATALOGUE = {
   SSEHUB_ERR_EVENT_RESERVED_TYPE: { status: 400, base: "RangeError" },
   SSEHUB_ERR_TOPIC_MISSING: { status: 400, base: "TypeError" },
   SSEHUB_ERR_TOPIC_INVALID: { status: 400, base: "RangeError" },
-  SSEHUB_ERR_URLPATTERN_INVALID: { status: 400, base: "SyntaxError" },
+  SSEHUB_ERR_URLPATTERN_INVALID: { status: 400, base: "RangeError" },
   SSEHUB_ERR_TOPIC_RESERVED: { status: 403, base: "Error" },
   SSEHUB_ERR_TOPIC_NOT_FOUND: { status: 404, base: "Error" },
   SSEHUB_ERR_QUERY_INVALID: { status: 400, base: "RangeError" },

@@ -2,7 +2,8 @@
  * Authorization, as a library without HTTP wiring: find a request's token
  * (`tokenFromRequest`), verify it (`createJwtVerifier`), read what its `mercure` claim grants
  * (`grantsOf`), and check an action against it (`canPublish`, `canSubscribe`) with Mercure's
- * topic selectors (`compileTopicSelector`: `*`, exact topics, RFC 6570 URI templates).
+ * topic selectors (`compileTopicSelector`: `*`, exact topics, RFC 6570 URI templates), and WHATWG URL
+ * patterns (`compileUrlPattern`, for Mercure's `match_urlpattern`).
  * Mercure draft-08's OAuth 2.0 access tokens: `accessTokenFromRequest`,
  * `createAccessTokenVerifier` (trusted issuers, `typ`, `aud`, `exp`) and
  * `grantsOfAuthorizationDetails` (RFC 9396 `authorization_details` into the same Grants).
@@ -77,3 +78,4 @@ export {
   type TopicSelector,
   WILDCARD,
 } from "./topic-selector.js";
+export { compileUrlPattern } from "./url-pattern.js";

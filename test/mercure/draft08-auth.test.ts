@@ -361,7 +361,7 @@ describe("Mercure draft-08 authorization", () => {
     assert.equal(answer.status, 200, await answer.text());
   });
 
-  test("urlpattern grants are matched where this Node has URLPattern", async (t) => {
+  test("urlpattern grants are matched", async (t) => {
     const { url } = await startServer(t, DRAFT08);
     const token = await accessToken([
       {
@@ -379,13 +379,7 @@ describe("Mercure draft-08 authorization", () => {
         bearer(token),
       ),
     );
-    if ((globalThis as { URLPattern?: unknown }).URLPattern === undefined) {
-      // Without URLPattern the grant cannot be evaluated: the token is refused, not half-read.
-      assert.equal(answer.status, 401);
-      assert.match(answer.headers.get("www-authenticate") ?? "", /error="invalid_token"/);
-    } else {
-      assert.equal(answer.status, 200, await answer.text());
-    }
+    assert.equal(answer.status, 200, await answer.text());
   });
 
   test("the protected resource metadata is served at the well-known path and its hub-path form", async (t) => {
