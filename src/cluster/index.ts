@@ -22,20 +22,24 @@ export {
 } from "./gather.js";
 export { type ClusterPrimaryOptions, runClusterPrimary } from "./primary.js";
 
-/** What a worker reads of the serve command's options: its hub's history limits. */
+/** What a worker reads of the serve command's options: its hub's history limits, the workers. */
 export interface ClusterWorkerOptions {
   readonly historyMaxEvents: number;
   readonly historyMaxAgeMs: number;
+  /** Workers of the cluster: the primary hands each about 1/workers of the connections. */
+  readonly workers: number;
 }
 
 /**
- * The plugins of a worker's hub: the cluster bus to the primary, and a history loaded with the
+ * The plugins of a worker's hub: the cluster bus to the primary, a history loaded with the
  * primary's copy of the recent events, so that the worker resumes clients that come to it
- * from a worker that died. Call it before the server listens. Rejects when the primary is gone.
+ * from a worker that died, and its share of the subscribers (the primary deals connections
+ * round-robin), by which write coalescing holds as long as one process would. Call it before
+ * the server listens. Rejects when the primary is gone.
  */
 export async function joinClusterAsWorker(options: ClusterWorkerOptions): Promise<HubPlugins> {
   const { bus, history } = await joinClusterBus(process as unknown as IpcChannel, options);
-  return { bus, history };
+  return { bus, history, fanOutShare: 1 / Math.max(1, options.workers) };
 }
 
 /**

@@ -63,6 +63,8 @@ export interface DispatcherOptions {
   readonly sliceSubscribers?: number;
   /** The fewest subscribers a fan-out must serve to hold the next (see write-coalescer.ts). */
   readonly minFanOut?: number;
+  /** The share of the hub's subscribers this process serves (see write-coalescer.ts). */
+  readonly fanOutShare?: number;
   /** The lane of the index whose subscribers it serves. Default: NORMAL_LANE. */
   readonly lane?: Lane;
   /** A dispatcher whose due work runs before each slice of this one (the express lane). */
@@ -132,7 +134,11 @@ export class Dispatcher {
     this.#sliceSubscribers = options.sliceSubscribers ?? DEFAULT_SLICE_SUBSCRIBERS;
     this.#now = options.now ?? performance.now.bind(performance);
     this.#cpuMs = options.cpuMs ?? processCpuMs;
-    this.#coalescer = new WriteCoalescer(options.coalesceMaxMs ?? 0, options.minFanOut);
+    this.#coalescer = new WriteCoalescer(
+      options.coalesceMaxMs ?? 0,
+      options.minFanOut,
+      options.fanOutShare,
+    );
   }
 
   /** True while a fan-out is under way between slices. */

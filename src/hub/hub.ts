@@ -110,6 +110,13 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
   constructor(options?: HubOptions | ResolvedHubOptions, plugins: HubPlugins = {}) {
     super();
     this.options = resolveHubOptions(options);
+    const share = plugins.fanOutShare;
+    if (share !== undefined && !(share > 0 && share <= 1)) {
+      throw new SsehubError(
+        "SSEHUB_ERR_OPTIONS_INVALID",
+        `Cannot use fanOutShare ${share}: give the share of the hub's subscribers this process serves, above 0 and at most 1`,
+      );
+    }
     this.#history =
       plugins.history ??
       new MemoryHistory({
@@ -124,6 +131,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     this.#dispatcher = new Dispatcher(this.#index, this.#patternSubscribers, {
       writeDelayMs: this.options.writeDelayMs,
       coalesceMaxMs: this.options.writeCoalesceMaxMs,
+      ...(plugins.fanOutShare === undefined ? {} : { fanOutShare: plugins.fanOutShare }),
       ...(this.#expressDispatcher === undefined ? {} : { ahead: this.#expressDispatcher }),
     });
     this.#wheel = new HeartbeatWheel(this.options.heartbeatMs);

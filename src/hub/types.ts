@@ -126,4 +126,10 @@ export interface HubPlugins {
    * `historyMaxAgeMs`.
    */
   readonly history?: HistoryStore;
+  /**
+   * The share of the hub's subscribers this process serves: 1 for a hub alone (the default),
+   * 1/N for each of N processes that split one hub's subscribers evenly (`--workers N`). Write
+   * coalescing reckons its hold from the whole hub's cost (see write-coalescer.ts).
+   */
+  readonly fanOutShare?: number;
 }

@@ -42,15 +42,22 @@ export const HOLD_FACTOR = 2;
 export class WriteCoalescer {
   readonly #maxHoldMs: number;
   readonly #minFanOut: number;
+  readonly #hubScale: number;
   #holdUntil = Number.NEGATIVE_INFINITY;
 
   /**
    * @param maxHoldMs the longest hold, in ms; 0 turns coalescing off
    * @param minFanOut the fewest subscribers served by a fan-out that may hold the next
+   * @param fanOutShare the share of the hub's subscribers this process serves: 1 alone, 1/N
+   *   for a worker of `--workers N`. A worker's fan-out covers 1/N of the subscribers and so
+   *   costs about 1/N of the whole hub's; its hold is reckoned from the whole hub's cost
+   *   (busy / share), so that its writes carry as many events as one process's would and a
+   *   delivery costs no more than in one process. Both minimums apply to the whole hub too.
    */
-  constructor(maxHoldMs: number, minFanOut = MIN_FAN_OUT) {
+  constructor(maxHoldMs: number, minFanOut = MIN_FAN_OUT, fanOutShare = 1) {
     this.#maxHoldMs = maxHoldMs;
     this.#minFanOut = minFanOut;
+    this.#hubScale = 1 / fanOutShare;
   }
 
   /** The clock reading before which the next fan-out should not start (-Infinity: none). */
@@ -63,8 +70,12 @@ export class WriteCoalescer {
    * `subscribers`, in ms.
    */
   holdAfter(busyMs: number, subscribers: number): number {
-    if (this.#maxHoldMs === 0 || busyMs < MIN_BUSY_MS || subscribers < this.#minFanOut) return 0;
-    return Math.min(this.#maxHoldMs, HOLD_FACTOR * busyMs);
+    const hubBusyMs = busyMs * this.#hubScale;
+    const hubSubscribers = subscribers * this.#hubScale;
+    if (this.#maxHoldMs === 0 || hubBusyMs < MIN_BUSY_MS || hubSubscribers < this.#minFanOut) {
+      return 0;
+    }
+    return Math.min(this.#maxHoldMs, HOLD_FACTOR * hubBusyMs);
   }
 
   /** A fan-out to `subscribers` ended at `endedAt` (clock ms) after keeping the loop busy `busyMs`. */

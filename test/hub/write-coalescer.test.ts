@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { createHub } from "../../src/hub/hub.js";
 import {
   HOLD_FACTOR,
   MIN_BUSY_MS,
@@ -30,6 +31,28 @@ describe("WriteCoalescer", () => {
     const coalescer = new WriteCoalescer(10);
     coalescer.fanOutEnded(80, MIN_FAN_OUT - 1, 100);
     assert.equal(coalescer.holdUntil, Number.NEGATIVE_INFINITY);
+  });
+
+  it("reckons a worker's hold from the whole hub's cost: its share of the subscribers", () => {
+    // One of two workers: its fan-out of 500 subscribers took 1.5 ms, the hub's 3 ms.
+    const worker = new WriteCoalescer(10, MIN_FAN_OUT, 1 / 2);
+    assert.equal(worker.holdAfter(1.5, 500), HOLD_FACTOR * 3);
+    assert.equal(new WriteCoalescer(10).holdAfter(1.5, 500), HOLD_FACTOR * 1.5);
+    // Both minimums apply to the whole hub: 60 subscribers and 0.6 ms of each of 2 workers.
+    assert.equal(worker.holdAfter(0.6, 60), HOLD_FACTOR * 1.2);
+    assert.equal(new WriteCoalescer(10).holdAfter(0.6, 60), 0);
+    assert.equal(worker.holdAfter(8, 1000), 10, "capped as before");
+  });
+
+  it("a hub refuses a fan-out share outside (0, 1]", () => {
+    for (const fanOutShare of [0, -1, 1.5, Number.NaN]) {
+      assert.throws(
+        () => createHub({}, { fanOutShare }),
+        (error: Error & { code?: string }) => error.code === "SSEHUB_ERR_OPTIONS_INVALID",
+        String(fanOutShare),
+      );
+    }
+    createHub({}, { fanOutShare: 0.25 }).close();
   });
 
   it("holds nothing when maxHoldMs is 0", () => {
