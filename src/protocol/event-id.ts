@@ -9,9 +9,9 @@
  * are IRIs, as Mercure asks event ids to be. The prefix costs 11 bytes per event frame (each
  * subscriber gets them), fewer than Mercure's own `urn:uuid:<uuid>` (45 characters in all).
  *
- * Earlier builds of the hub sent `<epoch>-<seq>` (parseOldFormEventId). Such an id is read only on
- * resume, and only after it failed to name a publisher's id (hub/resume.ts; docs/protocol.md, "How old ids
- * are treated"): publishers may use that form freely.
+ * Earlier builds of the hub sent `<epoch>-<seq>` (parseOldFormEventId). Such an id is read only
+ * on resume, and only after it failed to name a publisher's id (hub/resume.ts; docs/protocol.md,
+ * "How old ids are treated"): publishers may use that form freely.
  * @module
  */
 
@@ -59,9 +59,10 @@ export function isHubIdNamespace(id: string): boolean {
 }
 
 /**
- * Parses an id of the form earlier builds of the hub sent, `<epoch>-<seq>`; undefined for anything else.
- * Publishers may use this form, so the answer is only a candidate: resume takes it only when
- * the id names no publisher's event and its epoch is the current one.
+ * Parses an id of the form earlier builds of the hub sent, `<epoch>-<seq>`; undefined for
+ * anything else. Publishers may use this form, so the answer is only a candidate: resume reads
+ * it only when the id names no publisher's event that history knows, and takes it for a place
+ * in the hub's order only when its epoch is the current one.
  */
 export function parseOldFormEventId(id: string): EventId | undefined {
   return splitEpochAndSeq(id, "-", 0);
