@@ -21,6 +21,7 @@ export const ERROR_CATALOGUE = {
   SSEHUB_ERR_EVENT_INVALID_RETRY: { status: 400, base: "RangeError" },
   SSEHUB_ERR_EVENT_INVALID_DATA: { status: 400, base: "TypeError" },
   SSEHUB_ERR_EVENT_RESERVED_TYPE: { status: 400, base: "RangeError" },
+  SSEHUB_ERR_EVENT_RESERVED_ID: { status: 400, base: "RangeError" },
   SSEHUB_ERR_TOPIC_MISSING: { status: 400, base: "TypeError" },
   SSEHUB_ERR_TOPIC_INVALID: { status: 400, base: "RangeError" },
   SSEHUB_ERR_URLPATTERN_INVALID: { status: 400, base: "RangeError" },

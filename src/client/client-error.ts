@@ -26,6 +26,8 @@ export interface ClientErrorDetails {
   readonly status?: number | undefined;
   /** The `code` of the hub's JSON error body, when it sent one (`SSEHUB_ERR_TOPIC_INVALID`). */
   readonly hubCode?: string | undefined;
+  /** The `message` of the hub's JSON error body, when it sent one. */
+  readonly hubMessage?: string | undefined;
   /** The underlying error (a fetch TypeError, a stream error). */
   readonly cause?: unknown;
 }
@@ -40,6 +42,8 @@ export class SsehubClientError extends Error {
   readonly status: number | undefined;
   /** The `code` of the hub's JSON error body, when there was one. */
   readonly hubCode: string | undefined;
+  /** The `message` of the hub's JSON error body, when there was one. */
+  readonly hubMessage: string | undefined;
 
   constructor(code: ClientErrorCode, message: string, details: ClientErrorDetails) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -48,5 +52,6 @@ export class SsehubClientError extends Error {
     this.willReconnect = details.willReconnect;
     this.status = details.status;
     this.hubCode = details.hubCode;
+    this.hubMessage = details.hubMessage;
   }
 }

@@ -368,6 +368,7 @@ export class SsehubClient {
     // retrying, except 429 (too many requests), which asks for exactly that, later.
     const stop = status === 204 || (status >= 400 && status < 500 && status !== 429);
     let hubCode: string | undefined;
+    let hubMessage: string | undefined;
     let detail = "";
     try {
       const body = noticeData((await response.text()).slice(0, MAX_ERROR_BODY_CHARS));
@@ -375,6 +376,7 @@ export class SsehubClient {
       const message = stringField(body, "message");
       if (code !== "") {
         hubCode = code;
+        if (message !== "") hubMessage = message;
         detail = `: ${code}${message === "" ? "" : `: ${message}`}`;
       }
     } catch {
@@ -384,7 +386,7 @@ export class SsehubClient {
     this.#fail(
       "SSEHUB_ERR_CLIENT_HTTP_STATUS",
       `Cannot subscribe at ${this.#url}: the hub answered ${status}${detail}`,
-      { status, hubCode, willReconnect: !stop },
+      { status, hubCode, hubMessage, willReconnect: !stop },
     );
     return stop ? STOP : RETRY;
   }
@@ -396,6 +398,7 @@ export class SsehubClient {
       readonly cause?: unknown;
       readonly status?: number;
       readonly hubCode?: string | undefined;
+      readonly hubMessage?: string | undefined;
       readonly willReconnect?: boolean;
     },
   ): void {
@@ -403,6 +406,7 @@ export class SsehubClient {
       willReconnect: details.willReconnect ?? true,
       status: details.status,
       hubCode: details.hubCode,
+      hubMessage: details.hubMessage,
       cause: details.cause,
     });
     const onError = this.#options.onError;

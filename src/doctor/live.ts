@@ -16,6 +16,8 @@ export interface LiveDiagnosisInput {
   readonly url: string;
   /** The hub's admin token; empty: none sent. */
   readonly adminToken: string;
+  /** More request headers (`--header`: a proxy's). @default {} */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
   /** Print JSON for machines instead of the table and verdict. */
   readonly json: boolean;
   /** How long to wait for the answer, in ms. @default 10000 */
@@ -84,7 +86,7 @@ function networkReason(error: unknown): string {
 /** Fetches and checks the diagnosis; throws Unreadable with the reason. */
 async function fetchDiagnosis(input: LiveDiagnosisInput): Promise<Diagnosis> {
   const url = diagnosisUrl(input.url);
-  const headers: Record<string, string> = { Accept: "application/json" };
+  const headers: Record<string, string> = { ...input.headers, Accept: "application/json" };
   if (input.adminToken !== "") headers.Authorization = `Bearer ${input.adminToken}`;
   let response: Response;
   let body: string;

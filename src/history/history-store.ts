@@ -12,7 +12,7 @@
 export interface StoredEvent {
   /** Hub-wide sequence number within the current epoch; increases by one per event. */
   readonly seq: number;
-  /** The id sent on the wire: `<epoch>-<seq>` (protocol/event-id.ts), or the publisher's. */
+  /** The id sent on the wire: `urn:ssehub:<epoch>:<seq>` (protocol/event-id.ts), or the publisher's. */
   readonly id: string;
   /** True when `id` was given by the publisher. */
   readonly publisherId: boolean;

@@ -26,7 +26,7 @@ export interface PreparedEvent {
   readonly key?: string | undefined;
   /** Delivered only to subscribers whose grants match one of its topics. */
   readonly private?: boolean | undefined;
-  /** The id the publisher gave (Mercure), sent instead of `<epoch>-<seq>`. */
+  /** The id the publisher gave (Mercure), sent instead of `urn:ssehub:<epoch>:<seq>`. */
   readonly id?: string | undefined;
   /**
    * On the first event of a publish only: the publisher's idempotency key for the whole

@@ -30,7 +30,7 @@
 import { SsehubError } from "../errors.js";
 import type { PreparedEvent } from "../history/stored-event.js";
 import { serializeData } from "../protocol/encode.js";
-import { parseEventId } from "../protocol/event-id.js";
+import { EVENT_ID_PREFIX, isHubIdNamespace } from "../protocol/event-id.js";
 import {
   assertValidEventType,
   assertValidId,
@@ -75,8 +75,9 @@ export interface PublishInput {
   readonly private?: boolean;
   /**
    * The event's id, chosen by the publisher (as Mercure allows), sent instead of
-   * `<epoch>-<seq>` and answered back; a client resumes from it like from any id. Printable: no
-   * control or format character (CR, LF, NUL, U+0085, U+200B...); not `earliest`. The hub does
+   * `urn:ssehub:<epoch>:<seq>` and answered back; a client resumes from it like from any id.
+   * Printable: no control or format character (CR, LF, NUL, U+0085, U+200B...); not `earliest`;
+   * not starting with `urn:ssehub:` (SSEHUB_ERR_EVENT_RESERVED_ID). The hub does
    * not check that ids are unique: the newest event with an id wins.
    */
   readonly id?: string;
@@ -355,11 +356,11 @@ function checkId(id: unknown, where: string): string | undefined {
       `Cannot publish ${where} with the id ${JSON.stringify(id)}: it is the keyword that asks for all the history kept`,
     );
   }
-  if (parseEventId(id) !== undefined) {
+  if (isHubIdNamespace(id)) {
     // Such an id would be read back as a position in the hub's own order on resume.
     throw new SsehubError(
-      "SSEHUB_ERR_EVENT_INVALID_ID",
-      `Cannot publish ${where}: the id ${JSON.stringify(id)} has the form of the hub's own ids (<epoch>-<seq>): choose another, such as a URN`,
+      "SSEHUB_ERR_EVENT_RESERVED_ID",
+      `Cannot publish ${where} with the id ${JSON.stringify(id)}: ids starting with ${JSON.stringify(EVENT_ID_PREFIX)} are the hub's own; choose another`,
     );
   }
   return id;

@@ -16,7 +16,7 @@
 import { activity, PHASE_REPLAY } from "../diagnostics/activity.js";
 import type { HistoryRead, HistoryStore, StoredEvent } from "../history/history-store.js";
 import { encodeEvent } from "../protocol/encode.js";
-import { type EventId, parseEventId } from "../protocol/event-id.js";
+import { type EventId, parseEventId, parseOldFormEventId } from "../protocol/event-id.js";
 import type { DeliveryCounters, PrivateAccess, Subscriber } from "./subscriber.js";
 import { type ReplayTally, traceReplay } from "./trace-spans.js";
 import { isTracing } from "./tracing.js";
@@ -158,16 +158,19 @@ export class Resumer {
   }
 
   /**
-   * Where `lastEventId` points: an id of ours, or one a publisher gave (looked up in history,
-   * and taken as this epoch's), or undefined when it is neither.
+   * Where `lastEventId` points, tried in this order (docs/protocol.md, "How old ids are
+   * treated"): an id of ours (`urn:ssehub:`, a form publishers cannot give); an id a publisher
+   * gave (looked up in history, and taken as this epoch's); an id in the form earlier builds of
+   * the hub gave (`<epoch>-<seq>`, which publishers may use too, hence after the lookup). An id
+   * of another epoch is answered as such by the caller; undefined when the id is none of these.
    */
   #seqOfLastEventId(lastEventId: string): EventId | undefined {
     const { epoch, history } = this.#source;
     const parsed = parseEventId(lastEventId);
-    if (parsed !== undefined && parsed.epoch === epoch) return parsed;
+    if (parsed !== undefined) return parsed;
     const seq = history.seqOfId?.(lastEventId);
     if (seq !== undefined) return { epoch, seq };
-    return parsed;
+    return parseOldFormEventId(lastEventId);
   }
 
   /**

@@ -88,6 +88,11 @@ export interface BenchOptions {
   /** custom target: publish body. @default "raw" */
   readonly publishBody?: PublishBodyKind | undefined;
   /**
+   * Headers sent with every subscribe and publish request, such as `Authorization: Bearer
+   * <jwt>` for a hub that wants tokens. Never in the result. @default {}
+   */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
+  /**
    * Server processes to measure (their descendants too); default: those listening on the port
    * of any of the URLs.
    */
@@ -243,6 +248,7 @@ function targetsOf(input: BenchOptions): TargetSpec[] {
     subscribeUrl: input.subscribeUrl,
     publishUrl: input.publishUrl,
     publishBody: input.publishBody,
+    headers: input.headers,
   }));
 }
 

@@ -33,6 +33,8 @@ export interface TargetSpec {
   readonly publishUrl?: string | undefined;
   /** custom: the publish body. @default "raw" */
   readonly publishBody?: PublishBodyKind | undefined;
+  /** Headers added to every subscribe and publish request (a token). @default {} */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
 /** Where to connect: a loopback address and port, and the Host header to send. */
@@ -257,6 +259,37 @@ function customTarget(spec: TargetSpec): Target {
  * ```
  */
 export function createTarget(spec: TargetSpec): Target {
+  const target = adapterTarget(spec);
+  const extra = spec.headers;
+  if (extra === undefined || Object.keys(extra).length === 0) return target;
+  checkHeaders(extra);
+  return {
+    ...target,
+    // The adapter's own headers win: they say what the request is.
+    subscribeHeaders: { ...extra, ...target.subscribeHeaders },
+    publishRequest(topic, data) {
+      const request = target.publishRequest(topic, data);
+      return { ...request, headers: { ...extra, ...request.headers } };
+    },
+  };
+}
+
+/** A header name (an RFC 9110 token) and a value the raw request writers can frame. */
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEADER_VALUE = /^[\t\u0020-\u007e\u0080-\u00ff]*$/;
+
+/** Throws SSEHUB_ERR_OPTIONS_INVALID for a header that would break the request's framing. */
+function checkHeaders(headers: Readonly<Record<string, string>>): void {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HEADER_NAME.test(name) || !HEADER_VALUE.test(value)) {
+      throw optionsError(
+        `Cannot send the header ${JSON.stringify(name)}: a name is letters, digits and !#$%&'*+-.^_\`|~, a value holds no line break or control character`,
+      );
+    }
+  }
+}
+
+function adapterTarget(spec: TargetSpec): Target {
   const base = parseUrl(spec.url, "--url");
   switch (spec.name) {
     case "ssehub":

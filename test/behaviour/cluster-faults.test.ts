@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { parseEventId } from "../../src/protocol/event-id.js";
 import type { ParsedEvent } from "../../src/protocol/parse.js";
 import { SseReader } from "../helpers/sse-reader.js";
 import { listeningUrl, logLine, type Run, ssehub } from "../helpers/ssehub-process.js";
@@ -41,8 +42,11 @@ function publish(url: string, data: string): Promise<{ status: number; id?: stri
   });
 }
 
+/** The seq of one of the hub's ids; fails on any other id. */
 function seqOf(id: string): number {
-  return Number(id.slice(id.lastIndexOf("-") + 1));
+  const parsed = parseEventId(id);
+  assert.ok(parsed, `${JSON.stringify(id)} is one of the hub's ids`);
+  return parsed.seq;
 }
 
 /** Publishers at a steady pace, each on fresh connections, until stopped. */

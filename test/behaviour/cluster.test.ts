@@ -5,13 +5,17 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { parseEventId } from "../../src/protocol/event-id.js";
 // request() opens a new connection each time, so that the cluster hands it to the next worker.
 import { request } from "../helpers/hub-nodes.js";
 import { SseReader } from "../helpers/sse-reader.js";
 import { listeningUrl, logLine, ssehub } from "../helpers/ssehub-process.js";
 
+/** The seq of one of the hub's ids; fails on any other id. */
 function seqOf(id: string): number {
-  return Number(id.slice(id.lastIndexOf("-") + 1));
+  const parsed = parseEventId(id);
+  assert.ok(parsed, `${JSON.stringify(id)} is one of the hub's ids`);
+  return parsed.seq;
 }
 
 describe("ssehub serve --workers 2", () => {

@@ -80,8 +80,8 @@ describe("ClusterSequencer", () => {
     assert.deepEqual(
       history.readAfter(["t", "u"], 0).events.map((e) => [e.id, e.data]),
       [
-        ["e3-1", "before"],
-        ["e3-2", "before too"],
+        ["urn:ssehub:e3:1", "before"],
+        ["urn:ssehub:e3:2", "before too"],
       ],
     );
     await a.publish([{ topics: ["t"], data: "after", event: undefined, retry: undefined }]);

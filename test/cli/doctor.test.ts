@@ -79,12 +79,24 @@ describe("parseDoctorArgs()", () => {
       mode: "live",
       url: "http://127.0.0.1:8080",
       adminToken: "from-env",
+      headers: {},
       json: true,
     });
     const flagged = parseDoctorArgs(["--url", "http://h:1", "--admin-token", "t"], env);
     assert.equal(flagged.mode === "live" && flagged.adminToken, "t");
     const none = parseDoctorArgs(["--url", "http://h:1"], {});
     assert.equal(none.mode === "live" && none.adminToken, "");
+  });
+
+  it("parseDoctorArgs() takes --header for the live diagnosis, and Authorization when no admin token is given", () => {
+    const parsed = parseDoctorArgs(
+      ["--url", "http://h:1", "--header", "X-Proxy-Key: k", "--header", "Authorization: Basic x"],
+      {},
+    );
+    assert.deepEqual(parsed.mode === "live" && parsed.headers, {
+      "X-Proxy-Key": "k",
+      Authorization: "Basic x",
+    });
   });
 
   it("parseDoctorArgs() refuses flags that make no sense, with SSEHUB_ERR_OPTIONS_INVALID", () => {
@@ -95,6 +107,9 @@ describe("parseDoctorArgs()", () => {
       ["--url", "http://h:1", "--connections", "10"],
       ["--url", "ftp://h:1"],
       ["--admin-token", "t"],
+      ["--header", "X-Proxy-Key: k"],
+      ["--url", "http://h:1", "--header", "X-Proxy-Key"],
+      ["--url", "http://h:1", "--admin-token", "t", "--header", "Authorization: Bearer x"],
       ["--nonsense"],
       ["extra"],
     ]) {

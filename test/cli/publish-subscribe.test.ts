@@ -364,7 +364,7 @@ describe("ssehub subscribe", () => {
     assert.equal(await subscriber.exited(), 1);
     assert.match(
       subscriber.stderr,
-      /^ssehub: SSEHUB_ERR_CLIENT_HTTP_STATUS: Cannot subscribe at .*: the hub answered 400: SSEHUB_ERR_TOPIC_INVALID: Cannot use topic\n$/,
+      /^ssehub: SSEHUB_ERR_TOPIC_INVALID: Cannot use topic\nssehub: the hub at http:\/\/\S+ answered 400\n$/,
     );
   });
 

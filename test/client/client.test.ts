@@ -262,31 +262,36 @@ describe("SsehubClient", () => {
       onGap: (notice) => gaps.push(notice),
     });
     const { res } = await hub.next();
-    const reset = '{"reason":"unknown-epoch","lastEventId":"old-3","currentEventId":"k1-7"}';
+    const reset =
+      '{"reason":"unknown-epoch","lastEventId":"old-3","currentEventId":"urn:ssehub:k1:7"}';
     openStream(
       res,
-      `id: k1-7\nevent: ssehub-reset\ndata: ${reset}\n\n` +
-        "id: k1-8\ndata: live\n\n" +
-        'event: ssehub-gap\ndata: {"dropped":12,"lastEventId":"k1-8"}\n\n',
+      `id: urn:ssehub:k1:7\nevent: ssehub-reset\ndata: ${reset}\n\n` +
+        "id: urn:ssehub:k1:8\ndata: live\n\n" +
+        'event: ssehub-gap\ndata: {"dropped":12,"lastEventId":"urn:ssehub:k1:8"}\n\n',
     );
     await until(() => gaps.length === 1, "the gap notice");
     assert.deepEqual(resets, [
       {
         reason: "unknown-epoch",
         lastEventId: "old-3",
-        currentEventId: "k1-7",
-        event: ev(reset, "ssehub-reset", "k1-7"),
+        currentEventId: "urn:ssehub:k1:7",
+        event: ev(reset, "ssehub-reset", "urn:ssehub:k1:7"),
       },
     ]);
     assert.deepEqual(gaps, [
       {
         dropped: 12,
-        lastEventId: "k1-8",
-        event: ev('{"dropped":12,"lastEventId":"k1-8"}', "ssehub-gap", "k1-8"),
+        lastEventId: "urn:ssehub:k1:8",
+        event: ev(
+          '{"dropped":12,"lastEventId":"urn:ssehub:k1:8"}',
+          "ssehub-gap",
+          "urn:ssehub:k1:8",
+        ),
       },
     ]);
-    assert.deepEqual(events, [ev("live", "message", "k1-8")]);
-    assert.equal(client.lastEventId, "k1-8");
+    assert.deepEqual(events, [ev("live", "message", "urn:ssehub:k1:8")]);
+    assert.equal(client.lastEventId, "urn:ssehub:k1:8");
   });
 
   it("SsehubClient hands a reset event to onEvent when onReset is not set", async (t) => {

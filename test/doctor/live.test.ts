@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { createServer as createHttpServer } from "node:http";
+import { createServer as createHttpServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, type TestContext, test } from "node:test";
 import { diagnoseLiveHub, type LiveDiagnosisInput } from "../../src/doctor/live.js";
@@ -180,5 +180,49 @@ describe("ssehub doctor --url", () => {
     const notFound = await diagnose({ url: `http://127.0.0.1:${port}/elsewhere` });
     assert.equal(notFound.status, 2);
     assert.match(notFound.lines[0]!, /answered HTTP 404; is it an ssehub\?/);
+  });
+});
+
+describe("ssehub doctor --url --header", () => {
+  test("sends the headers a proxy in front of the hub asks for", async (t) => {
+    const hub = await serveInChild(t, [
+      "--admin-token",
+      ADMIN_TOKEN,
+      "--stall-threshold-ms",
+      "60000",
+    ]);
+    // A proxy that lets through only requests with its key, as some gateways do.
+    const proxy = createHttpServer((req, res) => {
+      if (req.headers["x-proxy-key"] !== "open-sesame") {
+        res.writeHead(403).end();
+        return;
+      }
+      const forward = httpRequest(
+        new URL(req.url ?? "/", hub),
+        { method: req.method, headers: req.headers },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(forward);
+    });
+    proxy.listen(0, "127.0.0.1");
+    await once(proxy, "listening");
+    t.after(() => {
+      proxy.closeAllConnections();
+      proxy.close();
+    });
+    const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    const refused = await diagnose({ url, adminToken: ADMIN_TOKEN });
+    assert.equal(refused.status, 2);
+    assert.match(refused.lines.join("\n"), /refused \(403\)/);
+    const { status, lines } = await diagnose({
+      url,
+      adminToken: ADMIN_TOKEN,
+      headers: { "X-Proxy-Key": "open-sesame" },
+    });
+    assert.equal(status, 0, lines.join("\n"));
+    assert.match(lines.join("\n"), /Verdict: healthy/);
   });
 });

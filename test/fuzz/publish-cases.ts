@@ -422,6 +422,9 @@ function checkId(id: unknown): Mistake | undefined {
   if (LONE_SURROGATE.test(id)) return mistake("lone surrogate in id", code);
   if (INVISIBLE.test(id)) return mistake("control or format character in id", code);
   if (id === "earliest") return mistake("the id earliest", code);
+  if (id.slice(0, 11).toLowerCase() === "urn:ssehub:") {
+    return mistake("an id of the hub's own", "SSEHUB_ERR_EVENT_RESERVED_ID");
+  }
   return undefined;
 }
 
@@ -551,6 +554,16 @@ function topicName(rng: Random): string {
 
 /** Event types and ids a publisher may not use: the hub's own, and invisible characters. */
 const RESERVED_TYPES = ["ssehub-reset", "ssehub-gap", "ssehub-", "SSEHUB-Reset", "ssehub-later"];
+/** Ids in or near the hub's own forms: the keyword, its namespace (refused), and app ids (kept). */
+const HOSTILE_IDS = [
+  "earliest",
+  "urn:ssehub:k3x9:1",
+  "URN:SSEHUB:k3x9:1",
+  "urn:ssehub:",
+  "order-42",
+  "k3x9-1",
+  "urn:ssehubx:1",
+];
 const INVISIBLES = [
   "\0",
   "\u0001",
@@ -949,7 +962,7 @@ function hostileNameBody(rng: Random): Draft {
   if (twist === "type") fields.event = rng.pick(RESERVED_TYPES);
   if (twist === "near-type")
     fields.event = rng.pick(["mercure", "x-ssehub-reset", "ssehub", "reset"]);
-  if (twist === "id") fields.id = "earliest";
+  if (twist === "id") fields.id = rng.pick(HOSTILE_IDS);
   if (twist === "invisible") fields[rng.pick(["event", "id"])] = withInvisible(rng, "name");
   const media = rng.pick(["json", "form"] as const);
   if (media === "json")

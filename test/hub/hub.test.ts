@@ -18,8 +18,8 @@ describe("Hub.publish()", () => {
     const hub = hubFor(t);
     const a = await hub.publish({ topic: "a", data: "1" });
     const b = await hub.publish({ topic: "b", data: "2" });
-    assert.equal(a.id, `${hub.epoch}-1`);
-    assert.equal(b.id, `${hub.epoch}-2`);
+    assert.equal(a.id, `urn:ssehub:${hub.epoch}:1`);
+    assert.equal(b.id, `urn:ssehub:${hub.epoch}:2`);
     assert.deepEqual(b.topics, ["b"]);
   });
 
@@ -91,7 +91,7 @@ describe("Hub.publish()", () => {
     ]);
     assert.deepEqual(
       results.map((r) => r.id),
-      [`${hub.epoch}-1`, `${hub.epoch}-2`],
+      [`urn:ssehub:${hub.epoch}:1`, `urn:ssehub:${hub.epoch}:2`],
     );
   });
 });
@@ -142,7 +142,7 @@ describe("Hub.subscribe()", () => {
     assert.deepEqual(both.data(), ["1", "2", "3", "4"]);
     assert.deepEqual(
       both.events().map((e) => e.id),
-      [1, 2, 3, 4].map((n) => `${hub.epoch}-${n}`),
+      [1, 2, 3, 4].map((n) => `urn:ssehub:${hub.epoch}:${n}`),
     );
     assert.deepEqual(onlyB.data(), ["2", "3"]);
     assert.equal(both.chunks.length, 2, "one write for the turn");
@@ -290,15 +290,15 @@ describe("Hub.subscribe() with lastEventId", () => {
     const [reset, ...rest] = sink.events();
     assert.equal(reset?.event, RESET_EVENT);
     // The gap is 2..3 (evicted): the notice ends it where the replay of 4..6 begins.
-    assert.equal(reset?.id, `${hub.epoch}-3`);
+    assert.equal(reset?.id, `urn:ssehub:${hub.epoch}:3`);
     assert.deepEqual(JSON.parse(reset!.data), {
       reason: "history-evicted",
       lastEventId: first.id,
-      currentEventId: `${hub.epoch}-3`,
+      currentEventId: `urn:ssehub:${hub.epoch}:3`,
     });
     assert.deepEqual(
       rest.map((e) => [e.id, e.data]),
-      [4, 5, 6, 7].map((seq) => [`${hub.epoch}-${seq}`, `${seq}`]),
+      [4, 5, 6, 7].map((seq) => [`urn:ssehub:${hub.epoch}:${seq}`, `${seq}`]),
     );
     assert.equal(hub.stats().resets, 1);
   });
@@ -315,7 +315,7 @@ describe("Hub.subscribe() with lastEventId", () => {
     assert.deepEqual(JSON.parse(reset!.data), {
       reason: "unknown-epoch",
       lastEventId: "zzzz-40",
-      currentEventId: `${hub.epoch}-0`,
+      currentEventId: `urn:ssehub:${hub.epoch}:0`,
     });
     assert.deepEqual(
       rest.map((e) => e.data),
@@ -331,7 +331,7 @@ describe("Hub.subscribe() with lastEventId", () => {
     hub.publish({ topic: "a", data: "2" });
     await waitFor(() => sink.data().length >= 1);
     const [reset, live] = sink.events();
-    assert.equal(reset?.id, `${hub.epoch}-1`);
+    assert.equal(reset?.id, `urn:ssehub:${hub.epoch}:1`);
     assert.equal(JSON.parse(reset!.data).reason, "invalid-id");
     assert.equal(live?.data, "2");
   });
@@ -350,9 +350,10 @@ describe("Hub.subscribe() with lastEventId", () => {
     const hub = hubFor(t);
     hub.publish({ topic: "a", data: "1" });
     const cases: [string, string][] = [
+      ["urn:ssehub:zzzz:1", "unknown-epoch"],
       ["zzzz-1", "unknown-epoch"],
       ["not an id", "invalid-id"],
-      [`${hub.epoch}-99`, "invalid-id"],
+      [`urn:ssehub:${hub.epoch}:99`, "invalid-id"],
     ];
     for (const [lastEventId, reason] of cases) {
       const sink = new RecordingSink();

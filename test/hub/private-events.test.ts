@@ -88,7 +88,7 @@ describe("publisher-given ids", () => {
         ["third", "2"],
       ],
     );
-    assert.match(events[0]!.id!, /^[0-9a-z]+-2$/);
+    assert.match(events[0]!.id!, /^urn:ssehub:[0-9a-z]+:2$/);
   });
 
   it("refuse an id with a line break", async (t) => {
@@ -105,8 +105,11 @@ describe("publisher-given ids in the hub's own form", () => {
     const hub = createHub();
     t.after(() => hub.close());
     await hub.publish({ topic: "a", data: "0" });
-    await assert.rejects(hub.publish({ topic: "a", data: "forged", id: `${hub.epoch}-1` }), {
-      code: "SSEHUB_ERR_EVENT_INVALID_ID",
-    });
+    await assert.rejects(
+      hub.publish({ topic: "a", data: "forged", id: `urn:ssehub:${hub.epoch}:1` }),
+      {
+        code: "SSEHUB_ERR_EVENT_RESERVED_ID",
+      },
+    );
   });
 });

@@ -86,7 +86,8 @@ describe("preparePublish()", () => {
       [{ topic: "a", data: "x", id: 7 }, "SSEHUB_ERR_EVENT_INVALID_ID"],
       [{ topic: "a", data: "x", id: "i".repeat(1025) }, "SSEHUB_ERR_EVENT_INVALID_ID"],
       [{ topic: "a", data: "x", id: "a\0b" }, "SSEHUB_ERR_EVENT_INVALID_ID"],
-      [{ topic: "a", data: "x", id: "abc-12" }, "SSEHUB_ERR_EVENT_INVALID_ID"],
+      [{ topic: "a", data: "x", id: "urn:ssehub:abc:12" }, "SSEHUB_ERR_EVENT_RESERVED_ID"],
+      [{ topic: "a", data: "x", id: "URN:SSEHUB:abc" }, "SSEHUB_ERR_EVENT_RESERVED_ID"],
     ];
     for (const [input, code] of cases) {
       assert.equal(refusal(input).code, code, `${inspect(input)} -> ${code}`);

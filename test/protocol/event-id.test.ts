@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { formatEventId, newEpoch, parseEventId } from "../../src/protocol/event-id.js";
+import {
+  formatEventId,
+  isHubIdNamespace,
+  newEpoch,
+  parseEventId,
+  parseOldFormEventId,
+} from "../../src/protocol/event-id.js";
 
 describe("newEpoch()", () => {
   it("newEpoch() starts with the time in base 36 and adds four random characters", () => {
@@ -30,18 +36,23 @@ describe("newEpoch()", () => {
 });
 
 describe("formatEventId()", () => {
-  it("formatEventId() joins epoch and sequence with a dash", () => {
-    assert.equal(formatEventId("abc", 42), "abc-42");
-    assert.equal(formatEventId("abc", 0), "abc-0");
+  it("formatEventId() makes a URN of the epoch and the sequence", () => {
+    assert.equal(formatEventId("abc", 42), "urn:ssehub:abc:42");
+    assert.equal(formatEventId("abc", 0), "urn:ssehub:abc:0");
+  });
+
+  it("formatEventId() adds the 11 characters of its prefix to the old form, and no more", () => {
+    const epoch = newEpoch();
+    assert.equal(formatEventId(epoch, 123).length, `${epoch}-123`.length + 11);
   });
 });
 
 describe("parseEventId()", () => {
   const valid: ReadonlyArray<readonly [string, string, number]> = [
-    ["a-0", "a", 0],
-    ["abc123-42", "abc123", 42],
-    [`${"z".repeat(32)}-1`, "z".repeat(32), 1],
-    ["e-9007199254740991", "e", Number.MAX_SAFE_INTEGER],
+    ["urn:ssehub:a:0", "a", 0],
+    ["urn:ssehub:abc123:42", "abc123", 42],
+    [`urn:ssehub:${"z".repeat(32)}:1`, "z".repeat(32), 1],
+    ["urn:ssehub:e:9007199254740991", "e", Number.MAX_SAFE_INTEGER],
   ];
   for (const [id, epoch, seq] of valid) {
     it(`parseEventId() reads ${JSON.stringify(id)}`, () => {
@@ -51,22 +62,26 @@ describe("parseEventId()", () => {
 
   const invalid: ReadonlyArray<readonly [string, string]> = [
     ["", "an empty id"],
-    ["abc", "an id without a dash"],
-    ["-1", "an empty epoch"],
-    ["abc-", "an empty sequence"],
-    ["abc-01", "a sequence with a leading zero"],
-    ["abc-+1", "a signed sequence"],
-    ["abc-1.5", "a fractional sequence"],
-    ["abc-1e3", "a sequence in exponent form"],
-    ["ABC-1", "an upper-case epoch"],
-    ["a_b-1", "an epoch with punctuation"],
-    ["a-b-1", "an epoch holding a dash"],
-    [`${"z".repeat(33)}-1`, "an epoch longer than 32 characters"],
-    ["e-12345678901234567", "a sequence longer than 16 digits"],
-    ["e-9007199254740993", "a sequence past the largest safe integer"],
-    [" e-1", "an id with a leading space"],
-    ["e-1 ", "an id with a trailing space"],
-    ["e-\u0661", "a sequence of non-ASCII digits"],
+    ["urn:ssehub:abc", "an id without a sequence"],
+    ["urn:ssehub::1", "an empty epoch"],
+    ["urn:ssehub:abc:", "an empty sequence"],
+    ["urn:ssehub:abc:01", "a sequence with a leading zero"],
+    ["urn:ssehub:abc:+1", "a signed sequence"],
+    ["urn:ssehub:abc:1.5", "a fractional sequence"],
+    ["urn:ssehub:abc:1e3", "a sequence in exponent form"],
+    ["urn:ssehub:ABC:1", "an upper-case epoch"],
+    ["URN:SSEHUB:abc:1", "an upper-case prefix (the hub never sends one)"],
+    ["urn:ssehub:a_b:1", "an epoch with punctuation"],
+    ["urn:ssehub:a:b:1", "an epoch holding a colon"],
+    [`urn:ssehub:${"z".repeat(33)}:1`, "an epoch longer than 32 characters"],
+    ["urn:ssehub:e:12345678901234567", "a sequence longer than 16 digits"],
+    ["urn:ssehub:e:9007199254740993", "a sequence past the largest safe integer"],
+    [" urn:ssehub:e:1", "an id with a leading space"],
+    ["urn:ssehub:e:1 ", "an id with a trailing space"],
+    ["urn:ssehub:e:\u0661", "a sequence of non-ASCII digits"],
+    ["abc-42", "the old form <epoch>-<seq>"],
+    ["order-42", "an app id such as order-42"],
+    ["urn:uuid:3b241101-e2bb-4255-8caf-4136c566a962", "a URN of another namespace"],
   ];
   for (const [id, what] of invalid) {
     it(`parseEventId() rejects ${what}`, () => {
@@ -79,4 +94,43 @@ describe("parseEventId()", () => {
       assert.deepEqual(parseEventId(formatEventId("k3x9", seq)), { epoch: "k3x9", seq });
     }
   });
+});
+
+describe("isHubIdNamespace()", () => {
+  for (const id of [
+    "urn:ssehub:k3x9:1",
+    "URN:SSEHUB:k3x9:1",
+    "Urn:SseHub:anything",
+    "urn:ssehub:",
+  ]) {
+    it(`isHubIdNamespace() claims ${JSON.stringify(id)}`, () => {
+      assert.equal(isHubIdNamespace(id), true);
+    });
+  }
+  for (const id of [
+    "order-42",
+    "user-1",
+    "invoice-2024",
+    "k3x9-1",
+    "urn:ssehub",
+    "urn:ssehubx:1",
+    "urn:uuid:1",
+  ]) {
+    it(`isHubIdNamespace() leaves ${JSON.stringify(id)} to publishers`, () => {
+      assert.equal(isHubIdNamespace(id), false);
+    });
+  }
+});
+
+describe("parseOldFormEventId()", () => {
+  it("parseOldFormEventId() reads the form <epoch>-<seq> that earlier builds of the hub sent", () => {
+    assert.deepEqual(parseOldFormEventId("k3x9abcd1234-42"), { epoch: "k3x9abcd1234", seq: 42 });
+    assert.deepEqual(parseOldFormEventId("order-42"), { epoch: "order", seq: 42 });
+  });
+
+  for (const id of ["urn:ssehub:k3x9:1", "a-b-1", "ABC-1", "-1", "abc-01", "abc-"]) {
+    it(`parseOldFormEventId() rejects ${JSON.stringify(id)}`, () => {
+      assert.equal(parseOldFormEventId(id), undefined);
+    });
+  }
 });

@@ -11,6 +11,12 @@ import { FAULT_NAMES, type FaultName } from "../../loadgen/faults.js";
 import type { ScenarioName } from "../../loadgen/result.js";
 import { csvHeader, formatResultCsv, formatResultText } from "../../loadgen/result-format.js";
 import { type PublishBodyKind, TARGET_NAMES, type TargetName } from "../../loadgen/targets.js";
+import {
+  CREDENTIAL_OPTIONS,
+  CredentialError,
+  credentialHeaders,
+  credentialUsage,
+} from "../hub-credentials.js";
 
 const USAGE = `Usage: ssehub bench <scenario> [options]
 
@@ -40,6 +46,8 @@ Target:
   --subscribe-url TEMPLATE   custom: e.g. http://127.0.0.1:9000/sse/{topic}
   --publish-url TEMPLATE     custom: e.g. http://127.0.0.1:9000/pub/{topic}
   --publish-body KIND        custom: raw | ssehub-json (default raw)
+${credentialUsage(29)}
+                             both go with every subscribe and publish request
   --server-pid PID           a server process to measure, with its children; repeat for
                              more (default: the processes listening on the port of any
                              of the URLs, added up)
@@ -141,6 +149,7 @@ const OPTIONS = {
   "fault-interval-ms": { type: "string" },
   "pause-ms": { type: "string" },
   "redis-url": { type: "string" },
+  ...CREDENTIAL_OPTIONS,
   "redis-pid": { type: "string" },
   "redis-restart-command": { type: "string" },
   json: { type: "boolean", default: false },
@@ -236,8 +245,22 @@ export function parseBenchArgs(argv: readonly string[]): ParsedBenchArgs | "help
       `Cannot use --redis-pid ${JSON.stringify(redisPidText)}: give a process id`,
     );
   }
+  let headers: Record<string, string>;
+  try {
+    // The adapters set these; the subscribe's Last-Event-ID carries the resume.
+    headers = credentialHeaders(values, process.env, [
+      "Accept",
+      "Cache-Control",
+      "Content-Type",
+      "Last-Event-ID",
+    ]);
+  } catch (error) {
+    if (error instanceof CredentialError) throw new UsageError(error.message);
+    throw error;
+  }
   const options: BenchOptions = {
     scenario,
+    headers,
     target: target as TargetName | undefined,
     urls: values.url,
     subscribeUrl: values["subscribe-url"],

@@ -8,6 +8,7 @@ import { diagnoseLiveHub } from "../../doctor/live.js";
 import { preflightExitCode, runPreflight } from "../../doctor/preflight.js";
 import { formatPreflightText } from "../../doctor/preflight-format.js";
 import { isSsehubError } from "../../errors.js";
+import { CredentialError, credentialHeaders } from "../hub-credentials.js";
 
 const USAGE = `Usage: ssehub doctor [options]
 
@@ -29,6 +30,7 @@ Host preflight:
 Live diagnosis of a running hub:
   --url URL                the hub's base URL, http://host:port
   --admin-token T          its admin token (default: $SSEHUB_ADMIN_TOKEN)
+  --header H               an extra request header, 'Name: value' (a proxy's); repeat for more
 
 Output:
   --json                   print one JSON object (schema ssehub-doctor/1 for the preflight)
@@ -46,6 +48,7 @@ const OPTIONS = {
   verbose: { type: "boolean", default: false },
   url: { type: "string" },
   "admin-token": { type: "string" },
+  header: { type: "string", multiple: true },
   json: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
@@ -70,6 +73,8 @@ export type ParsedDoctorArgs =
       readonly mode: "live";
       readonly url: string;
       readonly adminToken: string;
+      /** Extra request headers (--header). */
+      readonly headers: Readonly<Record<string, string>>;
       readonly json: boolean;
     }
   | { readonly mode: "help" };
@@ -122,15 +127,23 @@ export function parseDoctorArgs(
         `Cannot use --url ${JSON.stringify(values.url)}: give the base URL of a running hub, such as http://127.0.0.1:8080`,
       );
     }
-    return {
-      mode: "live",
-      url: values.url,
-      adminToken: values["admin-token"] ?? env.SSEHUB_ADMIN_TOKEN ?? "",
-      json: values.json,
-    };
+    const adminToken = values["admin-token"] ?? env.SSEHUB_ADMIN_TOKEN ?? "";
+    let headers: Record<string, string>;
+    try {
+      // The admin token is the doctor's credential: no JWT (--token) here.
+      const own = adminToken === "" ? ["Accept"] : ["Accept", "Authorization"];
+      headers = credentialHeaders({ header: values.header }, {}, own);
+    } catch (error) {
+      if (error instanceof CredentialError) throw new UsageError(error.message);
+      throw error;
+    }
+    return { mode: "live", url: values.url, adminToken, headers, json: values.json };
   }
   if (values["admin-token"] !== undefined) {
     throw new UsageError("Cannot use --admin-token without --url: it is for a running hub");
+  }
+  if (values.header !== undefined) {
+    throw new UsageError("Cannot use --header without --url: it is for a running hub");
   }
   return {
     mode: "host",
@@ -165,8 +178,10 @@ export async function doctorCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (parsed.mode === "live") {
-    const { url, adminToken, json } = parsed;
-    return diagnoseLiveHub({ url, adminToken, json }, (line) => process.stdout.write(`${line}\n`));
+    const { url, adminToken, headers, json } = parsed;
+    return diagnoseLiveHub({ url, adminToken, headers, json }, (line) =>
+      process.stdout.write(`${line}\n`),
+    );
   }
   try {
     const report = runPreflight(parsed);

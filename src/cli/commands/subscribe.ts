@@ -6,6 +6,13 @@
 import { parseArgs } from "node:util";
 import { type ParsedEvent, SsehubClient, type SsehubClientError } from "../../client/index.js";
 import { isSsehubError } from "../../errors.js";
+import {
+  CREDENTIAL_OPTIONS,
+  CredentialError,
+  credentialHeaders,
+  credentialUsage,
+  refusalHint,
+} from "../hub-credentials.js";
 
 /** The hub the commands talk to when neither --url nor SSEHUB_URL says otherwise. */
 const DEFAULT_URL = "http://127.0.0.1:8080";
@@ -19,7 +26,11 @@ Options:
   --last-event-id ID   resume after this event id
   --json               print one JSON object per line: {"id","event","data"}
   --url URL            base URL of the hub (default: $SSEHUB_URL or ${DEFAULT_URL})
+${credentialUsage(23)}
   -h, --help           show this help
+
+Private events, and a hub started with --subscriber-jwt-key and --no-anonymous-subscribe, need
+a token whose mercure.subscribe claim covers the topics: ssehub subscribe orders --token "$JWT".
 
 Exit status: 0 stopped by a signal, 1 the hub refused the subscription, 2 bad usage.
 `;
@@ -28,6 +39,7 @@ const OPTIONS = {
   "last-event-id": { type: "string" },
   json: { type: "boolean", default: false },
   url: { type: "string" },
+  ...CREDENTIAL_OPTIONS,
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
@@ -45,6 +57,26 @@ function formatEvent(event: ParsedEvent, json: boolean): string {
     return `${JSON.stringify({ id: event.lastEventId, event: event.type, data: event.data })}\n`;
   }
   return `[${event.lastEventId}] ${event.type}: ${event.data}\n`;
+}
+
+/**
+ * The stderr lines for `error` of a subscription at the hub `url`: `ssehub: <code>: <message>`.
+ * When the hub refused with its JSON error, its own code and message, then a line with the
+ * status and, after a 401 or 403, what to change.
+ */
+function describeError(error: SsehubClientError, url: string): string {
+  const next = error.willReconnect ? "; reconnecting" : "";
+  const hint =
+    error.status === undefined ? undefined : refusalHint(error.status, error.hubCode, "subscribe");
+  if (error.hubCode === undefined) {
+    const then = hint === undefined ? "" : `ssehub: ${hint}\n`;
+    return `ssehub: ${error.code}: ${error.message}${next}\n${then}`;
+  }
+  const answered = `the hub at ${url} answered ${error.status}`;
+  return (
+    `ssehub: ${error.hubCode}: ${error.hubMessage ?? answered}${next}\n` +
+    `ssehub: ${answered}${hint === undefined ? "" : `: ${hint}`}\n`
+  );
 }
 
 /**
@@ -78,6 +110,16 @@ export async function subscribeCommand(argv: readonly string[]): Promise<number>
     );
   }
 
+  let headers: Record<string, string>;
+  try {
+    headers = credentialHeaders(values, process.env, ["Accept", "Last-Event-ID"]);
+  } catch (error) {
+    if (error instanceof CredentialError) {
+      return fail(error.code, `${error.message}. Run "ssehub subscribe --help"`, 2);
+    }
+    throw error;
+  }
+
   const json = values.json;
   const url = values.url ?? process.env.SSEHUB_URL ?? DEFAULT_URL;
   let refused = false;
@@ -87,6 +129,7 @@ export async function subscribeCommand(argv: readonly string[]): Promise<number>
       url,
       topics: positionals,
       lastEventId: values["last-event-id"],
+      headers,
       onOpen: () => {
         process.stderr.write(`ssehub: subscribed to ${positionals.join(", ")} at ${url}\n`);
       },
@@ -95,8 +138,7 @@ export async function subscribeCommand(argv: readonly string[]): Promise<number>
       },
       onError: (error: SsehubClientError) => {
         if (!error.willReconnect) refused = true;
-        const next = error.willReconnect ? "; reconnecting" : "";
-        process.stderr.write(`ssehub: ${error.code}: ${error.message}${next}\n`);
+        process.stderr.write(describeError(error, url));
       },
     });
   } catch (error) {
