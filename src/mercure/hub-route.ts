@@ -29,7 +29,8 @@
  * cookie, or the `authorization` query parameter when enabled.
  *
  * With `subscriptionEvents`, each stream is registered in the handler's MercurePresence while it
- * is open, which publishes its subscription events (see presence.ts).
+ * is open, with the draft it speaks and one subscription per matcher, which publishes its
+ * subscription events in that draft's shape (see presence.ts).
  * @see https://datatracker.ietf.org/doc/html/draft-dunglas-mercure-07
  * @module
  */

@@ -202,6 +202,24 @@ describe("draft-08 subscription events", () => {
     assert.equal(draft07.match_type, undefined);
   });
 
+  test("a draft-07 watcher's template matches draft-07 events only: draft-08 topics have three segments", async (t) => {
+    const { url } = await startServer(t, OPTIONS);
+    const reader = await draft07Token([EVERY_07]);
+    const watcher = await open(t, url, [["topic", EVERY_07]], bearer(reader));
+    await watcher.waitForEvents(1);
+    await open(t, url, [["match", A_TOPIC]]);
+    await open(t, url, [["topic", A_TOPIC]]);
+    await watcher.waitForEvents(2);
+    await sleep(NOTHING_MORE_MS);
+    assert.deepEqual(
+      dataOf(watcher).map((d) => [d.topic, d.match]),
+      [
+        [EVERY_07, undefined],
+        [A_TOPIC, undefined],
+      ],
+    );
+  });
+
   test("the same matcher twice is one subscription; the same value of two types is two", async (t) => {
     const { url } = await startServer(t, OPTIONS);
     const reader = await draft07Token([EVERY_08]);
