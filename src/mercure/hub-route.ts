@@ -29,7 +29,8 @@
  * cookie, or the `authorization` query parameter when enabled.
  *
  * With `subscriptionEvents`, each stream is registered in the handler's MercurePresence while it
- * is open, which publishes its subscription events (see presence.ts).
+ * is open, with the draft it speaks and one subscription per matcher, which publishes its
+ * subscription events in that draft's shape (see presence.ts).
  * @see https://datatracker.ietf.org/doc/html/draft-dunglas-mercure-07
  * @module
  */
@@ -51,7 +52,7 @@ import type { Route, RouteContext } from "../http/routes/route.js";
 import { withPublishSpan } from "../http/telemetry/publish-span.js";
 import { EARLIEST } from "../hub/types.js";
 import type { TraceContext } from "../protocol/trace-context.js";
-import type { MercurePresence } from "./presence.js";
+import type { MercurePresence, SubscriptionMatcher } from "./presence.js";
 import {
   type MercureDraft,
   type MercureProtocol,
@@ -130,7 +131,7 @@ async function subscribe(
   const draft = subscribeDraftOf(params, ctx.req.method ?? "GET", options.protocol);
   const request = mercureSubscribeRequest(ctx, params, draft);
   const auth = mercureAuthorizerFor(ctx.auth, options.protocol, ctx.req, ctx.query);
-  const { payload, ...grant } = await auth.subscriber(ctx.req, ctx.query);
+  const { payload, payloadFor, ...grant } = await auth.subscriber(ctx.req, ctx.query);
   const headers: Record<string, string> = {
     [RESUME_HEADERS[draft]]: resumePointOf(ctx, request),
   };
@@ -145,7 +146,13 @@ async function subscribe(
     headers,
   });
   if (presence !== undefined && ended !== undefined) {
-    registerWhileOpen(ctx, ended, presence, request.selectors, payload);
+    // Each subscription shows the payload its token attaches to its matcher (draft-08 access
+    // tokens), or the token's one `mercure.payload` (draft-07 claims).
+    const subscriptions = request.matchers.map((matcher) => {
+      const shown = payloadFor === undefined ? payload : payloadFor(matcher.match);
+      return shown === undefined ? matcher : { ...matcher, payload: shown };
+    });
+    registerWhileOpen(ctx, ended, presence, draft, subscriptions);
   }
 }
 
@@ -181,14 +188,14 @@ function registerWhileOpen(
   ctx: RouteContext,
   ended: StreamEnd,
   presence: MercurePresence,
-  selectors: readonly string[],
-  payload: unknown,
+  draft: MercureDraft,
+  subscriptions: readonly SubscriptionMatcher[],
 ): void {
   const { req, res } = ctx;
   // The client left while the stream opened: it was never active for anyone to see. (Over
   // HTTP/2, `req.socket` stands for the stream in `destroyed`, and `res` has no `destroyed`.)
   if (ended.destroyed === true || (ended === res && req.socket.destroyed)) return;
-  const subscriber = presence.add(selectors, payload);
+  const subscriber = presence.add(draft, subscriptions);
   ended.once("close", () => presence.remove(subscriber));
 }
 

@@ -42,7 +42,7 @@ export function createMercureRoutes(
   options: MercureRouteOptions,
 ): MercureRoutes {
   const presence = subscriptionEvents ? new MercurePresence(hub, logger) : undefined;
-  const subscriptions = createSubscriptionsRoute(presence);
+  const subscriptions = createSubscriptionsRoute(presence, options.protocol);
   const metadata = createResourceMetadataRoute();
   return {
     exact: [

@@ -28,6 +28,7 @@ import type { RouteContext } from "../http/routes/route.js";
 import type { TopicPattern } from "../hub/subscriber.js";
 import { assertValidId } from "../protocol/field-rules.js";
 import { isMatchNamespace, type MercureDraft, TOPIC_PARAMETER } from "./protocol-version.js";
+import type { MatchType } from "./subscription-08.js";
 
 /** Draft-08's exact matcher parameters: the bare name and its explicit spelling. */
 export const EXACT_PARAMETERS: ReadonlySet<string> = new Set(["match", "match_exact"]);
@@ -47,8 +48,13 @@ export interface MercureSubscribeRequest {
   readonly topics: readonly string[];
   /** `*`, URI templates (draft-07) and URL patterns (draft-08). */
   readonly patterns: readonly TopicPattern[];
-  /** Every matcher value as the client wrote it: one subscription each (presence.ts). */
+  /** Every matcher value as the client wrote it. */
   readonly selectors: readonly string[];
+  /**
+   * Every matcher with its draft-08 type (none for a draft-07 selector), in the order written:
+   * one subscription each (presence.ts). `*` keeps the type of its parameter.
+   */
+  readonly matchers: readonly { readonly matchType?: MatchType; readonly match: string }[];
   readonly lastEventId: string | undefined;
 }
 
@@ -81,6 +87,7 @@ export function mercureSubscribeRequest(
   const exact: string[] = [];
   const patterns: TopicPattern[] = [];
   const selectors: string[] = [];
+  const matchers: { matchType?: MatchType; match: string }[] = [];
   const urlPatterns: string[] = [];
   for (const [name, value] of params) {
     if (draft === "draft-07") {
@@ -89,11 +96,15 @@ export function mercureSubscribeRequest(
       else exact.push(value);
     } else {
       if (!isMatchNamespace(name)) continue;
+      const matchType = matchTypeOf(name);
       if (value === WILDCARD) patterns.push(compileTopicSelector(WILDCARD));
-      else if (EXACT_PARAMETERS.has(name)) exact.push(value);
-      else if (name === URL_PATTERN_PARAMETER) urlPatterns.push(value);
-      else throw unknownMatcher(name);
+      else if (matchType === "exact") exact.push(value);
+      else urlPatterns.push(value);
+      matchers.push({ matchType, match: value });
+      selectors.push(value);
+      continue;
     }
+    matchers.push({ match: value });
     selectors.push(value);
   }
   if (selectors.length === 0) {
@@ -114,6 +125,7 @@ export function mercureSubscribeRequest(
     topics: exact.length === 0 ? [] : hub.checkTopics(exact),
     patterns,
     selectors,
+    matchers,
     lastEventId: lastEventIdOf(ctx, params, draft),
   };
 }
@@ -138,6 +150,13 @@ function lastEventIdOf(
   if (id === null || id === undefined || id === "") return undefined;
   assertValidId(id);
   return id;
+}
+
+/** The matcher type of a parameter in the `match` namespace; throws for an unknown one. */
+function matchTypeOf(name: string): MatchType {
+  if (EXACT_PARAMETERS.has(name)) return "exact";
+  if (name === URL_PATTERN_PARAMETER) return "urlpattern";
+  throw unknownMatcher(name);
 }
 
 /** A URL pattern as the hub matches topics with it. */

@@ -46,6 +46,11 @@ export interface SubscriberGrant {
    * subscription events show of the subscriber. Absent without a token or without the claim.
    */
   readonly payload?: unknown;
+  /**
+   * The payload of each subscription, by its matcher (draft-08 access tokens: the `payload` of
+   * the first `subscribe` detail matching it). Absent where one payload holds for all.
+   */
+  readonly payloadFor?: (matcher: string) => unknown;
 }
 
 /** What a publisher's request earns. */

@@ -146,12 +146,14 @@ export class Mercure08Authorizer {
         );
       }
       const verified = await this.#verify(found.token);
+      const { grants } = verified;
       const matcher = firstMatcher(query);
-      const payload = matcher === undefined ? undefined : verified.grants.payloadFor(matcher);
+      const payload = matcher === undefined ? undefined : grants.payloadFor(matcher);
       return {
-        access: new GrantedAccess(verified.grants),
+        access: new GrantedAccess(grants),
         expiresAt: verified.expiresAt,
         ...(payload === undefined ? {} : { payload }),
+        payloadFor: (subscriptionMatcher: string) => grants.payloadFor(subscriptionMatcher),
       };
     });
   }
