@@ -127,12 +127,15 @@ describe("Mercure conformance gaps", () => {
     }
   });
 
-  test("a topic holding a C1 control character answers 400 (draft-08)", {
-    todo: "C1 controls (U+0080 to U+009F) pass the topic check",
+  test("a topic or a matcher holding a C1 control character answers 400 (draft-08)", {
+    todo: "C1 controls (U+0080 to U+009F) pass the topic and matcher checks",
   }, async (t) => {
     const { url } = await startServer(t, { anonymousPublish: true });
     for (const topic of ["a\u0085b", "a\u009fb"]) {
       assert.equal(await publishStatus(url, [["topic", topic]]), 400, JSON.stringify(topic));
+      const stream = await fetch(`${url}${HUB}?match=${encodeURIComponent(topic)}`);
+      await stream.body?.cancel();
+      assert.equal(stream.status, 400, `match=${JSON.stringify(topic)}`);
     }
   });
 
@@ -156,6 +159,31 @@ describe("Mercure conformance gaps", () => {
       ["id", "#42"],
     ]);
     assert.equal(status, 400);
+  });
+
+  test("a draft-07 resume takes the Last-Event-ID header over the lastEventID parameter", async (t) => {
+    const { url } = await startServer(t, { anonymousPublish: true });
+    const ids: string[] = [];
+    for (const data of ["1", "2", "3"]) {
+      ids.push(
+        await publish(url, [
+          ["topic", BOOK],
+          ["topic", `${BOOK}.jsonld`],
+          ["data", data],
+        ]),
+      );
+    }
+    const stream = await openFetchStream(
+      `${url}${HUB}?topic=${encodeURIComponent(BOOK)}&lastEventID=${ids[0]}`,
+      { "Last-Event-ID": ids[1]! },
+    );
+    t.after(() => stream.close());
+    assert.equal(stream.headers.get("last-event-id"), ids[1]);
+    await stream.waitForEvents(1);
+    assert.deepEqual(
+      stream.events.map((event) => event.data),
+      ["3"],
+    );
   });
 
   test("a replay sends a private update only to a subscriber allowed it now", async (t) => {
