@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { SignJWT } from "jose";
 import { openFetchStream } from "../helpers/fetch-stream.js";
 import { startServer } from "../http/start-server.js";
 
@@ -184,6 +185,35 @@ describe("Mercure conformance gaps", () => {
       stream.events.map((event) => event.data),
       ["3"],
     );
+  });
+
+  test("a draft-08 Authorization header is used before the cookie, even when it fails", async (t) => {
+    const resource = "https://hub.example.com/.well-known/mercure";
+    const issuer = "https://app.example.com";
+    const secret = "issuer-secret-of-at-least-32-bytes!!";
+    const { url } = await startServer(t, {
+      mercureIssuers: JSON.stringify([{ issuer, key: secret }]),
+      mercureResource: resource,
+    });
+    const token = (key: string) =>
+      new SignJWT({
+        iss: issuer,
+        aud: resource,
+        authorization_details: [
+          { type: "mercure", actions: ["subscribe"], topics: [{ match: "*" }] },
+        ],
+      })
+        .setProtectedHeader({ alg: "HS256", typ: "at+jwt" })
+        .setExpirationTime("1h")
+        .sign(new TextEncoder().encode(key));
+    const answer = await fetch(`${url}${HUB}?match=${encodeURIComponent(BOOK)}`, {
+      headers: {
+        Authorization: `Bearer ${await token("another-secret-of-at-least-32-bytes!")}`,
+        Cookie: `__Secure-mercure_access_token=${await token(secret)}`,
+      },
+    });
+    await answer.body?.cancel();
+    assert.equal(answer.status, 401);
   });
 
   test("a replay sends a private update only to a subscriber allowed it now", async (t) => {
