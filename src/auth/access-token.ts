@@ -234,7 +234,7 @@ export function createAccessTokenVerifier(config: {
       const verified = await check.verifier.verify(token);
       const subject = verified.payload.sub;
       return Object.freeze({
-        grants: grantsOfAuthorizationDetails(verified.payload, check.actions),
+        grants: grantsOfAuthorizationDetails(verified.payload, check.actions, config.resource),
         expiresAt: verified.expiresAt!, // required above
         issuer,
         subject: typeof subject === "string" && subject !== "" ? subject : undefined,

@@ -62,10 +62,14 @@ function exactMatcher(match: string): TopicSelector {
   return Object.freeze({ source: match, matches: (topic: string) => topic === match });
 }
 
-function urlPatternMatcher(match: string, where: string): TopicSelector {
+function urlPatternMatcher(
+  match: string,
+  where: string,
+  baseUrl: string | undefined,
+): TopicSelector {
   let test: (topic: string) => boolean;
   try {
-    test = compileUrlPattern(match);
+    test = compileUrlPattern(match, baseUrl);
   } catch (error) {
     throw detailsError(
       `${where} holds an invalid URL pattern (${(error as Error).message})`,
@@ -79,7 +83,7 @@ function isObject(value: unknown): value is Readonly<Record<string, unknown>> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function matcherOf(entry: unknown, where: string): TopicSelector {
+function matcherOf(entry: unknown, where: string, baseUrl: string | undefined): TopicSelector {
   if (!isObject(entry)) throw detailsError(`${where} must be an object with a "match" string`);
   const { match, match_type: type } = entry;
   if (typeof match !== "string" || match === "") {
@@ -94,7 +98,7 @@ function matcherOf(entry: unknown, where: string): TopicSelector {
     );
   }
   if (match === "*") return EVERY_TOPIC;
-  return type === "urlpattern" ? urlPatternMatcher(match, where) : exactMatcher(match);
+  return type === "urlpattern" ? urlPatternMatcher(match, where, baseUrl) : exactMatcher(match);
 }
 
 interface MercureDetail {
@@ -103,7 +107,11 @@ interface MercureDetail {
   readonly payload: unknown;
 }
 
-function detailOf(entry: Readonly<Record<string, unknown>>, index: number): MercureDetail {
+function detailOf(
+  entry: Readonly<Record<string, unknown>>,
+  index: number,
+  baseUrl: string | undefined,
+): MercureDetail {
   const where = `authorization_details[${index}]`;
   const { actions, topics, payload } = entry;
   if (!Array.isArray(actions) || actions.length === 0) {
@@ -125,7 +133,7 @@ function detailOf(entry: Readonly<Record<string, unknown>>, index: number): Merc
   }
   return {
     actions: new Set(actions as string[]),
-    topics: topics.map((topic, i) => matcherOf(topic, `${where}.topics[${i}]`)),
+    topics: topics.map((topic, i) => matcherOf(topic, `${where}.topics[${i}]`, baseUrl)),
     payload,
   };
 }
@@ -136,10 +144,13 @@ function detailOf(entry: Readonly<Record<string, unknown>>, index: number): Merc
  * one of its `mercure` entries is malformed.
  * @param allowedActions the actions this token's issuer may grant: an action outside them
  *   grants nothing (an issuer trusted for subscribers only cannot make a publisher).
+ * @param baseUrl the hub's URL (its resource identifier): a relative URL pattern is resolved
+ *   against it, as Mercure asks; without one, a relative pattern makes the token invalid.
  */
 export function grantsOfAuthorizationDetails(
   payload: Readonly<Record<string, unknown>>,
   allowedActions: ReadonlySet<MercureAction> = new Set(["publish", "subscribe"]),
+  baseUrl?: string,
 ): AccessTokenGrants {
   const claim = payload[AUTHORIZATION_DETAILS_CLAIM];
   const details: MercureDetail[] = [];
@@ -157,7 +168,7 @@ export function grantsOfAuthorizationDetails(
       if (details.length === MAX_MERCURE_DETAILS) {
         throw detailsError(`it carries more than ${MAX_MERCURE_DETAILS} mercure entries`);
       }
-      details.push(detailOf(entry, index));
+      details.push(detailOf(entry, index, baseUrl));
     }
   }
   const granting = (action: MercureAction): readonly TopicSelector[] =>

@@ -2,8 +2,8 @@
  * WHATWG URL patterns (https://urlpattern.spec.whatwg.org/), for Mercure's `match_urlpattern`:
  * does a topic match a pattern such as `https://example.com/books/:id`?
  *
- * `compileUrlPattern()` reads a pattern string the way `new URLPattern(pattern)` does (no base
- * URL, no options) and answers a function that tests a topic the way `URLPattern.test(topic)`
+ * `compileUrlPattern()` reads a pattern string the way `new URLPattern(pattern, baseUrl)` does
+ * (no options; without a base URL, a relative pattern is refused) and answers a function that tests a topic the way `URLPattern.test(topic)`
  * does: the topic is parsed as a URL (a topic that is not an absolute URL matches nothing), and
  * each of its eight components must match the pattern's.
  *
@@ -16,8 +16,10 @@
  *
  * What it declines, with SSEHUB_ERR_URLPATTERN_INVALID, beside what the standard itself
  * refuses:
- * - relative patterns (`/books/:id`): the standard needs a base URL for them, which Mercure's
- *   parameter has no room for;
+ * - relative patterns (`/books/:id`) without a base URL. With one (Mercure resolves them against
+ *   the hub's URL), the protocol, host and port come from the base, and a pathname that does not
+ *   start with `/` is read from the base's directory, as the standard's "process a URLPatternInit"
+ *   does;
  * - patterns longer than MAX_URLPATTERN_LENGTH characters, holding control characters, or whose
  *   automata would exceed MAX_URLPATTERN_STATES states in all;
  * - in regexp groups, what url-pattern-regexp.ts lists (anchors, lookaround, backreferences,
@@ -361,7 +363,7 @@ function invalid(pattern: string, problem: string): SsehubError {
  * books("https://example.com/books/42/reviews"); // false
  * books("not a URL"); // false
  */
-export function compileUrlPattern(pattern: string): (topic: string) => boolean {
+export function compileUrlPattern(pattern: string, baseUrl?: string): (topic: string) => boolean {
   if (pattern.length > MAX_URLPATTERN_LENGTH) {
     throw invalid(pattern, `it is longer than ${MAX_URLPATTERN_LENGTH} characters`);
   }
@@ -371,7 +373,7 @@ export function compileUrlPattern(pattern: string): (topic: string) => boolean {
   }
   let matchers: Record<Component, ComponentMatcher>;
   try {
-    matchers = compileComponents(pattern);
+    matchers = compileComponents(pattern, baseUrl);
   } catch (error) {
     if (
       error instanceof PatternSyntaxError ||
@@ -402,8 +404,43 @@ export function compileUrlPattern(pattern: string): (topic: string) => boolean {
   };
 }
 
-/** The steps of "create" a URL pattern from a string, without base URL or options. */
-function compileComponents(pattern: string): Record<Component, ComponentMatcher> {
+/** Escapes `text` so that a pattern reads it as fixed text (the standard's "escape a pattern string"). */
+function escapePatternString(text: string): string {
+  return text.replace(/[+*?:{}()\\]/g, "\\$&");
+}
+
+/**
+ * Fills the components a relative pattern leaves out from `baseUrl`, as the standard's
+ * "process a URLPatternInit" does for a pattern with a base URL: protocol, username, password,
+ * hostname and port from the base (escaped: fixed text), the pathname from the base when the
+ * pattern has none, or resolved against the base's directory when it does not start with `/`.
+ */
+function resolveAgainstBase(init: Partial<Record<Component, string>>, baseUrl: string): void {
+  let base: URL;
+  try {
+    base = new URL(baseUrl);
+  } catch {
+    throw new PatternSyntaxError(`its base URL ${JSON.stringify(baseUrl)} is not a URL`);
+  }
+  init.protocol = escapePatternString(base.protocol.slice(0, -1));
+  init.username ??= escapePatternString(base.username);
+  init.password ??= escapePatternString(base.password);
+  init.hostname ??= escapePatternString(base.hostname);
+  init.port ??= escapePatternString(base.port);
+  const basePath = escapePatternString(base.pathname);
+  if (init.pathname === undefined || init.pathname === "") {
+    init.pathname = basePath;
+    init.search ??= escapePatternString(base.search.slice(1));
+  } else if (!init.pathname.startsWith("/")) {
+    init.pathname = basePath.slice(0, basePath.lastIndexOf("/") + 1) + init.pathname;
+  }
+}
+
+/** The steps of "create" a URL pattern from a string, with an optional base URL, no options. */
+function compileComponents(
+  pattern: string,
+  baseUrl: string | undefined,
+): Record<Component, ComponentMatcher> {
   const budget: Budget = { states: MAX_URLPATTERN_STATES };
   const init = parseConstructorString(pattern, (protocol) =>
     protocolMatchesSpecialScheme(
@@ -413,12 +450,15 @@ function compileComponents(pattern: string): Record<Component, ComponentMatcher>
     ),
   );
   if (init.protocol === undefined) {
-    throw new PatternSyntaxError(
-      'it is relative (it has no protocol, such as "https:"), and no base URL applies',
-    );
+    if (baseUrl === undefined) {
+      throw new PatternSyntaxError(
+        'it is relative (it has no protocol, such as "https:"), and no base URL applies',
+      );
+    }
+    resolveAgainstBase(init, baseUrl);
   }
   // "process a URLPatternInit" for a pattern: the delimiters "?" and "#" are not part of them.
-  if (init.protocol.endsWith(":")) init.protocol = init.protocol.slice(0, -1);
+  if (init.protocol?.endsWith(":") === true) init.protocol = init.protocol.slice(0, -1);
   if (init.search?.startsWith("?")) init.search = init.search.slice(1);
   if (init.hash?.startsWith("#")) init.hash = init.hash.slice(1);
   const source = {} as Record<Component, string>;

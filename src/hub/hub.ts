@@ -17,7 +17,7 @@ import type { Bus, BusMetricsSource, BusRestartReason, BusStart } from "../bus/b
 import { claimIdempotency } from "../bus/idempotency.js";
 import { LocalBus } from "../bus/local-bus.js";
 import { SsehubError } from "../errors.js";
-import type { HistoryStore } from "../history/history-store.js";
+import type { HistoryStore, StoredEvent } from "../history/history-store.js";
 import { MemoryHistory } from "../history/memory-history.js";
 import { type PreparedEvent, type SequencedEvent, toStoredEvent } from "../history/stored-event.js";
 import { encodeRetry } from "../protocol/encode.js";
@@ -37,7 +37,12 @@ import {
   preparePublish,
 } from "./publish-input.js";
 import { Resumer, type ResumeSource } from "./resume.js";
-import { type DeliveryCounters, Subscriber, type SubscriberHost } from "./subscriber.js";
+import {
+  type DeliveryCounters,
+  type PrivateAccess,
+  Subscriber,
+  type SubscriberHost,
+} from "./subscriber.js";
 import { type ActivityWindow, TopicActivity } from "./topic-activity.js";
 import { EXPRESS_LANE, TopicIndex } from "./topic-index.js";
 import { checkTopicList } from "./topic-name.js";
@@ -59,6 +64,12 @@ import {
 
 /** How often history is trimmed by age, at most, in ms. */
 const EXPIRE_INTERVAL_MS = 1000;
+
+/**
+ * The newest events a hub remembers for newestReadableId: how far back it looks for one a
+ * subscriber may read before it answers `earliest` (Mercure's scan limit).
+ */
+export const READABLE_SCAN_LIMIT = 64;
 
 /** The express lane has no pattern subscribers: they are matched in the normal lane. */
 const NO_SUBSCRIBERS: ReadonlySet<Subscriber> = new Set();
@@ -101,6 +112,9 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
   /** Events and bytes per topic for the busiest topics (O(1) per event per topic). */
   readonly #activity = new TopicActivity();
   #subscriberCount = 0;
+  /** The newest READABLE_SCAN_LIMIT events, a ring: `#recentAt` is where the next one goes. */
+  readonly #recent: (StoredEvent | undefined)[] = new Array(READABLE_SCAN_LIMIT);
+  #recentAt = 0;
   #eventsPublished = 0;
   #overloads = 0;
   #closed = false;
@@ -171,6 +185,22 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
    * history covers it, else `earliest` (asked for, another epoch, unknown or evicted). See
    * Resumer.covers.
    */
+  /**
+   * The wire id of the newest event that a subscriber with `access` may read (public, or
+   * private with a topic its grants match), among the newest READABLE_SCAN_LIMIT; `earliest`
+   * when there is none. What Mercure names as the point a stream without Last-Event-ID starts
+   * from, without disclosing the id of a private event to whom may not read it.
+   */
+  newestReadableId(access: PrivateAccess | undefined): string {
+    for (let back = 1; back <= READABLE_SCAN_LIMIT; back++) {
+      const event =
+        this.#recent[(this.#recentAt - back + READABLE_SCAN_LIMIT) % READABLE_SCAN_LIMIT];
+      if (event === undefined) break;
+      if (!event.private || access?.allows(event.topics) === true) return event.id;
+    }
+    return EARLIEST;
+  }
+
   resumePointOf(lastEventId: string): string {
     return this.#resumer.covers(lastEventId) ? lastEventId : EARLIEST;
   }
@@ -462,6 +492,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     this.#epoch = start.epoch;
     this.#current = start.joinedAfterSeq;
     this.#historyFloor = start.historyFloor ?? start.joinedAfterSeq;
+    this.#recent.fill(undefined);
     this.emit("status", { type: "bus-restarted", reason, subscribersEnded: this.#subscriberCount });
     this.#endEveryStream();
   }
@@ -522,6 +553,8 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       const event = toStoredEvent(epoch, sequenced);
       this.#current = sequenced.seq;
       this.#history.append(event);
+      this.#recent[this.#recentAt] = event;
+      this.#recentAt = (this.#recentAt + 1) % READABLE_SCAN_LIMIT;
       this.#dispatcher.enqueue(event, sequenced.trace);
       if (this.#expressDispatcher !== undefined && this.#priority.anyPriority(event.topics)) {
         this.#expressDispatcher.enqueue(event, sequenced.trace);

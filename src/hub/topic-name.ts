@@ -8,9 +8,9 @@
 import { SsehubError } from "../errors.js";
 import { isWellFormed } from "../protocol/field-rules.js";
 
-// White space or a control character (C0 or DEL). Intended: topic names must be printable.
+// White space or a control character (C0, DEL or C1). Intended: topic names must be printable.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
-const FORBIDDEN = /[\s\u0000-\u001f\u007f]/;
+const FORBIDDEN = /[\s\u0000-\u001f\u007f-\u009f]/;
 
 /** What a list of topics is checked for. */
 export interface TopicRules {

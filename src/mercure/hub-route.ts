@@ -50,7 +50,7 @@ import { readBody } from "../http/messages/read-body.js";
 import { openStream, type StreamEnd } from "../http/routes/events.js";
 import type { Route, RouteContext } from "../http/routes/route.js";
 import { withPublishSpan } from "../http/telemetry/publish-span.js";
-import { EARLIEST } from "../hub/types.js";
+import type { PrivateAccess } from "../hub/subscriber.js";
 import type { TraceContext } from "../protocol/trace-context.js";
 import type { MercurePresence, SubscriptionMatcher } from "./presence.js";
 import {
@@ -66,12 +66,12 @@ import {
   RESUME_HEADERS,
   subscribeParamsOf,
 } from "./subscribe-request.js";
+import { MERCURE_PATH } from "./subscription-path.js";
 
 /** The event type a Mercure publisher may not use: Mercure keeps it for the protocol itself. */
 export const MERCURE_RESERVED_EVENT = "mercure";
 
-/** The path of the Mercure hub. */
-export const MERCURE_PATH = "/.well-known/mercure";
+export { MERCURE_PATH };
 
 /** Response headers a cross-origin script may read on the Mercure route. */
 export const MERCURE_EXPOSED_HEADERS = "Link, Mercure-Last-Event-ID, Last-Event-ID, Accept-Query";
@@ -133,7 +133,7 @@ async function subscribe(
   const auth = mercureAuthorizerFor(ctx.auth, options.protocol, ctx.req, ctx.query);
   const { payload, payloadFor, ...grant } = await auth.subscriber(ctx.req, ctx.query);
   const headers: Record<string, string> = {
-    [RESUME_HEADERS[draft]]: resumePointOf(ctx, request),
+    [RESUME_HEADERS[draft]]: resumePointOf(ctx, request, grant.access),
   };
   // Tells a draft-08 client that the same subscription may be sent as a QUERY form.
   if (draft === "draft-08") headers["Accept-Query"] = FORM_MEDIA_TYPE;
@@ -160,9 +160,13 @@ async function subscribe(
  * The id of the event before the first one the stream sends (both drafts' rule): the id resumed
  * from when history holds it, else `earliest`; without one, the hub's newest id.
  */
-function resumePointOf(ctx: RouteContext, request: MercureSubscribeRequest): string {
+function resumePointOf(
+  ctx: RouteContext,
+  request: MercureSubscribeRequest,
+  access: PrivateAccess | undefined,
+): string {
   const { hub } = ctx;
-  if (request.lastEventId === undefined) return hub.lastEventId ?? EARLIEST;
+  if (request.lastEventId === undefined) return hub.newestReadableId(access);
   return hub.resumePointOf(request.lastEventId);
 }
 
@@ -298,6 +302,14 @@ function readMercureForm(
     form = new URLSearchParams([...form].filter(([name]) => DRAFT_08_FIELDS.has(name)));
   }
   const { data, id, event, ...rest } = formPublishInput(form);
+  if (id?.startsWith("#") === true) {
+    // Both drafts: an update's id is an IRI, and one that starts with `#` would be read as a
+    // fragment of the topic.
+    throw new SsehubError(
+      "SSEHUB_ERR_EVENT_INVALID_ID",
+      `Cannot publish the update with the id ${JSON.stringify(id)}: a Mercure update's id must not start with #`,
+    );
+  }
   const input = {
     ...rest,
     data: data ?? "",

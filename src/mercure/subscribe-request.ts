@@ -29,6 +29,7 @@ import type { TopicPattern } from "../hub/subscriber.js";
 import { assertValidId } from "../protocol/field-rules.js";
 import { isMatchNamespace, type MercureDraft, TOPIC_PARAMETER } from "./protocol-version.js";
 import type { MatchType } from "./subscription-08.js";
+import { MERCURE_PATH } from "./subscription-path.js";
 
 /** Draft-08's exact matcher parameters: the bare name and its explicit spelling. */
 export const EXACT_PARAMETERS: ReadonlySet<string> = new Set(["match", "match_exact"]);
@@ -119,7 +120,10 @@ export function mercureSubscribeRequest(
   // URL patterns are held to the topic rules as well (length, characters, how many), before
   // they are compiled.
   if (urlPatterns.length > 0) {
-    for (const pattern of hub.checkTopics(urlPatterns)) patterns.push(urlPatternMatcher(pattern));
+    const base = hubUrlOf(ctx);
+    for (const pattern of hub.checkTopics(urlPatterns)) {
+      patterns.push(urlPatternMatcher(pattern, base));
+    }
   }
   return {
     topics: exact.length === 0 ? [] : hub.checkTopics(exact),
@@ -159,9 +163,18 @@ function matchTypeOf(name: string): MatchType {
   throw unknownMatcher(name);
 }
 
-/** A URL pattern as the hub matches topics with it. */
-function urlPatternMatcher(pattern: string): TopicPattern {
-  const test = compileUrlPattern(pattern);
+/**
+ * The hub's URL as the request names it (scheme, Host, the hub's path): what Mercure resolves a
+ * relative URL pattern against (`match_urlpattern=/books/:id`).
+ */
+function hubUrlOf(ctx: RouteContext): string {
+  const scheme = (ctx.req.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http";
+  return `${scheme}://${ctx.req.headers.host ?? "localhost"}${MERCURE_PATH}`;
+}
+
+/** A URL pattern as the hub matches topics with it; a relative one is read against `base`. */
+function urlPatternMatcher(pattern: string, base: string): TopicPattern {
+  const test = compileUrlPattern(pattern, base);
   // The parameter's name is part of the source: the hub shares a turn's batch between
   // subscribers whose sources are equal, and a URL pattern is not a URI template of the same text.
   return { source: `${URL_PATTERN_PARAMETER}=${pattern}`, matches: test };

@@ -1,11 +1,14 @@
 /**
- * What both drafts' subscription paths share: the prefix of the subscriptions API (also the
- * prefix of subscription event topics) and the percent-encoding of each variable.
+ * The Mercure paths both drafts share: the hub's, the prefix of the subscriptions API (also the
+ * prefix of subscription event topics), and the percent-encoding of each variable.
  * @module
  */
 
+/** The path of the Mercure hub. */
+export const MERCURE_PATH = "/.well-known/mercure";
+
 /** The path of Mercure's subscriptions API, and the prefix of subscription event topics. */
-export const SUBSCRIPTIONS_PATH = "/.well-known/mercure/subscriptions";
+export const SUBSCRIPTIONS_PATH = `${MERCURE_PATH}/subscriptions`;
 
 /** Characters of a UTF-8 percent-encoded string that RFC 6570 leaves as they are (unreserved). */
 const NOT_UNRESERVED = /[!'()*]/g;

@@ -102,6 +102,21 @@ describe("authorization_details into grants", () => {
     assert.equal(canSubscribe(grants, "https://example.com/authors/1"), false);
   });
 
+  test("a relative urlpattern matcher is read against the hub's URL, and refused without one", () => {
+    const relative = detail({
+      actions: ["subscribe"],
+      topics: [{ match: "/books/:id", match_type: "urlpattern" }],
+    });
+    const grants = grantsOfAuthorizationDetails(
+      relative,
+      undefined,
+      "https://example.com/.well-known/mercure",
+    );
+    assert.equal(canSubscribe(grants, BOOK), true);
+    assert.equal(canSubscribe(grants, "https://other.example/books/1"), false);
+    refuses(relative, /URL pattern/);
+  });
+
   test("a malformed claim or mercure entry refuses the whole token", () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ authorization_details: { type: "mercure" } }, /must be an array/],

@@ -282,12 +282,44 @@ describe("compileUrlPattern: refused patterns", () => {
     }
   });
 
-  it("refuses relative patterns: the standard needs a base URL for them", () => {
+  it("refuses relative patterns without a base URL: the standard needs one", () => {
     assertRefused("/books/:id", /relative/);
     assertRefused("books/:id", /relative/);
     assertRefused("?q=:q", /relative/);
     // ":isbn" is a named group, not the colon after a protocol.
     assertRefused("urn:isbn", /relative/);
+  });
+
+  it("reads a relative pattern against a base URL, as the standard does", () => {
+    const base = "https://example.com:8443/.well-known/mercure";
+    const absolute = compileUrlPattern("/books/:id", base);
+    assert.equal(absolute("https://example.com:8443/books/1"), true);
+    assert.equal(absolute("https://example.com/books/1"), false, "the base's port");
+    assert.equal(absolute("http://example.com:8443/books/1"), false, "the base's scheme");
+    assert.equal(absolute("https://other.example:8443/books/1"), false, "the base's host");
+    const fromDirectory = compileUrlPattern("books/:id", base);
+    assert.equal(fromDirectory("https://example.com:8443/.well-known/books/1"), true);
+    assert.equal(fromDirectory("https://example.com:8443/books/1"), false);
+    const searchOnly = compileUrlPattern("?q=:q", base);
+    assert.equal(searchOnly("https://example.com:8443/.well-known/mercure?q=1"), true);
+    assert.equal(searchOnly("https://example.com:8443/other?q=1"), false);
+    // An absolute pattern ignores the base; a base that is no URL is refused.
+    assert.equal(compileUrlPattern("https://a.example/*", base)("https://a.example/x"), true);
+    assertRefusedWithBase("/books/:id", "not a url", /base URL/);
+    if (BuiltInWithBase !== undefined) {
+      for (const [pattern, topic] of [
+        ["/books/:id", "https://example.com:8443/books/1"],
+        ["books/:id", "https://example.com:8443/.well-known/books/1"],
+        ["?q=:q", "https://example.com:8443/.well-known/mercure?q=1"],
+        ["/books/:id", "https://example.com/books/1"],
+      ] as const) {
+        assert.equal(
+          compileUrlPattern(pattern, base)(topic),
+          new BuiltInWithBase(pattern, base).test(topic),
+          `${pattern} against ${topic}, as the built-in`,
+        );
+      }
+    }
   });
 
   it("declines regexp features beyond regular expressions, naming them", () => {
@@ -586,6 +618,23 @@ const TOPICS: readonly string[] = [
   "books/1",
   "",
 ];
+
+/** The built-in URLPattern with a base URL (Node 24), if any. */
+const BuiltInWithBase = (
+  globalThis as {
+    URLPattern?: new (pattern: string, base: string) => { test(input: string): boolean };
+  }
+).URLPattern;
+
+function assertRefusedWithBase(pattern: string, base: string, problem: RegExp): void {
+  assert.throws(
+    () => compileUrlPattern(pattern, base),
+    (error: unknown) =>
+      isSsehubError(error) &&
+      error.code === "SSEHUB_ERR_URLPATTERN_INVALID" &&
+      problem.test(error.message),
+  );
+}
 
 describe("compileUrlPattern: the same answers as the built-in URLPattern", {
   skip: BuiltIn === undefined ? "no global URLPattern before Node 24" : false,

@@ -81,13 +81,32 @@ describe("Mercure draft-08 subscriptions", () => {
     );
   });
 
-  test("match_urlpattern refuses a relative or invalid pattern with a clear error", async (t) => {
-    const { url } = await startServer(t);
-    for (const pattern of [
-      "/books/:id",
-      "https://example.com/books/:id(",
-      "https://example.com/((a)",
+  test("match_urlpattern reads a relative pattern against the hub's URL", async (t) => {
+    const { url } = await startServer(t, { anonymousPublish: true });
+    const stream = await openFetchStream(
+      `${url}${HUB}?${query([["match_urlpattern", "/books/:id"]])}`,
+    );
+    t.after(() => stream.close());
+    for (const [topic, data] of [
+      [`${url}/authors/1`, "author"],
+      ["https://example.com/books/1", "another host"],
+      [`${url}/books/1`, "book 1"],
     ]) {
+      await publish(url, [
+        ["topic", topic!],
+        ["data", data!],
+      ]);
+    }
+    await stream.waitForEvents(1);
+    assert.deepEqual(
+      stream.events.map((event) => event.data),
+      ["book 1"],
+    );
+  });
+
+  test("match_urlpattern refuses an invalid pattern with a clear error", async (t) => {
+    const { url } = await startServer(t);
+    for (const pattern of ["https://example.com/books/:id(", "https://example.com/((a)"]) {
       const { body } = await expectError(
         `${url}${HUB}?${query([["match_urlpattern", pattern]])}`,
         400,

@@ -1,0 +1,47 @@
+/**
+ * Hub.newestReadableId: the point a stream without Last-Event-ID starts from, as Mercure names
+ * it: the newest event the subscriber may read among the newest READABLE_SCAN_LIMIT, else
+ * `earliest`; never the id of a private event it may not read.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { createHub, READABLE_SCAN_LIMIT } from "../../src/hub/hub.js";
+import type { PrivateAccess } from "../../src/hub/subscriber.js";
+import { EARLIEST } from "../../src/hub/types.js";
+
+const readsSecrets: PrivateAccess = { allows: (topics) => topics.includes("secret") };
+
+describe("Hub.newestReadableId()", () => {
+  it("is earliest before any event", async () => {
+    const hub = createHub();
+    assert.equal(hub.newestReadableId(undefined), EARLIEST);
+    await hub.close();
+  });
+
+  it("skips private events the subscriber may not read, not those it may", async () => {
+    const hub = createHub();
+    const open = await hub.publish({ topic: "news", data: "1" });
+    const secret = await hub.publish({ topic: "secret", data: "2", private: true });
+    assert.equal(hub.newestReadableId(undefined), open.id);
+    assert.equal(hub.newestReadableId(readsSecrets), secret.id);
+    await hub.close();
+  });
+
+  it("names the publisher's id when the event has one", async () => {
+    const hub = createHub();
+    await hub.publish({ topic: "news", data: "1", id: "order-42" });
+    assert.equal(hub.newestReadableId(undefined), "order-42");
+    await hub.close();
+  });
+
+  it("looks back READABLE_SCAN_LIMIT events at most, then answers earliest", async () => {
+    const hub = createHub();
+    await hub.publish({ topic: "news", data: "public" });
+    for (let i = 0; i < READABLE_SCAN_LIMIT; i++) {
+      await hub.publish({ topic: "secret", data: String(i), private: true });
+    }
+    assert.equal(hub.newestReadableId(undefined), EARLIEST);
+    assert.notEqual(hub.newestReadableId(readsSecrets), EARLIEST);
+    await hub.close();
+  });
+});
