@@ -231,7 +231,7 @@ async function publishForm(
   const grant = await auth.publisher(req, ctx.query, input.topics);
   ctx.limits.takePublish(req, grant.tokenKey);
   // After the token, as the hub's own checks: a request without one learns nothing of its fields.
-  if (draft === "draft-08") assertDraft08Topic(input.topics);
+  if (draft === "draft-08") assertDraft08Topic(input.topics, hub.options.maxTopicLength);
   if (input.event === MERCURE_RESERVED_EVENT) {
     throw new SsehubError(
       "SSEHUB_ERR_EVENT_RESERVED_TYPE",
@@ -251,7 +251,7 @@ async function publishForm(
 }
 
 /** Draft-08's topic rules: exactly one topic (no alternates), and not the wildcard `*`. */
-function assertDraft08Topic(topics: readonly string[]): void {
+function assertDraft08Topic(topics: readonly string[], maxTopicLength: number): void {
   if (topics.length > 1) {
     throw new SsehubError(
       "SSEHUB_ERR_PUBLISH_TOO_MANY_TOPICS",
@@ -259,7 +259,16 @@ function assertDraft08Topic(topics: readonly string[]): void {
       { details: { max: 1 } },
     );
   }
-  if (topics[0] === WILDCARD) {
+  const topic = topics[0];
+  if (topic !== undefined && topic.length > maxTopicLength) {
+    // Draft-08 answers a field past its length limit with 413 (the hub's own API: 400).
+    throw new SsehubError(
+      "SSEHUB_ERR_PUBLISH_TOO_LARGE",
+      `Cannot publish the update: its topic has ${topic.length} characters, more than maxTopicLength (${maxTopicLength})`,
+      { details: { field: "topic", limit: maxTopicLength } },
+    );
+  }
+  if (topic === WILDCARD) {
     throw new SsehubError(
       "SSEHUB_ERR_TOPIC_INVALID",
       'Cannot publish to topic "*": Mercure reserves it as the wildcard that matches every topic',

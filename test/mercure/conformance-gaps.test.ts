@@ -145,6 +145,20 @@ describe("Mercure conformance gaps", () => {
     }
   });
 
+  test("a draft-08 update whose topic is past maxTopicLength answers 413; draft-07's 400", async (t) => {
+    const { url } = await startServer(t, { anonymousPublish: true, maxTopicLength: 40 });
+    const long = `${BOOK}/${"x".repeat(40)}`;
+    assert.equal(await publishStatus(url, [["topic", long]]), 413);
+    assert.equal(
+      await publishStatus(url, [
+        ["topic", long],
+        ["topic", BOOK],
+      ]),
+      400,
+      "two topics: draft-07, whose answer is 400",
+    );
+  });
+
   test("a retry that is not ASCII digits answers 400", async (t) => {
     const { url } = await startServer(t, { anonymousPublish: true });
     for (const retry of ["1.5", "-1", "1e3", "soon"]) {
