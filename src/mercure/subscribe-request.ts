@@ -31,10 +31,19 @@ import { isMatchNamespace, type MercureDraft, TOPIC_PARAMETER } from "./protocol
 import type { MatchType } from "./subscription-08.js";
 import { MERCURE_PATH } from "./subscription-path.js";
 
-/** Draft-08's exact matcher parameters: the bare name and its explicit spelling. */
-export const EXACT_PARAMETERS: ReadonlySet<string> = new Set(["match", "match_exact"]);
-/** Draft-08's URL pattern matcher parameter. */
+/**
+ * Draft-08's exact matcher parameters: the bare name and its explicit spelling, as the Mercure
+ * hub 1.0 writes it (`match_exact`) and as the draft's text does (`matchExact`).
+ */
+export const EXACT_PARAMETERS: ReadonlySet<string> = new Set([
+  "match",
+  "match_exact",
+  "matchExact",
+]);
+/** Draft-08's URL pattern matcher parameter, as the Mercure hub 1.0 writes it. */
 export const URL_PATTERN_PARAMETER = "match_urlpattern";
+/** The same, as the draft's text writes it; both are read alike. */
+export const URL_PATTERN_PARAMETER_DRAFT_SPELLING = "matchURLPattern";
 /** Draft-08's resume parameter (draft-07: `lastEventID`). */
 export const LAST_EVENT_ID_PARAMETER = "last_event_id";
 /** The response header naming where the replay starts, per draft. */
@@ -159,7 +168,9 @@ function lastEventIdOf(
 /** The matcher type of a parameter in the `match` namespace; throws for an unknown one. */
 function matchTypeOf(name: string): MatchType {
   if (EXACT_PARAMETERS.has(name)) return "exact";
-  if (name === URL_PATTERN_PARAMETER) return "urlpattern";
+  if (name === URL_PATTERN_PARAMETER || name === URL_PATTERN_PARAMETER_DRAFT_SPELLING) {
+    return "urlpattern";
+  }
   throw unknownMatcher(name);
 }
 
@@ -184,6 +195,15 @@ function unknownMatcher(name: string): SsehubError {
   return new SsehubError(
     "SSEHUB_ERR_MERCURE_MATCHER_UNKNOWN",
     `Cannot subscribe with the parameter ${JSON.stringify(name)}: Mercure reserves every name starting with "match" for topic matchers; use match or match_exact (exact topic) or match_urlpattern (URL pattern)`,
-    { details: { parameter: name, matchers: [...EXACT_PARAMETERS, URL_PATTERN_PARAMETER] } },
+    {
+      details: {
+        parameter: name,
+        matchers: [
+          ...EXACT_PARAMETERS,
+          URL_PATTERN_PARAMETER,
+          URL_PATTERN_PARAMETER_DRAFT_SPELLING,
+        ],
+      },
+    },
   );
 }

@@ -81,6 +81,33 @@ describe("Mercure draft-08 subscriptions", () => {
     );
   });
 
+  test("the draft text's spellings matchExact and matchURLPattern are read too", async (t) => {
+    const { url } = await startServer(t, { anonymousPublish: true });
+    const stream = await openFetchStream(
+      `${url}${HUB}?${query([
+        ["matchExact", "https://example.com/authors/1"],
+        ["matchURLPattern", "https://example.com/books/:id"],
+      ])}`,
+    );
+    t.after(() => stream.close());
+    assert.equal(stream.status, 200);
+    for (const [topic, data] of [
+      ["https://example.com/authors/1", "author"],
+      ["https://example.com/authors/2", "other author"],
+      ["https://example.com/books/1", "book"],
+    ]) {
+      await publish(url, [
+        ["topic", topic!],
+        ["data", data!],
+      ]);
+    }
+    await stream.waitForEvents(2);
+    assert.deepEqual(
+      stream.events.map((event) => event.data),
+      ["author", "book"],
+    );
+  });
+
   test("match_urlpattern reads a relative pattern against the hub's URL", async (t) => {
     const { url } = await startServer(t, { anonymousPublish: true });
     const stream = await openFetchStream(
@@ -118,7 +145,7 @@ describe("Mercure draft-08 subscriptions", () => {
 
   test("any other parameter in the match namespace answers 400", async (t) => {
     const { url } = await startServer(t);
-    for (const name of ["matchURLPattern", "Match", "match_regex", "MATCH_EXACT", "matches"]) {
+    for (const name of ["Match", "match_regex", "MATCH_EXACT", "matchurlpattern", "matches"]) {
       const { body } = await expectError(
         `${url}${HUB}?${query([[name, "https://example.com/1"]])}`,
         400,
