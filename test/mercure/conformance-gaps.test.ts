@@ -10,31 +10,9 @@ import { describe, test } from "node:test";
 import { SignJWT } from "jose";
 import { openFetchStream } from "../helpers/fetch-stream.js";
 import { startServer } from "../http/start-server.js";
+import { HUB, publish, publishStatus } from "./mercure-form.js";
 
-const HUB = "/.well-known/mercure";
 const BOOK = "https://example.com/books/1";
-
-function form(fields: [string, string][]): RequestInit {
-  return {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams(fields).toString(),
-  };
-}
-
-async function publish(url: string, fields: [string, string][]): Promise<string> {
-  const answer = await fetch(`${url}${HUB}`, form(fields));
-  const text = await answer.text();
-  assert.equal(answer.status, 200, text);
-  return text;
-}
-
-/** The status of a publish that the hub must refuse. */
-async function publishStatus(url: string, fields: [string, string][]): Promise<number> {
-  const answer = await fetch(`${url}${HUB}`, form(fields));
-  await answer.arrayBuffer();
-  return answer.status;
-}
 
 /**
  * Opens a stream (registered once this resolves, as the hub answers after registering it) and

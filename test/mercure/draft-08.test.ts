@@ -4,28 +4,7 @@ import { mercureLink } from "../../src/mercure/hub-route.js";
 import { openFetchStream } from "../helpers/fetch-stream.js";
 import { expectError } from "../http/expect-error.js";
 import { startServer } from "../http/start-server.js";
-
-const HUB = "/.well-known/mercure";
-const FORM = "application/x-www-form-urlencoded";
-
-function form(fields: [string, string][]): RequestInit {
-  return {
-    method: "POST",
-    headers: { "Content-Type": FORM },
-    body: new URLSearchParams(fields).toString(),
-  };
-}
-
-async function publish(url: string, fields: [string, string][]): Promise<string> {
-  const answer = await fetch(`${url}${HUB}`, form(fields));
-  const text = await answer.text();
-  assert.equal(answer.status, 200, text);
-  return text;
-}
-
-function query(params: [string, string][]): string {
-  return new URLSearchParams(params).toString();
-}
+import { FORM, form, HUB, publish, query } from "./mercure-form.js";
 
 describe("Mercure draft-08 subscriptions", () => {
   test("match and match_exact select an exact topic, case-sensitive, where { is no template", async (t) => {

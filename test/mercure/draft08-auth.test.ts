@@ -14,8 +14,8 @@ import { openFetchStream } from "../helpers/fetch-stream.js";
 import { waitFor, within } from "../helpers/wait-for.js";
 import { expectError } from "../http/expect-error.js";
 import { startServer } from "../http/start-server.js";
+import { form, HUB } from "./mercure-form.js";
 
-const HUB = "/.well-known/mercure";
 const RESOURCE = "https://hub.example.com/.well-known/mercure";
 const METADATA_URL =
   "https://hub.example.com/.well-known/oauth-protected-resource/.well-known/mercure";
@@ -48,14 +48,6 @@ function accessToken(details: Detail[], claims: JWTPayload = {}, key = SECRET): 
 }
 
 const publishAll = () => accessToken([{ actions: ["publish"], topics: [{ match: "*" }] }]);
-
-function form(fields: [string, string][], headers: Record<string, string> = {}): RequestInit {
-  return {
-    method: "POST",
-    headers: { "Content-Type": "application/x-www-form-urlencoded", ...headers },
-    body: new URLSearchParams(fields).toString(),
-  };
-}
 
 function bearer(token: string): Record<string, string> {
   return { Authorization: `Bearer ${token}` };

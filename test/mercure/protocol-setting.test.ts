@@ -5,18 +5,9 @@ import { resolveServerOptions } from "../../src/http/server-options.js";
 import { openFetchStream } from "../helpers/fetch-stream.js";
 import { expectError } from "../http/expect-error.js";
 import { startServer } from "../http/start-server.js";
+import { FORM, form, HUB } from "./mercure-form.js";
 
-const HUB = "/.well-known/mercure";
-const FORM = "application/x-www-form-urlencoded";
 const KEY = "!ChangeThisMercureHubJWTSecretKey!";
-
-function form(fields: [string, string][]): RequestInit {
-  return {
-    method: "POST",
-    headers: { "Content-Type": FORM },
-    body: new URLSearchParams(fields).toString(),
-  };
-}
 
 describe("mercureProtocol", () => {
   test("defaults to both, and refuses another value", () => {
