@@ -176,6 +176,30 @@ describe("presence webhook", () => {
     }
   });
 
+  test("a Mercure subscriber's stream is reported too, its selectors as written", async (t) => {
+    const backend = new Backend();
+    await backend.start(t);
+    const { url } = await startServer(t, {
+      presenceWebhookUrl: backend.url,
+      presenceWebhookDebounceMs: 20,
+    });
+    const topic = "https://example.com/books/1";
+    const stream = await openStream(
+      t,
+      `${url}/.well-known/mercure?topic=${encodeURIComponent(topic)}`,
+    );
+    await waitFor(() => stream.response.statusCode === 200, "the stream");
+    const [opened] = await waitFor(
+      () => backend.unique.length === 1 && backend.unique,
+      "subscribe",
+    );
+    assert.equal(opened?.type, "subscribe");
+    assert.deepEqual(opened?.topics, [topic]);
+    stream.close();
+    await waitFor(() => backend.unique.length === 2, "the unsubscribe");
+    assert.equal(backend.unique[1]?.type, "unsubscribe");
+  });
+
   test("the events of one window leave in one POST, and a stream opened and closed within it in none", async (t) => {
     const backend = new Backend();
     await backend.start(t);
