@@ -44,6 +44,7 @@ import { AccessLog } from "./telemetry/access-log.js";
 import { HubDiagnosis } from "./telemetry/hub-diagnosis.js";
 import { createLogger, type Logger } from "./telemetry/logger.js";
 import { type GatherSnapshots, HubMetrics } from "./telemetry/metrics.js";
+import { createPresenceWebhook, type PresenceWebhook } from "./telemetry/presence-webhook.js";
 import { REQUEST_ID_HEADER, RequestIds } from "./telemetry/request-id.js";
 import { StallWatcher } from "./telemetry/stall-watcher.js";
 
@@ -76,6 +77,11 @@ export interface RequestHandler {
   (req: IncomingMessage, res: ServerResponse): void;
   /** The metrics behind /metrics; call `metrics.close()` when you drop the handler. */
   readonly metrics: HubMetrics;
+  /**
+   * The presence webhook, when `presenceWebhookUrl` is set; call `presenceWebhook.close(deadline)`
+   * when you drop the handler, to send what is left.
+   */
+  readonly presenceWebhook: PresenceWebhook | undefined;
   /** The stall watcher and diagnosis of /admin/; call `diagnosis.close()` when you drop the handler. */
   readonly diagnosis: HubDiagnosis;
 }
@@ -198,6 +204,8 @@ export function createRequestHandler(
   );
   watcher.registerMetrics(metrics.registry);
   const diagnosis = new HubDiagnosis(hub, watcher, options.gather);
+  const presenceWebhook = createPresenceWebhook(resolved, logger);
+  presenceWebhook?.registerMetrics(metrics.registry);
   const requestIds = new RequestIds();
   const accessLog = resolved.accessLog
     ? new AccessLog(logger, resolved.authQueryParam, limits)
@@ -267,6 +275,7 @@ export function createRequestHandler(
         diagnosis,
         requestId,
         access,
+        presenceWebhook,
       };
       const done = route.handle(ctx);
       if (done !== undefined) {
@@ -276,7 +285,7 @@ export function createRequestHandler(
       fail(req, res, requestId, error, match?.route);
     }
   };
-  return Object.assign(handler, { metrics, diagnosis });
+  return Object.assign(handler, { metrics, diagnosis, presenceWebhook });
 }
 
 function answerOptions(

@@ -183,6 +183,19 @@ export interface ResolvedServerOptions {
    * kept; 0: none.
    */
   readonly stallProfileMs: number;
+  /**
+   * Where to POST presence events (a stream's `subscribe` and `unsubscribe`), batched, signed
+   * and retried (docs/operations.md, "Presence webhooks"); empty: off.
+   */
+  readonly presenceWebhookUrl: string;
+  /** Secret of the HMAC-SHA256 signature of each webhook body (`X-Ssehub-Signature`); empty: unsigned. */
+  readonly presenceWebhookSecret: string;
+  /** How long presence events gather before one POST carries them, in ms. */
+  readonly presenceWebhookDebounceMs: number;
+  /** Time the backend has to answer a webhook POST, in ms; past it the POST is retried. */
+  readonly presenceWebhookTimeoutMs: number;
+  /** Most presence events held while the backend fails; past it the oldest are dropped (counted). */
+  readonly presenceWebhookQueueEvents: number;
 }
 
 /** The server's own options: any subset of ResolvedServerOptions. */
@@ -227,6 +240,11 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   dashboard: false, // off: /dashboard answers 404
   stallThresholdMs: 100, // 100 ms
   stallProfileMs: 0, // off: profiling costs CPU while it runs
+  presenceWebhookUrl: "", // off
+  presenceWebhookSecret: "", // unsigned
+  presenceWebhookDebounceMs: 250, // a quarter second
+  presenceWebhookTimeoutMs: 5_000, // 5 seconds
+  presenceWebhookQueueEvents: 100_000, // about 25 MB at most
 } satisfies ResolvedServerOptions);
 
 /** The check of every server option. */
@@ -415,6 +433,36 @@ export const SERVER_OPTION_SPECS: { readonly [K in keyof ResolvedServerOptions]:
       max: 60_000,
       help: "After a stall, take a CPU profile of the next this many ms (GET /admin/stalls/profile; at most one a minute); 0: off",
     },
+    presenceWebhookUrl: {
+      kind: "string",
+      allowEmpty: true,
+      pattern: { regex: /^$|^https?:\/\/./, description: "an http:// or https:// URL" },
+      help: "URL the hub POSTs presence events to (subscribe, unsubscribe), batched, signed, retried; empty: off",
+    },
+    presenceWebhookSecret: {
+      kind: "string",
+      allowEmpty: true,
+      secret: true,
+      help: "Secret of the HMAC-SHA256 signature of each presence webhook body (X-Ssehub-Signature: sha256=<hex>); empty: unsigned",
+    },
+    presenceWebhookDebounceMs: {
+      kind: "integer",
+      min: 0,
+      max: 60_000,
+      help: "How long presence events gather before one POST carries them, in ms",
+    },
+    presenceWebhookTimeoutMs: {
+      kind: "integer",
+      min: 1,
+      max: MAX_MS,
+      help: "Time the presence webhook's backend has to answer, in ms; past it the POST is retried",
+    },
+    presenceWebhookQueueEvents: {
+      kind: "integer",
+      min: 1,
+      max: 10_000_000,
+      help: "Most presence events held while the backend fails; past it the oldest are dropped and counted",
+    },
   } satisfies { readonly [K in LayerOptionName<"server">]: OptionSpec });
 
 /** A certificate is useless without its key and the other way round: no half-on TLS. */
@@ -502,6 +550,11 @@ export const HANDLER_OPTION_NAMES = Object.freeze([
   "dashboard",
   "stallThresholdMs",
   "stallProfileMs",
+  "presenceWebhookUrl",
+  "presenceWebhookSecret",
+  "presenceWebhookDebounceMs",
+  "presenceWebhookTimeoutMs",
+  "presenceWebhookQueueEvents",
 ] as const);
 
 /** The name of an option the request handler reads. */

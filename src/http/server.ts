@@ -30,6 +30,7 @@ import {
 import type { HubDiagnosis } from "./telemetry/hub-diagnosis.js";
 import { createLogger, type Logger } from "./telemetry/logger.js";
 import { type GatherSnapshots, HubMetrics } from "./telemetry/metrics.js";
+import type { PresenceWebhook } from "./telemetry/presence-webhook.js";
 import { answerClientError } from "./transport/client-error.js";
 import {
   ConnectionSet,
@@ -148,6 +149,8 @@ export class SsehubServer {
   readonly #secure: SecureParts | undefined;
   #isReady = false;
   #closing: Promise<void> | undefined;
+  /** Told of streams opening and ending, when presenceWebhookUrl is set; flushed at shutdown. */
+  readonly #presenceWebhook: PresenceWebhook | undefined;
 
   constructor(options: CreateServerOptions = {}, plugins: HubPlugins = {}) {
     const { logger, gather, ...hubAndServerOptions } = options;
@@ -177,6 +180,7 @@ export class SsehubServer {
       authorizer,
     });
     this.diagnosis = handler.diagnosis;
+    this.#presenceWebhook = handler.presenceWebhook;
     const timeouts = {
       headersTimeout,
       requestTimeout: requestTimeoutMs,
@@ -254,6 +258,7 @@ export class SsehubServer {
   }
 
   async #shutdown(): Promise<void> {
+    const until = Date.now() + this.#options.shutdownTimeoutMs;
     this.#isReady = false;
     this.logger.info("ssehub shutting down");
     const server = this.server;
@@ -286,6 +291,8 @@ export class SsehubServer {
     } finally {
       clearInterval(poll);
       clearTimeout(timer);
+      // Every stream has ended: its `unsubscribe` waits in the webhook's queue.
+      await this.#presenceWebhook?.close(until);
       this.metrics.close();
       this.diagnosis.close();
     }

@@ -51,6 +51,8 @@ export interface SubscriberGrant {
    * the first `subscribe` detail matching it). Absent where one payload holds for all.
    */
   readonly payloadFor?: (matcher: string) => unknown;
+  /** The token's `sub` claim, when it has one: what presence webhooks report of the client. */
+  readonly subject?: string;
 }
 
 /** What a publisher's request earns. */
@@ -144,10 +146,12 @@ export class Authorizer {
     }
     const verified = await this.#subscribers.verify(token);
     const grants = grantsOf(verified.payload);
+    const subject = (verified.payload as { sub?: unknown }).sub;
     return {
       access: new GrantedAccess(grants),
       ...(verified.expiresAt === undefined ? {} : { expiresAt: verified.expiresAt }),
       ...(grants.payload === undefined ? {} : { payload: grants.payload }),
+      ...(typeof subject === "string" && subject !== "" ? { subject } : {}),
     };
   }
 

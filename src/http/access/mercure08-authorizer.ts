@@ -154,6 +154,7 @@ export class Mercure08Authorizer {
         expiresAt: verified.expiresAt,
         ...(payload === undefined ? {} : { payload }),
         payloadFor: (subscriptionMatcher: string) => grants.payloadFor(subscriptionMatcher),
+        ...(verified.subject === undefined ? {} : { subject: verified.subject }),
       };
     });
   }

@@ -28,6 +28,7 @@ import { encodeRetry } from "../../protocol/encode.js";
 import { assertValidId } from "../../protocol/field-rules.js";
 import type { ConnectionLease } from "../limits/connection-limits.js";
 import type { Logger } from "../telemetry/logger.js";
+import type { PresenceSubscriber, PresenceWebhook } from "../telemetry/presence-webhook.js";
 import { isResponseClosed, ResponseSink } from "../transport/response-sink.js";
 import { SocketSink } from "../transport/socket-sink.js";
 import {
@@ -158,6 +159,8 @@ export interface StreamRequest {
   readonly expiresAt?: number | undefined;
   /** Headers of the answer besides the stream's own (Mercure's Last-Event-ID); a Cache-Control replaces the stream's. */
   readonly headers?: Readonly<Record<string, string>>;
+  /** The `sub` of the client's token: what presence webhooks report of it. */
+  readonly subject?: string | undefined;
 }
 
 /** A stream request with the slot it holds under the connection limits. */
@@ -170,9 +173,40 @@ interface LeasedStreamRequest extends StreamRequest {
 /**
  * Opens the stream of a checked request: sets the stream headers and subscribes, over the
  * taken-over socket when possible, else through `res`. Throws before anything is written when
- * the hub refuses the subscription.
+ * the hub refuses the subscription. The presence webhook, when on, is told of the stream.
  */
 export function openStream(
+  ctx: RouteContext,
+  streamRequest: StreamRequest,
+): Promise<StreamEnd | undefined> | StreamEnd | undefined {
+  const webhook = ctx.presenceWebhook;
+  if (webhook === undefined) return openSubscribedStream(ctx, streamRequest);
+  const subscriber = {
+    // A Mercure selector (URI template, pattern) is reported as the client wrote it.
+    topics: [...streamRequest.topics, ...(streamRequest.patterns ?? []).map((p) => p.source)],
+    clientAddress: ctx.limits.clientAddress(ctx.req),
+    subject: streamRequest.subject,
+  };
+  const opened = openSubscribedStream(ctx, streamRequest);
+  if (opened instanceof Promise) {
+    return opened.then((ended) => reportPresence(webhook, subscriber, ended));
+  }
+  return reportPresence(webhook, subscriber, opened);
+}
+
+/** Reports the stream that `ended` ends with: `subscribe` now, `unsubscribe` when it closes. */
+function reportPresence(
+  webhook: PresenceWebhook,
+  subscriber: PresenceSubscriber,
+  ended: StreamEnd | undefined,
+): StreamEnd | undefined {
+  if (ended === undefined || ended.destroyed === true) return ended;
+  const connectionId = webhook.subscribed(subscriber);
+  ended.once("close", () => webhook.unsubscribed(connectionId, subscriber));
+  return ended;
+}
+
+function openSubscribedStream(
   ctx: RouteContext,
   streamRequest: StreamRequest,
 ): Promise<StreamEnd | undefined> | StreamEnd | undefined {

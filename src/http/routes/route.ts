@@ -12,6 +12,7 @@ import type { AccessRecord } from "../telemetry/access-log.js";
 import type { HubDiagnosis } from "../telemetry/hub-diagnosis.js";
 import type { Logger } from "../telemetry/logger.js";
 import type { HubMetrics } from "../telemetry/metrics.js";
+import type { PresenceWebhook } from "../telemetry/presence-webhook.js";
 
 /** What a route sees of one request. */
 export interface RouteContext {
@@ -41,6 +42,8 @@ export interface RouteContext {
   readonly requestId: string;
   /** The request's access log record, when the access log is on (telemetry/access-log.ts). */
   readonly access: AccessRecord | undefined;
+  /** Told of every stream that opens and ends, when `presenceWebhookUrl` is set. */
+  readonly presenceWebhook?: PresenceWebhook | undefined;
 }
 
 /** One route. A route answers by writing to `ctx.res`, or throws an error for error-response.ts. */
