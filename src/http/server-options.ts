@@ -183,6 +183,28 @@ export interface ResolvedServerOptions {
    * kept; 0: none.
    */
   readonly stallProfileMs: number;
+  /**
+   * URL the hub POSTs to before a stream opens (GET /events, Mercure's GET): the backend answers
+   * whether it may open, for which topics, with which private events. Empty: no hook. See
+   * docs/security.md, "Your backend in the loop".
+   */
+  readonly subscribeHookUrl: string;
+  /** URL the hub POSTs to before a publish is accepted: allow, deny or rewrite. Empty: no hook. */
+  readonly publishHookUrl: string;
+  /** Headers of the client's request the hooks forward to the backend (lower case). */
+  readonly hookForwardHeaders: readonly string[];
+  /** Longest wait for a hook's answer, in ms: past it, the backend counts as failing. */
+  readonly hookTimeoutMs: number;
+  /** Most subscribe answers a hook keeps; 0: none. */
+  readonly hookCacheSize: number;
+  /** How long a subscribe answer is reused when it gives no `cacheSeconds`, in ms; 0: not reused. */
+  readonly hookCacheTtlMs: number;
+  /** Consecutive failures of a hook's backend that open its breaker. */
+  readonly hookFailureThreshold: number;
+  /** How long an open breaker stops calling the backend, in ms, before one probing call. */
+  readonly hookCooldownMs: number;
+  /** While a hook's backend fails, let requests through unchanged instead of answering 503. */
+  readonly hookFailOpen: boolean;
 }
 
 /** The server's own options: any subset of ResolvedServerOptions. */
@@ -227,6 +249,15 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   dashboard: false, // off: /dashboard answers 404
   stallThresholdMs: 100, // 100 ms
   stallProfileMs: 0, // off: profiling costs CPU while it runs
+  subscribeHookUrl: "", // no hook
+  publishHookUrl: "", // no hook
+  hookForwardHeaders: Object.freeze(["cookie", "authorization"]) as readonly string[],
+  hookTimeoutMs: 3_000, // 3 seconds
+  hookCacheSize: 10_000, // answers
+  hookCacheTtlMs: 0, // off: a revoked session is refused at its next request
+  hookFailureThreshold: 5, // failures in a row
+  hookCooldownMs: 10_000, // 10 seconds
+  hookFailOpen: false, // fail closed: 503
 } satisfies ResolvedServerOptions);
 
 /** The check of every server option. */
@@ -415,6 +446,56 @@ export const SERVER_OPTION_SPECS: { readonly [K in keyof ResolvedServerOptions]:
       max: 60_000,
       help: "After a stall, take a CPU profile of the next this many ms (GET /admin/stalls/profile; at most one a minute); 0: off",
     },
+    subscribeHookUrl: {
+      kind: "string",
+      allowEmpty: true,
+      pattern: { regex: /^$|^https?:\/\/./, description: "an http:// or https:// URL" },
+      help: "URL the hub POSTs to before a stream opens; it answers allow (maybe narrowed) or deny (empty: no hook)",
+    },
+    publishHookUrl: {
+      kind: "string",
+      allowEmpty: true,
+      pattern: { regex: /^$|^https?:\/\/./, description: "an http:// or https:// URL" },
+      help: "URL the hub POSTs to before a publish is accepted; it answers allow, deny or a rewrite (empty: no hook)",
+    },
+    hookForwardHeaders: {
+      kind: "list",
+      help: "Headers of the client's request the hooks forward to the backend, comma separated",
+    },
+    hookTimeoutMs: {
+      kind: "integer",
+      min: 1,
+      max: MAX_MS,
+      help: "Longest wait for a hook's answer, in ms (past it: a failure)",
+    },
+    hookCacheSize: {
+      kind: "integer",
+      min: 0,
+      max: 10_000_000,
+      help: "Most subscribe-hook answers kept (0: no cache)",
+    },
+    hookCacheTtlMs: {
+      kind: "integer",
+      min: 0,
+      max: MAX_MS,
+      help: "How long a subscribe-hook answer is reused when it gives no cacheSeconds, in ms (0: not reused)",
+    },
+    hookFailureThreshold: {
+      kind: "integer",
+      min: 1,
+      max: 1_000_000,
+      help: "Consecutive failures of a hook's backend that open its breaker",
+    },
+    hookCooldownMs: {
+      kind: "integer",
+      min: 1,
+      max: MAX_MS,
+      help: "How long an open breaker stops calling the backend, in ms, before one probe",
+    },
+    hookFailOpen: {
+      kind: "boolean",
+      help: "While a hook's backend fails, let requests through unchanged instead of answering 503",
+    },
   } satisfies { readonly [K in LayerOptionName<"server">]: OptionSpec });
 
 /** A certificate is useless without its key and the other way round: no half-on TLS. */
@@ -502,6 +583,15 @@ export const HANDLER_OPTION_NAMES = Object.freeze([
   "dashboard",
   "stallThresholdMs",
   "stallProfileMs",
+  "subscribeHookUrl",
+  "publishHookUrl",
+  "hookForwardHeaders",
+  "hookTimeoutMs",
+  "hookCacheSize",
+  "hookCacheTtlMs",
+  "hookFailureThreshold",
+  "hookCooldownMs",
+  "hookFailOpen",
 ] as const);
 
 /** The name of an option the request handler reads. */
