@@ -166,6 +166,48 @@ describe("the subscribe hook", () => {
     assert.equal(backend.calls.length, 0);
   });
 
+  test("without a subscriber key the hook is the gate: an opaque bearer token goes to the backend, whatever anonymousSubscribe says", async (t) => {
+    const backend = await startBackend(t, (call) =>
+      (call.headers as Record<string, string>).authorization === "Bearer opaque-session"
+        ? { body: { allow: true } }
+        : { body: { allow: false, status: 401, message: "Unknown session" } },
+    );
+    const { url } = await startServer(t, {
+      subscribeHookUrl: backend.url,
+      anonymousSubscribe: false,
+    });
+    const stream = await openFetchStream(`${url}/events/a`, {
+      Authorization: "Bearer opaque-session",
+    });
+    t.after(() => stream.close());
+    assert.equal(stream.status, 200);
+    const { body } = await expectError(`${url}/events/a`, 401, "SSEHUB_ERR_HOOK_UNAUTHENTICATED");
+    assert.equal(body.message, "Unknown session");
+  });
+
+  test("a private event reaches a stream when its token or the hook grants it", async (t) => {
+    const key = "subscriber-secret-of-at-least-32-bytes";
+    const backend = await startBackend(t, () => ({ body: { allow: true, private: ["b"] } }));
+    const { url } = await startServer(t, { subscribeHookUrl: backend.url, subscriberJwtKey: key });
+    const token = await new SignJWT({ mercure: { subscribe: ["a"] } })
+      .setProtectedHeader({ alg: "HS256" })
+      .sign(new TextEncoder().encode(key));
+    const stream = await openFetchStream(`${url}/events?topic=a&topic=b&topic=c`, {
+      Authorization: `Bearer ${token}`,
+    });
+    t.after(() => stream.close());
+    assert.equal(stream.status, 200);
+    for (const topic of ["c", "a", "b"]) {
+      await publish(url, { topic, data: `private on ${topic}`, private: true });
+    }
+    await publish(url, { topic: "c", data: "public on c" });
+    await stream.waitForEvents(3);
+    assert.deepEqual(
+      stream.events.map((event) => event.data),
+      ["private on a", "private on b", "public on c"],
+    );
+  });
+
   test("a backend that does not answer within hookTimeoutMs: 503 SSEHUB_ERR_HOOK_UNAVAILABLE with Retry-After", async (t) => {
     const backend = await startBackend(t, () => "hang");
     const { url } = await startServer(t, { subscribeHookUrl: backend.url, hookTimeoutMs: 50 });
