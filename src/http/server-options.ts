@@ -196,6 +196,28 @@ export interface ResolvedServerOptions {
   readonly presenceWebhookTimeoutMs: number;
   /** Most presence events held while the backend fails; past it the oldest are dropped (counted). */
   readonly presenceWebhookQueueEvents: number;
+  /**
+   * URL the hub POSTs to before a stream opens (GET /events, Mercure's GET): the backend answers
+   * whether it may open, for which topics, with which private events. Empty: no hook. See
+   * docs/security.md, "Your backend in the loop".
+   */
+  readonly subscribeHookUrl: string;
+  /** URL the hub POSTs to before a publish is accepted: allow, deny or rewrite. Empty: no hook. */
+  readonly publishHookUrl: string;
+  /** Headers of the client's request the hooks forward to the backend (lower case). */
+  readonly hookForwardHeaders: readonly string[];
+  /** Longest wait for a hook's answer, in ms: past it, the backend counts as failing. */
+  readonly hookTimeoutMs: number;
+  /** Most subscribe answers a hook keeps; 0: none. */
+  readonly hookCacheSize: number;
+  /** How long a subscribe answer is reused when it gives no `cacheSeconds`, in ms; 0: not reused. */
+  readonly hookCacheTtlMs: number;
+  /** Consecutive failures of a hook's backend that open its breaker. */
+  readonly hookFailureThreshold: number;
+  /** How long an open breaker stops calling the backend, in ms, before one probing call. */
+  readonly hookCooldownMs: number;
+  /** While a hook's backend fails, let requests through unchanged instead of answering 503. */
+  readonly hookFailOpen: boolean;
 }
 
 /** The server's own options: any subset of ResolvedServerOptions. */
@@ -245,6 +267,15 @@ export const SERVER_DEFAULTS: ResolvedServerOptions = Object.freeze({
   presenceWebhookDebounceMs: 250, // a quarter second
   presenceWebhookTimeoutMs: 5_000, // 5 seconds
   presenceWebhookQueueEvents: 100_000, // about 25 MB at most
+  subscribeHookUrl: "", // no hook
+  publishHookUrl: "", // no hook
+  hookForwardHeaders: Object.freeze(["cookie", "authorization"]) as readonly string[],
+  hookTimeoutMs: 3_000, // 3 seconds
+  hookCacheSize: 10_000, // answers
+  hookCacheTtlMs: 0, // off: a revoked session is refused at its next request
+  hookFailureThreshold: 5, // failures in a row
+  hookCooldownMs: 10_000, // 10 seconds
+  hookFailOpen: false, // fail closed: 503
 } satisfies ResolvedServerOptions);
 
 /** The check of every server option. */
@@ -463,6 +494,56 @@ export const SERVER_OPTION_SPECS: { readonly [K in keyof ResolvedServerOptions]:
       max: 10_000_000,
       help: "Most presence events held while the backend fails; past it the oldest are dropped and counted",
     },
+    subscribeHookUrl: {
+      kind: "string",
+      allowEmpty: true,
+      pattern: { regex: /^$|^https?:\/\/./, description: "an http:// or https:// URL" },
+      help: "URL the hub POSTs to before a stream opens; it answers allow (maybe narrowed) or deny (empty: no hook)",
+    },
+    publishHookUrl: {
+      kind: "string",
+      allowEmpty: true,
+      pattern: { regex: /^$|^https?:\/\/./, description: "an http:// or https:// URL" },
+      help: "URL the hub POSTs to before a publish is accepted; it answers allow, deny or a rewrite (empty: no hook)",
+    },
+    hookForwardHeaders: {
+      kind: "list",
+      help: "Headers of the client's request the hooks forward to the backend, comma separated",
+    },
+    hookTimeoutMs: {
+      kind: "integer",
+      min: 1,
+      max: MAX_MS,
+      help: "Longest wait for a hook's answer, in ms (past it: a failure)",
+    },
+    hookCacheSize: {
+      kind: "integer",
+      min: 0,
+      max: 10_000_000,
+      help: "Most subscribe-hook answers kept (0: no cache)",
+    },
+    hookCacheTtlMs: {
+      kind: "integer",
+      min: 0,
+      max: MAX_MS,
+      help: "How long a subscribe-hook answer is reused when it gives no cacheSeconds, in ms (0: not reused)",
+    },
+    hookFailureThreshold: {
+      kind: "integer",
+      min: 1,
+      max: 1_000_000,
+      help: "Consecutive failures of a hook's backend that open its breaker",
+    },
+    hookCooldownMs: {
+      kind: "integer",
+      min: 1,
+      max: MAX_MS,
+      help: "How long an open breaker stops calling the backend, in ms, before one probe",
+    },
+    hookFailOpen: {
+      kind: "boolean",
+      help: "While a hook's backend fails, let requests through unchanged instead of answering 503",
+    },
   } satisfies { readonly [K in LayerOptionName<"server">]: OptionSpec });
 
 /** A certificate is useless without its key and the other way round: no half-on TLS. */
@@ -555,6 +636,15 @@ export const HANDLER_OPTION_NAMES = Object.freeze([
   "presenceWebhookDebounceMs",
   "presenceWebhookTimeoutMs",
   "presenceWebhookQueueEvents",
+  "subscribeHookUrl",
+  "publishHookUrl",
+  "hookForwardHeaders",
+  "hookTimeoutMs",
+  "hookCacheSize",
+  "hookCacheTtlMs",
+  "hookFailureThreshold",
+  "hookCooldownMs",
+  "hookFailOpen",
 ] as const);
 
 /** The name of an option the request handler reads. */

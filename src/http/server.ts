@@ -91,7 +91,13 @@ function checkingIntervalMs(options: ResolvedServerOptions, headersTimeoutMs: nu
  */
 export function authorizerFor(options: ResolvedServerOptions): Authorizer {
   const authorizer = new Authorizer(options);
-  if (authorizer.publishingIsOpen && !options.anonymousPublish && !isLoopbackHost(options.host)) {
+  // A publish hook decides who publishes: publishing is not open to anyone then.
+  if (
+    authorizer.publishingIsOpen &&
+    options.publishHookUrl === "" &&
+    !options.anonymousPublish &&
+    !isLoopbackHost(options.host)
+  ) {
     throw new SsehubError(
       "SSEHUB_ERR_OPTIONS_INVALID",
       `Cannot listen on ${options.host} with publishing open to anyone: set publisherJwtKey (or publisherJwksUrl) so that publishers need a token, or anonymousPublish to true to accept every publish`,

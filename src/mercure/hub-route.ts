@@ -48,6 +48,7 @@ import {
 } from "../http/messages/publish-body.js";
 import { readBody } from "../http/messages/read-body.js";
 import { openStream, type StreamEnd } from "../http/routes/events.js";
+import { askPublishHook, askSubscribeHook, topicsRewritten } from "../http/routes/hook-checks.js";
 import type { Route, RouteContext } from "../http/routes/route.js";
 import { withPublishSpan } from "../http/telemetry/publish-span.js";
 import type { PrivateAccess } from "../hub/subscriber.js";
@@ -129,9 +130,16 @@ async function subscribe(
 ): Promise<void> {
   const params = await subscribeParamsOf(ctx);
   const draft = subscribeDraftOf(params, ctx.req.method ?? "GET", options.protocol);
-  const request = mercureSubscribeRequest(ctx, params, draft);
+  let request = mercureSubscribeRequest(ctx, params, draft);
   const auth = mercureAuthorizerFor(ctx.auth, options.protocol, ctx.req, ctx.query);
-  const { payload, payloadFor, ...grant } = await auth.subscriber(ctx.req, ctx.query);
+  const { payload, payloadFor, ...tokenGrant } = await auth.subscriber(ctx.req, ctx.query);
+  const hooked = await askSubscribeHook(
+    ctx,
+    request.matchers.map((matcher) => matcher.match),
+    tokenGrant.access,
+  );
+  const grant = { ...tokenGrant, access: hooked.access };
+  request = narrowedMercureRequest(request, hooked.topics);
   const headers: Record<string, string> = {
     [RESUME_HEADERS[draft]]: resumePointOf(ctx, request, grant.access),
   };
@@ -154,6 +162,29 @@ async function subscribe(
     });
     registerWhileOpen(ctx, ended, presence, draft, subscriptions);
   }
+}
+
+/**
+ * `request` keeping only the matchers whose value is in `allowed` (what the subscribe hook
+ * left of them): the exact topics, the patterns and the matchers shown by presence alike.
+ */
+function narrowedMercureRequest(
+  request: MercureSubscribeRequest,
+  allowed: readonly string[],
+): MercureSubscribeRequest {
+  if (allowed.length === request.matchers.length) return request;
+  const kept = new Set(allowed);
+  return {
+    ...request,
+    topics: request.topics.filter((topic) => kept.has(topic)),
+    // A URL pattern's source is prefixed with its parameter's name (subscribe-request.ts).
+    patterns: request.patterns.filter(
+      (pattern) =>
+        kept.has(pattern.source) || allowed.some((value) => pattern.source.endsWith(`=${value}`)),
+    ),
+    selectors: request.selectors.filter((selector) => kept.has(selector)),
+    matchers: request.matchers.filter((matcher) => kept.has(matcher.match)),
+  };
 }
 
 /**
@@ -226,10 +257,18 @@ async function publishForm(
     );
   }
   const body = await readBody(req, ctx.limits.maxBodyBytes);
-  const { input, draft } = readMercureForm(body, protocol);
+  const form = readMercureForm(body, protocol);
+  const { draft } = form;
+  let { input } = form;
   const auth = mercureAuthorizerFor(ctx.auth, protocol, req, ctx.query);
   const grant = await auth.publisher(req, ctx.query, input.topics);
   ctx.limits.takePublish(req, grant.tokenKey);
+  const hooked = (await askPublishHook(ctx, [input]))[0] as typeof input;
+  if (hooked !== input) {
+    // The backend rewrote the event: its topics pass the token check again.
+    if (topicsRewritten([input], [hooked])) await auth.publisher(req, ctx.query, hooked.topics);
+    input = hooked;
+  }
   // After the token, as the hub's own checks: a request without one learns nothing of its fields.
   if (draft === "draft-08") assertDraft08Topic(input.topics, hub.options.maxTopicLength);
   if (input.event === MERCURE_RESERVED_EVENT) {

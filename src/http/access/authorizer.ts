@@ -32,6 +32,7 @@ import {
 import { SsehubError } from "../../errors.js";
 import type { PrivateAccess } from "../../hub/subscriber.js";
 import type { ResolvedHandlerOptions } from "../server-options.js";
+import { type BackendHooks, backendHooksOf } from "./backend-hooks.js";
 import { GrantedAccess } from "./granted-access.js";
 import { Mercure08Authorizer } from "./mercure08-authorizer.js";
 import { PublishOriginPolicy } from "./publish-origin.js";
@@ -80,10 +81,16 @@ export class Authorizer {
   readonly #publishOrigins: PublishOriginPolicy;
   /** Mercure draft-08's authorization (OAuth 2.0 access tokens), beside this draft-07 one. */
   readonly mercure08: Mercure08Authorizer;
+  /**
+   * The backend hooks (`subscribeHookUrl`, `publishHookUrl`): asked by the routes after the
+   * token checks of this class (routes/hook-checks.ts).
+   */
+  readonly hooks: BackendHooks;
 
   /** Throws SSEHUB_ERR_OPTIONS_INVALID for a key that cannot be used. */
   constructor(options: ResolvedHandlerOptions) {
     this.#options = options;
+    this.hooks = backendHooksOf(options);
     this.#publishOrigins = new PublishOriginPolicy(options.publishOrigins, options.corsOrigins);
     this.#publishers = verifierOf(
       options.publisherJwtKey,
@@ -130,6 +137,9 @@ export class Authorizer {
 
   /** Checks a subscriber's request; throws 401 for a missing (when required) or bad token. */
   async subscriber(req: IncomingMessage, query: URLSearchParams): Promise<SubscriberGrant> {
+    // With a subscribe hook and no subscriber key, the credentials are the backend's to read
+    // (a session cookie, an opaque bearer token): the hook decides, nothing is read as a JWT.
+    if (this.#subscribers === undefined && this.hooks.subscribe !== undefined) return {};
     const token = this.#token(req, query);
     if (token === undefined) {
       if (this.#options.anonymousSubscribe) return {};
@@ -206,7 +216,11 @@ export class Authorizer {
   ): Promise<PublisherGrant> {
     const found = this.#found(req, query);
     if (this.#publishers === undefined) {
-      this.#publishOrigins.check(req, "none");
+      // A publish hook reads the credentials itself; a cookie it may read makes the publish a
+      // cookie-authenticated one, held to publishOrigins against cross-site forgery.
+      const hook = this.hooks.publish;
+      const byCookie = hook?.forwarded(req).cookie !== undefined;
+      this.#publishOrigins.check(req, byCookie ? "cookie" : "none");
       return { tokenKey: undefined };
     }
     if (found === undefined) {

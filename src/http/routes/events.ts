@@ -38,6 +38,7 @@ import {
   trackTakenOverSocket,
 } from "../transport/socket-takeover.js";
 import { adoptTcpHandle } from "../transport/tcp-handle-stream.js";
+import { askSubscribeHook } from "./hook-checks.js";
 import type { Route, RouteContext } from "./route.js";
 
 /** The headers of every stream, as the public path sets them on `res`. */
@@ -135,7 +136,8 @@ export const eventsRoute: Route = {
     const topics = hub.checkTopics(asked);
     const lastEventId = lastEventIdOf(ctx);
     const grant = await ctx.auth.subscriber(ctx.req, ctx.query);
-    await openStream(ctx, { topics, lastEventId, ...grant });
+    const hooked = await askSubscribeHook(ctx, topics, grant.access);
+    await openStream(ctx, { lastEventId, ...grant, ...hooked });
   },
 };
 

@@ -18,6 +18,7 @@ import { parsePublishBody, publishMediaType } from "../messages/publish-body.js"
 import { readBody } from "../messages/read-body.js";
 import { sendJson } from "../messages/send-json.js";
 import { withPublishSpan } from "../telemetry/publish-span.js";
+import { askPublishHook, topicsRewritten } from "./hook-checks.js";
 import type { Route } from "./route.js";
 
 /** Every topic the inputs name (the hub checks them; unchecked entries are skipped here). */
@@ -60,6 +61,16 @@ export const publishRoute: Route = {
       }
       const grant = await ctx.auth.publisher(req, ctx.query, topics);
       ctx.limits.takePublish(req, grant.tokenKey);
+      const hooked = await askPublishHook(ctx, inputs);
+      if (hooked !== inputs) {
+        // The backend rewrote events: its topics pass the token check again.
+        if (topicsRewritten(inputs, hooked))
+          await ctx.auth.publisher(req, ctx.query, topicsOf(hooked));
+        parsed = parsed.batch
+          ? { ...parsed, inputs: hooked }
+          : { ...parsed, input: hooked[0] as PublishInput };
+        inputs = hooked;
+      }
       const idempotencyKey = idempotencyKeyOf(req);
       activity.begin(PHASE_PUBLISH, topics[0] ?? "", inputs.length);
       let published: Promise<PublishResult[] | PublishResult>;

@@ -12,6 +12,7 @@
  * | ssehub_stream_takeover_fallbacks_total{reason} | counter | streams that could not take their socket over: `disabled`, `unsupported`, `protocol`, `request`, `pipelined`, `internals`, `gone` |
  * | ssehub_node_internals_fallback_total{feature} | counter | fallbacks from a Node internal to the public path: `socket-takeover`, `lingering-close`, `cluster-disconnect` |
  * | ssehub_http_refusals_total{status,code} | counter | error answers, by status and error code (error-response.ts) |
+ * | ssehub_hook_calls_total{hook,outcome} | counter | backend hook decisions (access/backend-hook.ts): hook `subscribe` or `publish`; outcome `allow`, `deny`, `cached`, `failed`, `open` (breaker open, not called) |
  * | ssehub_subscribers | gauge | HubStats.subscribers |
  * | ssehub_subscriptions | gauge | HubStats.subscriptions (topic-subscriber pairs) |
  * | ssehub_topics | gauge | HubStats.topics |
@@ -160,6 +161,7 @@ export class HubMetrics {
   readonly #openStreams = { socket: 0, response: 0 };
   readonly #takeoverFallbacks: Counter<"reason">;
   readonly #refusals: Counter<"status" | "code">;
+  readonly #hookCalls: Counter<"hook" | "outcome">;
   readonly #slowConsumerActions: Counter<"policy" | "topic">;
   /** The busiest topics of the previous scrape: the topic labels of slow-consumer actions. */
   #busiest: ReadonlySet<string> = new Set();
@@ -220,6 +222,12 @@ export class HubMetrics {
       name: "ssehub_http_refusals_total",
       help: "Error answers, by HTTP status and ssehub error code (see docs/errors.md)",
       labelNames: ["status", "code"],
+      registers,
+    });
+    this.#hookCalls = new Counter({
+      name: "ssehub_hook_calls_total",
+      help: "Backend hook decisions, by hook (subscribe, publish) and outcome (allow, deny, cached, failed, open)",
+      labelNames: ["hook", "outcome"],
       registers,
     });
 
@@ -372,6 +380,11 @@ export class HubMetrics {
   /** An error answer went out with `status` and `code` (error-response.ts calls it). */
   refused(status: number, code: string): void {
     this.#refusals.inc({ status: String(status), code });
+  }
+
+  /** A backend hook came to `outcome` (routes/hook-checks.ts calls it). */
+  hookCalled(hook: string, outcome: string): void {
+    this.#hookCalls.inc({ hook, outcome });
   }
 
   /** Stops the samplers and listeners. The registry still answers, with the last values. */
