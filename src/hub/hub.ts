@@ -71,6 +71,11 @@ const EXPIRE_INTERVAL_MS = 1000;
  */
 export const READABLE_SCAN_LIMIT = 64;
 
+/** True when a subscriber with `access` may read `event`: public, or private to a topic it is granted. */
+function isReadable(event: StoredEvent, access: PrivateAccess | undefined): boolean {
+  return !event.private || access?.allows(event.topics) === true;
+}
+
 /** The express lane has no pattern subscribers: they are matched in the normal lane. */
 const NO_SUBSCRIBERS: ReadonlySet<Subscriber> = new Set();
 
@@ -180,29 +185,47 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
   }
 
   /**
-   * The id after which a subscriber resuming from `lastEventId` gets its events, read before
-   * it subscribes (Mercure's `Last-Event-ID` response header): `lastEventId` itself when
-   * history covers it, else `earliest` (asked for, another epoch, unknown or evicted). See
-   * Resumer.covers.
-   */
-  /**
    * The wire id of the newest event that a subscriber with `access` may read (public, or
    * private with a topic its grants match), among the newest READABLE_SCAN_LIMIT; `earliest`
    * when there is none. What Mercure names as the point a stream without Last-Event-ID starts
    * from, without disclosing the id of a private event to whom may not read it.
    */
   newestReadableId(access: PrivateAccess | undefined): string {
-    for (let back = 1; back <= READABLE_SCAN_LIMIT; back++) {
-      const event =
-        this.#recent[(this.#recentAt - back + READABLE_SCAN_LIMIT) % READABLE_SCAN_LIMIT];
-      if (event === undefined) break;
-      if (!event.private || access?.allows(event.topics) === true) return event.id;
-    }
-    return EARLIEST;
+    return this.#readableFrom(1, access);
   }
 
-  resumePointOf(lastEventId: string): string {
-    return this.#resumer.covers(lastEventId) ? lastEventId : EARLIEST;
+  /**
+   * The id after which a subscriber resuming from `lastEventId` gets its events, read before
+   * it subscribes (Mercure's `Last-Event-ID` response header): `lastEventId` itself when
+   * history covers it, else `earliest` (asked for, another epoch, unknown or evicted; see
+   * Resumer.covers). When that event is among the newest READABLE_SCAN_LIMIT and is private to
+   * topics `access` does not grant, the newest event before it that the subscriber may read
+   * (or `earliest`): Mercure names the newest preceding event the subscriber may read.
+   */
+  resumePointOf(lastEventId: string, access?: PrivateAccess): string {
+    if (!this.#resumer.covers(lastEventId)) return EARLIEST;
+    for (let back = 1; back <= READABLE_SCAN_LIMIT; back++) {
+      const event = this.#recentEvent(back);
+      if (event === undefined) break;
+      if (event.id !== lastEventId) continue;
+      return isReadable(event, access) ? lastEventId : this.#readableFrom(back + 1, access);
+    }
+    return lastEventId;
+  }
+
+  /** The `back`-th newest event this hub remembers (1: the newest), if any. */
+  #recentEvent(back: number): StoredEvent | undefined {
+    return this.#recent[(this.#recentAt - back + READABLE_SCAN_LIMIT) % READABLE_SCAN_LIMIT];
+  }
+
+  /** The id of the newest readable event from the `back`-th newest on, else `earliest`. */
+  #readableFrom(back: number, access: PrivateAccess | undefined): string {
+    for (let at = back; at <= READABLE_SCAN_LIMIT; at++) {
+      const event = this.#recentEvent(at);
+      if (event === undefined) break;
+      if (isReadable(event, access)) return event.id;
+    }
+    return EARLIEST;
   }
 
   get isClosed(): boolean {

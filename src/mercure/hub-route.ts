@@ -198,7 +198,7 @@ function resumePointOf(
 ): string {
   const { hub } = ctx;
   if (request.lastEventId === undefined) return hub.newestReadableId(access);
-  return hub.resumePointOf(request.lastEventId);
+  return hub.resumePointOf(request.lastEventId, access);
 }
 
 /**

@@ -44,4 +44,15 @@ describe("Hub.newestReadableId()", () => {
     assert.notEqual(hub.newestReadableId(readsSecrets), EARLIEST);
     await hub.close();
   });
+
+  it("resumePointOf() names a resumed-from private event only to whom may read it", async () => {
+    const hub = createHub();
+    const open = await hub.publish({ topic: "news", data: "1" });
+    const secret = await hub.publish({ topic: "secret", data: "2", private: true });
+    assert.equal(hub.resumePointOf(open.id), open.id);
+    assert.equal(hub.resumePointOf(secret.id, readsSecrets), secret.id);
+    assert.equal(hub.resumePointOf(secret.id), open.id, "the newest readable one before it");
+    assert.equal(hub.resumePointOf("urn:ssehub:another-epoch:1"), EARLIEST);
+    await hub.close();
+  });
 });

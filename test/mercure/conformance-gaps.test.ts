@@ -240,6 +240,24 @@ describe("Mercure conformance gaps", () => {
     }
   });
 
+  test("resumed from a private update it may not read, the answer names the newest one before it that it may", async (t) => {
+    const { url } = await startServer(t, { anonymousPublish: true });
+    const open = await publish(url, [
+      ["topic", BOOK],
+      ["data", "public"],
+    ]);
+    const hidden = await publish(url, [
+      ["topic", BOOK],
+      ["data", "private"],
+      ["private", "on"],
+    ]);
+    const stream = await openFetchStream(`${url}${HUB}?match=${encodeURIComponent(BOOK)}`, {
+      "Last-Event-ID": hidden,
+    });
+    t.after(() => stream.close());
+    assert.equal(stream.headers.get("mercure-last-event-id"), open);
+  });
+
   test("the Last-Event-ID answer never names an update the subscriber may not read", async (t) => {
     const { url } = await startServer(t, { anonymousPublish: true });
     const open = await publish(url, [
