@@ -397,6 +397,7 @@ describe("Mercure draft-08 authorization", () => {
         authorization_details_types_supported: ["mercure"],
         mercure_cookie: true,
         mercure_subscriptions: true,
+        mercure_version: 8,
       });
     }
     await expectError(

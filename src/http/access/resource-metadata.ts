@@ -20,7 +20,12 @@ export interface ResourceMetadata {
   readonly authorization_details_types_supported: readonly string[];
   readonly mercure_cookie: boolean;
   readonly mercure_subscriptions?: boolean;
+  /** The revision of the Mercure protocol the hub implements, as a number (draft-08: 8). */
+  readonly mercure_version: number;
 }
+
+/** The revision of the Mercure protocol whose metadata this is (draft-dunglas-mercure-08). */
+export const MERCURE_VERSION = 8;
 
 /** The path of `resource`'s metadata on its host: the well-known prefix, then its path. */
 export function resourceMetadataPath(resource: string): string {
@@ -43,7 +48,8 @@ export function resourceMetadataUrl(resource: string): string {
  * The metadata document: the resource identifier, the issuers as authorization servers, the
  * Authorization header as the one RFC 6750 method (tokens in the URL are refused; the cookie is
  * Mercure's own member, `mercure_cookie`), the `mercure` authorization details type, and
- * `mercure_subscriptions` when the active subscriptions are on.
+ * `mercure_subscriptions` when the active subscriptions are on, and `mercure_version` (8): a
+ * client tells a draft-08 hub from earlier ones by it.
  */
 export function resourceMetadataDocument(config: {
   readonly resource: string;
@@ -57,5 +63,6 @@ export function resourceMetadataDocument(config: {
     authorization_details_types_supported: ["mercure"],
     mercure_cookie: true,
     ...(config.subscriptionEvents ? { mercure_subscriptions: true } : {}),
+    mercure_version: MERCURE_VERSION,
   };
 }
