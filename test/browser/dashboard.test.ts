@@ -157,6 +157,13 @@ describe("the dashboard in a browser", () => {
       },
       null,
     );
+    // The tail's stream may show the event before the publish's own answer reaches the form.
+    await waitForPage(
+      browser,
+      "the form's answer",
+      () => (document.querySelector("#publish-result")?.textContent ?? "") !== "publishing",
+      null,
+    );
     const result = await browser.page.textContent("#publish-result");
     assert.match(result ?? "", /^published, id /);
     assert.deepEqual(browser.pageLog, [], "no error, no CSP violation");
