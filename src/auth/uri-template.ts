@@ -33,7 +33,9 @@
  * Literal text between expressions matches itself exactly, as Mercure hubs compare it.
  * @module
  */
+
 import { SsehubError } from "../errors.js";
+import { AutomatonStates } from "./automaton-states.js";
 
 // State kinds of the automaton.
 const CHAR = 0; // consumes one code unit equal to arg
@@ -439,20 +441,7 @@ export class UriTemplateMatcher {
 }
 
 /** Builds the automaton backwards: each pattern compiles given the state that follows it. */
-class AutomatonBuilder {
-  readonly kind: number[] = [];
-  readonly arg: number[] = [];
-  readonly out: number[] = [];
-  readonly out2: number[] = [];
-
-  add(kind: number, arg: number, out: number, out2: number): number {
-    this.kind.push(kind);
-    this.arg.push(arg);
-    this.out.push(out);
-    this.out2.push(out2);
-    return this.kind.length - 1;
-  }
-
+class AutomatonBuilder extends AutomatonStates {
   compile(pattern: Pattern, next: number): number {
     switch (pattern.t) {
       case "lit": {

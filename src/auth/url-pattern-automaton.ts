@@ -9,6 +9,7 @@
  * counted repetitions (`x{1,1000}`) would blow it up is refused before any memory is spent.
  * @module
  */
+import { AutomatonStates } from "./automaton-states.js";
 
 /** The largest code point. */
 const MAX_CODE_POINT = 0x10ffff;
@@ -246,22 +247,10 @@ export class Automaton {
 }
 
 /** Builds the automaton backwards: each node compiles given the state that follows it. */
-class AutomatonBuilder {
-  readonly kind: number[] = [];
-  readonly arg: number[] = [];
-  readonly out: number[] = [];
-  readonly out2: number[] = [];
+class AutomatonBuilder extends AutomatonStates {
   readonly sets: CodePointRanges[] = [];
   /** Index in `sets` of each ranges object already seen: shared ranges compile once. */
   readonly #setIndex = new Map<CodePointRanges, number>();
-
-  add(kind: number, arg: number, out: number, out2: number): number {
-    this.kind.push(kind);
-    this.arg.push(arg);
-    this.out.push(out);
-    this.out2.push(out2);
-    return this.kind.length - 1;
-  }
 
   compile(node: RegexNode, next: number): number {
     switch (node.t) {
