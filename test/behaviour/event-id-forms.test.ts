@@ -7,15 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
-import { connectRedisEngine } from "../../src/bus/redis-engine.js";
-import { createServer } from "../../src/http/server.js";
-import { createLogger } from "../../src/http/telemetry/logger.js";
 import type { ParsedEvent } from "../../src/protocol/parse.js";
 import { startRedis } from "../helpers/redis-server.js";
 import { requireTools } from "../helpers/require-tool.js";
 import { SseReader } from "../helpers/sse-reader.js";
-import { postJson, startHub } from "../helpers/start-hub.js";
-import { HUNG_AFTER_MS, waitFor } from "../helpers/wait-for.js";
+import { postJson, startHub, startRedisHub } from "../helpers/start-hub.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 /** A hub over HTTP: where to reach it and the epoch of its ids. */
 interface HubUnderTest {
@@ -31,23 +28,10 @@ async function memoryHub(t: TestContext): Promise<HubUnderTest> {
 
 /** Opens a server on the Redis history of `redisUrl` under the prefix `ids`. */
 async function redisHub(t: TestContext, redisUrl: string): Promise<HubUnderTest> {
-  const engine = await connectRedisEngine({
-    url: redisUrl,
+  const { server, url } = await startRedisHub(t, redisUrl, {
     prefix: "ids",
     historyMaxEvents: 100,
-    historyMaxAgeMs: 60_000,
-    logMaxEvents: 1000,
-    connectTimeoutMs: HUNG_AFTER_MS, // only against a hung test
   });
-  const server = createServer(
-    { host: "127.0.0.1", port: 0, logger: createLogger("silent") },
-    { bus: engine.bus, history: engine.history },
-  );
-  t.after(async () => {
-    await server.close();
-    await engine.close();
-  });
-  const { url } = await server.listen();
   return { url, epoch: () => server.hub.epoch };
 }
 

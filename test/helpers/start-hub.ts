@@ -1,12 +1,14 @@
 /**
- * Starts a real hub server on 127.0.0.1, port 0, silent, closed after the test.
+ * Starts real hub servers on 127.0.0.1, port 0, silent, closed after the test.
  */
 import http from "node:http";
+import { connectRedisEngine } from "../../src/bus/redis-engine.js";
 import {
   type CreateServerOptions,
   createServer,
   type SsehubServer,
 } from "../../src/http/server.js";
+import { HUNG_AFTER_MS } from "./wait-for.js";
 
 export interface StartedHub {
   readonly server: SsehubServer;
@@ -21,6 +23,36 @@ export async function startHub(
   const server = createServer({ host: "127.0.0.1", port: 0, logLevel: "silent", ...options });
   const { url } = await server.listen();
   t.after(() => server.close());
+  return { server, url };
+}
+
+/**
+ * Starts a real hub server on 127.0.0.1, port 0, silent, whose bus and history are Redis at
+ * `redisUrl` under `prefix` (history 60 s deep, `historyMaxEvents` per topic); the server and
+ * the engine are closed after the test.
+ */
+export async function startRedisHub(
+  t: { after(fn: () => unknown): void },
+  redisUrl: string,
+  { prefix, historyMaxEvents }: { readonly prefix: string; readonly historyMaxEvents: number },
+): Promise<StartedHub> {
+  const engine = await connectRedisEngine({
+    url: redisUrl,
+    prefix,
+    historyMaxEvents,
+    historyMaxAgeMs: 60_000,
+    logMaxEvents: 1000,
+    connectTimeoutMs: HUNG_AFTER_MS, // only against a hung test
+  });
+  const server = createServer(
+    { host: "127.0.0.1", port: 0, logLevel: "silent" },
+    { bus: engine.bus, history: engine.history },
+  );
+  t.after(async () => {
+    await server.close();
+    await engine.close();
+  });
+  const { url } = await server.listen();
   return { server, url };
 }
 

@@ -1,34 +1,21 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { connectRedisEngine } from "../../src/bus/redis-engine.js";
 import { createServer } from "../../src/http/server.js";
 import { createLogger } from "../../src/http/telemetry/logger.js";
 import { startRedis } from "../helpers/redis-server.js";
 import { requireTools } from "../helpers/require-tool.js";
-import { HUNG_AFTER_MS, waitFor } from "../helpers/wait-for.js";
+import { startRedisHub } from "../helpers/start-hub.js";
+import { waitFor } from "../helpers/wait-for.js";
 
 describe("/metrics on Redis", {
   skip: requireTools(["redis-server"]),
 }, () => {
   test("exposes the bus's connection, disconnects, lag and publish round trips", async (t) => {
     const redis = await startRedis(t);
-    const engine = await connectRedisEngine({
-      url: redis.url,
+    const { server, url } = await startRedisHub(t, redis.url, {
       prefix: "metrics",
       historyMaxEvents: 10,
-      historyMaxAgeMs: 60_000,
-      logMaxEvents: 1000,
-      connectTimeoutMs: HUNG_AFTER_MS, // only against a hung test
     });
-    const server = createServer(
-      { host: "127.0.0.1", port: 0, logger: createLogger("silent") },
-      { bus: engine.bus, history: engine.history },
-    );
-    t.after(async () => {
-      await server.close();
-      await engine.close();
-    });
-    const { url } = await server.listen();
     for (let i = 0; i < 3; i++) await server.hub.publish({ topic: "a", data: String(i) });
     const scrape = async () => (await fetch(`${url}/metrics`)).text();
     const text = await scrape();
