@@ -294,6 +294,15 @@ function faultsCase(name: string, targets: readonly string[], faults: readonly s
   };
 }
 
+/** What the cases with a background load read of the small topic's subscribers. */
+const SMALL_TOPIC_FIGURES: readonly Figure[] = [
+  { label: "established", read: (r) => r.connections.established, better: "higher" },
+  { label: "lost", read: (r) => r.delivery?.lost, better: "lower" },
+  { label: "p50 ms", read: (r) => ms(r.latency?.p50Us), better: "lower", digits: 2 },
+  { label: "p99 ms", read: (r) => ms(r.latency?.p99Us), better: "lower", digits: 2 },
+  { label: "max ms", read: (r) => ms(r.latency?.maxUs), better: "lower", digits: 1 },
+];
+
 /** Every case, in the order of the page. */
 export const CASES: readonly Case[] = [
   {
@@ -410,13 +419,7 @@ export const CASES: readonly Case[] = [
       "--topic-prefix",
       "alerts-",
     ],
-    figures: [
-      { label: "established", read: (r) => r.connections.established, better: "higher" },
-      { label: "lost", read: (r) => r.delivery?.lost, better: "lower" },
-      { label: "p50 ms", read: (r) => ms(r.latency?.p50Us), better: "lower", digits: 2 },
-      { label: "p99 ms", read: (r) => ms(r.latency?.p99Us), better: "lower", digits: 2 },
-      { label: "max ms", read: (r) => ms(r.latency?.maxUs), better: "lower", digits: 1 },
-    ],
+    figures: SMALL_TOPIC_FIGURES,
     note: "The figures are those of the 100 subscribers of the small topic (`alerts-...`), measured while a second `ssehub bench fanout` (10,000 subscribers of `bulk-...`, 100 events/s, shown as the background command) loads the server. ssehub (priority topics) serves with `--priority-topics alerts-*`; the others have no priority topics. established: of the 100 small-topic subscribers, which connect once the background load runs (better-sse, saturated by it, accepted none within the 10 s connect timeout).",
   },
   {
@@ -447,13 +450,7 @@ export const CASES: readonly Case[] = [
       "--topic-prefix",
       "probe-",
     ],
-    figures: [
-      { label: "established", read: (r) => r.connections.established, better: "higher" },
-      { label: "lost", read: (r) => r.delivery?.lost, better: "lower" },
-      { label: "p50 ms", read: (r) => ms(r.latency?.p50Us), better: "lower", digits: 2 },
-      { label: "p99 ms", read: (r) => ms(r.latency?.p99Us), better: "lower", digits: 2 },
-      { label: "max ms", read: (r) => ms(r.latency?.maxUs), better: "lower", digits: 1 },
-    ],
+    figures: SMALL_TOPIC_FIGURES,
     note: "Whether a large fan-out holds the loop hostage: publish to delivery of a small topic (`probe-...`, 10 subscribers, 20 events/s) while a second `ssehub bench fanout` sends 5 events/s to 30,000 subscribers of `bulk-...` (the background command; one process holds at most ~19,900 sockets, so ssehub runs with workers). No priority topics: slicing lets requests, heartbeats and new subscribers through between slices, but a flush walks its topics in turn, so the small topic's events wait behind the big one's (priority topics are for that, see the priority case). On this 2-core machine the background load and its load tool saturate both cores, so these figures include waiting for a core.",
   },
   faultsCase("faults-workers", ["ssehub-w2"], ["kill-worker"]),
