@@ -7,51 +7,24 @@ import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, type TestContext, test } from "node:test";
-import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from "jose";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { SsehubError } from "../../src/errors.js";
 import { createServer } from "../../src/http/server.js";
 import { openFetchStream } from "../helpers/fetch-stream.js";
 import { waitFor, within } from "../helpers/wait-for.js";
 import { expectError } from "../http/expect-error.js";
 import { startServer } from "../http/start-server.js";
+import { APP, accessToken, bearer, DRAFT08, RESOURCE, SECRET } from "./access-tokens.js";
 import { form, HUB } from "./mercure-form.js";
 
-const RESOURCE = "https://hub.example.com/.well-known/mercure";
 const METADATA_URL =
   "https://hub.example.com/.well-known/oauth-protected-resource/.well-known/mercure";
-const APP = "https://app.example.com";
-const SECRET = "a-secret-of-at-least-thirty-two-bytes!";
 const DRAFT07_KEY = "!ChangeThisMercureHubJWTSecretKey!";
 const BOOK = "https://example.com/books/1";
 const OTHER = "https://example.com/books/2";
 const COOKIE = "__Secure-mercure_access_token";
 
-const DRAFT08 = {
-  mercureIssuers: JSON.stringify([{ issuer: APP, key: SECRET }]),
-  mercureResource: RESOURCE,
-};
-
-type Detail = { actions: string[]; topics: unknown[]; payload?: unknown };
-
-/** A self-issued access token of APP for the hub, expiring in an hour unless `claims.exp`. */
-function accessToken(details: Detail[], claims: JWTPayload = {}, key = SECRET): Promise<string> {
-  return new SignJWT({
-    iss: APP,
-    aud: RESOURCE,
-    sub: "user-1",
-    exp: Math.floor(Date.now() / 1000) + 3600,
-    authorization_details: details.map((detail) => ({ type: "mercure", ...detail })),
-    ...claims,
-  })
-    .setProtectedHeader({ alg: "HS256", typ: "at+jwt" })
-    .sign(new TextEncoder().encode(key));
-}
-
 const publishAll = () => accessToken([{ actions: ["publish"], topics: [{ match: "*" }] }]);
-
-function bearer(token: string): Record<string, string> {
-  return { Authorization: `Bearer ${token}` };
-}
 
 /** Asserts a refusal: status, ssehub's code in the JSON body, and the Bearer challenge. */
 async function expectRefusal(

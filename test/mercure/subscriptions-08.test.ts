@@ -14,8 +14,9 @@ import { type FetchStream, openFetchStream } from "../helpers/fetch-stream.js";
 import { sleep, waitFor } from "../helpers/wait-for.js";
 import { expectError } from "../http/expect-error.js";
 import { startServer } from "../http/start-server.js";
+import { accessToken, bearer, DRAFT08 } from "./access-tokens.js";
+import { HUB } from "./mercure-form.js";
 
-const HUB = "/.well-known/mercure";
 const SUBSCRIPTIONS = "/.well-known/mercure/subscriptions";
 const KEY = "subscriber-secret-of-at-least-32-bytes";
 /** Draft-07 URI templates granting every draft-08 and every draft-07 subscription resource. */
@@ -31,38 +32,12 @@ const MEDIA_08 = "application/mercure+json";
 const NOTHING_MORE_MS = 50;
 const UUID_URN = /^urn:uuid:[0-9a-f-]{36}$/;
 
-/** Draft-08 access tokens: an issuer the hub trusts, and the hub's resource identifier. */
-const RESOURCE = "https://hub.example.com/.well-known/mercure";
-const APP = "https://app.example.com";
-const SECRET = "a-secret-of-at-least-thirty-two-bytes!";
-const ISSUERS = {
-  mercureIssuers: JSON.stringify([{ issuer: APP, key: SECRET }]),
-  mercureResource: RESOURCE,
-};
-
 type Doc = Record<string, unknown>;
-type Detail = { actions: string[]; topics: unknown[]; payload?: unknown };
 
 function draft07Token(subscribe: string[], payload?: unknown): Promise<string> {
   return new SignJWT({ mercure: { subscribe, ...(payload === undefined ? {} : { payload }) } })
     .setProtectedHeader({ alg: "HS256" })
     .sign(new TextEncoder().encode(KEY));
-}
-
-function accessToken(details: Detail[]): Promise<string> {
-  return new SignJWT({
-    iss: APP,
-    aud: RESOURCE,
-    sub: "user-1",
-    exp: Math.floor(Date.now() / 1000) + 3600,
-    authorization_details: details.map((detail) => ({ type: "mercure", ...detail })),
-  })
-    .setProtectedHeader({ alg: "HS256", typ: "at+jwt" })
-    .sign(new TextEncoder().encode(SECRET));
-}
-
-function bearer(token: string): Record<string, string> {
-  return { Authorization: `Bearer ${token}` };
 }
 
 /** Opens a Mercure stream with `params` (name, value), closed after the test. */
@@ -239,7 +214,7 @@ describe("draft-08 subscription events", () => {
   });
 
   test("a draft-08 event is private: granted by a draft-08 access token's subscribe on its topic, not otherwise", async (t) => {
-    const { url } = await startServer(t, { ...ISSUERS, subscriptionEvents: true });
+    const { url } = await startServer(t, { ...DRAFT08, subscriptionEvents: true });
     const everything = await accessToken([{ actions: ["subscribe"], topics: [{ match: "*" }] }]);
     const books = await accessToken([{ actions: ["subscribe"], topics: [{ match: A_TOPIC }] }]);
     const watcher = await open(t, url, [["match", "*"]], bearer(everything));
@@ -359,7 +334,7 @@ describe("the draft-08 subscriptions API", () => {
   });
 
   test("with a draft-08 access token, the API needs subscribe on the path asked: 401, 403, 200", async (t) => {
-    const { url } = await startServer(t, { ...ISSUERS, subscriptionEvents: true });
+    const { url } = await startServer(t, { ...DRAFT08, subscriptionEvents: true });
     await open(t, url, [["match", A_TOPIC]]);
     const collection = subscriptionsPath08("exact", A_TOPIC);
     const onCollection = await accessToken([
@@ -386,7 +361,7 @@ describe("the draft-08 subscriptions API", () => {
   });
 
   test("each subscription shows the payload of the access token's subscribe detail matching its matcher", async (t) => {
-    const { url } = await startServer(t, { ...ISSUERS, subscriptionEvents: true });
+    const { url } = await startServer(t, { ...DRAFT08, subscriptionEvents: true });
     const token = await accessToken([
       { actions: ["subscribe"], topics: [{ match: A_TOPIC }], payload: { shelf: "topic" } },
       {
