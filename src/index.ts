@@ -8,11 +8,14 @@
  */
 
 export type { Bus, BusMetricsSource, BusRestartReason, BusStart } from "./bus/bus.js";
+export type { DurableEngine, DurableEngineOptions } from "./bus/durable-engine.js";
+export { openDurableEngine } from "./bus/durable-engine.js";
 export { LocalBus } from "./bus/local-bus.js";
 export type { RedisEngine, RedisEngineOptions } from "./bus/redis-engine.js";
 export { connectRedisEngine } from "./bus/redis-engine.js";
 export type { ErrorCode } from "./errors.js";
 export { ERROR_CATALOGUE, isSsehubError, SsehubError } from "./errors.js";
+export type { DurableHistoryStart } from "./history/durable-history.js";
 export type { HistoryRead, HistoryStore, StoredEvent } from "./history/history-store.js";
 export type {
   IdempotencyClaim,

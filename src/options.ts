@@ -103,6 +103,9 @@ export const OPTION_LAYERS = Object.freeze({
   redisLogMaxEvents: "serve",
   redisTimeoutMs: "serve",
   redisWaitReplicas: "serve",
+  dataDir: "serve",
+  dataMaxBytes: "serve",
+  dataSyncMs: "serve",
 } as const satisfies Record<string, OptionLayer>);
 
 /** The name of an option of any layer. */

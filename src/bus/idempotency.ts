@@ -139,6 +139,14 @@ export class IdempotencyMemory {
     return NEW_KEY;
   }
 
+  /**
+   * Forgets `key`: the publish it was remembered for was not kept after all (its history
+   * refused the write), so a retry must be ordered anew.
+   */
+  forget(key: string): void {
+    this.#keys.delete(key);
+  }
+
   /** Forgets the expired keys at the front (the oldest). */
   #sweep(now: number): void {
     for (const [key, remembered] of this.#keys) {

@@ -3,6 +3,7 @@
  * @module
  */
 
+import { SsehubError } from "../errors.js";
 import type { PreparedEvent, SequencedEvent } from "../history/stored-event.js";
 import { newEpoch } from "../protocol/event-id.js";
 import { type Bus, type BusStart, sequenced } from "./bus.js";
@@ -14,6 +15,13 @@ export interface LocalBusOptions {
   readonly idempotencyMaxKeys?: number;
   /** The clock of the idempotency window, in ms (for tests). @default Date.now */
   readonly now?: () => number;
+  /**
+   * The seq of the newest event ordered before this bus (a durable history read back from its
+   * files): the order goes on after it. @default 0
+   */
+  readonly afterSeq?: number;
+  /** Readers from before this seq get a reset (BusStart.historyFloor). @default afterSeq */
+  readonly historyFloor?: number;
 }
 
 /** A bus with one member: events are ordered and delivered synchronously. */
@@ -22,18 +30,21 @@ export class LocalBus implements Bus {
   readonly isDistributed = false;
   readonly backlog = 0;
   readonly #epoch: string;
-  #seq = 0;
+  #seq: number;
+  readonly #historyFloor: number;
   #deliver: ((events: readonly SequencedEvent[]) => void) | undefined;
   readonly #idempotency: IdempotencyMemory;
 
   constructor(epoch: string = newEpoch(), options: LocalBusOptions = {}) {
     this.#epoch = epoch;
+    this.#seq = options.afterSeq ?? 0;
+    this.#historyFloor = options.historyFloor ?? this.#seq;
     this.#idempotency = new IdempotencyMemory(options.idempotencyMaxKeys ?? 100_000, options.now);
   }
 
   start(deliver: (events: readonly SequencedEvent[]) => void): BusStart {
     this.#deliver = deliver;
-    return { epoch: this.#epoch, joinedAfterSeq: this.#seq };
+    return { epoch: this.#epoch, joinedAfterSeq: this.#seq, historyFloor: this.#historyFloor };
   }
 
   publish(events: readonly PreparedEvent[]): Promise<number> {
@@ -61,7 +72,18 @@ export class LocalBus implements Bus {
     const ordered: SequencedEvent[] = events.map((event) =>
       sequenced(event, ++this.#seq, publishedAt),
     );
-    this.#deliver?.(ordered);
+    try {
+      this.#deliver?.(ordered);
+    } catch (error) {
+      if (!(error instanceof SsehubError && error.code === "SSEHUB_ERR_HISTORY_WRITE_FAILED")) {
+        throw error;
+      }
+      // The hub's history refused them (a disk that is full): they were neither kept nor
+      // delivered, so their seqs are given again and a retry under the key is ordered anew.
+      this.#seq = first - 1;
+      if (claim !== undefined) this.#idempotency.forget(claim.key);
+      throw error;
+    }
     return first;
   }
 

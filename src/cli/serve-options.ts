@@ -8,6 +8,7 @@
 import { CREATE_SERVER_OPTIONS, type ResolvedServerOptions } from "../http/server-options.js";
 import type { ResolvedHubOptions } from "../hub/hub-options.js";
 import {
+  type CrossCheck,
   combineGroups,
   LAYER_ENTRY,
   type LayerOptionName,
@@ -40,6 +41,19 @@ export interface ResolvedServeOptions {
    * Fewer within redisTimeoutMs: 503.
    */
   readonly redisWaitReplicas: number;
+  /**
+   * Directory of the durable history (docs/operations.md, "History on disk"): events, epoch and
+   * seq survive a restart. Empty: history in memory only. Not with `redis`.
+   */
+  readonly dataDir: string;
+  /** Bytes the data directory's segment files may take; past it the oldest events leave. */
+  readonly dataMaxBytes: number;
+  /**
+   * Most time an event written to the data directory waits before it is forced to disk, in ms;
+   * 0 forces it before each publish is answered. A killed process never loses an answered
+   * event either way; this bounds what a power loss may take.
+   */
+  readonly dataSyncMs: number;
 }
 
 /** The defaults of the options of `ssehub serve` alone. */
@@ -50,6 +64,9 @@ export const SERVE_DEFAULTS: ResolvedServeOptions = Object.freeze({
   redisLogMaxEvents: 100_000, // events
   redisTimeoutMs: 3000, // 3 seconds
   redisWaitReplicas: 0, // acknowledge once the master has it
+  dataDir: "", // off: history in memory
+  dataMaxBytes: 1_073_741_824, // 1 GiB
+  dataSyncMs: 1000, // 1 second
 } satisfies ResolvedServeOptions);
 
 /** The check of every option of `ssehub serve` alone. */
@@ -96,7 +113,34 @@ export const SERVE_OPTION_SPECS: { readonly [K in keyof ResolvedServeOptions]: O
       max: 16,
       help: "Replicas that must hold a publish before it is acknowledged (Redis WAIT); fewer within redisTimeoutMs answers 503. Not with a Redis Cluster",
     },
+    dataDir: {
+      kind: "string",
+      allowEmpty: true,
+      help: "Directory where history survives restarts (epoch, seq and events, see docs/operations.md); empty keeps history in memory. Not with redis",
+    },
+    dataMaxBytes: {
+      kind: "integer",
+      min: 4_194_304,
+      max: 1_099_511_627_776,
+      help: "Bytes the data directory's files may take; past it the oldest events leave (readers from before them get a reset)",
+    },
+    dataSyncMs: {
+      kind: "integer",
+      min: 0,
+      max: 60_000,
+      help: "Most time written events wait before they are forced to disk, in ms; 0 forces each publish before it is answered. A killed process loses no answered event either way",
+    },
   } satisfies { readonly [K in LayerOptionName<"serve">]: OptionSpec });
+
+/** History lives in one place: Redis, shared by the nodes, or this machine's data directory. */
+const dataDirWithoutRedis: CrossCheck = {
+  fields: ["dataDir", "redis"],
+  check({ dataDir, redis }) {
+    if (typeof dataDir !== "string" || typeof redis !== "string") return undefined;
+    if (dataDir === "" || redis === "") return undefined;
+    return "dataDir and redis cannot both be set: with redis, history lives in Redis (it survives a restart of any node); drop dataDir";
+  },
+};
 
 /** Everything `ssehub serve` reads: the hub's options, the server's and its own. */
 export type ResolvedServeCommandOptions = ResolvedHubOptions &
@@ -106,7 +150,11 @@ export type ResolvedServeCommandOptions = ResolvedHubOptions &
 /** Every option of every layer, hub first, then server, then serve: the one table. */
 export const SERVE_COMMAND_OPTIONS: OptionGroup<ResolvedServeCommandOptions> = combineGroups(
   CREATE_SERVER_OPTIONS,
-  Object.freeze({ specs: SERVE_OPTION_SPECS, defaults: SERVE_DEFAULTS, crossChecks: [] }),
+  Object.freeze({
+    specs: SERVE_OPTION_SPECS,
+    defaults: SERVE_DEFAULTS,
+    crossChecks: [dataDirWithoutRedis],
+  }),
 );
 
 /**

@@ -20,6 +20,8 @@ export interface StoredEvent {
   readonly topics: readonly string[];
   /** Event type, or undefined for the default `message`. */
   readonly event: string | undefined;
+  /** The `retry:` hint the publisher gave, in ms (also in `bytes`), for a store that rebuilds them. */
+  readonly retry: number | undefined;
   /** Conflation key (policy `conflate`), or undefined to conflate by topics. */
   readonly key: string | undefined;
   /** Delivered only to subscribers whose grants match one of its topics. */
@@ -57,6 +59,13 @@ export interface TopicHistoryInfo {
 export interface HistoryStore {
   /** Keeps `event` under each of its topics, evicting past the count limit. */
   append(event: StoredEvent): void;
+  /**
+   * Makes the events appended since the last call durable and readable (a store that writes
+   * them to disk; the others keep them at once and need no flush). The hub calls it after each
+   * batch the bus hands it, before any of them is delivered or its publish answered; a store
+   * that cannot keep them throws, and the batch is then neither delivered nor answered.
+   */
+  flush?(): void;
   /** Events of `topics` with seq > `afterSeq`, merged in seq order. */
   readAfter(topics: readonly string[], afterSeq: number): HistoryRead | Promise<HistoryRead>;
   /**

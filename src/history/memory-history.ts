@@ -42,6 +42,11 @@ export interface MemoryHistoryOptions {
    * 100,000 topics. Default DROPPED_TOPIC_BYTES_KEPT (16 MiB).
    */
   readonly maxDroppedTopicBytes?: number;
+  /**
+   * The seq of the newest event that history lost before this store began (a durable store's
+   * files no longer hold it): a reader of any topic from before it gets a reset. Default 0.
+   */
+  readonly evictedUpTo?: number;
 }
 
 /** Keeps recent events per topic in memory, bounded by count and age. */
@@ -72,6 +77,7 @@ export class MemoryHistory implements HistoryStore {
   constructor(options: MemoryHistoryOptions) {
     this.#options = options;
     this.#maxDroppedBytes = options.maxDroppedTopicBytes ?? DROPPED_TOPIC_BYTES_KEPT;
+    this.#forgottenEvictedUpTo = options.evictedUpTo ?? 0;
   }
 
   get totalEvents(): number {
@@ -122,6 +128,37 @@ export class MemoryHistory implements HistoryStore {
     for (const [topic, ring] of this.#rings) {
       const before = ring.size;
       ring.expire(cutoff);
+      this.#totalEvents -= before - ring.size;
+      if (ring.size === 0) {
+        this.#remember(topic, ring.evictedUpTo);
+        this.#rings.delete(topic);
+        emptied.push(topic);
+      }
+    }
+    return emptied;
+  }
+
+  /** The seq of the oldest event kept on any topic, or 0 when none is kept. */
+  oldestKeptSeq(): number {
+    let oldest = 0;
+    for (const ring of this.#rings.values()) {
+      const first = ring.firstSeq;
+      if (first !== 0 && (oldest === 0 || first < oldest)) oldest = first;
+    }
+    return oldest;
+  }
+
+  /**
+   * Evicts every kept event with seq <= `seq` (its storage is gone: a durable store's oldest
+   * segment left past the byte bound). Readers from before them then get a reset; a topic that
+   * kept none of them loses nothing. Returns the topics left with no event, as expire does.
+   */
+  dropThrough(seq: number): readonly string[] {
+    const emptied: string[] = [];
+    for (const [topic, ring] of this.#rings) {
+      if (ring.firstSeq === 0 || ring.firstSeq > seq) continue;
+      const before = ring.size;
+      ring.dropThrough(seq);
       this.#totalEvents -= before - ring.size;
       if (ring.size === 0) {
         this.#remember(topic, ring.evictedUpTo);

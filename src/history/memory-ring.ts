@@ -68,6 +68,12 @@ export class MemoryRing {
     if (count > 0) this.#evictFront(count);
   }
 
+  /** Evicts the kept events with seq <= `seq` (their storage is gone). */
+  dropThrough(seq: number): void {
+    const count = this.#indexAfter(seq) - this.#start;
+    if (count > 0) this.#evictFront(count);
+  }
+
   /** Index of the first kept event with seq > `afterSeq` (items.length when none). */
   #indexAfter(afterSeq: number): number {
     const items = this.#items;

@@ -80,6 +80,7 @@ export function toStoredEvent(epoch: string, sequenced: SequencedEvent): StoredE
     publisherId: sequenced.id !== undefined,
     topics: sequenced.topics,
     event: sequenced.event,
+    retry: sequenced.retry,
     key: sequenced.key,
     private: sequenced.private === true,
     data: sequenced.data,

@@ -572,19 +572,48 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
   /** Takes ordered events from the bus: encode once, keep in history, dispatch. */
   #take(events: readonly SequencedEvent[]): void {
     const epoch = this.#epoch;
+    const history = this.#history;
+    if (history.flush !== undefined) {
+      this.#takeDurably(events, history);
+      return;
+    }
     for (const sequenced of events) {
       const event = toStoredEvent(epoch, sequenced);
       this.#current = sequenced.seq;
-      this.#history.append(event);
-      this.#recent[this.#recentAt] = event;
-      this.#recentAt = (this.#recentAt + 1) % READABLE_SCAN_LIMIT;
-      this.#dispatcher.enqueue(event, sequenced.trace);
-      if (this.#expressDispatcher !== undefined && this.#priority.anyPriority(event.topics)) {
-        this.#expressDispatcher.enqueue(event, sequenced.trace);
-      }
-      this.#eventsPublished++;
-      for (const topic of event.topics) this.#activity.count(topic, event.bytes.length);
+      history.append(event);
+      this.#deliver(event, sequenced.trace);
     }
+  }
+
+  /**
+   * #take for a history that writes to disk: the whole batch is kept first, then delivered, so
+   * that no subscriber sees an event a restart would not find. A refused write throws to the
+   * publisher (503) and delivers nothing.
+   */
+  #takeDurably(events: readonly SequencedEvent[], history: HistoryStore): void {
+    const epoch = this.#epoch;
+    const stored: StoredEvent[] = new Array(events.length);
+    for (let i = 0; i < events.length; i++) {
+      stored[i] = toStoredEvent(epoch, events[i]!);
+      history.append(stored[i]!);
+    }
+    history.flush!();
+    for (let i = 0; i < events.length; i++) {
+      this.#current = events[i]!.seq;
+      this.#deliver(stored[i]!, events[i]!.trace);
+    }
+  }
+
+  /** Hands a kept event to the dispatchers and counts it. */
+  #deliver(event: StoredEvent, trace: TraceContext | undefined): void {
+    this.#recent[this.#recentAt] = event;
+    this.#recentAt = (this.#recentAt + 1) % READABLE_SCAN_LIMIT;
+    this.#dispatcher.enqueue(event, trace);
+    if (this.#expressDispatcher !== undefined && this.#priority.anyPriority(event.topics)) {
+      this.#expressDispatcher.enqueue(event, trace);
+    }
+    this.#eventsPublished++;
+    for (const topic of event.topics) this.#activity.count(topic, event.bytes.length);
   }
 
   #unregister(subscriber: Subscriber): void {

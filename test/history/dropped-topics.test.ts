@@ -9,6 +9,7 @@ function event(seq: number, topic: string, publishedAt: number): StoredEvent {
     id: `e-${seq}`,
     topics: [topic],
     event: undefined,
+    retry: undefined,
     key: undefined,
     private: false,
     publisherId: false,

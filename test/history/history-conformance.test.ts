@@ -1,3 +1,4 @@
+import { type DurableEngine, openDurableEngine } from "../../src/bus/durable-engine.js";
 import { LocalBus } from "../../src/bus/local-bus.js";
 import { connectRedisEngine, type RedisEngine } from "../../src/bus/redis-engine.js";
 import type { StoredEvent } from "../../src/history/history-store.js";
@@ -7,6 +8,7 @@ import { toStoredEvent } from "../../src/history/stored-event.js";
 import { type HistoryFixture, runHistoryConformance } from "../conformance/history.suite.js";
 import { startRedis } from "../helpers/redis-server.js";
 import { requireTools } from "../helpers/require-tool.js";
+import { tempDir } from "../helpers/temp-dir.js";
 import { HUNG_AFTER_MS } from "../helpers/wait-for.js";
 
 runHistoryConformance("MemoryHistory", async (limits): Promise<HistoryFixture> => {
@@ -68,4 +70,51 @@ runHistoryConformance(
     };
   },
   { skip: requireTools(["redis-server"]) },
+);
+
+runHistoryConformance(
+  "DurableHistory (before a restart, and read back from its data directory after one)",
+  async (limits, t): Promise<HistoryFixture> => {
+    const dataDir = tempDir(t);
+    let stored: StoredEvent[] = [];
+    /** Opens the directory as `ssehub serve --data-dir` does, taking events as the hub does. */
+    const open = (): DurableEngine => {
+      const engine = openDurableEngine({
+        dataDir,
+        dataMaxBytes: 64 * 1024 * 1024,
+        dataSyncMs: 1000,
+        historyMaxEvents: limits.maxEvents,
+        historyMaxAgeMs: limits.maxAgeMs,
+      });
+      const { epoch } = engine.bus.start((events) => {
+        for (const event of events) {
+          const kept = toStoredEvent(epoch, event);
+          engine.history.append(kept);
+          stored.push(kept);
+        }
+        engine.history.flush();
+      });
+      return engine;
+    };
+    let engine = open();
+    return {
+      async publish(events) {
+        const first = engine.bus.publishNow(events);
+        return stored.filter((e) => e.seq >= first);
+      },
+      async readers() {
+        // A restart: the store that wrote the events, and the one reopened from its files.
+        const before = engine;
+        before.bus.close();
+        before.close();
+        stored = [...stored];
+        engine = open();
+        return [before.history, engine.history];
+      },
+      close: () => {
+        engine.bus.close();
+        engine.close();
+      },
+    };
+  },
 );

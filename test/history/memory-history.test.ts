@@ -10,6 +10,7 @@ function event(seq: number, topics: string[] = ["a"], publishedAt = 1000): Store
     id: `e-${seq}`,
     topics,
     event: undefined,
+    retry: undefined,
     key: undefined,
     private: false,
     publisherId: false,

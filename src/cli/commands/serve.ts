@@ -17,10 +17,12 @@ import {
   createLogger,
   createServer,
   DIAGNOSIS_SNAPSHOT,
+  type DurableEngine,
   type HubPlugins,
   isSsehubError,
   type Logger,
   METRICS_SNAPSHOT,
+  openDurableEngine,
   type RedisEngine,
 } from "../../index.js";
 import { pickOptions } from "../../options.js";
@@ -106,6 +108,9 @@ export async function serveCommand(
   // With Redis, every process (each worker too) is a node of the hub on Redis; without it, a
   // worker joins the primary's cluster bus.
   let engine: RedisEngine | undefined;
+  // Without Redis, one process alone keeps history in the data directory when one is given
+  // (with --workers, the primary does: the one that orders events writes them).
+  let durable: DurableEngine | undefined;
   let plugins: HubPlugins = {};
   if (options.redis !== "") {
     try {
@@ -134,6 +139,15 @@ export async function serveCommand(
       io.stderr.write(errorLine(error));
       return 1;
     }
+  } else if (options.dataDir !== "") {
+    try {
+      durable = openDurableEngine(options);
+    } catch (error) {
+      io.stderr.write(errorLine(error));
+      return 1;
+    }
+    plugins = { bus: durable.bus, history: durable.history };
+    logDataDirOpened(logger, options.dataDir, durable);
   }
   // A cluster worker's /metrics and /admin/diagnosis answer for every worker: they gather.
   const snapshots = isWorker ? joinWorkerSnapshots() : undefined;
@@ -158,6 +172,7 @@ export async function serveCommand(
     io.stderr.write(errorLine(error));
     await server.close();
     await engine?.close();
+    durable?.close();
     return 1;
   }
   const signal = await (orphaned === undefined
@@ -173,6 +188,7 @@ export async function serveCommand(
   overrun.unref();
   await server.close();
   await engine?.close();
+  durable?.close();
   snapshots?.close();
   // A worker's IPC channel to the primary would keep the process alive: leave the cluster.
   if (isWorker && process.connected) cluster.worker?.disconnect();
@@ -180,6 +196,20 @@ export async function serveCommand(
   clearTimeout(overrun);
   signals.stop();
   return 0;
+}
+
+/** Logs what opening the data directory found, and what it repaired. */
+export function logDataDirOpened(
+  logger: Logger,
+  dataDir: string,
+  durable: Pick<DurableEngine, "history">,
+): void {
+  const { epoch, lastSeq, floor, recovered, repairs } = durable.history.start;
+  for (const repair of repairs) logger.warn({ dataDir }, `Repaired the data directory: ${repair}`);
+  logger.info(
+    { dataDir, epoch, lastSeq, floor, events: recovered, bytes: durable.history.diskBytes },
+    lastSeq === 0 ? "Opened a new data directory" : "Opened the data directory: history goes on",
+  );
 }
 
 /** A repeat of the first signal within this time is the same request, not a second one, in ms. */
