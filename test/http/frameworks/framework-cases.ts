@@ -100,6 +100,15 @@ export function describeFrameworkApp(framework: string, name: string): void {
       assert.equal(openStreams(metrics, "response"), 0, metrics);
     });
 
+    test(`${framework}: the Mercure route moves under /sse with the others`, async () => {
+      const stream = await openFetchStream(`${app.url}/sse/.well-known/mercure?topic=news`);
+      assert.equal(stream.status, 200);
+      const id = await publishViaHub(app.url, "news", "extra");
+      await stream.waitForEvents(1);
+      stream.close();
+      assert.deepEqual(received(stream), [[id, "extra"]]);
+    });
+
     test(`${framework}: a path under /sse that the hub does not know gets the hub's 404, other paths the framework's`, async () => {
       const hubs = await fetch(`${app.url}/sse/nowhere`);
       assert.equal(hubs.status, 404);
