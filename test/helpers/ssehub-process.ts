@@ -18,9 +18,18 @@ export interface Run {
   readonly exited: Promise<number | null>;
 }
 
-/** Spawns `ssehub <args>`; the process is killed after the test if still running. */
-export function ssehub(t: TestContext, args: string[], env: Record<string, string> = {}): Run {
-  const child = spawn(process.execPath, [MAIN, ...args], {
+/**
+ * Spawns `ssehub <args>`; the process is killed after the test if still running. `through` runs
+ * it under another command that ends by exec'ing its arguments (e.g. a shell that sets limits).
+ */
+export function ssehub(
+  t: TestContext,
+  args: string[],
+  env: Record<string, string> = {},
+  through: readonly string[] = [],
+): Run {
+  const [program, ...before] = [...through, process.execPath];
+  const child = spawn(program!, [...before, MAIN, ...args], {
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
