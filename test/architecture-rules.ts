@@ -59,9 +59,9 @@ const LAYERS: readonly Layer[] = [
   {
     name: "history",
     holds: ["history"],
-    owns: "history stores behind one contract: memory, Redis Streams",
+    owns: "history stores behind one contract: memory, Redis Streams, a segment log on disk",
     imports: ["protocol", "errors", "options"],
-    builtins: [],
+    builtins: ["fs", "path", "zlib"],
     packages: ["ioredis"],
   },
   {

@@ -29,6 +29,7 @@ import { type PreparedEvent, type SequencedEvent, toStoredEvent } from "../histo
 import { type Bus, type BusStart, sequenced } from "./bus.js";
 import { IdempotencyMemory, idempotencyKeyReused, KEY_REUSED, NEW_KEY } from "./idempotency.js";
 import { RECENT_EVENTS_MIN_TOTAL, RecentEvents, type RecentEventsLimits } from "./recent-events.js";
+import type { SequencerJournal } from "./sequencer-journal.js";
 
 /** Messages on the IPC channel; `type` tags keep them apart from anything else sent there. */
 export type ClusterMessage =
@@ -302,6 +303,7 @@ export class ClusterBus implements Bus {
       this.#pending.delete(ref);
       this.#backlog -= pending.count;
       if (firstSeq === KEY_REUSED) pending.reject(idempotencyKeyReused(pending.idempotencyKey));
+      else if (firstSeq === HISTORY_REFUSED) pending.reject(historyRefusedError());
       else pending.resolve(firstSeq);
     }
   }
@@ -324,6 +326,16 @@ export class ClusterBus implements Bus {
     const missed = welcome.events.filter((event) => event.seq > after);
     if (missed.length > 0) this.#deliver?.(missed);
   }
+}
+
+/** The ack of a request whose events the primary's data directory refused to keep. */
+const HISTORY_REFUSED = -2;
+
+function historyRefusedError(): SsehubError {
+  return new SsehubError(
+    "SSEHUB_ERR_HISTORY_WRITE_FAILED",
+    "Cannot keep the event: the data directory refused the write (see the primary's log); nothing was published",
+  );
 }
 
 function primaryGoneError(): SsehubError {
@@ -354,9 +366,13 @@ export class ClusterSequencer {
   readonly #recent: RecentEvents;
   #seq = 0;
   #ordered: SequencedEvent[] = [];
+  /** The idempotency keys of the requests ordered this turn (forgotten if the disk refuses them). */
+  #orderedKeys: string[] = [];
   #scheduled = false;
   readonly #flushBound = (): void => this.#flush();
   readonly #idempotency: IdempotencyMemory;
+  /** The data directory's log (`--data-dir`): each turn is written there before it goes out. */
+  readonly #journal: SequencerJournal | undefined;
 
   /**
    * @param epoch the epoch of every id of the cluster
@@ -370,11 +386,24 @@ export class ClusterSequencer {
     limits: ClusterHistoryLimits = { historyMaxEvents: 1000, historyMaxAgeMs: 3_600_000 },
     idempotencyMaxKeys = 100_000,
     now: () => number = Date.now,
+    journal?: SequencerJournal,
   ) {
-    this.epoch = epoch;
     this.#recent = new RecentEvents(recentEventsLimits(limits));
     this.#idempotency = new IdempotencyMemory(idempotencyMaxKeys, now);
+    this.#journal = journal;
+    if (journal === undefined) {
+      this.epoch = epoch;
+    } else {
+      // The order goes on where the data directory left it, under its epoch.
+      const { start } = journal;
+      this.epoch = start.epoch;
+      this.#seq = start.lastSeq;
+      this.#recent.restore(start.floor, start.events, Date.now());
+    }
   }
+
+  /** Told of each write the data directory refused (for the log). */
+  onWriteError: ((error: Error) => void) | undefined;
 
   /** Seq of the newest event ordered. */
   get current(): number {
@@ -426,6 +455,7 @@ export class ClusterSequencer {
         }
       }
       member.acks.push([request.ref, this.#seq + 1]);
+      if (claim !== undefined) this.#orderedKeys.push(claim.key);
       for (const event of request.events) {
         this.#ordered.push(sequenced(event, ++this.#seq, publishedAt));
       }
@@ -438,15 +468,46 @@ export class ClusterSequencer {
 
   #flush(): void {
     this.#scheduled = false;
-    const events = this.#ordered;
+    let events = this.#ordered;
     this.#ordered = [];
-    if (events.length > 0) this.#recent.append(events, Date.now());
+    const keys = this.#orderedKeys;
+    this.#orderedKeys = [];
+    if (events.length > 0 && this.#journal !== undefined && !this.#write(events, keys)) {
+      events = [];
+    }
+    if (events.length > 0) {
+      const now = Date.now();
+      this.#recent.append(events, now);
+      const dropped = this.#journal?.retain(this.#recent.floor) ?? 0;
+      if (dropped > 0) this.#recent.dropThrough(dropped, now);
+    }
     for (const [worker, member] of this.#members) {
       if (!member.joined) continue;
       const acks = member.acks;
       if (events.length === 0 && acks.length === 0) continue;
       member.acks = [];
       sendOrDrop(worker, { type: "ssehub:events", events, acks });
+    }
+  }
+
+  /**
+   * Writes this turn's events to the data directory. When the disk refuses, they go to no
+   * worker: their requests are answered HISTORY_REFUSED, their seqs given again, and their
+   * idempotency keys forgotten, so that a retry is ordered anew. Returns false then.
+   */
+  #write(events: readonly SequencedEvent[], keys: readonly string[]): boolean {
+    try {
+      this.#journal!.write(events);
+      return true;
+    } catch (error) {
+      const first = events[0]!.seq;
+      this.#seq = first - 1;
+      for (const key of keys) this.#idempotency.forget(key);
+      for (const member of this.#members.values()) {
+        for (const ack of member.acks) if (ack[1] >= first) ack[1] = HISTORY_REFUSED;
+      }
+      this.onWriteError?.(error as Error);
+      return false;
     }
   }
 }

@@ -71,6 +71,24 @@ export class RecentEvents {
     this.#trim(now);
   }
 
+  /**
+   * Starts the copy from what a data directory held: nothing before `floor` exists any more,
+   * and `events` (in seq order) follow it. Call it before the first append.
+   */
+  restore(floor: number, events: readonly SequencedEvent[], now: number): void {
+    this.#floor = floor;
+    this.append(events, now);
+  }
+
+  /** Drops the kept events with seq <= `seq` (their storage is gone: the data directory's bound). */
+  dropThrough(seq: number, now: number): void {
+    while (this.#start < this.#events.length && this.#events[this.#start]!.seq <= seq) {
+      this.#drop(this.#events[this.#start]!);
+    }
+    if (seq > this.#floor) this.#floor = seq;
+    this.#trim(now);
+  }
+
   /** Everything kept, for a joining worker (the array is a copy). */
   snapshot(now: number): RecentEventsSnapshot {
     this.#trim(now);

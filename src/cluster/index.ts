@@ -20,7 +20,12 @@ export {
   type WorkerSnapshot,
   WorkerSnapshots,
 } from "./gather.js";
-export { type ClusterPrimaryOptions, runClusterPrimary } from "./primary.js";
+export {
+  type ClusterPrimaryOptions,
+  type DataDirFacts,
+  logDataDirOpened,
+  runClusterPrimary,
+} from "./primary.js";
 
 /** What a worker reads of the serve command's options: its hub's history limits, the workers. */
 export interface ClusterWorkerOptions {

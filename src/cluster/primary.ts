@@ -8,6 +8,7 @@
  */
 import cluster, { type Worker } from "node:cluster";
 import { ClusterSequencer, type IpcChannel } from "../bus/cluster-bus.js";
+import { SequencerJournal } from "../bus/sequencer-journal.js";
 import type { Logger } from "../index.js";
 import { newEpoch } from "../protocol/event-id.js";
 import { type GatherWorker, SnapshotGatherer } from "./gather.js";
@@ -25,6 +26,10 @@ export interface ClusterPrimaryOptions {
   /** The workers' history limits: they bound the recent events handed to a joining worker. */
   readonly historyMaxEvents: number;
   readonly historyMaxAgeMs: number;
+  /** The data directory the primary writes every ordered event to; empty: none. */
+  readonly dataDir: string;
+  readonly dataMaxBytes: number;
+  readonly dataSyncMs: number;
 }
 
 /** Extra time after shutdownTimeoutMs before remaining workers are killed, in ms. */
@@ -44,7 +49,37 @@ export async function runClusterPrimary(
   options: ClusterPrimaryOptions,
   logger: Logger,
 ): Promise<number> {
-  const sequencer = new ClusterSequencer(newEpoch(), options, options.idempotencyMaxKeys);
+  // With a data directory, the primary (the one that orders events) is its one writer.
+  let journal: SequencerJournal | undefined;
+  if (options.dataDir !== "") {
+    try {
+      journal = SequencerJournal.open(options);
+    } catch (error) {
+      logger.fatal({ err: (error as Error).message }, "Cannot open the data directory");
+      return 1;
+    }
+    const { epoch, lastSeq, floor, events, repairs } = journal.start;
+    logDataDirOpened(logger, options.dataDir, {
+      epoch,
+      lastSeq,
+      floor,
+      events: events.length,
+      bytes: journal.diskBytes,
+      repairs,
+    });
+  }
+  const sequencer = new ClusterSequencer(
+    newEpoch(),
+    options,
+    options.idempotencyMaxKeys,
+    Date.now,
+    journal,
+  );
+  sequencer.onWriteError = (error) =>
+    logger.error(
+      { err: error.message },
+      "The data directory refused a write: publishes answer 503",
+    );
   // Answers a worker's request for a snapshot of every worker (one /metrics scrape sees all).
   const gatherer = new SnapshotGatherer();
   const started = new Map<Worker, number>();
@@ -129,6 +164,31 @@ export async function runClusterPrimary(
   }, options.shutdownTimeoutMs + KILL_GRACE_MS);
   await Promise.all(exits);
   clearTimeout(killer);
+  journal?.close();
   logger.info("ssehub cluster stopped");
   return failed ? 1 : 0;
+}
+
+/** What opening a data directory found (DurableHistory.start, or the journal's). */
+export interface DataDirFacts {
+  readonly epoch: string;
+  readonly lastSeq: number;
+  readonly floor: number;
+  /** Events read back. */
+  readonly events: number;
+  /** Bytes of its segment files. */
+  readonly bytes: number;
+  readonly repairs: readonly string[];
+}
+
+/** Logs what opening the data directory found, and what it repaired. */
+export function logDataDirOpened(logger: Logger, dataDir: string, facts: DataDirFacts): void {
+  const { repairs, ...figures } = facts;
+  for (const repair of repairs) logger.warn({ dataDir }, `Repaired the data directory: ${repair}`);
+  logger.info(
+    { dataDir, ...figures },
+    facts.lastSeq === 0
+      ? "Opened a new data directory"
+      : "Opened the data directory: history goes on",
+  );
 }

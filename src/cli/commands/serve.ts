@@ -7,6 +7,7 @@ import cluster from "node:cluster";
 import {
   joinClusterAsWorker,
   joinWorkerSnapshots,
+  logDataDirOpened,
   primaryGone,
   runClusterPrimary,
 } from "../../cluster/index.js";
@@ -147,7 +148,15 @@ export async function serveCommand(
       return 1;
     }
     plugins = { bus: durable.bus, history: durable.history };
-    logDataDirOpened(logger, options.dataDir, durable);
+    const { epoch, lastSeq, floor, recovered, repairs } = durable.history.start;
+    logDataDirOpened(logger, options.dataDir, {
+      epoch,
+      lastSeq,
+      floor,
+      events: recovered,
+      bytes: durable.history.diskBytes,
+      repairs,
+    });
   }
   // A cluster worker's /metrics and /admin/diagnosis answer for every worker: they gather.
   const snapshots = isWorker ? joinWorkerSnapshots() : undefined;
@@ -196,20 +205,6 @@ export async function serveCommand(
   clearTimeout(overrun);
   signals.stop();
   return 0;
-}
-
-/** Logs what opening the data directory found, and what it repaired. */
-export function logDataDirOpened(
-  logger: Logger,
-  dataDir: string,
-  durable: Pick<DurableEngine, "history">,
-): void {
-  const { epoch, lastSeq, floor, recovered, repairs } = durable.history.start;
-  for (const repair of repairs) logger.warn({ dataDir }, `Repaired the data directory: ${repair}`);
-  logger.info(
-    { dataDir, epoch, lastSeq, floor, events: recovered, bytes: durable.history.diskBytes },
-    lastSeq === 0 ? "Opened a new data directory" : "Opened the data directory: history goes on",
-  );
 }
 
 /** A repeat of the first signal within this time is the same request, not a second one, in ms. */
