@@ -60,7 +60,9 @@ const RECENT_IDS = 256;
 export class SharedSsehubClient {
   readonly #options: SharedClientOptions;
   readonly #url: string;
-  readonly #transport: SharedTransport;
+  #transport: SharedTransport;
+  /** True once the SharedWorker spoke: from then on a worker error is not a failed load. */
+  #heardFromWorker = false;
   readonly #closed: Promise<void>;
   #resolveClosed!: () => void;
   #state: ClientState = "connecting";
@@ -100,29 +102,37 @@ export class SharedSsehubClient {
     if (worker !== undefined && typeof SharedWorker === "function") {
       this.#transport = "shared-worker";
       this.#joinWorker(worker, key, spec);
-    } else if (canElectLeader()) {
-      this.#transport = "leader-tab";
+    } else {
+      this.#transport = this.#shareWithoutWorker(key, spec);
+    }
+  }
+
+  /** Joins the leader tab's connection where the browser can elect one, else opens its own. */
+  #shareWithoutWorker(key: string, spec: SharedConnectionSpec): SharedTransport {
+    if (canElectLeader()) {
       this.#leaderTab = new LeaderTab(
         key,
-        spec,
+        { ...spec, lastEventId: this.#lastEventId },
         () => this.#lastEventId,
         (message) => this.#receive(message),
       );
-    } else {
-      this.#transport = "own-connection";
-      this.#ownClient = new SsehubClient({
-        ...spec,
-        onEvent: (event) => this.#receive({ kind: "event", event }),
-        onOpen: () => this.#receive({ kind: "open" }),
-        onError: (error) => this.#receive({ kind: "error", error }),
-      });
+      return "leader-tab";
     }
+    this.#ownClient = new SsehubClient({
+      ...spec,
+      lastEventId: this.#lastEventId,
+      onEvent: (event) => this.#receive({ kind: "event", event }),
+      onOpen: () => this.#receive({ kind: "open" }),
+      onError: (error) => this.#receive({ kind: "error", error }),
+    });
+    return "own-connection";
   }
 
   /**
    * How this tab gets its events: from the SharedWorker, from the leader tab (which may be
    * this one), or over a connection of its own where the browser can share none (no
-   * SharedWorker given or available, and no BroadcastChannel or Web Locks).
+   * SharedWorker given or available, and no BroadcastChannel or Web Locks). A worker script
+   * that fails to load turns `shared-worker` into one of the others.
    */
   get transport(): SharedTransport {
     return this.#transport;
@@ -182,7 +192,20 @@ export class SharedSsehubClient {
         : new SharedWorker(worker, { type: "module", name: "ssehub" });
     const port = shared.port;
     this.#port = port;
-    port.onmessage = (event: MessageEvent<HolderMessage>) => this.#receive(event.data);
+    port.onmessage = (event: MessageEvent<HolderMessage>) => {
+      this.#heardFromWorker = true;
+      this.#receive(event.data);
+    };
+    shared.onerror = () => {
+      // The script did not load (a wrong URL, a server that does not serve it as JavaScript):
+      // share without it rather than wait forever.
+      if (this.#heardFromWorker || this.#state === "closed") return;
+      this.#releaseTabLock?.();
+      this.#releaseTabLock = undefined;
+      port.close();
+      this.#port = undefined;
+      this.#transport = this.#shareWithoutWorker(key, spec);
+    };
     const locks = globalThis.navigator?.locks;
     if (typeof locks?.request !== "function") {
       port.postMessage({
@@ -200,7 +223,7 @@ export class SharedSsehubClient {
     // from before it subscribes until it closes or dies.
     const tabLock = `${key}:tab:${crypto.randomUUID()}`;
     void locks.request(tabLock, () => {
-      if (this.#state === "closed") return undefined;
+      if (this.#state === "closed" || this.#port !== port) return undefined;
       port.postMessage({ kind: "subscribe", key, spec, tabLock } satisfies WorkerRequest);
       return new Promise<void>((resolve) => {
         this.#releaseTabLock = resolve;

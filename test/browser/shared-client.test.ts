@@ -53,7 +53,7 @@ const SHARED_PAGE = `<!doctype html>
   window.client = createSharedClient({
     url: params.get("hub"),
     topics: params.getAll("topic"),
-    sharedWorker: "/src/client/shared-worker.js",
+    sharedWorker: params.get("worker") ?? "/src/client/shared-worker.js",
     backoffMaxMs: 400,
     onEvent: (event) => window.received.push({ data: event.data, lastEventId: event.lastEventId }),
     onOpen: () => window.opens++,
@@ -99,7 +99,7 @@ interface Setup {
 
 async function setUp(
   t: { after(fn: () => unknown): void },
-  { sharedWorker }: { sharedWorker: boolean },
+  { sharedWorker, workerUrl }: { sharedWorker: boolean; workerUrl?: string },
 ): Promise<Setup> {
   const browser = await openBrowser(t);
   const site = await serveStatic(t, { "/shared.html": SHARED_PAGE });
@@ -119,6 +119,7 @@ async function setUp(
       const tab: OpenedBrowser = { context: browser.context, page, pageLog };
       const query = new URLSearchParams([["hub", hub.url], ...topics.map((x) => ["topic", x])]);
       if (!sharedWorker) query.set("no-shared-worker", "");
+      if (workerUrl !== undefined) query.set("worker", workerUrl);
       await page.goto(`${site.origin}/shared.html?${query}`);
       await waitInPage(
         tab,
@@ -249,3 +250,21 @@ for (const sharedWorker of [true, false]) {
     });
   });
 }
+
+describe("the shared client in Chromium, with a worker script that does not load", () => {
+  it("shares through a leader tab instead", async (t) => {
+    const { hub, requests, openTab } = await setUp(t, {
+      sharedWorker: true,
+      workerUrl: "/src/client/no-such-worker.js",
+    });
+    const tabs = [await openTab(["a"]), await openTab(["a"])];
+    for (const tab of tabs) assert.equal((await clientOf(tab)).transport, "leader-tab");
+    const sent = await publish(hub, ["a"], "a", 3);
+    for (const tab of tabs) {
+      await waitForEvents(tab, sent.length);
+      assert.deepEqual(await received(tab), sent);
+    }
+    assert.equal(hub.server.hub.stats().subscribers, 1);
+    assert.equal(streams(requests).length, 1);
+  });
+});
