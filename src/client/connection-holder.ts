@@ -5,7 +5,12 @@
  */
 import { SsehubClient } from "./client.js";
 import type { SsehubClientError } from "./client-error.js";
-import type { ErrorFields, HolderMessage, SharedConnectionSpec } from "./shared-messages.js";
+import {
+  type ErrorFields,
+  type HolderMessage,
+  randomName,
+  type SharedConnectionSpec,
+} from "./shared-messages.js";
 
 /** The plain fields of an error, for postMessage. */
 function errorFields(error: SsehubClientError): ErrorFields {
@@ -32,10 +37,11 @@ export class ConnectionHolder {
   /** Throws SSEHUB_ERR_OPTIONS_INVALID for options the client refuses. */
   constructor(spec: SharedConnectionSpec, send: (message: HolderMessage) => void) {
     this.#send = send;
+    const holder = randomName();
     // The client reports nothing before its first await, so the status goes out first.
     this.#client = new SsehubClient({
       ...spec,
-      onEvent: (event) => send({ kind: "event", event }),
+      onEvent: (event) => send({ kind: "event", event, holder }),
       onOpen: () => send({ kind: "open" }),
       onError: (error) => send({ kind: "error", error: errorFields(error) }),
     });

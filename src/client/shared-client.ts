@@ -22,6 +22,7 @@ import { canElectLeader, LeaderTab } from "./leader-tab.js";
 import { reportHandlerError, routeEvent } from "./route-event.js";
 import {
   type HolderMessage,
+  randomName,
   type SharedConnectionSpec,
   sharedConnectionKey,
   type WorkerRequest,
@@ -48,7 +49,7 @@ export interface SharedClientOptions extends Omit<SsehubClientOptions, "fetch"> 
   readonly name?: string | undefined;
 }
 
-/** Ids remembered per tab to drop the events a takeover's resume brings twice. */
+/** Ids remembered per tab to drop the events that a takeover's resume brings twice. */
 const RECENT_IDS = 256;
 
 /**
@@ -69,14 +70,13 @@ export class SharedSsehubClient {
   #lastEventId: string;
   /** True once this tab got the connection's status or an open: it knows where it stands. */
   #joined = false;
-  /** The ids of the last events handed to the app, oldest first, and as a set. */
-  readonly #recentIds: string[] = [];
-  readonly #recentIdSet = new Set<string>();
+  /** The ids of the last events handed to the app, oldest first, each with its holder. */
+  readonly #recentIds = new Map<string, string>();
   #leaderTab: LeaderTab | undefined;
   #port: MessagePort | undefined;
   #releaseTabLock: (() => void) | undefined;
   #ownClient: SsehubClient | undefined;
-  #onPageHide: (() => void) | undefined;
+  #onPageHide: ((event: PageTransitionEvent) => void) | undefined;
 
   /** Checks the options, then joins or opens the shared connection. */
   constructor(options: SharedClientOptions) {
@@ -121,7 +121,7 @@ export class SharedSsehubClient {
     this.#ownClient = new SsehubClient({
       ...spec,
       lastEventId: this.#lastEventId,
-      onEvent: (event) => this.#receive({ kind: "event", event }),
+      onEvent: (event) => this.#receive({ kind: "event", event, holder: "" }),
       onOpen: () => this.#receive({ kind: "open" }),
       onError: (error) => this.#receive({ kind: "error", error }),
     });
@@ -214,14 +214,17 @@ export class SharedSsehubClient {
         spec,
         tabLock: undefined,
       } satisfies WorkerRequest);
-      // Without Web Locks the worker cannot see a tab go: say so while the page can.
-      this.#onPageHide = () => this.close();
+      // Without Web Locks the worker cannot see a tab go: say so while the page can. A page
+      // kept in the back-forward cache stays subscribed, to go on where it was when it returns.
+      this.#onPageHide = (event: PageTransitionEvent) => {
+        if (!event.persisted) this.close();
+      };
       addEventListener("pagehide", this.#onPageHide);
       return;
     }
     // The worker learns that this tab is gone when it gets this lock, which the tab holds
     // from before it subscribes until it closes or dies.
-    const tabLock = `${key}:tab:${crypto.randomUUID()}`;
+    const tabLock = `${key}:tab:${randomName()}`;
     void locks.request(tabLock, () => {
       if (this.#state === "closed" || this.#port !== port) return undefined;
       port.postMessage({ kind: "subscribe", key, spec, tabLock } satisfies WorkerRequest);
@@ -236,7 +239,7 @@ export class SharedSsehubClient {
     if (this.#state === "closed") return;
     switch (message.kind) {
       case "event":
-        this.#deliver(message.event);
+        this.#deliver(message.event, message.holder);
         return;
       case "open":
         this.#joined = true;
@@ -266,16 +269,22 @@ export class SharedSsehubClient {
     }
   }
 
-  /** Hands an event to the app, unless this tab already got it (see RECENT_IDS). */
-  #deliver(event: ParsedEvent): void {
+  /** Hands an event to the app, unless this tab got it already from another holder. */
+  #deliver(event: ParsedEvent, holder: string): void {
     const id = event.lastEventId;
-    // After a takeover, the new holder resumes from the last id it had handled; a broadcast
-    // of the old leader still queued in this tab may bring an event the resume brings again.
+    // After a takeover, the new holder resumes from the last id it had got, and the old
+    // leader's last broadcasts may still be on their way to this tab: the same event can come
+    // from both. An id seen twice from one holder is no such copy (a publisher may reuse an
+    // id), and a gap notice carries no id of its own.
     if (id !== "" && event.type !== GAP_EVENT) {
-      if (this.#recentIdSet.has(id)) return;
-      this.#recentIds.push(id);
-      this.#recentIdSet.add(id);
-      if (this.#recentIds.length > RECENT_IDS) this.#recentIdSet.delete(this.#recentIds.shift()!);
+      const from = this.#recentIds.get(id);
+      if (from !== undefined && from !== holder) return;
+      this.#recentIds.delete(id);
+      this.#recentIds.set(id, holder);
+      // A Map iterates in insertion order: the first key is the oldest.
+      if (this.#recentIds.size > RECENT_IDS) {
+        this.#recentIds.delete(this.#recentIds.keys().next().value as string);
+      }
     }
     this.#lastEventId = id;
     routeEvent(this.#options, event);

@@ -31,8 +31,12 @@ export interface ErrorFields {
 
 /** From the holder of a connection to its tabs. */
 export type HolderMessage =
-  /** An event of the stream, reset and gap notices included. */
-  | { readonly kind: "event"; readonly event: ParsedEvent }
+  /**
+   * An event of the stream, reset and gap notices included, with the id of the holder that
+   * got it, so that a tab can tell the copy of a new holder (a takeover's resume) from a
+   * repeated id of one stream.
+   */
+  | { readonly kind: "event"; readonly event: ParsedEvent; readonly holder: string }
   /** The connection opened (the first time or again). */
   | { readonly kind: "open" }
   /** The connection failed or dropped. */
@@ -54,6 +58,14 @@ export type WorkerRequest =
 /** From a tab to the other tabs over the BroadcastChannel: who leads, tell me where you stand. */
 export interface HelloMessage {
   readonly kind: "hello";
+}
+
+/**
+ * A random name, unique among the tabs of a browser. Not `crypto.randomUUID`, which pages
+ * served over plain HTTP lack.
+ */
+export function randomName(): string {
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
 }
 
 /**
