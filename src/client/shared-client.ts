@@ -177,7 +177,9 @@ export class SharedSsehubClient {
       this.#port.close();
     }
     this.#releaseTabLock?.();
-    if (this.#onPageHide !== undefined) removeEventListener("pagehide", this.#onPageHide);
+    if (this.#onPageHide !== undefined) {
+      globalThis.removeEventListener?.("pagehide", this.#onPageHide);
+    }
     this.#resolveClosed();
   }
 
@@ -219,7 +221,8 @@ export class SharedSsehubClient {
       this.#onPageHide = (event: PageTransitionEvent) => {
         if (!event.persisted) this.close();
       };
-      addEventListener("pagehide", this.#onPageHide);
+      // Optional: a worker or another runtime has no pages to hide.
+      globalThis.addEventListener?.("pagehide", this.#onPageHide);
       return;
     }
     // The worker learns that this tab is gone when it gets this lock, which the tab holds

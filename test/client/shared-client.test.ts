@@ -4,11 +4,18 @@
  * test/browser/shared-client.test.ts.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
-import { createSharedClient, type ParsedEvent, type ResetNotice } from "../../src/client/index.js";
+import { describe, it, type TestContext } from "node:test";
 import {
+  createSharedClient,
+  type ParsedEvent,
+  type ResetNotice,
+  type SsehubClientError,
+} from "../../src/client/index.js";
+import {
+  type HolderMessage,
   type SharedConnectionSpec,
   sharedConnectionKey,
+  type WorkerRequest,
 } from "../../src/client/shared-messages.js";
 import { startHub } from "../helpers/start-hub.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -81,5 +88,111 @@ describe("createSharedClient outside a browser tab", () => {
     await client.closed;
     assert.equal(client.state, "closed");
     await waitFor(() => started.server.hub.stats().subscribers === 0, "the stream to end");
+  });
+});
+
+/** A stand-in SharedWorker: the test plays the worker on the other end of the port. */
+function fakeSharedWorker(t: TestContext): {
+  readonly worker: MessagePort;
+  readonly url: string[];
+} {
+  const channel = new MessageChannel();
+  const url: string[] = [];
+  class FakeSharedWorker {
+    readonly port = channel.port1;
+    onerror: (() => void) | null = null;
+    constructor(scriptUrl: string) {
+      url.push(String(scriptUrl));
+    }
+  }
+  const scope = globalThis as { SharedWorker?: unknown };
+  scope.SharedWorker = FakeSharedWorker;
+  t.after(() => {
+    delete scope.SharedWorker;
+    channel.port1.close();
+    channel.port2.close();
+  });
+  return { worker: channel.port2, url };
+}
+
+/** The next message the fake worker gets from the tab. */
+function nextRequest(worker: MessagePort): Promise<WorkerRequest> {
+  return new Promise((resolve) => {
+    worker.addEventListener("message", (message) => resolve(message.data as WorkerRequest), {
+      once: true,
+    });
+  });
+}
+
+function event(data: string, id: string): ParsedEvent {
+  return { type: "message", data, lastEventId: id };
+}
+
+describe("a tab of a shared subscription", () => {
+  it("subscribes with its key, joins an open stream and drops only another holder's copies", async (t) => {
+    const { worker, url } = fakeSharedWorker(t);
+    const seen: string[] = [];
+    const errors: SsehubClientError[] = [];
+    let opens = 0;
+    const client = createSharedClient({
+      url: "http://127.0.0.1:9/hub",
+      topics: ["a"],
+      headers: { Authorization: "Bearer t" },
+      sharedWorker: "/worker.js",
+      onEvent: (e) => seen.push(`${e.data}@${e.lastEventId}`),
+      onOpen: () => opens++,
+      onError: (error) => errors.push(error),
+    });
+    t.after(() => client.close());
+    assert.equal(client.transport, "shared-worker");
+    assert.deepEqual(url, ["/worker.js"]);
+    const subscribe = await nextRequest(worker);
+    assert.equal(subscribe.kind, "subscribe");
+    if (subscribe.kind !== "subscribe") return;
+    assert.equal(subscribe.spec.url, "http://127.0.0.1:9/hub");
+    assert.deepEqual(subscribe.spec.headers, { Authorization: "Bearer t" });
+    assert.equal(subscribe.key, sharedConnectionKey("ssehub", subscribe.spec));
+
+    const messages: HolderMessage[] = [
+      // The tab joins a stream that is open already.
+      { kind: "status", state: "open", lastEventId: "1" },
+      { kind: "event", event: event("two", "2"), holder: "old" },
+      { kind: "event", event: event("three", "3"), holder: "old" },
+      // The old holder is gone; the new one resumes from 2, as it had not got 3 yet.
+      { kind: "status", state: "connecting", lastEventId: "2" },
+      { kind: "open" },
+      { kind: "event", event: event("three", "3"), holder: "new" },
+      { kind: "event", event: event("four", "4"), holder: "new" },
+      // The old holder's broadcast of 4, late: the tab has it already.
+      { kind: "event", event: event("four", "4"), holder: "old" },
+      // A publisher may give two events one id: one holder's stream is delivered as it comes.
+      { kind: "event", event: event("four again", "4"), holder: "new" },
+      {
+        kind: "error",
+        error: {
+          code: "SSEHUB_ERR_CLIENT_HTTP_STATUS",
+          message: "refused",
+          willReconnect: false,
+          status: 403,
+          hubCode: "SSEHUB_ERR_AUTH_DENIED",
+          hubMessage: undefined,
+        },
+      },
+      { kind: "event", event: event("after the end", "5"), holder: "new" },
+    ];
+    const unsubscribed = nextRequest(worker);
+    for (const message of messages) worker.postMessage(message);
+    assert.deepEqual(await unsubscribed, { kind: "unsubscribe" }, "a refusal closes the tab");
+    await client.closed;
+
+    assert.deepEqual(seen, ["two@2", "three@3", "four@4", "four again@4"]);
+    assert.equal(opens, 2, "joining an open stream, then the new holder's open");
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]?.code, "SSEHUB_ERR_CLIENT_HTTP_STATUS");
+    assert.equal(errors[0]?.status, 403);
+    assert.equal(errors[0]?.hubCode, "SSEHUB_ERR_AUTH_DENIED");
+    assert.equal(errors[0]?.willReconnect, false);
+    assert.equal(client.state, "closed");
+    assert.equal(client.lastEventId, "4");
   });
 });
