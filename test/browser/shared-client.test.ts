@@ -209,6 +209,13 @@ for (const sharedWorker of [true, false]) {
       assert.equal(opened.length, 2, `streams opened: ${JSON.stringify(opened)}`);
       assert.deepEqual(opened[1], ["c"]);
       for (const tab of [...tabs, other]) assert.deepEqual(tab.pageLog, []);
+
+      // The only tab on c goes without a word (no close()): its stream ends, the others stay.
+      await other.page.close();
+      await waitFor(() => hub.server.hub.stats().subscribers === 1, "the stream of c to end");
+      const more = await publish(hub, ["a"], "more", 1);
+      for (const tab of tabs) await waitForEvents(tab, sent.length + 1);
+      for (const tab of tabs) assert.deepEqual(await received(tab), [...sent, ...more]);
     });
 
     it("loses and repeats nothing when tabs close mid-stream, the holder's tab first", async (t) => {
