@@ -60,7 +60,7 @@ describe("createSharedClient outside a browser tab", () => {
     });
   });
 
-  it("subscribes on its own where nothing can share, routing events and notices alike", async (t) => {
+  it("subscribes outside a browser, routing events and notices alike", async (t) => {
     const started = await startHub(t);
     const events: ParsedEvent[] = [];
     const resets: ResetNotice[] = [];
