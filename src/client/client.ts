@@ -5,14 +5,11 @@
  * @module
  */
 import { SsehubError } from "../errors.js";
-import {
-  GAP_EVENT,
-  type ResetReason as HubResetReason,
-  RESET_EVENT,
-} from "../protocol/hub-events.js";
+import type { ResetReason as HubResetReason } from "../protocol/hub-events.js";
 import { type ParsedEvent, SseParser } from "../protocol/parse.js";
 import { reconnectDelay } from "./backoff.js";
 import { type ClientErrorCode, SsehubClientError } from "./client-error.js";
+import { hubErrorFields, reportHandlerError, routeEvent } from "./route-event.js";
 
 /** Window of the first reconnection delay when the hub sent no `retry:`, in ms. */
 export const DEFAULT_BACKOFF_BASE_MS = 1000;
@@ -119,31 +116,45 @@ function eventsUrl(base: string, topics: readonly string[]): string {
   return url.href;
 }
 
-/** Field `key` of a JSON object as a string; "" when absent or not a string. */
-function stringField(json: Record<string, unknown>, key: string): string {
-  const value = json[key];
-  return typeof value === "string" ? value : "";
+/** The options of a client once checked, with their defaults. */
+export interface CheckedClientOptions {
+  /** The URL to request: `<url>/events?topic=...`, absolute. */
+  readonly url: string;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  readonly lastEventId: string;
 }
 
-/** The data of a notice as a JSON object; an empty object when it is not one. */
-function noticeData(data: string): Record<string, unknown> {
-  try {
-    const json: unknown = JSON.parse(data);
-    if (typeof json === "object" && json !== null && !Array.isArray(json)) {
-      return json as Record<string, unknown>;
-    }
-  } catch {
-    // Not JSON: a notice from a hub of another version. The raw event stays available.
+/**
+ * Checks the options of a client (all but `fetch`) and fills in the defaults. Throws
+ * SSEHUB_ERR_OPTIONS_INVALID naming the first wrong option.
+ */
+export function checkClientOptions(
+  options: Omit<SsehubClientOptions, "fetch">,
+): CheckedClientOptions {
+  const { topics } = options;
+  if (
+    !Array.isArray(topics) ||
+    topics.length === 0 ||
+    !topics.every((topic) => typeof topic === "string" && topic !== "")
+  ) {
+    throw invalidOption(
+      `topics must be a non-empty array of non-empty strings, got ${JSON.stringify(topics)}`,
+    );
   }
-  return {};
-}
-
-/** Reports an error thrown by an application handler without stopping the stream. */
-function reportHandlerError(error: unknown): void {
-  // The same path as an exception in an EventTarget listener: uncaught, but not ours to eat.
-  queueMicrotask(() => {
-    throw error;
-  });
+  if (typeof options.url !== "string") {
+    throw invalidOption(`url must be a string, got ${typeof options.url}`);
+  }
+  const url = eventsUrl(options.url, topics);
+  const backoffBaseMs = checkDelay("backoffBaseMs", options.backoffBaseMs, DEFAULT_BACKOFF_BASE_MS);
+  const backoffMaxMs = checkDelay("backoffMaxMs", options.backoffMaxMs, DEFAULT_BACKOFF_MAX_MS);
+  const lastEventId = options.lastEventId ?? "";
+  if (/[\r\n\0]/.test(lastEventId)) {
+    throw invalidOption(
+      `lastEventId may not contain CR, LF or NUL, got ${JSON.stringify(lastEventId)}`,
+    );
+  }
+  return { url, backoffBaseMs, backoffMaxMs, lastEventId };
 }
 
 /**
@@ -185,32 +196,11 @@ export class SsehubClient {
 
   /** Checks the options, then connects. Throws SSEHUB_ERR_OPTIONS_INVALID for bad options. */
   constructor(options: SsehubClientOptions) {
-    const { topics } = options;
-    if (
-      !Array.isArray(topics) ||
-      topics.length === 0 ||
-      !topics.every((topic) => typeof topic === "string" && topic !== "")
-    ) {
-      throw invalidOption(
-        `topics must be a non-empty array of non-empty strings, got ${JSON.stringify(topics)}`,
-      );
-    }
-    if (typeof options.url !== "string") {
-      throw invalidOption(`url must be a string, got ${typeof options.url}`);
-    }
-    this.#url = eventsUrl(options.url, topics);
-    this.#backoffBaseMs = checkDelay(
-      "backoffBaseMs",
-      options.backoffBaseMs,
-      DEFAULT_BACKOFF_BASE_MS,
-    );
-    this.#backoffMaxMs = checkDelay("backoffMaxMs", options.backoffMaxMs, DEFAULT_BACKOFF_MAX_MS);
-    const lastEventId = options.lastEventId ?? "";
-    if (/[\r\n\0]/.test(lastEventId)) {
-      throw invalidOption(
-        `lastEventId may not contain CR, LF or NUL, got ${JSON.stringify(lastEventId)}`,
-      );
-    }
+    const checked = checkClientOptions(options);
+    this.#url = checked.url;
+    this.#backoffBaseMs = checked.backoffBaseMs;
+    this.#backoffMaxMs = checked.backoffMaxMs;
+    const lastEventId = checked.lastEventId;
     const fetchImpl = options.fetch ?? globalThis.fetch;
     if (typeof fetchImpl !== "function") {
       throw invalidOption("no fetch: pass options.fetch on runtimes without a global fetch");
@@ -371,9 +361,9 @@ export class SsehubClient {
     let hubMessage: string | undefined;
     let detail = "";
     try {
-      const body = noticeData((await response.text()).slice(0, MAX_ERROR_BODY_CHARS));
-      const code = stringField(body, "code");
-      const message = stringField(body, "message");
+      const { code, message } = hubErrorFields(
+        (await response.text()).slice(0, MAX_ERROR_BODY_CHARS),
+      );
       if (code !== "") {
         hubCode = code;
         if (message !== "") hubMessage = message;
@@ -421,30 +411,7 @@ export class SsehubClient {
   /** Routes an event to its handler; nothing reaches the app after close(). */
   #dispatch(event: ParsedEvent): void {
     if (this.#isClosed()) return;
-    const { onEvent, onReset, onGap } = this.#options;
-    try {
-      if (event.type === RESET_EVENT && onReset !== undefined) {
-        const data = noticeData(event.data);
-        onReset({
-          reason: stringField(data, "reason") || "unknown",
-          lastEventId: stringField(data, "lastEventId"),
-          currentEventId: stringField(data, "currentEventId"),
-          event,
-        });
-      } else if (event.type === GAP_EVENT && onGap !== undefined) {
-        const data = noticeData(event.data);
-        const dropped = data.dropped;
-        onGap({
-          dropped: typeof dropped === "number" && Number.isFinite(dropped) ? dropped : 0,
-          lastEventId: stringField(data, "lastEventId"),
-          event,
-        });
-      } else {
-        onEvent?.(event);
-      }
-    } catch (error) {
-      reportHandlerError(error);
-    }
+    routeEvent(this.#options, event);
   }
 
   #call(handler: (() => void) | undefined): void {

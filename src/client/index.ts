@@ -1,6 +1,7 @@
 /**
  * The ssehub client for browsers and Node 20+ (`ssehub/client`): subscribe to topics of a hub,
- * resume after reconnects with Last-Event-ID, and get told when events were missed.
+ * resume after reconnects with Last-Event-ID, and get told when events were missed; in browsers,
+ * share one connection among all tabs of an origin (`createSharedClient`).
  * @module
  */
 
@@ -23,3 +24,5 @@ export {
 } from "./client.js";
 export type { ClientErrorCode, ClientErrorDetails } from "./client-error.js";
 export { SsehubClientError } from "./client-error.js";
+export type { SharedClientOptions, SharedTransport } from "./shared-client.js";
+export { createSharedClient, SharedSsehubClient } from "./shared-client.js";
