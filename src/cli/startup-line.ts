@@ -20,7 +20,9 @@ export interface StartupFacts {
   readonly bus: "local" | "cluster" | "redis";
   readonly redis?: { readonly url: string; readonly prefix: string; readonly logMaxEvents: number };
   readonly history: {
-    readonly store: "memory" | "redis";
+    readonly store: "memory" | "redis" | "disk";
+    /** The data directory, with store `disk`. */
+    readonly dataDir?: string;
     readonly maxEventsPerTopic: number;
     readonly maxAgeMs: number;
   };
@@ -85,7 +87,8 @@ export function startupFacts(options: ResolvedServeCommandOptions, url: string):
         }
       : {}),
     history: {
-      store: onRedis ? "redis" : "memory",
+      store: onRedis ? "redis" : options.dataDir !== "" ? "disk" : "memory",
+      ...(!onRedis && options.dataDir !== "" ? { dataDir: options.dataDir } : {}),
       maxEventsPerTopic: options.historyMaxEvents,
       maxAgeMs: options.historyMaxAgeMs,
     },
@@ -143,7 +146,7 @@ export function startupMessage(facts: StartupFacts): string {
   return [
     `${STARTUP_MESSAGE_PREFIX} ${facts.url}: ${processes}`,
     `bus ${bus}`,
-    `history ${history.store} (${history.maxEventsPerTopic} events per topic, ${duration(history.maxAgeMs)})`,
+    `history ${history.store}${history.dataDir === undefined ? "" : ` ${history.dataDir}`} (${history.maxEventsPerTopic} events per topic, ${duration(history.maxAgeMs)})`,
     `publish: ${authText(auth.publish, auth.anonymousPublish)}`,
     `subscribe: ${authText(auth.subscribe, auth.anonymousSubscribe)}`,
     `CORS: ${list(facts.corsOrigins, "none")}`,

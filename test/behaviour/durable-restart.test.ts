@@ -198,3 +198,23 @@ describe("ssehub serve --data-dir, killed and started again", () => {
     await refuseWrites(t, ["--workers", "2"]);
   });
 });
+
+describe("ssehub serve --data-dir, misused", () => {
+  it("a second hub on a directory in use does not start, and says which process holds it", async (t) => {
+    const dataDir = tempDir(t);
+    const owner = serve(t, dataDir, 0);
+    await listeningUrl(owner);
+    const second = serve(t, dataDir, 0);
+    assert.equal(await second.exited, 1);
+    assert.match(
+      second.stderr.join("\n"),
+      new RegExp(`SSEHUB_ERR_DATA_DIR_LOCKED: .*process ${owner.child.pid} uses it`),
+    );
+  });
+
+  it("with redis too, the configuration is refused (exit 2): history lives in one place", async (t) => {
+    const run = ssehub(t, ["serve", "--data-dir", tempDir(t), "--redis", "redis://127.0.0.1:1"]);
+    assert.equal(await run.exited, 2);
+    assert.match(run.stderr.join("\n"), /dataDir and redis cannot both be set/);
+  });
+});

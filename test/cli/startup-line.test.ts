@@ -97,6 +97,18 @@ describe("the start-up line", () => {
     assert.match(startupMessage(facts), /bus redis redis:\/\/user:\*\*\*@redis\.internal:6379\/0/);
   });
 
+  it("names the data directory when history is on disk", () => {
+    const facts = startupFacts(
+      { ...SERVE_COMMAND_OPTIONS.defaults, dataDir: "/var/lib/ssehub" },
+      "http://127.0.0.1:8080",
+    );
+    assert.deepEqual(
+      [facts.bus, facts.history.store, facts.history.dataDir],
+      ["local", "disk", "/var/lib/ssehub"],
+    );
+    assert.match(startupMessage(facts), /bus local; history disk \/var\/lib\/ssehub \(1000 events/);
+  });
+
   it("redacts the password of every form of Redis URL", () => {
     const cases: [string, string][] = [
       ["redis://127.0.0.1:6379", "redis://127.0.0.1:6379"],
