@@ -47,6 +47,65 @@ async function startBackend(t: TestContext, reply: Backend["reply"]): Promise<Ba
   return Object.assign(backend, { url: `http://127.0.0.1:${port}/hook` });
 }
 
+/** What a streaming backend got to send before the hub hung up on it. */
+interface StreamedAnswer {
+  /** Bytes written into the socket before it closed. */
+  readonly written: number;
+  /** True when the whole body went out: the hub read it all. */
+  readonly finished: boolean;
+}
+
+/**
+ * A backend that answers 200 with a JSON body of `totalBytes` (an allow padded with a long
+ * string), written 16 KiB at a time as the hub reads it (chunked, or with its Content-Length when
+ * `declareLength`). `answered` resolves when its response closes, with how far it got.
+ */
+async function startStreamingBackend(
+  t: TestContext,
+  totalBytes: number,
+  declareLength: boolean,
+): Promise<{ url: string; answered: Promise<StreamedAnswer> }> {
+  let report: (answer: StreamedAnswer) => void = () => {};
+  const answered = new Promise<StreamedAnswer>((resolve) => {
+    report = resolve;
+  });
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    const head = '{"allow":true,"padding":"';
+    const tail = '"}';
+    const chunk = "x".repeat(16_384);
+    let written = 0;
+    res.on("close", () => report({ written, finished: res.writableFinished }));
+    res.writeHead(200, {
+      "content-type": "application/json",
+      ...(declareLength ? { "content-length": String(totalBytes) } : {}),
+    });
+    res.write(head);
+    written += head.length;
+    const pump = (): void => {
+      while (!res.destroyed && written + chunk.length + tail.length <= totalBytes) {
+        written += chunk.length;
+        if (!res.write(chunk)) {
+          res.once("drain", pump);
+          return;
+        }
+      }
+      if (res.destroyed) return;
+      const last = "x".repeat(totalBytes - written - tail.length) + tail;
+      written += last.length;
+      res.end(last);
+    };
+    pump();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/hook`, answered };
+}
+
 function publishInit(body: unknown, headers: Record<string, string> = {}): RequestInit {
   return {
     method: "POST",
@@ -239,6 +298,34 @@ describe("the subscribe hook", () => {
     assert.match(metrics, /ssehub_hook_calls_total\{hook="subscribe",outcome="open"\} 1/);
   });
 
+  for (const declareLength of [false, true]) {
+    test(`an answer past 64 KiB (${declareLength ? "by its Content-Length" : "streamed, no length"}) is a failure: the hub stops reading, hangs up and counts it`, async (t) => {
+      // 64 MiB: far more than the hub may hold, and more than the sockets' buffers take in.
+      const total = 64 * 1_048_576;
+      const backend = await startStreamingBackend(t, total, declareLength);
+      const { url } = await startServer(t, {
+        subscribeHookUrl: backend.url,
+        hookFailureThreshold: 1,
+        hookCooldownMs: 600_000,
+      });
+      const response = await fetch(`${url}/events/a`);
+      // Not read whole unless refused: an opened stream never ends.
+      if (response.status !== 503) await response.body?.cancel();
+      assert.equal(response.status, 503, "the hub let the stream open");
+      const body = (await response.json()) as Record<string, unknown>;
+      assert.equal(body.code, "SSEHUB_ERR_HOOK_UNAVAILABLE");
+      assert.match(String(body.message), /its answer is larger than 65536 bytes/);
+      const { written, finished } = await backend.answered;
+      assert.equal(finished, false);
+      assert.ok(written < total, `the backend wrote ${written} of ${total} bytes`);
+      // A failure like the others: counted, and it opens the breaker (threshold 1).
+      await expectError(`${url}/events/a`, 503, "SSEHUB_ERR_HOOK_UNAVAILABLE");
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      assert.match(metrics, /ssehub_hook_calls_total\{hook="subscribe",outcome="failed"\} 1/);
+      assert.match(metrics, /ssehub_hook_calls_total\{hook="subscribe",outcome="open"\} 1/);
+    });
+  }
+
   test("with hookFailOpen a failing backend lets the request through unchanged", async (t) => {
     const backend = await startBackend(t, () => ({ status: 502, body: {} }));
     const { url } = await startServer(t, {
@@ -335,6 +422,24 @@ describe("the publish hook", () => {
       ),
     );
     assert.equal(backend.calls.length, 0);
+  });
+
+  test("an answer may be as large as maxBodyBytes, not larger", async (t) => {
+    const backend = await startStreamingBackend(t, 200_000, false);
+    const { url } = await startServer(t, { publishHookUrl: backend.url });
+    await publish(url, { topic: "a", data: "with a long answer" });
+    assert.deepEqual(await backend.answered, { written: 200_000, finished: true });
+
+    const huge = await startStreamingBackend(t, 64 * 1_048_576, false);
+    const capped = await startServer(t, { publishHookUrl: huge.url, maxBodyBytes: 100_000 });
+    const { body } = await expectError(
+      `${capped.url}/publish`,
+      503,
+      "SSEHUB_ERR_HOOK_UNAVAILABLE",
+      publishInit({ topic: "a", data: "with a long answer" }),
+    );
+    assert.match(String(body.message), /its answer is larger than 100000 bytes/);
+    assert.equal((await huge.answered).finished, false);
   });
 
   test("a rewrite replaces data or topics, and the hub checks the rewritten event", async (t) => {

@@ -13,6 +13,10 @@
  *   calling for `hookCooldownMs`, then lets one call through to probe (half-open): its success
  *   closes the breaker, its failure opens it again.
  *
+ * - a cap on the answer's size (`maxAnswerBytes`): the hub reads an answer into memory before
+ *   it parses it, so past the cap it stops reading, drops the connection and counts a failure,
+ *   and a hostile or broken backend cannot make it hold more.
+ *
  * While the backend fails (or the breaker is open), the request is refused with 503
  * SSEHUB_ERR_HOOK_UNAVAILABLE and a Retry-After, unless `hookFailOpen`: then the hook lets the
  * request through as if it were not configured (no narrowing, no private events, no rewrite).
@@ -42,6 +46,15 @@ export const HOOK_OUTCOMES: readonly HookOutcome[] = Object.freeze([
   "open",
 ]);
 
+/**
+ * The largest answer a hook reads, in bytes, unless its settings say otherwise: 64 KiB. A
+ * subscribe answer restates at most the topics asked, twice (`topics`, `private`): 64 topics of
+ * 256 characters (`maxTopicsPerSubscription`, `maxTopicLength`) are 16 KiB each time. A publish
+ * hook may rewrite every event of a batch, so backendHooksOf() lets its answers be as large as a
+ * publish body (`maxBodyBytes`) when that is more.
+ */
+export const HOOK_ANSWER_MAX_BYTES = 65_536;
+
 /** How a hook calls its backend. */
 export interface BackendHookSettings {
   /** The backend's URL (http or https), POSTed to. */
@@ -60,6 +73,11 @@ export interface BackendHookSettings {
   readonly cooldownMs: number;
   /** Let requests through while the backend fails, instead of refusing them with 503. */
   readonly failOpen: boolean;
+  /**
+   * Largest answer body read, in bytes: a larger one is a failure, and the call is aborted.
+   * @default HOOK_ANSWER_MAX_BYTES (64 KiB)
+   */
+  readonly maxAnswerBytes?: number;
   /** The clock, in ms since the epoch (tests turn it). */
   readonly now?: () => number;
 }
@@ -241,8 +259,9 @@ export class BackendHook {
     }
     let text: string;
     try {
-      text = await response.text();
+      text = await readAnswer(response, this.#settings.maxAnswerBytes ?? HOOK_ANSWER_MAX_BYTES);
     } catch (error) {
+      if (error instanceof BackendFailure) throw error;
       throw new BackendFailure("its answer broke off", { cause: error });
     }
     // A 401 or 403 is a refusal the backend meant, whatever its body says.
@@ -285,6 +304,34 @@ export class BackendHook {
       this.#cache.delete(oldest);
     }
   }
+}
+
+/**
+ * The body of `response` as text, read up to `maxBytes`. A larger body (by its Content-Length,
+ * or as it streams in) is a failure: the hub cancels the body, which aborts the request and
+ * closes the connection, rather than reading the rest.
+ */
+async function readAnswer(response: Response, maxBytes: number): Promise<string> {
+  const tooLarge = () => new BackendFailure(`its answer is larger than ${maxBytes} bytes`);
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  if (Number(response.headers.get("content-length")) > maxBytes) {
+    await reader.cancel();
+    throw tooLarge();
+  }
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.byteLength;
+    if (length > maxBytes) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
 /** The `message` of a refusal's JSON body, if it has one. */

@@ -4,7 +4,12 @@
  * @module
  */
 import type { ResolvedHandlerOptions } from "../server-options.js";
-import { BackendHook, type BackendHookSettings, type HookName } from "./backend-hook.js";
+import {
+  BackendHook,
+  type BackendHookSettings,
+  HOOK_ANSWER_MAX_BYTES,
+  type HookName,
+} from "./backend-hook.js";
 
 /** The subscribe and publish hooks of a handler. */
 export interface BackendHooks {
@@ -28,6 +33,11 @@ export function backendHooksOf(
       failureThreshold: options.hookFailureThreshold,
       cooldownMs: options.hookCooldownMs,
       failOpen: options.hookFailOpen,
+      // A publish answer may rewrite every event of a batch: as much as the publish itself.
+      maxAnswerBytes:
+        name === "publish"
+          ? Math.max(HOOK_ANSWER_MAX_BYTES, options.maxBodyBytes)
+          : HOOK_ANSWER_MAX_BYTES,
       now,
     };
     return new BackendHook(name, settings);
