@@ -47,12 +47,13 @@ export interface BenchJson {
     reordered: number;
   } | null;
   latency: { p50Us: number; p99Us: number; maxUs: number } | null;
-  publish: { ratePerSec: number; latency: { p99Us: number } | null } | null;
+  publish: { ratePerSec: number; ok: number; latency: { p99Us: number } | null } | null;
   churn: { ratePerSec: number; reconnects: number } | null;
   ladder: { bestCleanRate: number | null; bestCleanDeliveriesPerSec: number | null } | null;
   server: {
     rssPerConnectionBytes: number | null;
     cpuMicrosPerDelivery: number | null;
+    cpuSeconds: number;
     rssBytes: number;
   } | null;
   loadgen: { coreShare: number; rssPerConnectionBytes?: number | null } | null;
@@ -366,6 +367,26 @@ export const CASES: readonly Case[] = [
     figures: [
       { label: "publishes/s", read: (r) => r.publish?.ratePerSec, better: "higher" },
       { label: "p99 ms", read: (r) => ms(r.publish?.latency?.p99Us), better: "lower", digits: 2 },
+    ],
+  },
+  {
+    name: "publish-disk",
+    targets: ["ssehub", "ssehub-disk", "ssehub-disk-sync0"],
+    title:
+      "publish with history on disk: 16 keep-alive connections, 10 subscribers attached, 10 s; history in memory, in a data directory, and in one forced to disk before each answer",
+    args: ["publish", "--subscribers", "10", "--duration", "10"],
+    figures: [
+      { label: "publishes/s", read: (r) => r.publish?.ratePerSec, better: "higher" },
+      { label: "p99 ms", read: (r) => ms(r.publish?.latency?.p99Us), better: "lower", digits: 2 },
+      {
+        label: "server CPU µs/publish",
+        read: (r) =>
+          r.server !== null && r.publish !== null && r.publish.ok > 0
+            ? (r.server.cpuSeconds * 1e6) / r.publish.ok
+            : undefined,
+        better: "lower",
+        digits: 1,
+      },
     ],
   },
   {

@@ -115,6 +115,8 @@ interface ServeVariant {
   readonly cases?: readonly string[];
   /** The node binary of the server; the one running the report when not given. */
   readonly node?: () => string;
+  /** Gives the server `--data-dir` with a new temporary directory, removed when it stops. */
+  readonly dataDir?: boolean;
 }
 
 /**
@@ -138,7 +140,7 @@ function ssehubTarget(
   port: number,
   variant: ServeVariant = {},
 ): Target {
-  const { args = [], nodeOptions, note, cases, node } = variant;
+  const { args = [], nodeOptions, note, cases, node, dataDir } = variant;
   return {
     name,
     label,
@@ -147,8 +149,24 @@ function ssehubTarget(
     ...(note === undefined ? {} : { note }),
     ...(cases === undefined ? {} : { cases }),
     async start() {
-      const child = await startServe(port, args, "/", nodeOptions, node?.());
-      return { stop: () => stopChild(child) };
+      if (dataDir !== true) {
+        const child = await startServe(port, args, "/", nodeOptions, node?.());
+        return { stop: () => stopChild(child) };
+      }
+      const dir = mkdtempSync(join(os.tmpdir(), "ssehub-bench-data-"));
+      const child = await startServe(
+        port,
+        [...args, "--data-dir", dir],
+        "/",
+        nodeOptions,
+        node?.(),
+      );
+      return {
+        async stop() {
+          await stopChild(child);
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
     },
   };
 }
@@ -359,6 +377,17 @@ export const TARGETS: readonly Target[] = [
     args: ["--workers", "28"],
     note: "28 workers, as `ssehub doctor --connections 500000` asks: 18,090 connections fit under a process's 20,000 open files",
     cases: ["idle-500k"],
+  }),
+  ssehubTarget("ssehub-disk", "ssehub --data-dir", 8106, {
+    dataDir: true,
+    note: "one process keeping history in a data directory on the machine's disk (docs/operations.md, History on disk), forced to disk every second (the default `--data-sync-ms 1000`)",
+    cases: ["publish-disk"],
+  }),
+  ssehubTarget("ssehub-disk-sync0", "ssehub --data-dir --data-sync-ms 0", 8107, {
+    dataDir: true,
+    args: ["--data-sync-ms", "0"],
+    note: "as ssehub --data-dir, each publish forced to disk (fdatasync) before it is answered",
+    cases: ["publish-disk"],
   }),
   ssehubTarget("ssehub-priority", "ssehub (priority topics)", 8104, {
     args: ["--priority-topics", "alerts-*"],

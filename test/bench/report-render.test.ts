@@ -30,7 +30,7 @@ function publishResult(ratePerSec: number, p99Us: number): BenchJson {
     connections: { established: 10, failed: 0, connectRatePerSec: 1000 },
     delivery: null,
     latency: null,
-    publish: { ratePerSec, latency: { p99Us } },
+    publish: { ratePerSec, ok: ratePerSec * 10, latency: { p99Us } },
     churn: null,
     ladder: null,
     server: null,
