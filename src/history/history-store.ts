@@ -81,6 +81,8 @@ export interface HistoryStore {
   topics(): IterableIterator<string>;
   /** Events kept over all topics (an event on two topics counts twice). */
   readonly totalEvents: number;
+  /** Bytes of the store's files, for a store on disk. */
+  readonly diskBytes?: number;
 }
 
 /**

@@ -94,6 +94,7 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
   #current: number;
   /** History cannot answer for events up to this seq (they came before this hub joined). */
   #historyFloor: number;
+  #historyWriteFailures = 0;
   readonly #history: HistoryStore;
   readonly #index = new TopicIndex<Subscriber>();
   /** Subscribers with topic patterns: matched against every event, not in the index. */
@@ -451,6 +452,8 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       slowConsumerDisconnects: this.#counters.slowConsumerDisconnects,
       slowConsumerDrops: this.#counters.slowConsumerDrops,
       historyEvents: this.#history.totalEvents,
+      historyDiskBytes: this.#history.diskBytes ?? 0,
+      historyWriteFailures: this.#historyWriteFailures,
       resets: this.#resumer.resets,
       slowConsumerConflated: this.#counters.slowConsumerConflated,
       publishesRefused: this.#overloads,
@@ -597,7 +600,12 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
       stored[i] = toStoredEvent(epoch, events[i]!);
       history.append(stored[i]!);
     }
-    history.flush!();
+    try {
+      history.flush!();
+    } catch (error) {
+      this.#historyWriteFailures++;
+      throw error;
+    }
     for (let i = 0; i < events.length; i++) {
       this.#current = events[i]!.seq;
       this.#deliver(stored[i]!, events[i]!.trace);

@@ -84,6 +84,10 @@ export interface HubStats {
   readonly slowConsumerDrops: number;
   /** Events kept in history, counted once per topic. */
   readonly historyEvents: number;
+  /** Bytes of history's files on disk (`--data-dir`); 0 when history is not on disk. */
+  readonly historyDiskBytes: number;
+  /** Batches of events the history on disk refused to keep (their publishes answered 503). */
+  readonly historyWriteFailures: number;
   /** Reset notices sent to resuming subscribers. */
   readonly resets: number;
   /** Events replaced under policy `conflate` (a newer event of the same key superseded them). */

@@ -153,6 +153,15 @@ async function refuseWrites(t: TestContext, extra: string[]): Promise<void> {
   });
   assert.equal(body.status, 503);
   assert.equal(((await body.json()) as { code: string }).code, "SSEHUB_ERR_HISTORY_WRITE_FAILED");
+  if (extra.length === 0) {
+    // The operator sees it: refused batches counted, the files' size (the primary of --workers
+    // writes, and is not scraped: its log says it).
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const value = (name: string): number =>
+      Number(new RegExp(`^${name} (\\S+)$`, "m").exec(metrics)?.[1]);
+    assert.equal(value("ssehub_history_write_failures_total"), 2);
+    assert.ok(value("ssehub_history_disk_bytes") > 60_000, metrics);
+  }
 
   // The disk has room again: the same process goes on, and the refused events took no seq.
   execFileSync("prlimit", [`--pid=${limited.child.pid}`, "--fsize=unlimited"]);

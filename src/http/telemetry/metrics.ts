@@ -17,6 +17,8 @@
  * | ssehub_subscriptions | gauge | HubStats.subscriptions (topic-subscriber pairs) |
  * | ssehub_topics | gauge | HubStats.topics |
  * | ssehub_history_events | gauge | HubStats.historyEvents |
+ * | ssehub_history_disk_bytes | gauge | HubStats.historyDiskBytes |
+ * | ssehub_history_write_failures_total | counter | HubStats.historyWriteFailures |
  * | ssehub_events_published_total | counter | HubStats.eventsPublished |
  * | ssehub_deliveries_total | counter | HubStats.deliveries |
  * | ssehub_bytes_written_total | counter | HubStats.bytesWritten |
@@ -243,6 +245,16 @@ export class HubMetrics {
       "Events kept in history over all topics",
       "historyEvents",
       "max",
+    );
+    this.#statGauge(
+      "ssehub_history_disk_bytes",
+      "Bytes of history's files in the data directory (0 when history is not on disk)",
+      "historyDiskBytes",
+    );
+    this.#statCounter(
+      "ssehub_history_write_failures_total",
+      "Batches of events the data directory refused to keep (their publishes answered 503)",
+      "historyWriteFailures",
     );
     this.#statCounter(
       "ssehub_events_published_total",
