@@ -124,10 +124,18 @@ export class MemoryHistory implements HistoryStore {
 
   expire(now: number): readonly string[] {
     const cutoff = now - this.#options.maxAgeMs;
+    return this.#evictFromEvery((ring) => ring.expire(cutoff));
+  }
+
+  /**
+   * Runs `evict` on every ring, keeps the count of events right, and drops the rings it
+   * emptied (remembering what they evicted); returns their topics.
+   */
+  #evictFromEvery(evict: (ring: MemoryRing) => void): string[] {
     const emptied: string[] = [];
     for (const [topic, ring] of this.#rings) {
       const before = ring.size;
-      ring.expire(cutoff);
+      evict(ring);
       this.#totalEvents -= before - ring.size;
       if (ring.size === 0) {
         this.#remember(topic, ring.evictedUpTo);
@@ -154,19 +162,7 @@ export class MemoryHistory implements HistoryStore {
    * kept none of them loses nothing. Returns the topics left with no event, as expire does.
    */
   dropThrough(seq: number): readonly string[] {
-    const emptied: string[] = [];
-    for (const [topic, ring] of this.#rings) {
-      if (ring.firstSeq === 0 || ring.firstSeq > seq) continue;
-      const before = ring.size;
-      ring.dropThrough(seq);
-      this.#totalEvents -= before - ring.size;
-      if (ring.size === 0) {
-        this.#remember(topic, ring.evictedUpTo);
-        this.#rings.delete(topic);
-        emptied.push(topic);
-      }
-    }
-    return emptied;
+    return this.#evictFromEvery((ring) => ring.dropThrough(seq));
   }
 
   #remember(topic: string, evictedUpTo: number): void {

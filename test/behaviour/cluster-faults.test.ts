@@ -6,7 +6,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { count, Publishers, publish, ResumingSubscriber, seqOf } from "../helpers/fault-clients.js";
+import {
+  count,
+  isAlive,
+  Publishers,
+  publish,
+  ResumingSubscriber,
+  seqOf,
+} from "../helpers/fault-clients.js";
 import { SseReader } from "../helpers/sse-reader.js";
 import { listeningUrl, logLine, type Run, ssehub } from "../helpers/ssehub-process.js";
 import { waitFor } from "../helpers/wait-for.js";
@@ -54,15 +61,6 @@ function replacementsStarted(run: Run): number[] {
     if (entry.msg === "A replacement worker serves the port") pids.push(entry.pid!);
   }
   return pids;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe("ssehub serve --workers 2, when a worker dies", () => {

@@ -7,7 +7,14 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { describe, it, type TestContext } from "node:test";
-import { count, Publishers, publish, ResumingSubscriber, seqOf } from "../helpers/fault-clients.js";
+import {
+  count,
+  isAlive,
+  Publishers,
+  publish,
+  ResumingSubscriber,
+  seqOf,
+} from "../helpers/fault-clients.js";
 import { SseReader } from "../helpers/sse-reader.js";
 import { listeningUrl, logLine, type Run, ssehub } from "../helpers/ssehub-process.js";
 import { tempDir } from "../helpers/temp-dir.js";
@@ -43,15 +50,6 @@ function serve(
 async function workerPids(run: Run): Promise<number[]> {
   const ready = await logLine(run, (e) => e.msg?.includes("cluster of 2 workers") === true);
   return ready.pids as number[];
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -153,3 +153,13 @@ export function count(
   const lost = acknowledged.map(seqOf).filter((seq) => seq > fromSeq && !seen.has(seq)).length;
   return { lost, duplicated, reordered, resets: resets.map((e) => e.data) };
 }
+
+/** True while a process with `pid` exists. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
