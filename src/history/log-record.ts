@@ -50,18 +50,15 @@ function encodeFields(
   event: Omit<SequencedEvent, "id" | "private"> & { readonly private?: boolean | undefined },
   publisherId: string | undefined,
 ): Buffer {
-  const payload: RecordPayload = {
-    s: event.seq,
-    a: event.publishedAt,
-    t: event.topics,
-    d: event.data,
-    ...(event.event === undefined ? {} : { e: event.event }),
-    ...(event.retry === undefined ? {} : { r: event.retry }),
-    ...(event.key === undefined ? {} : { k: event.key }),
-    ...(event.private === true ? { p: 1 as const } : {}),
-    ...(publisherId === undefined ? {} : { i: publisherId }),
-  };
-  const json = JSON.stringify(payload);
+  // The payload's JSON by hand, in RecordPayload's order: an object with spread optional
+  // fields, then JSON.stringify, costs about twice as much per event.
+  let json = `{"s":${event.seq},"a":${event.publishedAt},"t":${JSON.stringify(event.topics)},"d":${JSON.stringify(event.data)}`;
+  if (event.event !== undefined) json += `,"e":${JSON.stringify(event.event)}`;
+  if (event.retry !== undefined) json += `,"r":${event.retry}`;
+  if (event.key !== undefined) json += `,"k":${JSON.stringify(event.key)}`;
+  if (event.private === true) json += `,"p":1`;
+  if (publisherId !== undefined) json += `,"i":${JSON.stringify(publisherId)}`;
+  json += "}";
   const length = Buffer.byteLength(json);
   const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + length);
   record.write(json, RECORD_HEADER_BYTES, "utf8");
