@@ -12,6 +12,10 @@
  *
  *   npm run build && node dist/bench/micro/history-append.bench.js
  *
+ * A second table times a start: opening a directory of RECOVER events (default 100,000 and
+ * 1,000,000, 100 topics) and reading them back into memory, as `ssehub serve` does before it
+ * listens.
+ *
  * Sized by env: EVENTS (events per round, default 5000), ROUNDS, WARMUP_ROUNDS (harness.ts).
  * Files go to a temporary directory (TMPDIR), removed at the end. Not run by the tests.
  * @module
@@ -143,5 +147,69 @@ printTable(
   `one event kept per publish, ${EVENTS} per round (${FORCED_EVENTS} when forced each)${DatabaseSync === undefined ? " (no node:sqlite on this Node)" : ""}`,
   ["case", "ns/event", "vs first"],
   rows,
+);
+
+/** Writes `count` events over 100 topics into a new directory, in batches of 100; returns it. */
+function filledDir(count: number): string {
+  const dir = newDir();
+  const history = DurableHistory.open({
+    dir,
+    maxEvents: count,
+    maxAgeMs: 3_600_000,
+    maxBytes: 1024 * 1024 * 1024,
+    syncMs: 1000,
+    newEpoch: () => "bench",
+  });
+  for (let seq = 1; seq <= count; seq++) {
+    history.append(
+      toStoredEvent("bench", {
+        seq,
+        topics: [`topic-${seq % 100}`],
+        data: DATA,
+        event: undefined,
+        retry: undefined,
+        publishedAt: Date.now(),
+      }),
+    );
+    if (seq % 100 === 0) history.flush();
+  }
+  history.flush();
+  history.close();
+  return dir;
+}
+
+const recoverCounts = (process.env.RECOVER ?? "100000,1000000").split(",").map(Number);
+const startRows: string[][] = [];
+for (const count of recoverCounts) {
+  const dir = filledDir(count);
+  let bytes = 0;
+  const ms =
+    (await measure({
+      run: () => {
+        const history = DurableHistory.open({
+          dir,
+          maxEvents: count,
+          maxAgeMs: 3_600_000,
+          maxBytes: 1024 * 1024 * 1024,
+          syncMs: 1000,
+          newEpoch: () => "bench",
+        });
+        bytes = history.diskBytes;
+        const recovered = history.start.recovered;
+        history.close();
+        return recovered;
+      },
+    })) / 1e6;
+  startRows.push([
+    count.toLocaleString("en-US"),
+    (bytes / 1024 / 1024).toFixed(1),
+    ms.toFixed(0),
+    formatNs((ms * 1e6) / count),
+  ]);
+}
+printTable(
+  "a start: opening a data directory and reading its events back (100 topics)",
+  ["events", "MiB on disk", "ms", "ns/event"],
+  startRows,
 );
 rmSync(root, { recursive: true, force: true });
