@@ -25,6 +25,7 @@ import {
 } from "../../index.js";
 import { pickOptions } from "../../options.js";
 import { loadServeConfig, type ServeConfig, unknownEnvWarnings } from "../config.js";
+import { EXIT_LISTEN, listenFailureLine } from "../listen-failure.js";
 import { serveHelp } from "../option-table.js";
 import { logStartup, logStartupWhenWorkersListen } from "../startup-line.js";
 import { limitYoungGeneration } from "../young-generation.js";
@@ -155,10 +156,11 @@ export async function serveCommand(
   } catch (error) {
     signals.stop();
     snapshots?.close();
-    io.stderr.write(errorLine(error));
+    io.stderr.write(listenFailureLine(error, options.host, options.port) ?? errorLine(error));
+    // A server that never listened closes without a word: there is no shutdown to tell of.
     await server.close();
     await engine?.close();
-    return 1;
+    return EXIT_LISTEN;
   }
   const signal = await (orphaned === undefined
     ? signals.first
