@@ -58,6 +58,7 @@ export const ERROR_CATALOGUE = {
   SSEHUB_ERR_ADMIN_DISABLED: { status: 403, base: "Error" },
   SSEHUB_ERR_TOO_MANY_CONNECTIONS: { status: 429, base: "Error" },
   SSEHUB_ERR_RATE_LIMITED: { status: 429, base: "Error" },
+  SSEHUB_ERR_BENCH_UNREACHABLE: { status: 503, base: "Error" },
   SSEHUB_ERR_INTERNAL: { status: 500, base: "Error" },
 } as const satisfies Record<string, CatalogueEntry>;
 
