@@ -1,8 +1,10 @@
 /**
- * The check that ends a bench run right after its connect phase when not one subscriber got
- * through: every later step (publishing for `--duration`, holding for `--hold`) would measure
- * nothing, so the run stops at once with an error that says why (the connect errors, counted)
- * and what to check.
+ * The check that ends a bench run right after its connect phase when not one subscriber
+ * reached the server (refused, unreachable, no answer within --connect-timeout): every later
+ * step (publishing for `--duration`, holding for `--hold`) would measure nothing, so the run
+ * stops at once with an error that says why (the connect errors, counted) and what to check.
+ * A server that answered (401 for want of a token, say) is there: that run goes on, and its
+ * result reports the refusals.
  * @module
  */
 import { SsehubError } from "../errors.js";
@@ -15,11 +17,14 @@ const CONNECT_CODES: Readonly<Record<string, string>> = Object.freeze({
   ENETUNREACH: "the network is unreachable",
   ENOTFOUND: "the host name does not resolve",
   EADDRNOTAVAIL: "the address is not available",
+  ECONNRESET: "the connection was reset before an answer",
+  TIMEOUT: "no answer within --connect-timeout",
 });
 
 /**
- * An SSEHUB_ERR_BENCH_UNREACHABLE error when every subscriber of `reports` failed to connect,
- * else undefined (some got through, or none was attempted: the run goes on and reports them).
+ * An SSEHUB_ERR_BENCH_UNREACHABLE error when every subscriber of `reports` failed to reach the
+ * server, else undefined (some got through, the server answered, or none was attempted: the run
+ * goes on and reports them).
  * @example
  * unreachableError("http://127.0.0.1:9", reports)?.message
  * // 'Cannot bench http://127.0.0.1:9: no subscriber could connect (10 of 10 failed: ECONNREFUSED 10, nothing listens there): start the server, or check --url'
@@ -42,11 +47,11 @@ export function unreachableError(
   }
   // A connect phase cut short (SIGINT) leaves attempts unfailed: that is no unreachable server.
   if (attempted === 0 || established > 0 || failed < attempted) return undefined;
+  if (Object.keys(errors).some((code) => !Object.hasOwn(CONNECT_CODES, code))) return undefined;
   const causes = Object.entries(errors)
     .sort(([, a], [, b]) => b - a)
     .map(([code, count]) => {
-      const meaning = CONNECT_CODES[code];
-      return meaning === undefined ? `${code} ${count}` : `${code} ${count}, ${meaning}`;
+      return `${code} ${count}, ${CONNECT_CODES[code]}`;
     });
   return new SsehubError(
     "SSEHUB_ERR_BENCH_UNREACHABLE",
