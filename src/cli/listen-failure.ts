@@ -4,6 +4,7 @@
  * the fix). The process then exits with EXIT_LISTEN (docs/operations.md).
  * @module
  */
+import { createServer } from "node:net";
 
 /** Exit code of `ssehub serve` when it cannot listen (a supervisor may retry: the port may free up). */
 export const EXIT_LISTEN = 1;
@@ -32,9 +33,25 @@ function hostPort(host: string, port: number): string {
  */
 export function listenFailureLine(error: unknown, host: string, port: number): string | undefined {
   const errno = error as NodeJS.ErrnoException & { address?: string; port?: number };
-  if (errno?.syscall !== "listen" || errno.code === undefined) return undefined;
+  // A cluster worker's listen fails in the primary's `bind`, reported to the worker as such.
+  if ((errno?.syscall !== "listen" && errno?.syscall !== "bind") || errno.code === undefined) {
+    return undefined;
+  }
   const where = hostPort(errno.address ?? host, errno.port ?? port);
   const explain = LISTEN_ERRORS[errno.code];
   const what = explain === undefined ? errno.message : explain(errno.port ?? port);
   return `ssehub: Cannot listen on ${where}: ${what} (${errno.code})\n`;
+}
+
+/**
+ * Listens on `host:port` and closes again: the error of a listen that fails (a port in use),
+ * or undefined. The primary of `--workers` asks before it forks, so that a port in use is one
+ * line and one exit rather than a line per worker of a crash loop. Port 0 always succeeds.
+ */
+export function probeListen(host: string, port: number): Promise<unknown> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once("error", (error) => resolve(error));
+    probe.listen(port, host, () => probe.close(() => resolve(undefined)));
+  });
 }

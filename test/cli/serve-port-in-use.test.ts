@@ -32,3 +32,18 @@ test("ssehub serve on a port in use prints one line naming the address and the f
     "documented",
   );
 });
+
+test("ssehub serve --workers 2 on a port in use prints the same one line and exits 1, without forking a crash loop", async (t) => {
+  const holder = net.createServer();
+  holder.listen(0, "127.0.0.1");
+  await once(holder, "listening");
+  t.after(() => holder.close());
+  const { port } = holder.address() as net.AddressInfo;
+
+  const run = ssehub(t, ["serve", "--host", "127.0.0.1", "--port", String(port), "--workers", "2"]);
+  assert.equal(await run.exited, 1);
+  assert.deepEqual(run.stderr, [
+    `ssehub: Cannot listen on 127.0.0.1:${port}: the address is in use by another process: stop it (\`ss -ltnp 'sport = :${port}'\` names it) or choose another port with --port or SSEHUB_PORT (EADDRINUSE)`,
+  ]);
+  assert.deepEqual(run.stdout, [], "no worker was started, so none exited");
+});
