@@ -55,12 +55,14 @@ export const ERROR_CATALOGUE = {
   SSEHUB_ERR_AUTH_INVALID: { status: 401, base: "Error" },
   SSEHUB_ERR_AUTH_FORBIDDEN: { status: 403, base: "Error" },
   SSEHUB_ERR_AUTH_ORIGIN_REFUSED: { status: 403, base: "Error" },
+  SSEHUB_ERR_AUTH_PUBLISH_LOOPBACK_ONLY: { status: 403, base: "Error" },
   SSEHUB_ERR_HOOK_UNAUTHENTICATED: { status: 401, base: "Error" },
   SSEHUB_ERR_HOOK_DENIED: { status: 403, base: "Error" },
   SSEHUB_ERR_HOOK_UNAVAILABLE: { status: 503, base: "Error" },
   SSEHUB_ERR_ADMIN_DISABLED: { status: 403, base: "Error" },
   SSEHUB_ERR_TOO_MANY_CONNECTIONS: { status: 429, base: "Error" },
   SSEHUB_ERR_RATE_LIMITED: { status: 429, base: "Error" },
+  SSEHUB_ERR_BENCH_UNREACHABLE: { status: 503, base: "Error" },
   SSEHUB_ERR_INTERNAL: { status: 500, base: "Error" },
 } as const satisfies Record<string, CatalogueEntry>;
 

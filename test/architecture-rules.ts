@@ -50,7 +50,7 @@ const LAYERS: readonly Layer[] = [
   },
   {
     name: "option tables",
-    holds: ["hub/hub-options.ts", "http/server-options.ts"],
+    holds: ["hub/hub-options.ts", "http/server-options.ts", "http/access/origin-list.ts"],
     owns: "the options of the hub and of the server: defaults, checks, help (read by cli too)",
     imports: ["auth", "protocol", "errors", "options"],
     builtins: [],

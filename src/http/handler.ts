@@ -26,6 +26,7 @@ import { createMercureRoutes, MERCURE_PATH, type MercureRoutes } from "../mercur
 import { AdminAccess } from "./access/admin-access.js";
 import { Authorizer } from "./access/authorizer.js";
 import { CorsPolicy } from "./access/cors.js";
+import { OpenPublishGuard } from "./access/open-publish-guard.js";
 import { createDashboardRoutes } from "./dashboard/dashboard-routes.js";
 import { RequestLimits } from "./limits/request-limits.js";
 import { sendError } from "./messages/error-response.js";
@@ -157,12 +158,15 @@ function allowHeader(route: Route): string {
 /**
  * Creates the request handler of `hub`. Throws SSEHUB_ERR_OPTIONS_INVALID for options it cannot
  * use, naming every problem (an option of the hub or of the listener included: pass those to
- * createHub or createServer).
+ * createHub or createServer). While publishing is open to anyone (no publisher key, no publish
+ * hook, `anonymousPublish` not true), publishes from other machines get 403
+ * SSEHUB_ERR_AUTH_PUBLISH_LOOPBACK_ONLY, and a server listening beyond loopback gets one warning
+ * at its first request (access/open-publish-guard.ts).
  * @example
  * import { createServer } from "node:http";
  * const hub = createHub({ historyMaxEvents: 100 });
  * const handler = createRequestHandler(hub);
- * createServer(handler).listen(8080);
+ * createServer(handler).listen(8080, "127.0.0.1");
  */
 export function createRequestHandler(
   hub: Hub,
@@ -175,6 +179,16 @@ export function createRequestHandler(
   const cors = new CorsPolicy(resolved.corsOrigins);
   const auth = options.authorizer ?? new Authorizer(resolved);
   const limits = options.limits ?? new RequestLimits(resolved);
+  // Undefined unless publishing is open to anyone: then publishes from other machines are
+  // refused, as createServer refuses to listen beyond loopback (access/open-publish-guard.ts).
+  const openPublishing = OpenPublishGuard.of(
+    {
+      publishingIsOpen: auth.publishingIsOpen,
+      publishHookUrl: resolved.publishHookUrl,
+      anonymousPublish: resolved.anonymousPublish,
+    },
+    logger,
+  );
   const admin = new AdminAccess({
     adminToken: resolved.adminToken,
     authIsOn: [
@@ -249,6 +263,7 @@ export function createRequestHandler(
       }
       const { route } = match;
       const method = req.method ?? "GET";
+      openPublishing?.check(req, method, pathname);
       if (method === "OPTIONS") {
         answerOptions(req, res, route, cors);
         return;

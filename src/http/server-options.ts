@@ -21,6 +21,7 @@ import {
   optionResolver,
   pickGroup,
 } from "../options.js";
+import { ORIGIN_LIST_CHECKS } from "./access/origin-list.js";
 
 /**
  * The Mercure drafts `/.well-known/mercure` speaks (`mercureProtocol`; mercure/protocol-version.ts
@@ -580,7 +581,7 @@ const MERCURE_ISSUERS_NEED_RESOURCE: CrossCheck = {
 export const SERVER_OPTIONS: OptionGroup<ResolvedServerOptions> = Object.freeze({
   specs: SERVER_OPTION_SPECS,
   defaults: SERVER_DEFAULTS,
-  crossChecks: [TLS_BOTH_OR_NEITHER, MERCURE_ISSUERS_NEED_RESOURCE],
+  crossChecks: [TLS_BOTH_OR_NEITHER, MERCURE_ISSUERS_NEED_RESOURCE, ...ORIGIN_LIST_CHECKS],
 });
 
 /** The options of createServer: the hub's, which it passes on, then its own. */

@@ -266,7 +266,9 @@ export class SsehubServer {
   async #shutdown(): Promise<void> {
     const until = Date.now() + this.#options.shutdownTimeoutMs;
     this.#isReady = false;
-    this.logger.info("ssehub shutting down");
+    // A server that never listened (its port was taken, say) has no shutdown to tell of.
+    const hasListened = this.server.listening;
+    if (hasListened) this.logger.info("ssehub shutting down");
     const server = this.server;
     const closed = new Promise<void>((resolve) => {
       // The callback also runs (with an error) when the server was not listening.
@@ -302,7 +304,7 @@ export class SsehubServer {
       this.metrics.close();
       this.diagnosis.close();
     }
-    this.logger.info("ssehub stopped");
+    if (hasListened) this.logger.info("ssehub stopped");
   }
 
   /** Closes the HTTP/1.x connections between requests (HTTP/2 sessions close on GOAWAY). */

@@ -82,7 +82,7 @@ export interface HubStats {
   readonly slowConsumerDisconnects: number;
   /** Events skipped under policy `drop`. */
   readonly slowConsumerDrops: number;
-  /** Events kept in history, counted once per topic. */
+  /** Entries kept in history, summed over all topics: an event of two topics counts twice. */
   readonly historyEvents: number;
   /** Bytes of history's files on disk (`--data-dir`); 0 when history is not on disk. */
   readonly historyDiskBytes: number;

@@ -16,6 +16,7 @@ import {
 } from "./kernel-memory.js";
 import type { ConnectReport, PhaseReport, WorkerConfig, WorkerStats } from "./messages.js";
 import { monotonicMicros } from "./payload.js";
+import { perConnectionBytes } from "./per-connection.js";
 import {
   findListeningPids,
   hasProcfs,
@@ -317,6 +318,11 @@ export class BenchSession {
     };
   }
 
+  /** What each worker's connect phase reported. */
+  get connectReports(): readonly ConnectReport[] {
+    return this.#connectReports;
+  }
+
   /** Subscribers established at first connect. */
   get established(): number {
     return this.#connectReports.reduce((sum, report) => sum + report.established, 0);
@@ -347,10 +353,11 @@ export class BenchSession {
       pids: after.server.pids,
       rssBaselineBytes: baseline.rssBytes,
       rssBytes: after.server.rssBytes,
-      rssPerConnectionBytes:
-        established > 0
-          ? Math.round((after.server.rssBytes - baseline.rssBytes) / established)
-          : null,
+      rssPerConnectionBytes: perConnectionBytes(
+        after.server.rssBytes,
+        baseline.rssBytes,
+        established,
+      ),
       cpuSeconds,
       cpuMicrosPerDelivery:
         delivered !== null && delivered > 0 ? (cpuSeconds * 1e6) / delivered : null,
@@ -390,8 +397,12 @@ export class BenchSession {
       connectBusiestProcessCoreShare: connect.busiest,
       rssBytes: after.loadgen?.rssBytes ?? null,
       rssPerConnectionBytes:
-        after.loadgen != null && this.loadgenBaseline !== null && this.established > 0
-          ? Math.round((after.loadgen.rssBytes - this.loadgenBaseline.rssBytes) / this.established)
+        after.loadgen != null && this.loadgenBaseline !== null
+          ? perConnectionBytes(
+              after.loadgen.rssBytes,
+              this.loadgenBaseline.rssBytes,
+              this.established,
+            )
           : null,
     };
   }

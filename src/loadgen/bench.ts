@@ -24,6 +24,7 @@ import { runFaults } from "./scenarios/faults.js";
 import { runIdle } from "./scenarios/idle.js";
 import { runPublish } from "./scenarios/publish.js";
 import { createTarget } from "./targets.js";
+import { unreachableError } from "./unreachable.js";
 
 function runScenario(session: BenchSession, plan: FaultPlan | null): Promise<ScenarioOutcome> {
   switch (session.options.scenario) {
@@ -124,8 +125,10 @@ function paramsOf(options: ResolvedBenchOptions): BenchResult["params"] {
 
 /**
  * Runs one scenario and returns its result. Rejects with SSEHUB_ERR_OPTIONS_INVALID for bad
- * options (a non-loopback URL among them) and with an Error when a worker process fails;
- * a server that refuses connections is a result with failures, not an error.
+ * options (a non-loopback URL among them), with SSEHUB_ERR_BENCH_UNREACHABLE right after the
+ * connect phase when not one subscriber could connect (the error counts the connect errors),
+ * and with an Error when a worker process fails. A server that refuses some connections is a
+ * result with failures, not an error.
  *
  * Every socket and worker process is closed before it resolves or rejects.
  *
@@ -159,6 +162,9 @@ export async function runBench(input: BenchOptions, hooks: BenchHooks = {}): Pro
   let final: Awaited<ReturnType<BenchSession["close"]>>;
   try {
     await session.connect();
+    // Nobody got through: the scenario would run its whole duration to measure nothing.
+    const unreachable = unreachableError(options.target.url, session.connectReports);
+    if (unreachable !== undefined) throw unreachable;
     outcome = await runScenario(session, plan === null ? null : withWorkers(plan, session));
   } finally {
     final = await session.close();

@@ -8,6 +8,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
+import { perConnectionBytes } from "./per-connection.js";
 
 /** One reading of the kernel's memory for sockets. */
 export interface KernelSample {
@@ -71,14 +72,17 @@ export function readKernelSample(): KernelSample | null {
   };
 }
 
-/** The difference of `sample` from `baseline` per connection (null without connections). */
+/**
+ * The growth of `sample` over `baseline` per connection (null without connections, or where a
+ * figure fell below its baseline: see per-connection.ts).
+ */
 export function kernelSummary(
   baseline: KernelSample,
   sample: KernelSample,
   connections: number,
 ): KernelSummary {
   const per = (after: number, before: number): number | null =>
-    connections > 0 ? Math.round((after - before) / connections) : null;
+    perConnectionBytes(after, before, connections);
   return {
     baseline,
     sample,

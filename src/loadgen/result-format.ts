@@ -4,6 +4,7 @@
  * @module
  */
 import { formatFaultsText } from "./fault-format.js";
+import { perConnectionText } from "./per-connection.js";
 import type { BenchResult, LatencySummary } from "./result.js";
 
 function num(value: number, digits = 0): string {
@@ -15,6 +16,11 @@ function num(value: number, digits = 0): string {
 
 function ms(us: number): string {
   return `${(us / 1000).toFixed(us < 10_000 ? 2 : 1)} ms`;
+}
+
+/** `, text`, or nothing for no text. */
+function withComma(text: string): string {
+  return text === "" ? "" : `, ${text}`;
 }
 
 function kib(bytes: number): string {
@@ -154,7 +160,7 @@ export function formatResultText(result: BenchResult): string {
       : table(`Server (pids ${s.pids.join(",")})`, [
           [
             "RSS",
-            `${kib(s.rssBytes)} (baseline ${kib(s.rssBaselineBytes)})${s.rssPerConnectionBytes === null ? "" : `, ${kib(s.rssPerConnectionBytes)} per connection`}`,
+            `${kib(s.rssBytes)} (baseline ${kib(s.rssBaselineBytes)})${withComma(perConnectionText(s.rssPerConnectionBytes, result.connections.established, kib))}`,
           ],
           [
             "CPU",
@@ -185,7 +191,7 @@ export function formatResultText(result: BenchResult): string {
         "RSS",
         g.rssBytes === null
           ? "-"
-          : `${kib(g.rssBytes)}${g.rssPerConnectionBytes === null ? "" : `, ${kib(g.rssPerConnectionBytes)} per connection`}`,
+          : `${kib(g.rssBytes)}${withComma(perConnectionText(g.rssPerConnectionBytes, result.connections.established, kib))}`,
       ],
     ]),
   );

@@ -280,7 +280,8 @@ export interface ServerSummary {
   /**
    * (rssBytes - rssBaselineBytes) / established subscribers. Meaningful only against a server
    * started fresh for the run: memory an earlier run made the process take stays in its RSS
-   * (V8 and malloc keep freed pages), which raises the baseline and lowers this figure.
+   * (V8 and malloc keep freed pages), which raises the baseline and lowers this figure. Null
+   * without subscribers, and when the RSS fell below its baseline (never a negative size).
    */
   readonly rssPerConnectionBytes: number | null;
   /** utime + stime over the measured window, in seconds (10 ms resolution). */
@@ -314,7 +315,10 @@ export interface LoadgenSummary {
   readonly connectBusiestProcessCoreShare: number;
   /** RSS of the controller and the workers at the end of the window; null without /proc. */
   readonly rssBytes: number | null;
-  /** rssBytes above the tool's own before the first connect, per established subscriber. */
+  /**
+   * rssBytes above the tool's own before the first connect, per established subscriber; null
+   * when it fell below that baseline.
+   */
   readonly rssPerConnectionBytes: number | null;
 }
 

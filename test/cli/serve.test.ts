@@ -70,7 +70,12 @@ describe("ssehub serve", () => {
     const port = new URL(url).port;
     const second = ssehub(t, ["serve", "--port", port]);
     assert.equal(await second.exited, 1);
-    assert.match(second.stderr.join("\n"), /^ssehub: EADDRINUSE: /);
+    assert.equal(second.stderr.length, 1);
+    assert.match(
+      second.stderr[0]!,
+      /^ssehub: Cannot listen on .+: the address is in use .+ \(EADDRINUSE\)$/,
+    );
+    assert.deepEqual(second.stdout, []);
     first.child.kill("SIGTERM");
     assert.equal(await first.exited, 0);
   });

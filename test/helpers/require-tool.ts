@@ -16,6 +16,7 @@ export const TOOL_PACKAGES = Object.freeze({
   "redis-server": "redis-server",
   "redis-cli": "redis-tools", // a dependency of redis-server, so it comes with it
   openssl: "openssl",
+  curl: "curl", // the shell examples of the README and docs (test/docs/shell-examples.test.ts)
 });
 
 export type ToolName = keyof typeof TOOL_PACKAGES;

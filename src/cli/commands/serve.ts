@@ -28,6 +28,7 @@ import {
 } from "../../index.js";
 import { pickOptions } from "../../options.js";
 import { loadServeConfig, type ServeConfig, unknownEnvWarnings } from "../config.js";
+import { EXIT_LISTEN, listenFailureLine, probeListen } from "../listen-failure.js";
 import { serveHelp } from "../option-table.js";
 import { logStartup, logStartupWhenWorkersListen } from "../startup-line.js";
 import { limitYoungGeneration } from "../young-generation.js";
@@ -95,6 +96,11 @@ export async function serveCommand(
       ? createLogger(options.logLevel)
       : createLogger(options.logLevel, io.stdout);
   if (options.workers > 1 && cluster.isPrimary) {
+    const failure = await probeListen(options.host, options.port);
+    if (failure !== undefined) {
+      io.stderr.write(listenFailureLine(failure, options.host, options.port) ?? errorLine(failure));
+      return EXIT_LISTEN;
+    }
     logStartupWhenWorkersListen(logger, options);
     return runClusterPrimary(options, logger);
   }
@@ -178,11 +184,14 @@ export async function serveCommand(
   } catch (error) {
     signals.stop();
     snapshots?.close();
-    io.stderr.write(errorLine(error));
+    io.stderr.write(listenFailureLine(error, options.host, options.port) ?? errorLine(error));
+    // A server that never listened closes without a word: there is no shutdown to tell of.
     await server.close();
     await engine?.close();
     durable?.close();
-    return 1;
+    // A worker's IPC channel to the primary would keep it alive: leave, so the primary sees it die.
+    if (isWorker && process.connected) cluster.worker?.disconnect();
+    return EXIT_LISTEN;
   }
   const signal = await (orphaned === undefined
     ? signals.first

@@ -16,7 +16,7 @@
  * | ssehub_subscribers | gauge | HubStats.subscribers |
  * | ssehub_subscriptions | gauge | HubStats.subscriptions (topic-subscriber pairs) |
  * | ssehub_topics | gauge | HubStats.topics |
- * | ssehub_history_events | gauge | HubStats.historyEvents |
+ * | ssehub_history_events | gauge | HubStats.historyEvents: entries summed over all topics, no topic label (unbounded) |
  * | ssehub_history_disk_bytes | gauge | HubStats.historyDiskBytes |
  * | ssehub_history_write_failures_total | counter | HubStats.historyWriteFailures |
  * | ssehub_events_published_total | counter | HubStats.eventsPublished |
@@ -242,7 +242,8 @@ export class HubMetrics {
     this.#statGauge("ssehub_topics", "Topics with a subscriber or history", "topics", "max");
     this.#statGauge(
       "ssehub_history_events",
-      "Events kept in history over all topics",
+      // No topic label: one series per topic would grow without bound (GET /topics has them).
+      "Entries kept in history, summed over all topics (an event of two topics counts twice)",
       "historyEvents",
       "max",
     );
