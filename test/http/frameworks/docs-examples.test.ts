@@ -21,7 +21,7 @@ function exampleUnder(page: string, heading: string): string | undefined {
   return /```ts\n([\s\S]*?)```/.exec(page.slice(start))?.[1];
 }
 
-describe("docs/api.md framework examples", () => {
+describe("docs/api.md and docs/security.md framework examples", () => {
   const page = read("docs/api.md");
   for (const [heading, app] of [
     ["### Express", "express"],
@@ -33,4 +33,10 @@ describe("docs/api.md framework examples", () => {
       assert.equal(exampleUnder(page, heading), source);
     });
   }
+
+  test("the Express hook backend of docs/security.md is test/http/frameworks/apps/express-hook-backend-app.ts", () => {
+    const source = read("test/http/frameworks/apps/express-hook-backend-app.ts");
+    const security = read("docs/security.md");
+    assert.equal(exampleUnder(security, "### A complete backend, in Express"), source);
+  });
 });
