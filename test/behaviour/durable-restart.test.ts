@@ -15,6 +15,7 @@ import {
   ResumingSubscriber,
   seqOf,
 } from "../helpers/fault-clients.js";
+import { requireTools } from "../helpers/require-tool.js";
 import { SseReader } from "../helpers/sse-reader.js";
 import { listeningUrl, logLine, type Run, ssehub } from "../helpers/ssehub-process.js";
 import { tempDir } from "../helpers/temp-dir.js";
@@ -197,11 +198,15 @@ describe("ssehub serve --data-dir, killed and started again", () => {
     await killAndRestart(t, ["--workers", "2"]);
   });
 
-  it("a disk that refuses writes answers 503, delivers nothing of it, and loses no answered event", async (t) => {
+  it("a disk that refuses writes answers 503, delivers nothing of it, and loses no answered event", {
+    skip: requireTools(["prlimit"]),
+  }, async (t) => {
     await refuseWrites(t, []);
   });
 
-  it("with --workers 2, a refused write in the primary answers 503 on the worker and takes no seq", async (t) => {
+  it("with --workers 2, a refused write in the primary answers 503 on the worker and takes no seq", {
+    skip: requireTools(["prlimit"]),
+  }, async (t) => {
     await refuseWrites(t, ["--workers", "2"]);
   });
 });

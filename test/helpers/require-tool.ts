@@ -17,6 +17,7 @@ export const TOOL_PACKAGES = Object.freeze({
   "redis-cli": "redis-tools", // a dependency of redis-server, so it comes with it
   openssl: "openssl",
   curl: "curl", // the shell examples of the README and docs (test/docs/shell-examples.test.ts)
+  prlimit: "util-linux", // a disk that refuses writes, then takes them (behaviour/durable-restart)
 });
 
 export type ToolName = keyof typeof TOOL_PACKAGES;
