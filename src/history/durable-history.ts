@@ -22,7 +22,7 @@ import type { HistoryRead, HistoryStore, StoredEvent, TopicHistoryInfo } from ".
 import { encodeStoredRecord } from "./log-record.js";
 import { MemoryHistory } from "./memory-history.js";
 import { type RecoveredLog, SegmentLog } from "./segment-log.js";
-import { toStoredEvent } from "./stored-event.js";
+import { type SequencedEvent, toStoredEvent } from "./stored-event.js";
 
 /** Limits and place of a durable history. */
 export interface DurableHistoryOptions {
@@ -68,6 +68,47 @@ export function segmentBytesFor(maxBytes: number): number {
   return Math.min(64 * 1024 * 1024, Math.max(1024 * 1024, Math.floor(maxBytes / 16)));
 }
 
+/**
+ * For each of `events` (in seq order), whether the count limit evicts it before the last one is
+ * appended: each of its topics has `maxEvents` newer events. Opening a directory appends such
+ * an event as a placeholder: it takes its place in the order (what its ring evicts, its
+ * publisher's id) without the cost of its frame, and leaves before anyone can read it.
+ */
+function evictedByCount(events: readonly SequencedEvent[], maxEvents: number): boolean[] {
+  const evicted = new Array<boolean>(events.length);
+  const newer = new Map<string, number>();
+  for (let i = events.length - 1; i >= 0; i--) {
+    const topics = events[i]!.topics;
+    let kept = false;
+    for (const topic of topics) {
+      const count = newer.get(topic) ?? 0;
+      if (count < maxEvents) kept = true;
+      newer.set(topic, count + 1);
+    }
+    evicted[i] = !kept;
+  }
+  return evicted;
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+/** The stand-in of an event that the count limit evicts while the directory is read back. */
+function placeholderOf(event: SequencedEvent): StoredEvent {
+  return {
+    seq: event.seq,
+    id: event.id ?? "",
+    publisherId: event.id !== undefined,
+    topics: event.topics,
+    event: undefined,
+    retry: undefined,
+    key: undefined,
+    private: false,
+    data: "",
+    publishedAt: event.publishedAt,
+    bytes: NO_BYTES,
+  };
+}
+
 /** A history store kept in a data directory. */
 export class DurableHistory implements HistoryStore {
   readonly #log: SegmentLog;
@@ -92,8 +133,11 @@ export class DurableHistory implements HistoryStore {
         ? {}
         : { maxDroppedTopicBytes: options.maxDroppedTopicBytes }),
     });
-    for (const event of recovered.events) {
-      this.#index.append(toStoredEvent(recovered.epoch, event));
+    const doomed = evictedByCount(recovered.events, options.maxEvents);
+    const events = recovered.events;
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      this.#index.append(doomed[i] ? placeholderOf(event) : toStoredEvent(recovered.epoch, event));
     }
     this.start = {
       epoch: recovered.epoch,
