@@ -23,6 +23,7 @@
  */
 import {
   closeSync,
+  existsSync,
   fdatasync,
   fdatasyncSync,
   fsyncSync,
@@ -32,11 +33,12 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeFileSync,
   writevSync,
 } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { SsehubError } from "../errors.js";
 import { type DataDirLock, lockDataDir } from "./data-dir-lock.js";
 import { decodeRecords } from "./log-record.js";
@@ -92,6 +94,24 @@ function dataDirError(dir: string, what: string, cause?: unknown): SsehubError {
   );
 }
 
+/**
+ * Creates `dir` and its missing parents. Node's `mkdirSync(dir, { recursive: true })` loops for
+ * ever where the system answers ENOENT for a name whose parent exists (under /proc, Node 20 and
+ * 24): here that answer is an error.
+ */
+function makeDirectory(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST" && statSync(dir).isDirectory()) return;
+    const parent = dirname(dir);
+    if (code !== "ENOENT" || parent === dir || existsSync(parent)) throw error;
+    makeDirectory(parent);
+    mkdirSync(dir);
+  }
+}
+
 /** Forces a directory's entries (a file created, renamed or deleted) to disk. */
 function syncDirectory(dir: string): void {
   const fd = openSync(dir, "r");
@@ -145,7 +165,7 @@ export class SegmentLog {
   static open(options: SegmentLogOptions): { log: SegmentLog; recovered: RecoveredLog } {
     const { dir } = options;
     try {
-      mkdirSync(dir, { recursive: true });
+      makeDirectory(dir);
     } catch (error) {
       throw dataDirError(dir, "it cannot be created", error);
     }

@@ -220,6 +220,19 @@ describe("DurableHistory", () => {
     });
   });
 
+  it("a directory that cannot be made is a clear error, at once (never Node's endless mkdir loop)", (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, "a-file"), "");
+    for (const path of [join(dir, "a-file"), join(dir, "a-file", "below"), "/proc/ssehub-nope"]) {
+      assert.throws(() => openIn(path), {
+        code: "SSEHUB_ERR_DATA_DIR_INVALID",
+        message: /cannot be created: E[A-Z]+/,
+      });
+    }
+    const nested = opened(t, join(dir, "made", "with", "parents"));
+    assert.equal(nested.start.lastSeq, 0);
+  });
+
   it("the JavaScript CRC-32 gives zlib's values (the fallback of older Node 20 releases)", () => {
     assert.equal(crc32InJs(Buffer.from("")), 0);
     assert.equal(crc32InJs(Buffer.from("123456789")), 0xcbf43926);
