@@ -173,6 +173,34 @@ export class Hub extends EventEmitter<{ status: [HubStatus] }> {
     this.#epoch = start.epoch;
     this.#current = start.joinedAfterSeq;
     this.#historyFloor = start.historyFloor ?? start.joinedAfterSeq;
+    if (this.#current > 0) this.#recallRecent();
+  }
+
+  /**
+   * Fills the ring of the newest events from history, for a hub that starts with events it
+   * was not handed (a data directory read back, a worker welcomed with its siblings' events),
+   * so that newestReadableId names them. Only the run of events that ends at the newest seq
+   * without a gap goes in: the ring must hold the newest events and no older one in their
+   * place. A history that answers asynchronously (Redis) is not asked.
+   */
+  #recallRecent(): void {
+    const read = this.#history.readAfter(
+      [...this.#history.topics()],
+      Math.max(0, this.#current - READABLE_SCAN_LIMIT),
+    );
+    if (read instanceof Promise) {
+      read.catch(() => {});
+      return;
+    }
+    const events = read.events;
+    let first = events.length;
+    while (first > 0 && events[first - 1]!.seq === this.#current - (events.length - first)) {
+      first--;
+    }
+    for (let i = first; i < events.length; i++) {
+      this.#recent[this.#recentAt] = events[i]!;
+      this.#recentAt = (this.#recentAt + 1) % READABLE_SCAN_LIMIT;
+    }
   }
 
   /** The generation of this hub's ids; ids of other epochs get a reset on resume. */
