@@ -246,12 +246,18 @@ for (const sharedWorker of [true, false]) {
       if (sharedWorker) {
         assert.equal(opened.length, 1, "the worker's stream outlives the tabs that go");
       } else {
-        assert.equal(opened.length, 2, "the new leader opened one stream");
-        const resumedFrom = opened[1]?.lastEventId;
+        // Tab 1 may take the lead before it goes too (then tab 2 takes it from tab 1): each new
+        // leader opens one stream, resuming from an id it got.
         assert.ok(
-          expected.some((e) => e.lastEventId === resumedFrom),
-          `the new leader resumes from an id it got: ${resumedFrom}`,
+          opened.length === 2 || opened.length === 3,
+          `one stream per new leader: ${opened.length} opened`,
         );
+        for (const takeover of opened.slice(1)) {
+          assert.ok(
+            expected.some((e) => e.lastEventId === takeover.lastEventId),
+            `a new leader resumes from an id it got: ${takeover.lastEventId}`,
+          );
+        }
       }
       assert.deepEqual(last.pageLog, []);
     });
