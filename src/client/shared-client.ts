@@ -47,7 +47,18 @@ export interface SharedClientOptions extends Omit<SsehubClientOptions, "fetch"> 
    * @default "ssehub"
    */
   readonly name?: string | undefined;
+  /**
+   * How long the SharedWorker may stay silent after this tab subscribed before it is taken as
+   * not loading, in ms: the tab then shares through a leader tab instead. A loaded worker
+   * answers at once; this covers a script that neither loads nor fails (a request that hangs,
+   * an `error` event the browser never fires).
+   * @default 10000
+   */
+  readonly sharedWorkerTimeoutMs?: number | undefined;
 }
+
+/** Default of SharedClientOptions.sharedWorkerTimeoutMs. */
+const WORKER_SILENCE_MS = 10_000;
 
 /** Ids remembered per tab to drop the events that a takeover's resume brings twice. */
 const RECENT_IDS = 256;
@@ -64,6 +75,8 @@ export class SharedSsehubClient {
   #transport: SharedTransport;
   /** True once the SharedWorker spoke: from then on a worker error is not a failed load. */
   #heardFromWorker = false;
+  /** Stops waiting for the SharedWorker's first word (see sharedWorkerTimeoutMs). */
+  #stopWorkerTimer: (() => void) | undefined;
   readonly #closed: Promise<void>;
   #resolveClosed!: () => void;
   #state: ClientState = "connecting";
@@ -170,6 +183,7 @@ export class SharedSsehubClient {
   close(): void {
     if (this.#state === "closed") return;
     this.#state = "closed";
+    this.#stopWorkerTimer?.();
     this.#leaderTab?.close();
     this.#ownClient?.close();
     if (this.#port !== undefined) {
@@ -195,19 +209,27 @@ export class SharedSsehubClient {
     const port = shared.port;
     this.#port = port;
     port.onmessage = (event: MessageEvent<HolderMessage>) => {
+      if (!this.#heardFromWorker) this.#stopWorkerTimer?.();
       this.#heardFromWorker = true;
       this.#receive(event.data);
     };
-    shared.onerror = () => {
+    const giveUpOnWorker = (): void => {
+      clearTimeout(silence);
       // The script did not load (a wrong URL, a server that does not serve it as JavaScript):
       // share without it rather than wait forever.
-      if (this.#heardFromWorker || this.#state === "closed") return;
+      if (this.#heardFromWorker || this.#state === "closed" || this.#port !== port) return;
       this.#releaseTabLock?.();
       this.#releaseTabLock = undefined;
       port.close();
       this.#port = undefined;
       this.#transport = this.#shareWithoutWorker(key, spec);
     };
+    shared.onerror = giveUpOnWorker;
+    const silence = setTimeout(
+      giveUpOnWorker,
+      this.#options.sharedWorkerTimeoutMs ?? WORKER_SILENCE_MS,
+    );
+    this.#stopWorkerTimer = () => clearTimeout(silence);
     const locks = globalThis.navigator?.locks;
     if (typeof locks?.request !== "function") {
       port.postMessage({

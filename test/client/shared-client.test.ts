@@ -18,7 +18,7 @@ import {
   type WorkerRequest,
 } from "../../src/client/shared-messages.js";
 import { startHub } from "../helpers/start-hub.js";
-import { waitFor } from "../helpers/wait-for.js";
+import { sleep, waitFor } from "../helpers/wait-for.js";
 
 const SPEC: SharedConnectionSpec = {
   url: "https://hub.example/",
@@ -129,6 +129,38 @@ function event(data: string, id: string): ParsedEvent {
 }
 
 describe("a tab of a shared subscription", () => {
+  it("shares without the SharedWorker when it stays silent past sharedWorkerTimeoutMs", async (t) => {
+    fakeSharedWorker(t); // a worker that never answers, and never fails either
+    const client = createSharedClient({
+      url: "http://127.0.0.1:9/hub",
+      topics: ["a"],
+      sharedWorker: "/worker-that-hangs.js",
+      sharedWorkerTimeoutMs: 20,
+      backoffMaxMs: 100,
+    });
+    t.after(() => client.close());
+    assert.equal(client.transport, "shared-worker");
+    await waitFor(() => client.transport !== "shared-worker", "the tab to give up on the worker");
+    assert.ok(["leader-tab", "own-connection"].includes(client.transport), client.transport);
+  });
+
+  it("keeps a worker that answered, however long it then stays quiet", async (t) => {
+    const { worker } = fakeSharedWorker(t);
+    const client = createSharedClient({
+      url: "http://127.0.0.1:9/hub",
+      topics: ["a"],
+      sharedWorker: "/worker.js",
+      sharedWorkerTimeoutMs: 20,
+    });
+    t.after(() => client.close());
+    const request = await nextRequest(worker);
+    assert.equal(request.kind, "subscribe");
+    worker.postMessage({ kind: "open" } satisfies HolderMessage);
+    await waitFor(() => client.state === "open", "the worker's word to arrive");
+    await sleep(60); // past the timeout: a condition cannot show that nothing happens
+    assert.equal(client.transport, "shared-worker");
+  });
+
   it("subscribes with its key, joins an open stream and drops only another holder's copies", async (t) => {
     const { worker, url } = fakeSharedWorker(t);
     const seen: string[] = [];
