@@ -60,30 +60,38 @@ function newDir(): string {
   return join(root, String(dirs++));
 }
 
-/** The segment log with `syncMs`, appending EVENTS events per round, one flush each. */
-function segmentLogCase(syncMs: number, events: number): () => number {
-  const history = DurableHistory.open({
-    dir: newDir(),
-    maxEvents: 1000,
+/** A durable history in `dir` as the bench opens every one: 1 GiB bound, epoch "bench". */
+function openHistory(dir: string, maxEvents: number, syncMs: number): DurableHistory {
+  return DurableHistory.open({
+    dir,
+    maxEvents,
     maxAgeMs: 3_600_000,
     maxBytes: 1024 * 1024 * 1024,
     syncMs,
     newEpoch: () => "bench",
   });
+}
+
+/** The bench's event `seq` on `topic`, as the hub keeps it. */
+function benchEvent(seq: number, topic: string) {
+  return toStoredEvent("bench", {
+    seq,
+    topics: [topic],
+    data: DATA,
+    event: undefined,
+    retry: undefined,
+    publishedAt: Date.now(),
+  });
+}
+
+/** The segment log with `syncMs`, appending EVENTS events per round, one flush each. */
+function segmentLogCase(syncMs: number, events: number): () => number {
+  const history = openHistory(newDir(), 1000, syncMs);
   let seq = 0;
   return () => {
     for (let i = 0; i < events; i++) {
       seq++;
-      history.append(
-        toStoredEvent("bench", {
-          seq,
-          topics: ["ticks"],
-          data: DATA,
-          event: undefined,
-          retry: undefined,
-          publishedAt: Date.now(),
-        }),
-      );
+      history.append(benchEvent(seq, "ticks"));
       history.flush();
     }
     return seq;
@@ -152,25 +160,9 @@ printTable(
 /** Writes `count` events over 100 topics into a new directory, in batches of 100; returns it. */
 function filledDir(count: number): string {
   const dir = newDir();
-  const history = DurableHistory.open({
-    dir,
-    maxEvents: count,
-    maxAgeMs: 3_600_000,
-    maxBytes: 1024 * 1024 * 1024,
-    syncMs: 1000,
-    newEpoch: () => "bench",
-  });
+  const history = openHistory(dir, count, 1000);
   for (let seq = 1; seq <= count; seq++) {
-    history.append(
-      toStoredEvent("bench", {
-        seq,
-        topics: [`topic-${seq % 100}`],
-        data: DATA,
-        event: undefined,
-        retry: undefined,
-        publishedAt: Date.now(),
-      }),
-    );
+    history.append(benchEvent(seq, `topic-${seq % 100}`));
     if (seq % 100 === 0) history.flush();
   }
   history.flush();
@@ -186,14 +178,7 @@ for (const count of recoverCounts) {
   const ms =
     (await measure({
       run: () => {
-        const history = DurableHistory.open({
-          dir,
-          maxEvents: count,
-          maxAgeMs: 3_600_000,
-          maxBytes: 1024 * 1024 * 1024,
-          syncMs: 1000,
-          newEpoch: () => "bench",
-        });
+        const history = openHistory(dir, count, 1000);
         bytes = history.diskBytes;
         const recovered = history.start.recovered;
         history.close();

@@ -4,9 +4,9 @@
  * `earliest`; never the id of a private event it may not read.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, type TestContext } from "node:test";
 import { openDurableEngine } from "../../src/bus/durable-engine.js";
-import { createHub, READABLE_SCAN_LIMIT } from "../../src/hub/hub.js";
+import { createHub, type Hub, READABLE_SCAN_LIMIT } from "../../src/hub/hub.js";
 import type { PrivateAccess } from "../../src/hub/subscriber.js";
 import { EARLIEST } from "../../src/hub/types.js";
 import { tempDir } from "../helpers/temp-dir.js";
@@ -59,53 +59,54 @@ describe("Hub.newestReadableId()", () => {
   });
 
   it("after a restart on a data directory, names the newest event read back", async (t) => {
-    const dataDir = tempDir(t);
-    const options = {
-      dataDir,
-      dataMaxBytes: 64 * 1024 * 1024,
-      dataSyncMs: 1000,
-      historyMaxEvents: 100,
-      historyMaxAgeMs: 3_600_000,
-    };
-    const first = openDurableEngine(options);
-    const before = createHub({}, { bus: first.bus, history: first.history });
-    const open = await before.publish({ topic: "news", data: "1" });
-    const secret = await before.publish({ topic: "secret", data: "2", private: true });
-    await before.close();
-    first.close();
-
-    const again = openDurableEngine(options);
-    t.after(() => again.close());
-    const after = createHub({}, { bus: again.bus, history: again.history });
-    t.after(() => after.close());
-    assert.equal(after.newestReadableId(undefined), open.id);
-    assert.equal(after.newestReadableId(readsSecrets), secret.id);
+    let open = "";
+    let secret = "";
+    const after = await restartedHub(t, 100, async (hub) => {
+      open = (await hub.publish({ topic: "news", data: "1" })).id;
+      secret = (await hub.publish({ topic: "secret", data: "2", private: true })).id;
+    });
+    assert.equal(after.newestReadableId(undefined), open);
+    assert.equal(after.newestReadableId(readsSecrets), secret);
   });
 
   it("after a restart, looks back no further than the first event history no longer keeps", async (t) => {
-    const dataDir = tempDir(t);
-    const options = {
-      dataDir,
-      dataMaxBytes: 64 * 1024 * 1024,
-      dataSyncMs: 1000,
-      historyMaxEvents: 1,
-      historyMaxAgeMs: 3_600_000,
-    };
-    const first = openDurableEngine(options);
-    const before = createHub({}, { bus: first.bus, history: first.history });
-    await before.publish({ topic: "news", data: "public, kept" });
-    await before.publish({ topic: "secret", data: "evicted by the next", private: true });
-    const newest = await before.publish({ topic: "secret", data: "kept", private: true });
-    await before.close();
-    first.close();
-
-    const again = openDurableEngine(options);
-    t.after(() => again.close());
-    const after = createHub({}, { bus: again.bus, history: again.history });
-    t.after(() => after.close());
-    assert.equal(after.newestReadableId(readsSecrets), newest.id);
+    let newest = "";
+    const after = await restartedHub(t, 1, async (hub) => {
+      await hub.publish({ topic: "news", data: "public, kept" });
+      await hub.publish({ topic: "secret", data: "evicted by the next", private: true });
+      newest = (await hub.publish({ topic: "secret", data: "kept", private: true })).id;
+    });
+    assert.equal(after.newestReadableId(readsSecrets), newest);
     // The event between is gone, so whether a readable one came after "news" is unknown: naming
     // "news" could skip it. Without a gap the ring would name it (the test above).
     assert.equal(after.newestReadableId(undefined), EARLIEST);
   });
 });
+
+/**
+ * A hub on a new data directory with `historyMaxEvents`: `before` publishes on it, then it
+ * closes, and the hub returned is the one started again on the same directory.
+ */
+async function restartedHub(
+  t: TestContext,
+  historyMaxEvents: number,
+  before: (hub: Hub) => Promise<void>,
+): Promise<Hub> {
+  const options = {
+    dataDir: tempDir(t),
+    dataMaxBytes: 64 * 1024 * 1024,
+    dataSyncMs: 1000,
+    historyMaxEvents,
+    historyMaxAgeMs: 3_600_000,
+  };
+  const first = openDurableEngine(options);
+  const hub = createHub({}, { bus: first.bus, history: first.history });
+  await before(hub);
+  await hub.close();
+  first.close();
+  const again = openDurableEngine(options);
+  t.after(() => again.close());
+  const restarted = createHub({}, { bus: again.bus, history: again.history });
+  t.after(() => restarted.close());
+  return restarted;
+}
