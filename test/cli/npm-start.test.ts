@@ -4,14 +4,10 @@
  * runs it, so that the hub is that child and shuts down gracefully instead of being orphaned.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
-
-/** The repository root: this file runs as dist/test/cli/npm-start.test.js. */
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+import { spawnNpmStart } from "../helpers/npm-start.js";
 
 interface LogEntry {
   readonly pid?: number;
@@ -30,15 +26,7 @@ function isRunning(pid: number): boolean {
 }
 
 test("npm start ends the hub gracefully when npm gets SIGTERM, and leaves no process behind", async (t) => {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "", SSEHUB_PORT: "0" };
-  if (process.env.HOME !== undefined) env.HOME = process.env.HOME;
-  // --ignore-scripts skips `prestart` (the build): the tests run on a fresh build already, and a
-  // rebuild would rewrite dist/ under the test files running beside this one.
-  const npm = spawn("npm", ["start", "--ignore-scripts"], {
-    cwd: ROOT,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const npm = spawnNpmStart();
   let hubPid: number | undefined;
   t.after(() => {
     if (npm.exitCode === null && npm.signalCode === null) npm.kill("SIGKILL");

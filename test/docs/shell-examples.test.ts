@@ -20,6 +20,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { describe, type TestContext, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { spawnNpmStart } from "../helpers/npm-start.js";
 import { requireTools } from "../helpers/require-tool.js";
 import { MAIN } from "../helpers/ssehub-process.js";
 import { HUNG_AFTER_MS } from "../helpers/wait-for.js";
@@ -263,14 +264,7 @@ interface Hub {
 
 /** The hub of the examples, started as the README's quick start starts it: `npm start`. */
 async function npmStart(t: TestContext): Promise<Hub> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "", SSEHUB_PORT: "0" };
-  if (process.env.HOME !== undefined) env.HOME = process.env.HOME;
-  // --ignore-scripts skips `prestart` (the build): the tests run on a fresh build already.
-  const npm = spawn("npm", ["start", "--ignore-scripts"], {
-    cwd: ROOT,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const npm = spawnNpmStart();
   let hubPid: number | undefined;
   t.after(async () => {
     if (npm.exitCode === null && npm.signalCode === null) {
