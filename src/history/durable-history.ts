@@ -114,7 +114,6 @@ export class DurableHistory implements HistoryStore {
   readonly #log: SegmentLog;
   readonly #index: MemoryHistory;
   readonly #options: DurableHistoryOptions;
-  readonly #now: () => number;
   #pending: StoredEvent[] = [];
   #pendingRecords: Buffer[] = [];
   #closed = false;
@@ -123,7 +122,6 @@ export class DurableHistory implements HistoryStore {
 
   private constructor(options: DurableHistoryOptions, log: SegmentLog, recovered: RecoveredLog) {
     this.#options = options;
-    this.#now = options.now ?? Date.now;
     this.#log = log;
     this.#index = new MemoryHistory({
       maxEvents: options.maxEvents,
@@ -146,7 +144,7 @@ export class DurableHistory implements HistoryStore {
       recovered: recovered.events.length,
       repairs: recovered.repairs,
     };
-    this.#index.expire(this.#now());
+    this.#index.expire((options.now ?? Date.now)());
     this.#retain();
   }
 

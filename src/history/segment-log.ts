@@ -201,8 +201,8 @@ export class SegmentLog {
   /**
    * Appends `records` (log-record.ts), whose last event has seq `lastSeq`, in one write; with
    * `syncMs` 0 they are on disk when it returns. Throws SSEHUB_ERR_HISTORY_WRITE_FAILED when
-   * the disk refuses (full, read-only): the records may then be partly written, and the torn
-   * tail is cut at the next open.
+   * the disk refuses (full, read-only): what part of them was written is cut off again (or,
+   * when even that fails, the log takes nothing more and the next open cuts it).
    */
   append(records: readonly Buffer[], lastSeq: number): void {
     if (records.length === 0) return;
@@ -241,16 +241,15 @@ export class SegmentLog {
 
   /**
    * Deletes the oldest segments whose events all have seq <= `seq` (the owner keeps none of
-   * them); never the one being written. Returns how many were deleted.
+   * them); never the one being written.
    */
-  deleteThrough(seq: number): number {
+  deleteThrough(seq: number): void {
     let deleted = 0;
     while (this.#segments.length > 1 && this.#segments[1]!.firstSeq - 1 <= seq) {
       this.#deleteOldest();
       deleted++;
     }
     if (deleted > 0) syncDirectory(this.#options.dir);
-    return deleted;
   }
 
   /**
